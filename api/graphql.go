@@ -1,0 +1,116 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/rapportcrm/rapport/graph"
+	"github.com/rapportcrm/rapport/graph/generated"
+	"github.com/rapportcrm/rapport/internal/crm"
+)
+
+// graphqlHandler assembles the GraphQL server: transports (WebSocket and SSE for subscriptions,
+// GET for queries, POST with a JSON body), the operation limits, the error presenter and the panic
+// recovery.
+func graphqlHandler(cfg Config, d Deps, m *metrics) http.Handler {
+	schema := generated.NewExecutableSchema(generated.Config{
+		Resolvers:  graph.NewResolver(d.Service, d.Log),
+		Complexity: graph.Complexity(),
+	})
+	srv := handler.New(schema)
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		InitTimeout:           10 * time.Second,
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
+			OriginPatterns: originPatterns(cfg.CORSOrigins),
+		}},
+		// Browsers cannot set headers on a WebSocket: the token travels in connection_init.
+		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			token, ok := bearer(payload.Authorization())
+			if !ok {
+				token, _ = payload["authToken"].(string)
+			}
+			if token == "" {
+				if crm.ActorFrom(ctx) != nil { // authenticated by header on the upgrade request
+					return ctx, nil, nil
+				}
+				return ctx, nil, errors.New("send {\"Authorization\": \"Bearer <token>\"} in connection_init")
+			}
+			a, err := d.Service.Authenticate(ctx, token)
+			if err != nil {
+				return ctx, nil, errors.New(crm.ErrorMessage(err))
+			}
+			return crm.NewContext(ctx, a), nil, nil
+		},
+	})
+	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.Use(graph.Limits{MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases, MaxRootFields: cfg.MaxRootFields})
+	srv.SetErrorPresenter(graph.ErrorPresenter(d.Log))
+	srv.SetRecoverFunc(graph.Recover(d.Log))
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx)
+		if graphql.HasOperationContext(ctx) {
+			m.observeOperation(graphql.GetOperationContext(ctx), resp)
+		}
+		return resp
+	})
+	return methodNotAllowedForGETMutations(srv)
+}
+
+// methodNotAllowedForGETMutations answers a mutation sent with GET with 405 Method Not Allowed, as
+// the GraphQL-over-HTTP spec requires (gqlgen answers 406).
+func methodNotAllowedForGETMutations(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&getStatusRewriter{ResponseWriter: w}, r)
+	})
+}
+
+type getStatusRewriter struct{ http.ResponseWriter }
+
+func (g *getStatusRewriter) WriteHeader(code int) {
+	if code == http.StatusNotAcceptable {
+		g.Header().Set("Allow", "GET, POST")
+		code = http.StatusMethodNotAllowed
+	}
+	g.ResponseWriter.WriteHeader(code)
+}
+
+// originPatterns converts CORS origins to WebSocket origin patterns (host names).
+func originPatterns(origins []string) []string {
+	out := make([]string, 0, len(origins))
+	for _, o := range origins {
+		if o == "*" {
+			return []string{"*"}
+		}
+		if _, host, ok := strings.Cut(o, "://"); ok {
+			o = host
+		}
+		out = append(out, o)
+	}
+	return out
+}

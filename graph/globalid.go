@@ -1,0 +1,79 @@
+package graph
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"github.com/rapportcrm/rapport/internal/crm"
+)
+
+// globalID encodes a record's type and ID as the opaque ID clients see. Encoding the type lets
+// node(id:) find any record and lets every argument check it got the kind of ID it expects.
+func globalID(typ string, id crm.ID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
+}
+
+// optionalGlobalID is globalID for optional references: NilID gives nil.
+func optionalGlobalID(typ string, id crm.ID) *string {
+	if id == crm.NilID {
+		return nil
+	}
+	s := globalID(typ, id)
+	return &s
+}
+
+// parseGlobalID decodes any global ID, returning its type and ID.
+func parseGlobalID(field, s string) (string, crm.ID, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if typ, rest, ok := strings.Cut(string(raw), ":"); ok {
+			if id, err := crm.ParseID(rest); err == nil {
+				return typ, id, nil
+			}
+		}
+	}
+	return "", crm.NilID, crm.Invalid(field, "%q is not an ID this API returned.", truncate(s, 64))
+}
+
+// parseID decodes a global ID that must be of type typ.
+func parseID(field, typ, s string) (crm.ID, error) {
+	got, id, err := parseGlobalID(field, s)
+	if err != nil {
+		return id, err
+	}
+	if got != typ {
+		return crm.NilID, crm.Invalid(field, "Expected the ID of a %s, got the ID of a %s.", typ, got)
+	}
+	return id, nil
+}
+
+// parseOptionalID decodes a nullable ID argument: nil gives NilID.
+func parseOptionalID(field, typ string, s *string) (crm.ID, error) {
+	if s == nil {
+		return crm.NilID, nil
+	}
+	return parseID(field, typ, *s)
+}
+
+// parseIDs decodes a list of IDs of one type.
+func parseIDs(field, typ string, ss []string) ([]crm.ID, error) {
+	if ss == nil {
+		return nil, nil
+	}
+	ids := make([]crm.ID, len(ss))
+	for i, s := range ss {
+		id, err := parseID(field, typ, s)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	return ids, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,106 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rapportcrm/rapport/db"
+	"github.com/rapportcrm/rapport/db/query"
+	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/access"
+)
+
+// ContactFilter narrows a contact list. Set conditions combine with AND.
+type ContactFilter struct {
+	Search     *string // the name contains it, or an e-mail address contains it
+	Name       *StringFilter
+	Title      *StringFilter
+	Email      *string // has this e-mail address (exact, case-insensitive)
+	Phone      *string // has this phone number (E.164)
+	AccountIDs []crm.ID
+	OwnerIDs   []crm.ID
+	TeamID     *crm.ID
+	Unowned    *bool
+	CreatedAt  *TimeRange
+	UpdatedAt  *TimeRange
+	Deleted    bool
+}
+
+const contactColumns = `org_id, id, first_name, last_name, name, title, emails, phones, account_id, owner_id,
+email_consent, sms_consent, phone_consent, custom, merged_into_id, created_at, updated_at, deleted_at, version`
+
+func (s *Service) contactQuery(a *crm.Actor, f ContactFilter) *listQuery {
+	q := &listQuery{table: "contacts", columns: contactColumns}
+	q.cond("org_id = %s", a.OrgID)
+	if f.Deleted {
+		q.where = append(q.where, "deleted_at IS NOT NULL")
+	} else {
+		q.where = append(q.where, "deleted_at IS NULL")
+	}
+	q.visibleTo(a.OrgID, viewer(a))
+	if f.Search != nil && strings.TrimSpace(*f.Search) != "" {
+		like := "%" + escapeLike(strings.TrimSpace(*f.Search)) + "%"
+		q.cond("(name ILIKE %s OR array_to_string(emails, ' ') ILIKE %s)", like, like)
+	}
+	q.text("name", f.Name)
+	q.text("title", f.Title)
+	if f.Email != nil {
+		q.cond("emails @> ARRAY[%s]::text[]", strings.ToLower(strings.TrimSpace(*f.Email)))
+	}
+	if f.Phone != nil {
+		q.cond("phones @> ARRAY[%s]::text[]", strings.TrimSpace(*f.Phone))
+	}
+	if f.AccountIDs != nil {
+		q.cond("account_id = ANY(%s)", f.AccountIDs)
+	}
+	ownerFilters(q, a.OrgID, f.OwnerIDs, f.TeamID, f.Unowned)
+	q.timeRange("created_at", f.CreatedAt)
+	q.timeRange("updated_at", f.UpdatedAt)
+	return q
+}
+
+// ListContacts returns one page of the contacts the actor may see.
+func (s *Service) ListContacts(ctx context.Context, a *crm.Actor, f ContactFilter, o Order, p Page) ([]crm.Contact, PageInfo, error) {
+	if err := authorize(a, access.ContactsRead); err != nil {
+		return nil, PageInfo{}, err
+	}
+	key, orderName, err := sortFor(o)
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	q := s.contactQuery(a, f)
+	sql, limit, backward, err := q.build(p, orderName, key, o.Desc)
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	var contacts []crm.Contact
+	err = db.ReadTenant(ctx, s.pool, a.OrgID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, q.args...)
+		if err != nil {
+			return err
+		}
+		recs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[query.Contact])
+		contacts = make([]crm.Contact, len(recs))
+		for i, r := range recs {
+			contacts[i] = maskContact(a, contactFromRow(r))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	contacts, info := finishPage(contacts, limit, backward, p, func(c crm.Contact) string {
+		return RecordCursor(o, c.Name, c.CreatedAt, c.UpdatedAt, c.ID)
+	})
+	return contacts, info, nil
+}
+
+// CountContacts counts the contacts matching f that the actor may see.
+func (s *Service) CountContacts(ctx context.Context, a *crm.Actor, f ContactFilter) (int, error) {
+	if err := authorize(a, access.ContactsRead); err != nil {
+		return 0, err
+	}
+	return s.count(ctx, a, s.contactQuery(a, f))
+}

@@ -1,0 +1,31 @@
+-- name: CreateOrganization :exec
+INSERT INTO organizations (id, slug, name, time_zone, default_currency, default_phone_region,
+                           record_visibility, working_hours, created_at, updated_at)
+VALUES (@id, @slug, @name, @time_zone, @default_currency, @default_phone_region,
+        @record_visibility, @working_hours, @now, @now);
+
+-- name: GetOrganization :one
+SELECT id, slug, name, time_zone, default_currency, default_phone_region, record_visibility,
+       working_hours, created_at, updated_at, version
+FROM organizations
+WHERE id = @id;
+
+-- name: GetOrganizationBySlug :one
+SELECT id, slug, name, time_zone, default_currency, default_phone_region, record_visibility,
+       working_hours, created_at, updated_at, version
+FROM organizations
+WHERE slug = @slug;
+
+-- name: UpdateOrganization :one
+UPDATE organizations
+SET name = @name, time_zone = @time_zone, default_currency = @default_currency,
+    default_phone_region = @default_phone_region, record_visibility = @record_visibility,
+    working_hours = @working_hours, updated_at = @now, version = version + 1
+WHERE id = @id
+RETURNING version, updated_at;
+
+-- name: LockOrganization :one
+SELECT version FROM organizations WHERE id = @id FOR UPDATE;
+
+-- name: ListOrganizationIDs :many
+SELECT id FROM organizations ORDER BY id;

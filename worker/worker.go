@@ -1,0 +1,70 @@
+// Package worker runs Rapport's background and time-based work on River: thin workers that call
+// the service as the system, the periodic job table and the River client configuration.
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/rapportcrm/rapport/internal/service"
+	"github.com/rapportcrm/rapport/worker/jobargs"
+)
+
+// Options configure the River client.
+type Options struct {
+	// RunWorkers makes the client work jobs (and, when elected leader, enqueue periodic ones). Without
+	// it the client only inserts jobs, for API-only processes.
+	RunWorkers bool
+	// MaintenanceInterval is how often maintenance jobs run.
+	MaintenanceInterval time.Duration
+}
+
+// NewClient returns a River client on pool with Rapport's workers and periodic jobs.
+func NewClient(pool *pgxpool.Pool, svc *service.Service, log *slog.Logger, opts Options) (*river.Client[pgx.Tx], error) {
+	cfg := &river.Config{Logger: log}
+	if opts.RunWorkers {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &expireIdempotencyKeys{svc: svc, log: log})
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault:       {MaxWorkers: 10},
+			jobargs.QueueMaintenance: {MaxWorkers: 2},
+		}
+		cfg.PeriodicJobs = PeriodicJobs(opts.MaintenanceInterval)
+	}
+	return river.NewClient(riverpgxv5.New(pool), cfg)
+}
+
+// PeriodicJobs is the table of jobs River's leader enqueues on a schedule.
+func PeriodicJobs(maintenance time.Duration) []*river.PeriodicJob {
+	if maintenance <= 0 {
+		maintenance = 15 * time.Minute
+	}
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(maintenance),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.ExpireIdempotencyKeys{}, nil },
+			&river.PeriodicJobOpts{ID: "expire_idempotency_keys", RunOnStart: true}),
+	}
+}
+
+// expireIdempotencyKeys deletes expired idempotency keys; running it twice is harmless.
+type expireIdempotencyKeys struct {
+	river.WorkerDefaults[jobargs.ExpireIdempotencyKeys]
+	svc *service.Service
+	log *slog.Logger
+}
+
+// Work implements river.Worker.
+func (w *expireIdempotencyKeys) Work(ctx context.Context, _ *river.Job[jobargs.ExpireIdempotencyKeys]) error {
+	n, err := w.svc.ExpireIdempotencyKeys(ctx)
+	if err == nil && n > 0 {
+		w.log.InfoContext(ctx, "expired idempotency keys", "count", n)
+	}
+	return err
+}
