@@ -71,7 +71,7 @@ func New(cfg Config, d Deps) http.Handler {
 	auth := authenticate(d.Service, d.Log)
 	limits := rateLimits(cfg)
 	gql := graphqlHandler(cfg, d, m)
-	r.With(auth, limits, graph.WithLoaders(d.Service), graph.WithIdempotencyKey).Handle("/graphql", gql)
+	r.With(auth, limits, graph.WithIdempotencyKey).Handle("/graphql", gql)
 	if d.RiverUI != nil {
 		r.With(auth, requireAdmin).Mount("/riverui", d.RiverUI)
 	}

@@ -68,8 +68,9 @@ func graphqlHandler(cfg Config, d Deps, m *metrics) http.Handler {
 	srv.Use(graph.Limits{MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases, MaxRootFields: cfg.MaxRootFields})
 	srv.SetErrorPresenter(graph.ErrorPresenter(d.Log))
 	srv.SetRecoverFunc(graph.Recover(d.Log))
+	srv.AroundFields(graph.MarkResolverErrors)
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		resp := next(ctx)
+		resp := next(graph.WithCache(ctx))
 		if graphql.HasOperationContext(ctx) {
 			m.observeOperation(graphql.GetOperationContext(ctx), resp)
 		}

@@ -24,16 +24,28 @@ var errorCodes = map[string]string{
 	crm.EUNAUTHENTICATED: "UNAUTHENTICATED",
 }
 
-// gqlgen's own codes, which already carry a code but need a message that says what to fix.
-var passThroughCodes = map[string]bool{
-	"GRAPHQL_VALIDATION_FAILED": true, "GRAPHQL_PARSE_FAILED": true, "COMPLEXITY_LIMIT_EXCEEDED": true,
-	"PERSISTED_QUERY_NOT_FOUND": true, "PERSISTED_QUERY_NOT_SUPPORTED": true, "BAD_USER_INPUT": true,
-	"RATE_LIMITED": true,
+// resolverError marks an error returned by a resolver, as opposed to one gqlgen raised while
+// decoding, parsing, validating or coercing the request before any resolver ran.
+type resolverError struct{ err error }
+
+func (e resolverError) Error() string { return e.err.Error() }
+func (e resolverError) Unwrap() error { return e.err }
+
+// MarkResolverErrors is field middleware that marks the errors resolvers return, so the error
+// presenter can tell a failure of ours (INTERNAL) from a malformed request (BAD_USER_INPUT).
+func MarkResolverErrors(ctx context.Context, next graphql.Resolver) (any, error) {
+	res, err := next(ctx)
+	if err != nil {
+		err = resolverError{err}
+	}
+	return res, err
 }
 
-// ErrorPresenter turns every resolver error into a GraphQL error with extensions.code. Application
-// errors keep their message (and field, and details); anything else is logged with the request
-// and shown only as INTERNAL, so internals never leak.
+// ErrorPresenter gives every error an extensions.code. Application errors keep their message (and
+// field, and details). Errors gqlgen raised before any resolver ran are the request's fault:
+// BAD_USER_INPUT, unless gqlgen already gave a code (GRAPHQL_PARSE_FAILED, ...). Any other error
+// from a resolver is ours: it is logged with the request and shown only as INTERNAL, so internals
+// never leak.
 func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
@@ -50,11 +62,14 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			gqlErr.Extensions = ext
 			return gqlErr
 		}
-		if code, ok := gqlErr.Extensions["code"].(string); ok && passThroughCodes[code] {
-			return gqlErr
-		}
-		var inputErr *gqlerror.Error
-		if errors.As(err, &inputErr) && inputErr.Rule != "" {
+		var fromResolver resolverError
+		if !errors.As(err, &fromResolver) {
+			if _, ok := gqlErr.Extensions["code"]; !ok {
+				if gqlErr.Extensions == nil {
+					gqlErr.Extensions = map[string]any{}
+				}
+				gqlErr.Extensions["code"] = "BAD_USER_INPUT"
+			}
 			return gqlErr
 		}
 		log.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gqlErr.Path.String())

@@ -7,31 +7,44 @@ import (
 	"github.com/rapportcrm/rapport/internal/crm"
 )
 
-// user loads an optional user reference through the request's loader.
+func userID(u crm.User) crm.ID       { return u.ID }
+func teamID(t crm.Team) crm.ID       { return t.ID }
+func accountID(a crm.Account) crm.ID { return a.ID }
+func contactID(c crm.Contact) crm.ID { return c.ID }
+
+// ref resolves one reference through the response's cache (filled ahead by list resolvers); an
+// uncached one is fetched. Missing or invisible records are nil.
+func ref[T any](ctx context.Context, id crm.ID, t func(*cache) *table[T],
+	fetch func(context.Context, *crm.Actor, []crm.ID) ([]T, error), idOf func(T) crm.ID,
+) (*T, error) {
+	if id == crm.NilID {
+		return nil, nil
+	}
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	got, err := t(cacheOf(ctx)).get(ctx, a, []crm.ID{id}, fetch, idOf)
+	if err != nil {
+		return nil, err
+	}
+	return got[id], nil
+}
+
 func (r *Resolver) user(ctx context.Context, id crm.ID) (*crm.User, error) {
-	if id == crm.NilID {
-		return nil, nil
-	}
-	u, err := r.loadersFor(ctx).users.Load(ctx, id)
-	return found(u, u.ID, err)
+	return ref(ctx, id, func(c *cache) *table[crm.User] { return &c.users }, r.svc.Users, userID)
 }
 
-// account loads an optional account reference; an account the actor may not see is null.
-func (r *Resolver) account(ctx context.Context, id crm.ID) (*crm.Account, error) {
-	if id == crm.NilID {
-		return nil, nil
-	}
-	a, err := r.loadersFor(ctx).accounts.Load(ctx, id)
-	return found(a, a.ID, err)
-}
-
-// team loads an optional team reference.
 func (r *Resolver) team(ctx context.Context, id crm.ID) (*crm.Team, error) {
-	if id == crm.NilID {
-		return nil, nil
-	}
-	t, err := r.loadersFor(ctx).teams.Load(ctx, id)
-	return found(t, t.ID, err)
+	return ref(ctx, id, func(c *cache) *table[crm.Team] { return &c.teams }, r.svc.Teams, teamID)
+}
+
+func (r *Resolver) account(ctx context.Context, id crm.ID) (*crm.Account, error) {
+	return ref(ctx, id, func(c *cache) *table[crm.Account] { return &c.accounts }, r.svc.Accounts, accountID)
+}
+
+func (r *Resolver) contact(ctx context.Context, id crm.ID) (*crm.Contact, error) {
+	return ref(ctx, id, func(c *cache) *table[crm.Contact] { return &c.contacts }, r.svc.Contacts, contactID)
 }
 
 // node fetches any record by type and ID for node(id:), nodes(ids:) and Event.record.
@@ -45,8 +58,7 @@ func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node,
 	case crm.TypeAccount:
 		n, err = r.account(ctx, id)
 	case crm.TypeContact:
-		c, lerr := r.loadersFor(ctx).contacts.Load(ctx, id)
-		n, err = found(c, c.ID, lerr)
+		n, err = r.contact(ctx, id)
 	case crm.TypeUser:
 		n, err = r.user(ctx, id)
 	case crm.TypeTeam:

@@ -1,6 +1,7 @@
 // Package graph is the GraphQL glue: resolvers that map arguments to service calls and results
-// back, per-request dataloaders, the error presenter, global IDs and operation limits. No business
-// rule lives here; the generated code is in graph/generated and graph/model.
+// back, batch resolvers for nested fields, the error presenter, global IDs and operation limits. No business
+// rule lives here; the generated code is in graph/generated and graph/model. Nested references
+// are batch resolvers (gqlgen.yml: batch: true): each gets all sibling parents of a page at once.
 package graph
 
 import (
@@ -66,11 +67,3 @@ func idempotencyKeyOf(ctx context.Context, input *string) string {
 
 // ptr returns a pointer to a copy of v, for optional fields of generated payloads.
 func ptr[T any](v T) *T { return &v }
-
-// found returns a pointer to the record, or nil when the loader found none (zero ID).
-func found[T any](v T, id crm.ID, err error) (*T, error) {
-	if err != nil || id == crm.NilID {
-		return nil, err
-	}
-	return &v, nil
-}

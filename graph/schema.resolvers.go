@@ -19,21 +19,26 @@ func (r *accountResolver) ID(ctx context.Context, obj *crm.Account) (string, err
 	return globalID(crm.TypeAccount, obj.ID), nil
 }
 
-// Owner is the resolver for the owner field.
+// Owner is the batch resolver for the owner field.
 func (r *accountResolver) Owner(ctx context.Context, obj *crm.Account) (*crm.User, error) {
 	return r.user(ctx, obj.OwnerID)
 }
 
-// Contacts is the resolver for the contacts field.
+// Contacts is the batch resolver for the contacts field.
 func (r *accountResolver) Contacts(ctx context.Context, obj *crm.Account, first *int) ([]crm.Contact, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	n := service.DefaultPageSize
 	if first != nil {
 		n = *first
 	}
-	return r.loadersFor(ctx).contactsOfAcct.Load(ctx, accountPage{account: obj.ID, first: n})
+	lists, err := r.contactsOfAccounts(ctx, a, []crm.ID{obj.ID}, n)
+	return lists[obj.ID], err
 }
 
-// MergedInto is the resolver for the mergedInto field.
+// MergedInto is the batch resolver for the mergedInto field.
 func (r *accountResolver) MergedInto(ctx context.Context, obj *crm.Account) (*crm.Account, error) {
 	return r.account(ctx, obj.MergedIntoID)
 }
@@ -48,7 +53,7 @@ func (r *apiKeyResolver) ID(ctx context.Context, obj *crm.APIKey) (string, error
 	return globalID(crm.TypeAPIKey, obj.ID), nil
 }
 
-// CreatedBy is the resolver for the createdBy field.
+// CreatedBy is the batch resolver for the createdBy field.
 func (r *apiKeyResolver) CreatedBy(ctx context.Context, obj *crm.APIKey) (*crm.User, error) {
 	return r.user(ctx, obj.CreatedBy)
 }
@@ -58,23 +63,19 @@ func (r *contactResolver) ID(ctx context.Context, obj *crm.Contact) (string, err
 	return globalID(crm.TypeContact, obj.ID), nil
 }
 
-// Account is the resolver for the account field.
+// Account is the batch resolver for the account field.
 func (r *contactResolver) Account(ctx context.Context, obj *crm.Contact) (*crm.Account, error) {
 	return r.account(ctx, obj.AccountID)
 }
 
-// Owner is the resolver for the owner field.
+// Owner is the batch resolver for the owner field.
 func (r *contactResolver) Owner(ctx context.Context, obj *crm.Contact) (*crm.User, error) {
 	return r.user(ctx, obj.OwnerID)
 }
 
-// MergedInto is the resolver for the mergedInto field.
+// MergedInto is the batch resolver for the mergedInto field.
 func (r *contactResolver) MergedInto(ctx context.Context, obj *crm.Contact) (*crm.Contact, error) {
-	if obj.MergedIntoID == crm.NilID {
-		return nil, nil
-	}
-	c, err := r.loadersFor(ctx).contacts.Load(ctx, obj.MergedIntoID)
-	return found(c, c.ID, err)
+	return r.contact(ctx, obj.MergedIntoID)
 }
 
 // TotalCount is the resolver for the totalCount field.
@@ -111,7 +112,7 @@ func (r *eventResolver) Record(ctx context.Context, obj *crm.Event) (model.Node,
 	return node, err
 }
 
-// Actor is the resolver for the actor field.
+// Actor is the batch resolver for the actor field.
 func (r *eventResolver) Actor(ctx context.Context, obj *crm.Event) (*crm.User, error) {
 	if obj.ActorKind != crm.ActorUser {
 		return nil, nil
@@ -493,7 +494,11 @@ func (r *queryResolver) Users(ctx context.Context) ([]crm.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.svc.ListUsers(ctx, a)
+	users, err := r.svc.ListUsers(ctx, a)
+	if err == nil {
+		err = r.prefetcher(ctx, a).userFields(ctx, users, selection(ctx))
+	}
+	return users, err
 }
 
 // Teams is the resolver for the teams field.
@@ -502,7 +507,11 @@ func (r *queryResolver) Teams(ctx context.Context) ([]crm.Team, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.svc.ListTeams(ctx, a)
+	teams, err := r.svc.ListTeams(ctx, a)
+	if err == nil {
+		err = r.prefetcher(ctx, a).teamFields(ctx, teams, selection(ctx))
+	}
+	return teams, err
 }
 
 // APIKeys is the resolver for the apiKeys field.
@@ -526,6 +535,9 @@ func (r *queryResolver) Accounts(ctx context.Context, first *int, after *string,
 	}
 	o := order(orderBy)
 	accts, info, err := r.svc.ListAccounts(ctx, a, f, o, page(first, after, last, before))
+	if err == nil {
+		err = r.prefetchAccountPage(ctx, a, accts)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -550,6 +562,9 @@ func (r *queryResolver) Contacts(ctx context.Context, first *int, after *string,
 	}
 	o := order(orderBy)
 	contacts, info, err := r.svc.ListContacts(ctx, a, f, o, page(first, after, last, before))
+	if err == nil {
+		err = r.prefetchContactPage(ctx, a, contacts)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -569,6 +584,9 @@ func (r *queryResolver) Changes(ctx context.Context, after *string, types []mode
 		return nil, err
 	}
 	events, info, err := r.svc.Changes(ctx, a, deref(after), typeNames(types), deref(first))
+	if err == nil {
+		err = r.prefetchEventPage(ctx, a, events)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -586,6 +604,9 @@ func (r *queryResolver) AuditTrail(ctx context.Context, recordID string, first *
 		return nil, err
 	}
 	events, info, err := r.svc.AuditTrail(ctx, a, typ, id, deref(after), deref(first))
+	if err == nil {
+		err = r.prefetchEventPage(ctx, a, events)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -621,12 +642,12 @@ func (r *teamResolver) ID(ctx context.Context, obj *crm.Team) (string, error) {
 	return globalID(crm.TypeTeam, obj.ID), nil
 }
 
-// Parent is the resolver for the parent field.
+// Parent is the batch resolver for the parent field.
 func (r *teamResolver) Parent(ctx context.Context, obj *crm.Team) (*crm.Team, error) {
 	return r.team(ctx, obj.ParentID)
 }
 
-// Manager is the resolver for the manager field.
+// Manager is the batch resolver for the manager field.
 func (r *teamResolver) Manager(ctx context.Context, obj *crm.Team) (*crm.User, error) {
 	return r.user(ctx, obj.ManagerID)
 }
@@ -636,7 +657,7 @@ func (r *userResolver) ID(ctx context.Context, obj *crm.User) (string, error) {
 	return globalID(crm.TypeUser, obj.ID), nil
 }
 
-// Team is the resolver for the team field.
+// Team is the batch resolver for the team field.
 func (r *userResolver) Team(ctx context.Context, obj *crm.User) (*crm.Team, error) {
 	return r.team(ctx, obj.TeamID)
 }

@@ -12,15 +12,16 @@ set -euo pipefail
 
 # Dependency rules, one a line: subject forbidden allowed why...
 #   subject    ERE on import paths: the packages of ours the rule is about
-#   forbidden  ERE: no subject may depend, directly or through other packages, on a match...
-#   allowed    ERE: ...unless it also matches this ('-': no exceptions)
+#   forbidden  ERE: no subject may depend, directly or through other packages, on a match
+#   allowed    ERE: packages the subject may depend on even if forbidden matches them, and whose
+#              own dependencies are not followed: they answer to their own rules ('-': none)
 #   why        the rest of the line, printed with a violation
 # "@/" stands for "github.com/rapportcrm/rapport/". Regexes hold no spaces. A subject that matches
 # no package yet is skipped with a note, so rules may be written before their packages.
 RULES='
 ^@/internal/crm$        ^(github\.com/(jackc/pgx|riverqueue|99designs/gqlgen|vektah/gqlparser)|riverqueue\.com/|@/)  ^@/internal/crm$                   crm is the vocabulary: no database, queue or GraphQL library, no other package of ours
 ^@/internal/rules(/|$)  ^(github\.com/(jackc/pgx|riverqueue|99designs/gqlgen|vektah/gqlparser)|riverqueue\.com/|@/)  ^@/internal/(crm|rules(/.*)?)$     rules are pure decisions: no I/O libraries; of ours only crm and other rules packages
-^@/graph(/|$)           ^@/(worker(/.*)?|db/query)$                                                                  -                                  graph is glue over service: it never reaches the workers or the sqlc package
+^@/graph(/|$)           ^@/(worker(/.*)?|db/query)$                                                                  ^@/internal/service$               graph is glue over service: it reaches the workers and the sqlc package only through service
 ^@/worker/jobargs$      ^@/                                                                                          ^@/worker/jobargs$                 job args are a leaf so service can enqueue without an import cycle
 ^@/internal(/|$)        ^@/(graph|api)(/.*)?$                                                                        -                                  business code knows nothing of the GraphQL or HTTP layer
 ^@/worker(/|$)          ^@/(graph|api)(/.*)?$                                                                        -                                  workers call service, never the GraphQL or HTTP layer
@@ -35,7 +36,7 @@ SQLC=${SQLC:-$ROOT/bin/sqlc}
 
 failed=()
 fail() { # fail <check> <reason>: record a failed check and say why
-	failed+=("$1")
+	[[ " ${failed[*]-} " == *" $1 "* ]] || failed+=("$1")
 	echo "verify: FAIL $1: $2" >&2
 }
 step() { echo "==> $*"; }
@@ -133,7 +134,8 @@ check_deps() {
 	local subject forbidden allowed why rc out broken=0
 	while read -r subject forbidden allowed why; do
 		[[ -n "$subject" ]] || continue
-		subject=${subject//@\//^$MODULE_RE} subject=${subject//^^/^}
+		local shown=$subject shown_forbidden=$forbidden shown_allowed=$allowed
+		subject=${subject//@\//$MODULE_RE}
 		forbidden=${forbidden//@\//$MODULE_RE}
 		allowed=${allowed//@\//$MODULE_RE}
 		[[ "$allowed" == - ]] && allowed=
@@ -147,8 +149,9 @@ check_deps() {
 					s = order[k]
 					if (s !~ subject) continue
 					subjects++
-					# Breadth first from s, so each chain printed is a shortest one; a forbidden
-					# package ends its path (what it imports in turn is not reported again).
+					# Breadth first from s, so each chain printed is a shortest one; an allowed or
+					# a forbidden package ends its path (what a forbidden one imports in turn is
+					# not reported again).
 					split("", seen); split("", parent)
 					head = 1; tail = 0; queue[++tail] = s; seen[s] = 1
 					while (head <= tail) {
@@ -158,7 +161,8 @@ check_deps() {
 							v = next_[j]
 							if (v in seen) continue
 							seen[v] = 1; parent[v] = u
-							if (v ~ forbidden && !(allowed != "" && v ~ allowed)) {
+							if (allowed != "" && v ~ allowed) continue
+							if (v ~ forbidden) {
 								chain = v
 								for (w = v; w != s; ) { w = parent[w]; chain = w " -> " chain }
 								print "    " chain
@@ -170,15 +174,14 @@ check_deps() {
 					}
 				}
 				if (subjects == 0) exit 2
-				exit bad > 0
+				exit (bad > 0 ? 1 : 0)
 			}' "$graph") || rc=$?
-		local shown=${subject//$MODULE_RE/}
 		case $rc in
-		0) echo "    ok    $shown (${forbidden//$MODULE_RE/})" ;;
+		0) echo "    ok    $shown" ;;
 		2) echo "    skip  $shown: no such package yet" ;;
 		1)
 			printf '%s\n' "$out" | sed "s#$MODULE/##g" >&2
-			fail deps "$shown must not depend on ${forbidden//$MODULE_RE/}${allowed:+ (except ${allowed//$MODULE_RE/})}: $why"
+			fail deps "$shown must not depend on $shown_forbidden${allowed:+ (other than through $shown_allowed)}: $why"
 			broken=1
 			;;
 		*)

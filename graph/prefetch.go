@@ -1,0 +1,400 @@
+package graph
+
+import (
+	"context"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/service"
+)
+
+// Nested references (contact.account, account.owner, user.team, ...) must not cost a query per
+// row. gqlgen resolves the rows of a list concurrently, and time-window dataloaders batch them only
+// as well as the goroutines happen to be scheduled; gqlgen's batch resolvers group only siblings of
+// one list, one level deep. So list resolvers look ahead instead: they read the query's selection
+// and fetch every selected reference of the whole page, level by level, into a per-response cache
+// that the field resolvers read. A page costs one query per selected reference field, whatever its
+// size, deterministically. A field resolver whose record is not cached (a single record from a
+// mutation payload or node(id:)) fetches it itself.
+
+// table caches records of one type by ID; a nil entry records that the ID is missing or invisible.
+type table[T any] struct {
+	mu sync.Mutex
+	m  map[crm.ID]*T
+}
+
+// get returns the records with the given IDs, fetching those not yet cached in one call.
+func (t *table[T]) get(ctx context.Context, a *crm.Actor, ids []crm.ID,
+	fetch func(context.Context, *crm.Actor, []crm.ID) ([]T, error), idOf func(T) crm.ID,
+) (map[crm.ID]*T, error) {
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = map[crm.ID]*T{}
+	}
+	var missing []crm.ID
+	pending := map[crm.ID]bool{}
+	for _, id := range ids {
+		if _, ok := t.m[id]; !ok && id != crm.NilID && !pending[id] {
+			pending[id] = true
+			missing = append(missing, id)
+		}
+	}
+	t.mu.Unlock()
+	if len(missing) > 0 {
+		recs, err := fetch(ctx, a, missing)
+		if err != nil {
+			return nil, err
+		}
+		t.mu.Lock()
+		for i, id := range missing {
+			if idOf(recs[i]) == crm.NilID {
+				t.m[id] = nil
+			} else {
+				t.m[id] = &recs[i]
+			}
+		}
+		t.mu.Unlock()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[crm.ID]*T, len(ids))
+	for _, id := range ids {
+		out[id] = t.m[id]
+	}
+	return out, nil
+}
+
+
+// accountPage keys account.contacts(first:): the account and the page size.
+type accountPage struct {
+	account crm.ID
+	first   int
+}
+
+// cache is the per-response record cache.
+type cache struct {
+	users      table[crm.User]
+	teams      table[crm.Team]
+	accounts   table[crm.Account]
+	contacts   table[crm.Contact]
+	mu         sync.Mutex
+	contactsOf map[accountPage][]crm.Contact
+}
+
+type cacheKey struct{}
+
+// WithCache gives a response its record cache. The GraphQL server installs it around every
+// response, so a subscription gets fresh records for each event.
+func WithCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, cacheKey{}, &cache{contactsOf: map[accountPage][]crm.Contact{}})
+}
+
+func cacheOf(ctx context.Context) *cache {
+	if c, ok := ctx.Value(cacheKey{}).(*cache); ok {
+		return c
+	}
+	return &cache{contactsOf: map[accountPage][]crm.Contact{}} // outside a response: no sharing
+}
+
+// contactsOfAccounts returns account.contacts(first:) for accounts, fetching the uncached ones in one call.
+func (r *Resolver) contactsOfAccounts(ctx context.Context, a *crm.Actor, ids []crm.ID, first int) (map[crm.ID][]crm.Contact, error) {
+	c := cacheOf(ctx)
+	c.mu.Lock()
+	var missing []crm.ID
+	pending := map[crm.ID]bool{}
+	for _, id := range ids {
+		if _, ok := c.contactsOf[accountPage{id, first}]; !ok && !pending[id] {
+			pending[id] = true
+			missing = append(missing, id)
+		}
+	}
+	c.mu.Unlock()
+	if len(missing) > 0 {
+		lists, err := r.svc.ContactsOfAccounts(ctx, a, missing, first)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		for i, id := range missing {
+			c.contactsOf[accountPage{id, first}] = lists[i]
+		}
+		c.mu.Unlock()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[crm.ID][]crm.Contact, len(ids))
+	for _, id := range ids {
+		out[id] = c.contactsOf[accountPage{id, first}]
+	}
+	return out, nil
+}
+
+// prefetch walks a selection alongside the records it applies to.
+type prefetch struct {
+	r  *Resolver
+	a  *crm.Actor
+	oc *graphql.OperationContext
+	c  *cache
+}
+
+func (r *Resolver) prefetcher(ctx context.Context, a *crm.Actor) *prefetch {
+	return &prefetch{r: r, a: a, oc: graphql.GetOperationContext(ctx), c: cacheOf(ctx)}
+}
+
+// selected groups the fields selected on typ, across several selection sets, by field name.
+func (p *prefetch) selected(sets []ast.SelectionSet, typ string) map[string][]graphql.CollectedField {
+	out := map[string][]graphql.CollectedField{}
+	for _, set := range sets {
+		for _, f := range graphql.CollectFields(p.oc, set, []string{typ, "Node"}) {
+			out[f.Name] = append(out[f.Name], f)
+		}
+	}
+	return out
+}
+
+func subSelections(fields []graphql.CollectedField) []ast.SelectionSet {
+	sets := make([]ast.SelectionSet, len(fields))
+	for i, f := range fields {
+		sets[i] = f.Selections
+	}
+	return sets
+}
+
+// connectionNodes returns the selections applied to the nodes of a connection field: under
+// edges { node } and under nodes.
+func (p *prefetch) connectionNodes(ctx context.Context, connType, edgeType string) []ast.SelectionSet {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return nil
+	}
+	conn := p.selected([]ast.SelectionSet{fc.Field.Selections}, connType)
+	sets := subSelections(conn["nodes"])
+	return append(sets, subSelections(p.selected(subSelections(conn["edges"]), edgeType)["node"])...)
+}
+
+func values[T any](m map[crm.ID]*T) []T {
+	out := make([]T, 0, len(m))
+	for _, v := range m {
+		if v != nil {
+			out = append(out, *v)
+		}
+	}
+	return out
+}
+
+func (p *prefetch) accounts(ctx context.Context, accts []crm.Account, sets []ast.SelectionSet) error {
+	if len(accts) == 0 || len(sets) == 0 {
+		return nil
+	}
+	fields := p.selected(sets, "Account")
+	if f := fields["owner"]; f != nil {
+		if err := p.users(ctx, refIDs(accts, func(x crm.Account) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if f := fields["mergedInto"]; f != nil {
+		ids := refIDs(accts, func(x crm.Account) crm.ID { return x.MergedIntoID })
+		got, err := p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID)
+		if err != nil {
+			return err
+		}
+		if err := p.accounts(ctx, values(got), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	for _, f := range fields["contacts"] {
+		first := service.DefaultPageSize
+		if n, ok := f.ArgumentMap(p.oc.Variables)["first"].(int64); ok {
+			first = int(n)
+		} else if n, ok := f.ArgumentMap(p.oc.Variables)["first"].(int); ok {
+			first = n
+		}
+		if first < 0 || first > service.MaxPageSize {
+			continue // the field resolver reports the error
+		}
+		lists, err := p.r.contactsOfAccounts(ctx, p.a, refIDs(accts, accountID), first)
+		if err != nil {
+			return err
+		}
+		var all []crm.Contact
+		for _, l := range lists {
+			all = append(all, l...)
+		}
+		if err := p.contacts(ctx, all, []ast.SelectionSet{f.Selections}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *prefetch) contacts(ctx context.Context, cs []crm.Contact, sets []ast.SelectionSet) error {
+	if len(cs) == 0 || len(sets) == 0 {
+		return nil
+	}
+	fields := p.selected(sets, "Contact")
+	if f := fields["account"]; f != nil {
+		got, err := p.c.accounts.get(ctx, p.a, refIDs(cs, func(x crm.Contact) crm.ID { return x.AccountID }), p.r.svc.Accounts, accountID)
+		if err != nil {
+			return err
+		}
+		if err := p.accounts(ctx, values(got), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if f := fields["owner"]; f != nil {
+		if err := p.users(ctx, refIDs(cs, func(x crm.Contact) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if f := fields["mergedInto"]; f != nil {
+		got, err := p.c.contacts.get(ctx, p.a, refIDs(cs, func(x crm.Contact) crm.ID { return x.MergedIntoID }), p.r.svc.Contacts, contactID)
+		if err != nil {
+			return err
+		}
+		return p.contacts(ctx, values(got), subSelections(f))
+	}
+	return nil
+}
+
+// users prefetches the users with the given IDs and what is selected below them.
+func (p *prefetch) users(ctx context.Context, ids []crm.ID, sets []ast.SelectionSet) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	got, err := p.c.users.get(ctx, p.a, ids, p.r.svc.Users, userID)
+	if err != nil {
+		return err
+	}
+	return p.userFields(ctx, values(got), sets)
+}
+
+func (p *prefetch) userFields(ctx context.Context, us []crm.User, sets []ast.SelectionSet) error {
+	if len(us) == 0 || len(sets) == 0 {
+		return nil
+	}
+	if f := p.selected(sets, "User")["team"]; f != nil {
+		return p.teams(ctx, refIDs(us, func(x crm.User) crm.ID { return x.TeamID }), subSelections(f))
+	}
+	return nil
+}
+
+func (p *prefetch) teams(ctx context.Context, ids []crm.ID, sets []ast.SelectionSet) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	got, err := p.c.teams.get(ctx, p.a, ids, p.r.svc.Teams, teamID)
+	if err != nil {
+		return err
+	}
+	return p.teamFields(ctx, values(got), sets)
+}
+
+func (p *prefetch) teamFields(ctx context.Context, ts []crm.Team, sets []ast.SelectionSet) error {
+	if len(ts) == 0 || len(sets) == 0 {
+		return nil
+	}
+	fields := p.selected(sets, "Team")
+	if f := fields["parent"]; f != nil {
+		if err := p.teams(ctx, refIDs(ts, func(x crm.Team) crm.ID { return x.ParentID }), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if f := fields["manager"]; f != nil {
+		return p.users(ctx, refIDs(ts, func(x crm.Team) crm.ID { return x.ManagerID }), subSelections(f))
+	}
+	return nil
+}
+
+// events prefetches the actors of a page of events and the records they are about.
+func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.SelectionSet) error {
+	if len(evs) == 0 || len(sets) == 0 {
+		return nil
+	}
+	fields := p.selected(sets, "Event")
+	if f := fields["actor"]; f != nil {
+		ids := refIDs(evs, func(e crm.Event) crm.ID {
+			if e.ActorKind == crm.ActorUser {
+				return e.ActorID
+			}
+			return crm.NilID
+		})
+		if err := p.users(ctx, ids, subSelections(f)); err != nil {
+			return err
+		}
+	}
+	f := fields["record"]
+	if f == nil {
+		return nil
+	}
+	byType := map[string][]crm.ID{}
+	for _, e := range evs {
+		byType[e.RecordType] = append(byType[e.RecordType], e.RecordID)
+	}
+	sets = subSelections(f)
+	if ids := byType[crm.TypeAccount]; ids != nil {
+		got, err := p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID)
+		if err == nil {
+			err = p.accounts(ctx, values(got), sets)
+		}
+		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+			return err
+		}
+	}
+	if ids := byType[crm.TypeContact]; ids != nil {
+		got, err := p.c.contacts.get(ctx, p.a, ids, p.r.svc.Contacts, contactID)
+		if err == nil {
+			err = p.contacts(ctx, values(got), sets)
+		}
+		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+			return err
+		}
+	}
+	if ids := byType[crm.TypeUser]; ids != nil {
+		if err := p.users(ctx, ids, sets); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refIDs returns the distinct non-nil references of records.
+func refIDs[T any](records []T, ref func(T) crm.ID) []crm.ID {
+	ids := make([]crm.ID, 0, len(records))
+	seen := make(map[crm.ID]bool, len(records))
+	for _, r := range records {
+		if id := ref(r); id != crm.NilID && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// selection returns the selection set of the field being resolved.
+func selection(ctx context.Context) []ast.SelectionSet {
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		return []ast.SelectionSet{fc.Field.Selections}
+	}
+	return nil
+}
+
+// prefetchAccountPage fetches ahead what a page of accounts selects below its nodes.
+func (r *Resolver) prefetchAccountPage(ctx context.Context, a *crm.Actor, accts []crm.Account) error {
+	p := r.prefetcher(ctx, a)
+	return p.accounts(ctx, accts, p.connectionNodes(ctx, "AccountConnection", "AccountEdge"))
+}
+
+// prefetchContactPage fetches ahead what a page of contacts selects below its nodes.
+func (r *Resolver) prefetchContactPage(ctx context.Context, a *crm.Actor, cs []crm.Contact) error {
+	p := r.prefetcher(ctx, a)
+	return p.contacts(ctx, cs, p.connectionNodes(ctx, "ContactConnection", "ContactEdge"))
+}
+
+// prefetchEventPage fetches ahead the actors and records of a page of events.
+func (r *Resolver) prefetchEventPage(ctx context.Context, a *crm.Actor, evs []crm.Event) error {
+	p := r.prefetcher(ctx, a)
+	return p.events(ctx, evs, p.connectionNodes(ctx, "EventConnection", "EventEdge"))
+}
