@@ -67,7 +67,6 @@ func (t *table[T]) get(ctx context.Context, a *crm.Actor, ids []crm.ID,
 	return out, nil
 }
 
-
 // accountPage keys account.contacts(first:): the account and the page size.
 type accountPage struct {
 	account crm.ID

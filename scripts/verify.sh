@@ -80,13 +80,13 @@ check_generated() {
 	for d in graph db/query; do
 		[[ -e "$d" || -e "$copy/$d" ]] || continue
 		if ! out=$(diff -r -q "$d" "$copy/$d" 2>&1); then
-			printf '%s\n' "$out" | sed -e "s#$copy/##g" -e 's/^/    /' >&2
-			diff -r -u "$d" "$copy/$d" 2>/dev/null | sed "s#$copy/##g" | head -n 80 >&2 || true
+			printf '%s\n' "$out" | sed -e "s#$copy/#regenerated:#g" -e 's/^/    /' >&2
+			diff -r -u "$d" "$copy/$d" 2>/dev/null | sed "s#$copy/#regenerated:#g" | head -n 80 >&2 || true
 			stale+=("$d/")
 		fi
 	done
 	if ((${#stale[@]})); then
-		fail generated "regenerating changes ${stale[*]} (above; \"Only in\" a regenerated dir = a file the generators add): run \`make generate\` and commit the result"
+		fail generated "regenerating changes ${stale[*]} (above; \"Only in regenerated:...\" is a file the generators add, \"Only in\" a committed dir one they no longer produce): run \`make generate\` and commit the result"
 	fi
 }
 

@@ -16,16 +16,17 @@ type Pair struct{ Viewer, Owner crm.ID }
 // whenever either or the organization's visibility setting changes. For every active user u:
 //
 //   - u sees their own records: (u, u);
-//   - with VisibilityTeam, a sales rep also sees the active users of their own team;
-//   - a user who manages a team (Team.ManagerID) sees every active user of that team and of all the
-//     teams below it in the ParentID tree, whatever their own role.
+//   - with VisibilityTeam, a sales rep also sees the users of their own team;
+//   - a user who manages a team (Team.ManagerID) sees every user of that team and of all the teams
+//     below it in the ParentID tree, whatever their own role.
 //
-// Inactive users see nothing, and their records are not reached through team membership. A cycle in
-// the team tree is walked once. The result is sorted by viewer, then owner, without duplicates.
+// Inactive users see nothing, but their records stay visible to their manager and team mates, so
+// that the records of someone who left can be found and reassigned. A cycle in the team tree is
+// walked once. The result is sorted by viewer, then owner, without duplicates.
 func Closure(users []crm.User, teams []crm.Team, v crm.Visibility) []Pair {
-	members := make(map[crm.ID][]crm.ID) // team -> its active users
+	members := make(map[crm.ID][]crm.ID) // team -> its users, inactive ones included
 	for _, u := range users {
-		if u.Active && u.TeamID != crm.NilID {
+		if u.TeamID != crm.NilID {
 			members[u.TeamID] = append(members[u.TeamID], u.ID)
 		}
 	}

@@ -69,11 +69,12 @@ func TestClosure(t *testing.T) {
 			want:  pairs([2]int{10, 10}, [2]int{11, 11}),
 		},
 		{
-			name:  "team visibility: reps see active team mates",
+			name:  "team visibility: reps see team mates, also departed ones, who see nothing",
 			users: []crm.User{u(10, crm.RoleSalesRep, 102), u(11, crm.RoleSalesRep, 102), inactive(u(12, crm.RoleSalesRep, 102)), u(13, crm.RoleSalesRep, 101)},
 			teams: tree,
 			v:     crm.VisibilityTeam,
-			want:  pairs([2]int{10, 10}, [2]int{10, 11}, [2]int{11, 10}, [2]int{11, 11}, [2]int{13, 13}),
+			want: pairs([2]int{10, 10}, [2]int{10, 11}, [2]int{10, 12}, [2]int{11, 10}, [2]int{11, 11}, [2]int{11, 12},
+				[2]int{13, 13}),
 		},
 		{
 			name:  "team visibility applies to reps only",
@@ -89,7 +90,7 @@ func TestClosure(t *testing.T) {
 			want:  pairs([2]int{10, 10}, [2]int{11, 11}),
 		},
 		{
-			name: "managers see their team and every team below it",
+			name: "managers see their team and every team below it, departed members included",
 			users: []crm.User{
 				u(1, crm.RoleSalesManager, 100), u(2, crm.RoleSalesManager, 100),
 				u(10, crm.RoleSalesRep, 101), u(11, crm.RoleSalesRep, 102), u(12, crm.RoleSalesRep, 103),
@@ -98,8 +99,8 @@ func TestClosure(t *testing.T) {
 			teams: tree,
 			v:     crm.VisibilityOwn,
 			want: pairs(
-				[2]int{1, 1}, [2]int{1, 2}, [2]int{1, 10}, [2]int{1, 11}, [2]int{1, 12}, // 100, 101, 102, 103
-				[2]int{2, 2}, [2]int{2, 10}, [2]int{2, 12}, // 101 and 103; not the team 2 is a member of
+				[2]int{1, 1}, [2]int{1, 2}, [2]int{1, 10}, [2]int{1, 11}, [2]int{1, 12}, [2]int{1, 13}, // 100-103
+				[2]int{2, 2}, [2]int{2, 10}, [2]int{2, 12}, [2]int{2, 13}, // 101 and 103; not the team 2 is a member of
 				[2]int{10, 10}, [2]int{11, 11}, [2]int{12, 12},
 			),
 		},
