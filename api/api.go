@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/graph"
@@ -35,6 +36,9 @@ type Config struct {
 	APIKeyBurst int
 	// AnonymousPerMinute limits requests without credentials (login attempts) per client IP.
 	AnonymousPerMinute int
+	// Tracing wraps HTTP requests and GraphQL operations in OpenTelemetry spans (the process sets
+	// up the exporter).
+	Tracing bool
 }
 
 // Deps are what the HTTP shell serves.
@@ -77,6 +81,9 @@ func New(cfg Config, d Deps) http.Handler {
 	}
 	if cfg.Development {
 		r.Get("/", graphiQL("/graphql"))
+	}
+	if cfg.Tracing {
+		return otelhttp.NewHandler(r, "rapport")
 	}
 	return r
 }

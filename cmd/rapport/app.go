@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rapportcrm/rapport/db"
@@ -43,7 +44,11 @@ func open(ctx context.Context, cfg config, log *slog.Logger, migrate bool) (*app
 		}
 		log.Info("database migrated", "took", time.Since(start).Round(time.Millisecond))
 	}
-	a.pool, err = db.Open(ctx, url, db.PoolOptions{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout})
+	opts := db.PoolOptions{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout}
+	if tracingEnabled() {
+		opts.Tracer = otelpgx.NewTracer()
+	}
+	a.pool, err = db.Open(ctx, url, opts)
 	if err != nil {
 		a.close()
 		return nil, err

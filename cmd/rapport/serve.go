@@ -22,6 +22,14 @@ import (
 // drain HTTP requests, soft-stop River (running jobs finish), close the pool, stop the embedded
 // PostgreSQL.
 func serve(ctx context.Context, cfg config, log *slog.Logger, runAPI, runWorkers bool) error {
+	if tracingEnabled() {
+		shutdownTracing, err := setupTracing(ctx)
+		if err != nil {
+			return fmt.Errorf("OpenTelemetry: %w", err)
+		}
+		defer shutdownTracing(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+		log.Info("exporting traces with OpenTelemetry")
+	}
 	a, err := open(ctx, cfg, log, cfg.migrateOnStart())
 	if err != nil {
 		return err
@@ -70,7 +78,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, runAPI, runWorkers
 			Development: cfg.development(), Introspection: cfg.introspection(), CORSOrigins: cfg.CORSOrigins,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth,
 			MaxAliases: cfg.MaxAliases, MaxRootFields: cfg.MaxRootFields, APIKeyRate: cfg.APIKeyRate,
-			APIKeyBurst: cfg.APIKeyBurst, AnonymousPerMinute: cfg.AnonymousPerMinute,
+			APIKeyBurst: cfg.APIKeyBurst, AnonymousPerMinute: cfg.AnonymousPerMinute, Tracing: tracingEnabled(),
 		}, api.Deps{Service: a.svc, Pool: a.pool, Log: log, Registry: reg, RiverUI: ui, Version: version})
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
