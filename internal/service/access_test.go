@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rapportcrm/rapport/db"
+	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/service"
 )
@@ -146,6 +147,21 @@ func TestRowLevelSecurityConfinesQueriesWithoutOrgFilter(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, []string{"Ours"}, names)
+
+	// The pipelined single-round-trip reads are confined the same way.
+	err = db.Read(e.ctx, e.pool, e.org.ID, func(q query.DBTX) error {
+		rows, err := q.Query(e.ctx, "SELECT name FROM accounts")
+		if err != nil {
+			return err
+		}
+		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"Ours"}, names)
+	var current string
+	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT coalesce(current_setting('app.org_id', true), '')").Scan(&current))
+	require.Empty(t, current, "the tenant setting does not outlive the read")
 
 	err = db.InTenant(e.ctx, e.pool, e.org.ID, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(e.ctx, "UPDATE accounts SET name = 'hacked'") // no org filter

@@ -112,8 +112,8 @@ func (s *Service) ListAccounts(ctx context.Context, a *crm.Actor, f AccountFilte
 		return nil, PageInfo{}, err
 	}
 	var accts []crm.Account
-	err = db.ReadTenant(ctx, s.pool, a.OrgID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, q.args...)
+	err = db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
+		rows, err := dbtx.Query(ctx, sql, q.args...)
 		if err != nil {
 			return err
 		}
@@ -143,8 +143,8 @@ func (s *Service) CountAccounts(ctx context.Context, a *crm.Actor, f AccountFilt
 }
 
 func (s *Service) count(ctx context.Context, a *crm.Actor, q *listQuery) (n int, err error) {
-	err = db.ReadTenant(ctx, s.pool, a.OrgID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, q.count(), q.args...).Scan(&n)
+	err = db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
+		return dbtx.QueryRow(ctx, q.count(), q.args...).Scan(&n)
 	})
 	return n, err
 }

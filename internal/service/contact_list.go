@@ -76,8 +76,8 @@ func (s *Service) ListContacts(ctx context.Context, a *crm.Actor, f ContactFilte
 		return nil, PageInfo{}, err
 	}
 	var contacts []crm.Contact
-	err = db.ReadTenant(ctx, s.pool, a.OrgID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, q.args...)
+	err = db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
+		rows, err := dbtx.Query(ctx, sql, q.args...)
 		if err != nil {
 			return err
 		}

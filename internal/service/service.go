@@ -68,9 +68,10 @@ func New(d Deps) *Service {
 // compare equal to values written.
 func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
 
-// read runs fn in a read-only transaction confined to the actor's organization.
+// read runs fn's queries confined to the actor's organization, each in one round trip (db.Read).
+// The queries of one fn do not share a snapshot.
 func (s *Service) read(ctx context.Context, a *crm.Actor, fn func(q *query.Queries) error) error {
-	return db.ReadTenant(ctx, s.pool, a.OrgID, func(tx pgx.Tx) error { return fn(query.New(tx)) })
+	return db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error { return fn(query.New(dbtx)) })
 }
 
 // write runs fn in a transaction confined to the actor's organization. The events fn emits are
