@@ -148,8 +148,12 @@ func TestRowLevelSecurityConfinesQueriesWithoutOrgFilter(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"Ours"}, names)
 
-	// The pipelined single-round-trip reads are confined the same way.
-	err = db.Read(e.ctx, e.pool, e.org.ID, func(q query.DBTX) error {
+	// The pipelined single-round-trip reads are confined the same way, and on a one-connection pool
+	// the next statement shows that neither the role nor the tenant outlives the read.
+	single, err := db.Open(e.ctx, e.pool.Config().ConnString(), db.PoolOptions{MaxConns: 1})
+	require.NoError(t, err)
+	defer single.Close()
+	err = db.Read(e.ctx, single, e.org.ID, func(q query.DBTX) error {
 		rows, err := q.Query(e.ctx, "SELECT name FROM accounts")
 		if err != nil {
 			return err
@@ -159,9 +163,10 @@ func TestRowLevelSecurityConfinesQueriesWithoutOrgFilter(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, []string{"Ours"}, names)
-	var current string
-	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT coalesce(current_setting('app.org_id', true), '')").Scan(&current))
+	var current, role string
+	require.NoError(t, single.QueryRow(e.ctx, "SELECT coalesce(current_setting('app.org_id', true), ''), current_user::text").Scan(&current, &role))
 	require.Empty(t, current, "the tenant setting does not outlive the read")
+	require.NotEqual(t, "rapport_app", role)
 
 	err = db.InTenant(e.ctx, e.pool, e.org.ID, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(e.ctx, "UPDATE accounts SET name = 'hacked'") // no org filter
