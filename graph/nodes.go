@@ -11,6 +11,7 @@ func userID(u crm.User) crm.ID       { return u.ID }
 func teamID(t crm.Team) crm.ID       { return t.ID }
 func accountID(a crm.Account) crm.ID { return a.ID }
 func contactID(c crm.Contact) crm.ID { return c.ID }
+func apiKeyID(k crm.APIKey) crm.ID   { return k.ID }
 
 // ref resolves one reference through the response's cache (filled ahead by list resolvers); an
 // uncached one is fetched. Missing or invisible records are nil.
@@ -47,6 +48,32 @@ func (r *Resolver) contact(ctx context.Context, id crm.ID) (*crm.Contact, error)
 	return ref(ctx, id, func(c *cache) *table[crm.Contact] { return &c.contacts }, r.svc.Contacts, contactID)
 }
 
+func (r *Resolver) apiKey(ctx context.Context, id crm.ID) (*crm.APIKey, error) {
+	return ref(ctx, id, func(c *cache) *table[crm.APIKey] { return &c.apiKeys }, r.svc.APIKeys, apiKeyID)
+}
+
+// prefetchNodes fetches the records of several global IDs with one call per record type.
+func (r *Resolver) prefetchNodes(ctx context.Context, a *crm.Actor, ids map[string][]crm.ID) error {
+	c := cacheOf(ctx)
+	var err error
+	for typ, list := range ids {
+		switch typ {
+		case crm.TypeAccount:
+			_, err = c.accounts.get(ctx, a, list, r.svc.Accounts, accountID)
+		case crm.TypeContact:
+			_, err = c.contacts.get(ctx, a, list, r.svc.Contacts, contactID)
+		case crm.TypeUser:
+			_, err = c.users.get(ctx, a, list, r.svc.Users, userID)
+		case crm.TypeTeam:
+			_, err = c.teams.get(ctx, a, list, r.svc.Teams, teamID)
+		}
+		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+			return err
+		}
+	}
+	return nil
+}
+
 // node fetches any record by type and ID for node(id:), nodes(ids:) and Event.record.
 func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node, error) {
 	a, err := actor(ctx)
@@ -64,7 +91,7 @@ func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node,
 	case crm.TypeTeam:
 		n, err = r.team(ctx, id)
 	case crm.TypeAPIKey:
-		n, err = r.svc.APIKey(ctx, a, id)
+		n, err = r.apiKey(ctx, id)
 	case crm.TypeOrganization:
 		if id != a.OrgID {
 			return nil, nil

@@ -79,6 +79,7 @@ type cache struct {
 	teams      table[crm.Team]
 	accounts   table[crm.Account]
 	contacts   table[crm.Contact]
+	apiKeys    table[crm.APIKey]
 	mu         sync.Mutex
 	contactsOf map[accountPage][]crm.Contact
 }
@@ -322,6 +323,19 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 		})
 		if err := p.users(ctx, ids, subSelections(f)); err != nil {
 			return err
+		}
+	}
+	if fields["apiKey"] != nil {
+		ids := refIDs(evs, func(e crm.Event) crm.ID {
+			if e.ActorKind == crm.ActorAPIKey {
+				return e.ActorID
+			}
+			return crm.NilID
+		})
+		if len(ids) > 0 {
+			if _, err := p.c.apiKeys.get(ctx, p.a, ids, p.r.svc.APIKeys, apiKeyID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+				return err
+			}
 		}
 	}
 	f := fields["record"]

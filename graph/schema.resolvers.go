@@ -125,11 +125,7 @@ func (r *eventResolver) APIKey(ctx context.Context, obj *crm.Event) (*crm.APIKey
 	if obj.ActorKind != crm.ActorAPIKey {
 		return nil, nil
 	}
-	a, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return r.svc.APIKey(ctx, a, obj.ActorID)
+	return r.apiKey(ctx, obj.ActorID)
 }
 
 // Login is the resolver for the login field.
@@ -457,13 +453,24 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 	if len(ids) > service.MaxPageSize {
 		return nil, crm.Invalid("ids", "Ask for at most %d nodes at a time.", service.MaxPageSize)
 	}
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byType := map[string][]crm.ID{}
+	for _, id := range ids {
+		if typ, uid, err := parseGlobalID("ids", id); err == nil {
+			byType[typ] = append(byType[typ], uid)
+		}
+	}
+	if err := r.prefetchNodes(ctx, a, byType); err != nil {
+		return nil, err
+	}
 	out := make([]model.Node, len(ids))
 	for i, id := range ids {
-		n, err := r.Query().Node(ctx, id)
-		if err != nil {
+		if out[i], err = r.Query().Node(ctx, id); err != nil {
 			return nil, err
 		}
-		out[i] = n
 	}
 	return out, nil
 }

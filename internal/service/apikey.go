@@ -105,16 +105,20 @@ func apiKeyFromRow(r query.RevokeAPIKeyRow) crm.APIKey {
 		RevokedAt: r.RevokedAt}
 }
 
-// APIKey returns one of the organization's API keys (admins only), or nil when there is none.
-func (s *Service) APIKey(ctx context.Context, a *crm.Actor, id crm.ID) (*crm.APIKey, error) {
-	keys, err := s.ListAPIKeys(ctx, a)
+// APIKeys returns the organization's API keys with the given IDs, in order (zero keys for unknown
+// IDs); admins only.
+func (s *Service) APIKeys(ctx context.Context, a *crm.Actor, ids []crm.ID) ([]crm.APIKey, error) {
+	all, err := s.ListAPIKeys(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
-		if k.ID == id {
-			return &k, nil
-		}
+	byID := make(map[crm.ID]crm.APIKey, len(all))
+	for _, k := range all {
+		byID[k.ID] = k
 	}
-	return nil, nil
+	out := make([]crm.APIKey, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
 }
