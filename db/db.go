@@ -34,6 +34,11 @@ func Open(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, err
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "rapport"
+	// Plan each prepared statement once per connection. Left to choose, PostgreSQL keeps re-planning
+	// our statements on every execution (a custom plan for `viewer_id IS NULL OR ...` looks cheaper
+	// than the generic one), and planning was most of its CPU per request; the generic plans of
+	// these tenant-scoped, index-led queries are the ones we want anyway.
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	if opts.Tracer != nil {
 		cfg.ConnConfig.Tracer = opts.Tracer
 	}

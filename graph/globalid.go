@@ -1,17 +1,11 @@
 package graph
 
 import (
-	"encoding/base64"
-	"strings"
-
 	"github.com/rapportcrm/rapport/internal/crm"
 )
 
-// globalID encodes a record's type and ID as the opaque ID clients see. Encoding the type lets
-// node(id:) find any record and lets every argument check it got the kind of ID it expects.
-func globalID(typ string, id crm.ID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
-}
+// globalID encodes a record's type and ID as the opaque ID clients see (crm.GlobalID).
+func globalID(typ string, id crm.ID) string { return crm.GlobalID(typ, id) }
 
 // optionalGlobalID is globalID for optional references: NilID gives nil.
 func optionalGlobalID(typ string, id crm.ID) *string {
@@ -24,13 +18,8 @@ func optionalGlobalID(typ string, id crm.ID) *string {
 
 // parseGlobalID decodes any global ID, returning its type and ID.
 func parseGlobalID(field, s string) (string, crm.ID, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		if typ, rest, ok := strings.Cut(string(raw), ":"); ok {
-			if id, err := crm.ParseID(rest); err == nil {
-				return typ, id, nil
-			}
-		}
+	if typ, id, ok := crm.ParseGlobalID(s); ok {
+		return typ, id, nil
 	}
 	return "", crm.NilID, crm.Invalid(field, "%q is not an ID this API returned.", truncate(s, 64))
 }

@@ -14,11 +14,6 @@ import (
 	"github.com/rapportcrm/rapport/internal/service"
 )
 
-// ID is the resolver for the id field.
-func (r *accountResolver) ID(ctx context.Context, obj *crm.Account) (string, error) {
-	return globalID(crm.TypeAccount, obj.ID), nil
-}
-
 // Owner is the batch resolver for the owner field.
 func (r *accountResolver) Owner(ctx context.Context, obj *crm.Account) (*crm.User, error) {
 	return r.user(ctx, obj.OwnerID)
@@ -48,19 +43,9 @@ func (r *accountConnectionResolver) TotalCount(ctx context.Context, obj *model.A
 	return obj.Count(ctx)
 }
 
-// ID is the resolver for the id field.
-func (r *apiKeyResolver) ID(ctx context.Context, obj *crm.APIKey) (string, error) {
-	return globalID(crm.TypeAPIKey, obj.ID), nil
-}
-
 // CreatedBy is the batch resolver for the createdBy field.
 func (r *apiKeyResolver) CreatedBy(ctx context.Context, obj *crm.APIKey) (*crm.User, error) {
 	return r.user(ctx, obj.CreatedBy)
-}
-
-// ID is the resolver for the id field.
-func (r *contactResolver) ID(ctx context.Context, obj *crm.Contact) (string, error) {
-	return globalID(crm.TypeContact, obj.ID), nil
 }
 
 // Account is the batch resolver for the account field.
@@ -86,11 +71,6 @@ func (r *contactConnectionResolver) TotalCount(ctx context.Context, obj *model.C
 // Cursor is the resolver for the cursor field.
 func (r *eventResolver) Cursor(ctx context.Context, obj *crm.Event) (string, error) {
 	return service.EventCursor(obj.Seq), nil
-}
-
-// ID is the resolver for the id field.
-func (r *eventResolver) ID(ctx context.Context, obj *crm.Event) (string, error) {
-	return globalID("Event", obj.ID), nil
 }
 
 // RecordType is the resolver for the recordType field.
@@ -430,11 +410,6 @@ func (r *mutationResolver) MergeContacts(ctx context.Context, input model.MergeR
 	})
 }
 
-// ID is the resolver for the id field.
-func (r *organizationResolver) ID(ctx context.Context, obj *crm.Organization) (string, error) {
-	return globalID(crm.TypeOrganization, obj.ID), nil
-}
-
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
 	typ, uid, err := parseGlobalID("id", id)
@@ -644,11 +619,6 @@ func (r *subscriptionResolver) RecordChanged(ctx context.Context, types []model.
 	return out, nil
 }
 
-// ID is the resolver for the id field.
-func (r *teamResolver) ID(ctx context.Context, obj *crm.Team) (string, error) {
-	return globalID(crm.TypeTeam, obj.ID), nil
-}
-
 // Parent is the batch resolver for the parent field.
 func (r *teamResolver) Parent(ctx context.Context, obj *crm.Team) (*crm.Team, error) {
 	return r.team(ctx, obj.ParentID)
@@ -657,11 +627,6 @@ func (r *teamResolver) Parent(ctx context.Context, obj *crm.Team) (*crm.Team, er
 // Manager is the batch resolver for the manager field.
 func (r *teamResolver) Manager(ctx context.Context, obj *crm.Team) (*crm.User, error) {
 	return r.user(ctx, obj.ManagerID)
-}
-
-// ID is the resolver for the id field.
-func (r *userResolver) ID(ctx context.Context, obj *crm.User) (string, error) {
-	return globalID(crm.TypeUser, obj.ID), nil
 }
 
 // Team is the batch resolver for the team field.
@@ -694,9 +659,6 @@ func (r *Resolver) Event() generated.EventResolver { return &eventResolver{r} }
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
-// Organization returns generated.OrganizationResolver implementation.
-func (r *Resolver) Organization() generated.OrganizationResolver { return &organizationResolver{r} }
-
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -717,7 +679,6 @@ type (
 	contactConnectionResolver struct{ *Resolver }
 	eventResolver             struct{ *Resolver }
 	mutationResolver          struct{ *Resolver }
-	organizationResolver      struct{ *Resolver }
 	queryResolver             struct{ *Resolver }
 	subscriptionResolver      struct{ *Resolver }
 	teamResolver              struct{ *Resolver }

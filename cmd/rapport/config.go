@@ -33,6 +33,7 @@ type config struct {
 	AnonymousPerMinute int           `env:"RAPPORT_ANONYMOUS_PER_MINUTE" envDefault:"120"`
 	EventPollInterval  time.Duration `env:"RAPPORT_EVENT_POLL_INTERVAL" envDefault:"250ms"`
 	ShutdownTimeout    time.Duration `env:"RAPPORT_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	PprofAddr          string        `env:"RAPPORT_PPROF_ADDR"`
 }
 
 func loadConfig() (config, error) {

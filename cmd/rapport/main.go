@@ -4,6 +4,7 @@
 //	rapport migrate                              apply database migrations (Rapport's, then River's)
 //	rapport seed                                 create the demo organization (idempotent)
 //	rapport token --org demo --user admin@demo.test [--ttl 12h]   print a bearer token
+//	rapport bench --url http://127.0.0.1:8080 --token <bearer>   load a running server, report req/s and latency
 //	rapport version                              print the version
 package main
 
@@ -39,6 +40,7 @@ commands:
   migrate   apply database migrations
   seed      create the demo organization
   token     print a bearer token: rapport token --org demo --user admin@demo.test
+  bench     load a running server and report throughput and latency (rapport bench --help)
   version   print the version`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return token(ctx, cfg, log, stdout, *org, *user, *ttl)
+	case "bench":
+		return bench(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -45,6 +46,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, runAPI, runWorkers
 		}
 	}
 
+	if cfg.PprofAddr != "" {
+		go servePprof(cfg.PprofAddr, log)
+	}
 	jobs, err := worker.NewClient(a.pool, a.svc, log, worker.Options{RunWorkers: runWorkers})
 	if err != nil {
 		return err
@@ -124,4 +128,18 @@ func announce(log *slog.Logger, base string, cfg config) {
 		hint = "RAPPORT_DATA_DIR=" + cfg.DataDir + " " + hint
 	}
 	log.Info("ready", "graphql", base+"/graphql", "graphiql", base+"/", "get_a_token", hint)
+}
+
+// servePprof serves Go's profiler on its own listener (never on the API address), for profiling
+// under load: go tool pprof http://<addr>/debug/pprof/profile?seconds=10
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("pprof listening", "addr", addr)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		log.Error("pprof", "err", err)
+	}
 }

@@ -38,7 +38,6 @@ type ResolverRoot interface {
 	ContactConnection() ContactConnectionResolver
 	Event() EventResolver
 	Mutation() MutationResolver
-	Organization() OrganizationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 	Team() TeamResolver
@@ -57,7 +56,7 @@ type ComplexityRoot struct {
 		DeletedAt        func(childComplexity int) int
 		Domain           func(childComplexity int) int
 		Employees        func(childComplexity int) int
-		ID               func(childComplexity int) int
+		GlobalID         func(childComplexity int) int
 		Industry         func(childComplexity int) int
 		MergedInto       func(childComplexity int) int
 		Name             func(childComplexity int) int
@@ -88,7 +87,7 @@ type ComplexityRoot struct {
 		CreatedAt  func(childComplexity int) int
 		CreatedBy  func(childComplexity int) int
 		ExpiresAt  func(childComplexity int) int
-		ID         func(childComplexity int) int
+		GlobalID   func(childComplexity int) int
 		LastUsedAt func(childComplexity int) int
 		Name       func(childComplexity int) int
 		Prefix     func(childComplexity int) int
@@ -104,7 +103,7 @@ type ComplexityRoot struct {
 		EmailConsent func(childComplexity int) int
 		Emails       func(childComplexity int) int
 		FirstName    func(childComplexity int) int
-		ID           func(childComplexity int) int
+		GlobalID     func(childComplexity int) int
 		LastName     func(childComplexity int) int
 		MergedInto   func(childComplexity int) int
 		Name         func(childComplexity int) int
@@ -162,7 +161,7 @@ type ComplexityRoot struct {
 		ActorKind  func(childComplexity int) int
 		Changes    func(childComplexity int) int
 		Cursor     func(childComplexity int) int
-		ID         func(childComplexity int) int
+		GlobalID   func(childComplexity int) int
 		OccurredAt func(childComplexity int) int
 		Record     func(childComplexity int) int
 		RecordID   func(childComplexity int) int
@@ -216,7 +215,7 @@ type ComplexityRoot struct {
 
 	Organization struct {
 		CreatedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Settings  func(childComplexity int) int
 		Slug      func(childComplexity int) int
@@ -263,7 +262,7 @@ type ComplexityRoot struct {
 
 	Team struct {
 		CreatedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
 		Manager   func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Parent    func(childComplexity int) int
@@ -295,7 +294,7 @@ type ComplexityRoot struct {
 		Active    func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
-		ID        func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Role      func(childComplexity int) int
 		Team      func(childComplexity int) int
@@ -316,8 +315,6 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type AccountResolver interface {
-	ID(ctx context.Context, obj *crm.Account) (string, error)
-
 	Owner(ctx context.Context, obj *crm.Account) (*crm.User, error)
 	Contacts(ctx context.Context, obj *crm.Account, first *int) ([]crm.Contact, error)
 
@@ -327,13 +324,9 @@ type AccountConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.AccountConnection) (int, error)
 }
 type ApiKeyResolver interface {
-	ID(ctx context.Context, obj *crm.APIKey) (string, error)
-
 	CreatedBy(ctx context.Context, obj *crm.APIKey) (*crm.User, error)
 }
 type ContactResolver interface {
-	ID(ctx context.Context, obj *crm.Contact) (string, error)
-
 	Account(ctx context.Context, obj *crm.Contact) (*crm.Account, error)
 	Owner(ctx context.Context, obj *crm.Contact) (*crm.User, error)
 
@@ -344,7 +337,6 @@ type ContactConnectionResolver interface {
 }
 type EventResolver interface {
 	Cursor(ctx context.Context, obj *crm.Event) (string, error)
-	ID(ctx context.Context, obj *crm.Event) (string, error)
 
 	RecordType(ctx context.Context, obj *crm.Event) (model.RecordType, error)
 	RecordID(ctx context.Context, obj *crm.Event) (string, error)
@@ -373,9 +365,6 @@ type MutationResolver interface {
 	RestoreContact(ctx context.Context, input model.DeleteRecordInput) (*model.ContactPayload, error)
 	MergeContacts(ctx context.Context, input model.MergeRecordsInput) (*model.ContactPayload, error)
 }
-type OrganizationResolver interface {
-	ID(ctx context.Context, obj *crm.Organization) (string, error)
-}
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
@@ -393,14 +382,10 @@ type SubscriptionResolver interface {
 	RecordChanged(ctx context.Context, types []model.RecordType, after *string) (<-chan *crm.Event, error)
 }
 type TeamResolver interface {
-	ID(ctx context.Context, obj *crm.Team) (string, error)
-
 	Parent(ctx context.Context, obj *crm.Team) (*crm.Team, error)
 	Manager(ctx context.Context, obj *crm.Team) (*crm.User, error)
 }
 type UserResolver interface {
-	ID(ctx context.Context, obj *crm.User) (string, error)
-
 	Team(ctx context.Context, obj *crm.User) (*crm.Team, error)
 }
 
@@ -470,11 +455,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Account.Employees(childComplexity), true
 	case "Account.id":
-		if e.ComplexityRoot.Account.ID == nil {
+		if e.ComplexityRoot.Account.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Account.ID(childComplexity), true
+		return e.ComplexityRoot.Account.GlobalID(childComplexity), true
 	case "Account.industry":
 		if e.ComplexityRoot.Account.Industry == nil {
 			break
@@ -588,11 +573,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApiKey.ExpiresAt(childComplexity), true
 	case "ApiKey.id":
-		if e.ComplexityRoot.ApiKey.ID == nil {
+		if e.ComplexityRoot.ApiKey.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ApiKey.ID(childComplexity), true
+		return e.ComplexityRoot.ApiKey.GlobalID(childComplexity), true
 	case "ApiKey.lastUsedAt":
 		if e.ComplexityRoot.ApiKey.LastUsedAt == nil {
 			break
@@ -667,11 +652,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Contact.FirstName(childComplexity), true
 	case "Contact.id":
-		if e.ComplexityRoot.Contact.ID == nil {
+		if e.ComplexityRoot.Contact.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Contact.ID(childComplexity), true
+		return e.ComplexityRoot.Contact.GlobalID(childComplexity), true
 	case "Contact.lastName":
 		if e.ComplexityRoot.Contact.LastName == nil {
 			break
@@ -862,11 +847,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Event.Cursor(childComplexity), true
 	case "Event.id":
-		if e.ComplexityRoot.Event.ID == nil {
+		if e.ComplexityRoot.Event.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Event.ID(childComplexity), true
+		return e.ComplexityRoot.Event.GlobalID(childComplexity), true
 	case "Event.occurredAt":
 		if e.ComplexityRoot.Event.OccurredAt == nil {
 			break
@@ -1174,11 +1159,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Organization.CreatedAt(childComplexity), true
 	case "Organization.id":
-		if e.ComplexityRoot.Organization.ID == nil {
+		if e.ComplexityRoot.Organization.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Organization.ID(childComplexity), true
+		return e.ComplexityRoot.Organization.GlobalID(childComplexity), true
 	case "Organization.name":
 		if e.ComplexityRoot.Organization.Name == nil {
 			break
@@ -1390,11 +1375,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Team.CreatedAt(childComplexity), true
 	case "Team.id":
-		if e.ComplexityRoot.Team.ID == nil {
+		if e.ComplexityRoot.Team.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Team.ID(childComplexity), true
+		return e.ComplexityRoot.Team.GlobalID(childComplexity), true
 	case "Team.manager":
 		if e.ComplexityRoot.Team.Manager == nil {
 			break
@@ -1480,11 +1465,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.Email(childComplexity), true
 	case "User.id":
-		if e.ComplexityRoot.User.ID == nil {
+		if e.ComplexityRoot.User.GlobalID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.User.ID(childComplexity), true
+		return e.ComplexityRoot.User.GlobalID(childComplexity), true
 	case "User.name":
 		if e.ComplexityRoot.User.Name == nil {
 			break
@@ -3772,7 +3757,7 @@ func (ec *executionContext) _Account_id(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Account_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Account().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -3783,7 +3768,7 @@ func (ec *executionContext) _Account_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Account_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Account", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Account", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Account_name(ctx context.Context, field graphql.CollectedField, obj *crm.Account) (ret graphql.Marshaler) {
@@ -4385,7 +4370,7 @@ func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_ApiKey_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ApiKey().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -4396,7 +4381,7 @@ func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_ApiKey_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ApiKey", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("ApiKey", field, true, false, "ID")
 }
 
 func (ec *executionContext) _ApiKey_name(ctx context.Context, field graphql.CollectedField, obj *crm.APIKey) (ret graphql.Marshaler) {
@@ -4601,7 +4586,7 @@ func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Contact_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Contact().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -4612,7 +4597,7 @@ func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Contact_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Contact", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Contact", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Contact_firstName(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
@@ -5500,7 +5485,7 @@ func (ec *executionContext) _Event_id(ctx context.Context, field graphql.Collect
 			return ec.fieldContext_Event_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Event().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5511,7 +5496,7 @@ func (ec *executionContext) _Event_id(ctx context.Context, field graphql.Collect
 	)
 }
 func (ec *executionContext) fieldContext_Event_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Event", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Event_type(ctx context.Context, field graphql.CollectedField, obj *crm.Event) (ret graphql.Marshaler) {
@@ -6856,7 +6841,7 @@ func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.
 			return ec.fieldContext_Organization_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organization().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6867,7 +6852,7 @@ func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Organization_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organization", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Organization", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Organization_slug(ctx context.Context, field graphql.CollectedField, obj *crm.Organization) (ret graphql.Marshaler) {
@@ -7818,7 +7803,7 @@ func (ec *executionContext) _Team_id(ctx context.Context, field graphql.Collecte
 			return ec.fieldContext_Team_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Team().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -7829,7 +7814,7 @@ func (ec *executionContext) _Team_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_Team_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Team", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("Team", field, true, false, "ID")
 }
 
 func (ec *executionContext) _Team_name(ctx context.Context, field graphql.CollectedField, obj *crm.Team) (ret graphql.Marshaler) {
@@ -8157,7 +8142,7 @@ func (ec *executionContext) _User_id(ctx context.Context, field graphql.Collecte
 			return ec.fieldContext_User_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().ID(ctx, obj)
+			return obj.GlobalID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8168,7 +8153,7 @@ func (ec *executionContext) _User_id(ctx context.Context, field graphql.Collecte
 	)
 }
 func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, "ID")
+	return graphql.NewScalarFieldContext("User", field, true, false, "ID")
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *crm.User) (ret graphql.Marshaler) {
@@ -11265,11 +11250,10 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Account")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Account_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Account_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "name":
 			out.Values[i] = ec._Account_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -11497,11 +11481,10 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ApiKey")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ApiKey_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._ApiKey_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "name":
 			out.Values[i] = ec._ApiKey_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -11572,11 +11555,10 @@ func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, 
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Contact")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Contact_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Contact_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "firstName":
 			out.Values[i] = ec._Contact_firstName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12000,11 +11982,10 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 					return ec._Event_cursor(ctx, field, obj)
 				})
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Event_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Event_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "type":
 			out.Values[i] = ec._Event_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12413,40 +12394,39 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Organization")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Organization_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Organization_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "slug":
 			out.Values[i] = ec._Organization_slug(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
 			out.Values[i] = ec._Organization_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "settings":
 			out.Values[i] = ec._Organization_settings(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "createdAt":
 			out.Values[i] = ec._Organization_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Organization_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "version":
 			out.Values[i] = ec._Organization_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12747,11 +12727,10 @@ func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Team")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Team_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._Team_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "name":
 			out.Values[i] = ec._Team_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12978,11 +12957,10 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("User")
 		case "id":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._User_id(ctx, field, obj)
-				})
+			out.Values[i] = ec._User_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "email":
 			out.Values[i] = ec._User_email(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

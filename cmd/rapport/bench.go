@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rapportcrm/rapport/internal/loadtest"
+)
+
+// bench drives a running server with the load-test scenarios and reports throughput, latency and
+// the server's memory (internal/loadtest does the work).
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	table := loadtest.Scenarios()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	serverURL := fs.String("url", "http://127.0.0.1:8080", "base URL of the running server")
+	token := fs.String("token", "", "a user's bearer token (default $RAPPORT_TOKEN); API keys are rate limited")
+	scenarios := fs.String("scenarios", "", "comma-separated scenarios to run (default all)")
+	rate := fs.Int("rate", 0, "requests/s, open loop; 0: maximum throughput with --connections in flight")
+	duration := fs.Duration("duration", 10*time.Second, "how long each scenario is measured")
+	warmup := fs.Duration("warmup", time.Second, "unmeasured run before each scenario")
+	connections := fs.Int("connections", 32, "TCP connections (closed loop: requests in flight)")
+	jsonOut := fs.String("json", "", "also write the results as a JSON array to this file")
+	prepare := fs.Int("prepare", 200, "ensure at least this many contacts at accounts exist (0: skip)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: rapport bench --url http://127.0.0.1:8080 --token <bearer> [flags]\n\nscenarios:")
+		for _, s := range table {
+			goal := ""
+			if s.GoalRPS > 0 {
+				goal = fmt.Sprintf(" (goal ≥%.0f req/s)", s.GoalRPS)
+			}
+			fmt.Fprintf(stderr, "  %-15s %s%s\n", s.Name, s.Description, goal)
+		}
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+	if *token == "" {
+		*token = os.Getenv("RAPPORT_TOKEN") // not the flag's default, which --help would print
+	}
+	selected, err := loadtest.Select(table, *scenarios)
+	if err != nil {
+		return err
+	}
+	b, err := loadtest.New(loadtest.Config{URL: *serverURL, Token: *token, Rate: *rate, Duration: *duration,
+		Warmup: *warmup, Connections: *connections, Prepare: *prepare, Progress: stderr})
+	if err != nil {
+		return err
+	}
+	results, runErr := b.RunAll(ctx, selected)
+	if len(results) > 0 {
+		if err := loadtest.WriteTable(stdout, results); err != nil {
+			return err
+		}
+	}
+	if *jsonOut != "" && len(results) > 0 {
+		if err := writeJSONFile(*jsonOut, results); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	return runErr
+}
+
+func writeJSONFile(path string, results []loadtest.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := loadtest.WriteJSON(f, results); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,48 @@
+package crm
+
+import (
+	"encoding/base64"
+	"strings"
+)
+
+// GlobalID is the opaque identifier clients see for a record: base64url("<Type>:<uuid>"). The type
+// lets any record be fetched by ID alone (node(id:)) and every argument check it got the kind of ID
+// it expects.
+func GlobalID(typ string, id ID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
+}
+
+// ParseGlobalID decodes a GlobalID into its type and ID; ok is false for anything else.
+func ParseGlobalID(s string) (typ string, id ID, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", NilID, false
+	}
+	typ, rest, found := strings.Cut(string(raw), ":")
+	if !found || typ == "" {
+		return "", NilID, false
+	}
+	id, err = ParseID(rest)
+	return typ, id, err == nil
+}
+
+// GlobalID returns the organization's global ID.
+func (o Organization) GlobalID() string { return GlobalID(TypeOrganization, o.ID) }
+
+// GlobalID returns the user's global ID.
+func (u User) GlobalID() string { return GlobalID(TypeUser, u.ID) }
+
+// GlobalID returns the team's global ID.
+func (t Team) GlobalID() string { return GlobalID(TypeTeam, t.ID) }
+
+// GlobalID returns the API key's global ID.
+func (k APIKey) GlobalID() string { return GlobalID(TypeAPIKey, k.ID) }
+
+// GlobalID returns the account's global ID.
+func (a Account) GlobalID() string { return GlobalID(TypeAccount, a.ID) }
+
+// GlobalID returns the contact's global ID.
+func (c Contact) GlobalID() string { return GlobalID(TypeContact, c.ID) }
+
+// GlobalID returns the event's global ID.
+func (e Event) GlobalID() string { return GlobalID("Event", e.ID) }

@@ -1,0 +1,180 @@
+// Package loadtest drives a running Rapport server over HTTP and measures its throughput and
+// latency: it prepares a data set through the public GraphQL API, replays a table of realistic
+// GraphQL requests with vegeta (closed loop for maximum throughput, or open loop at a fixed arrival
+// rate), checks every response, reads the server's memory from its /metrics endpoint, and reports
+// the figures as a table or JSON.
+//
+// It talks to the server only through HTTP, as a client would, and imports nothing of Rapport's.
+package loadtest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Fixture is the data a scenario's requests refer to, read from the server after preparation.
+type Fixture struct {
+	// ContactIDs are global IDs of contacts that have an account (at most 100).
+	ContactIDs []string
+	// AccountIDs are global IDs of accounts (at most 100).
+	AccountIDs []string
+}
+
+// Scenario is one kind of request the benchmark sends, over and over.
+type Scenario struct {
+	// Name identifies the scenario on the command line and in reports.
+	Name string
+	// Description says what the request does, for the usage text.
+	Description string
+	// GoalRPS is the throughput the scenario must sustain (requests/s), 0 when there is none.
+	GoalRPS float64
+	// Query is the GraphQL document.
+	Query string
+	// Variables returns the variable sets to cycle through, round robin; nil or empty means one
+	// request without variables.
+	Variables func(f Fixture) ([]map[string]any, error)
+	// Check validates the data of a response before the run, to catch a request that succeeds
+	// without measuring what it should (an empty page, a null node); nil accepts any data.
+	Check func(data json.RawMessage) error
+}
+
+// Bodies returns the JSON request bodies of the scenario: one per variable set.
+func (s Scenario) Bodies(f Fixture) ([][]byte, error) {
+	var sets []map[string]any
+	if s.Variables != nil {
+		var err error
+		if sets, err = s.Variables(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+	}
+	if len(sets) == 0 {
+		sets = []map[string]any{nil}
+	}
+	bodies := make([][]byte, 0, len(sets))
+	for _, vars := range sets {
+		req := struct {
+			Query     string         `json:"query"`
+			Variables map[string]any `json:"variables,omitempty"`
+		}{s.Query, vars}
+		b, err := json.Marshal(req)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		bodies = append(bodies, b)
+	}
+	return bodies, nil
+}
+
+// Scenarios returns the scenario table, in the order they run by default. Each call returns a new
+// table, so callers may change it.
+func Scenarios() []Scenario {
+	return []Scenario{
+		{
+			Name:        "contacts-page",
+			Description: "a page of 50 contacts with their account and owner",
+			GoalRPS:     3000,
+			Query: `query ContactsPage { contacts(first: 50) { edges { cursor node { id name title emails phones ` +
+				`account { id name } owner { id name } } } pageInfo { hasNextPage endCursor } } }`,
+			Check: nonEmpty("contacts", "edges"),
+		},
+		{
+			Name:        "record-by-id",
+			Description: "one contact by global ID with its account (IDs round robin)",
+			GoalRPS:     8000,
+			Query:       `query Record($id: ID!) { node(id: $id) { ... on Contact { id name title emails account { name } } } }`,
+			Variables: func(f Fixture) ([]map[string]any, error) {
+				if len(f.ContactIDs) == 0 {
+					return nil, errors.New("no contacts to look up: run with --prepare")
+				}
+				sets := make([]map[string]any, len(f.ContactIDs))
+				for i, id := range f.ContactIDs {
+					sets[i] = map[string]any{"id": id}
+				}
+				return sets, nil
+			},
+			Check: notNull("node"),
+		},
+		{
+			Name:        "accounts-page",
+			Description: "a page of 50 accounts with owner and first 5 contacts",
+			Query: `query AccountsPage { accounts(first: 50) { edges { cursor node { id name domain industry ` +
+				`owner { id name } contacts(first: 5) { name } } } pageInfo { hasNextPage endCursor } } }`,
+			Check: nonEmpty("accounts", "edges"),
+		},
+	}
+}
+
+// Select returns the scenarios of table named in names (comma-separated lists are split), in the
+// order named; no names selects the whole table.
+func Select(table []Scenario, names ...string) ([]Scenario, error) {
+	var out []Scenario
+	for _, n := range names {
+		for name := range strings.SplitSeq(n, ",") {
+			name = strings.TrimSpace(name)
+			if name == "" {
+				continue
+			}
+			i := indexOf(table, name)
+			if i < 0 {
+				return nil, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(Names(table), ", "))
+			}
+			out = append(out, table[i])
+		}
+	}
+	if len(out) == 0 {
+		return table, nil
+	}
+	return out, nil
+}
+
+// Names returns the names of the scenarios of table.
+func Names(table []Scenario) []string {
+	names := make([]string, len(table))
+	for i, s := range table {
+		names[i] = s.Name
+	}
+	return names
+}
+
+func indexOf(table []Scenario, name string) int {
+	for i, s := range table {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// nonEmpty checks that data.<field>.<list> is a non-empty array.
+func nonEmpty(field, list string) func(json.RawMessage) error {
+	return func(data json.RawMessage) error {
+		var d map[string]map[string]json.RawMessage
+		var items []json.RawMessage
+		if err := json.Unmarshal(data, &d); err != nil {
+			return fmt.Errorf("unexpected data: %w", err)
+		}
+		if err := json.Unmarshal(d[field][list], &items); err != nil {
+			return fmt.Errorf("unexpected data in %s.%s: %w", field, list, err)
+		}
+		if len(items) == 0 {
+			return fmt.Errorf("%s.%s is empty: the organization has no records to page through (use --prepare)", field, list)
+		}
+		return nil
+	}
+}
+
+// notNull checks that data.<field> is not null.
+func notNull(field string) func(json.RawMessage) error {
+	return func(data json.RawMessage) error {
+		var d map[string]json.RawMessage
+		if err := json.Unmarshal(data, &d); err != nil {
+			return fmt.Errorf("unexpected data: %w", err)
+		}
+		if v, ok := d[field]; !ok || string(v) == "null" {
+			return fmt.Errorf("%s is null: the record does not exist or the caller may not see it", field)
+		}
+		return nil
+	}
+}
