@@ -70,7 +70,8 @@ run:
 bench:
 	go test -run='^$$' -bench=. -benchmem $(BENCHFLAGS) ./...
 
-# `go test -fuzz` takes one target per run, so list them and run each for FUZZTIME. The listing
+# `go test -fuzz` takes one target per run, so list them and run each for FUZZTIME, with one fuzz
+# worker: each worker runs the target's setup, and the GraphQL fuzz target starts a database. The listing
 # prints a package's Fuzz* names before its "ok <package>" line.
 fuzz:
 	@targets=$$(go test -count=1 -list '^Fuzz' ./... | \
@@ -78,5 +79,5 @@ fuzz:
 	if [[ -z "$$targets" ]]; then echo 'fuzz: no Fuzz* targets'; exit 0; fi; \
 	while read -r pkg name; do \
 		echo "fuzz: $$pkg $$name for $(FUZZTIME)"; \
-		go test -run='^$$' -fuzz="^$$name\$$" -fuzztime='$(FUZZTIME)' "$$pkg" </dev/null; \
+		go test -run='^$$' -fuzz="^$$name\$$" -fuzztime='$(FUZZTIME)' -parallel=1 "$$pkg" </dev/null; \
 	done <<< "$$targets"

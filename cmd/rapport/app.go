@@ -29,8 +29,9 @@ type app struct {
 }
 
 // open connects to the database (starting the embedded one when needed) and, when migrate is
-// set, brings its schema up to date first.
-func open(ctx context.Context, cfg config, log *slog.Logger, migrate bool) (*app, error) {
+// set, brings its schema up to date first. Commands that issue or check tokens set tokens, which
+// requires the JWT secret.
+func open(ctx context.Context, cfg config, log *slog.Logger, migrate, tokens bool) (*app, error) {
 	url, embedded, stopDB, err := database(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -53,15 +54,16 @@ func open(ctx context.Context, cfg config, log *slog.Logger, migrate bool) (*app
 		a.close()
 		return nil, err
 	}
-	secret, err := jwtSecret(cfg, embedded)
-	if err != nil {
-		a.close()
-		return nil, err
-	}
-	tokens, err := auth.NewTokens(secret, cfg.TokenTTL)
-	if err != nil {
-		a.close()
-		return nil, err
+	var signer *auth.Tokens
+	if tokens {
+		secret, err := jwtSecret(cfg, embedded)
+		if err == nil {
+			signer, err = auth.NewTokens(secret, cfg.TokenTTL)
+		}
+		if err != nil {
+			a.close()
+			return nil, err
+		}
 	}
 	var oidc *auth.OIDC
 	if cfg.OIDCIssuer != "" {
@@ -76,7 +78,7 @@ func open(ctx context.Context, cfg config, log *slog.Logger, migrate bool) (*app
 	}
 	a.relay = eventlog.NewRelay(a.pool, log, time.Now, cfg.EventPollInterval)
 	a.hub = eventlog.NewHub(a.pool, log)
-	a.svc = service.New(service.Deps{Pool: a.pool, Log: log, Tokens: tokens, OIDC: oidc, Relay: a.relay, Hub: a.hub,
+	a.svc = service.New(service.Deps{Pool: a.pool, Log: log, Tokens: signer, OIDC: oidc, Relay: a.relay, Hub: a.hub,
 		Config: service.Config{TokenTTL: cfg.TokenTTL}})
 	return a, nil
 }

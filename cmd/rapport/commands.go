@@ -27,7 +27,7 @@ func migrate(ctx context.Context, cfg config, log *slog.Logger) error {
 
 // seed creates the demo organization unless it exists.
 func seed(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
-	a, err := open(ctx, cfg, log, true)
+	a, err := open(ctx, cfg, log, true, false)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func seed(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) e
 
 // token prints a bearer token for a user as its last line.
 func token(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, org, user string, ttl time.Duration) error {
-	a, err := open(ctx, cfg, log, false)
+	a, err := open(ctx, cfg, log, false, true)
 	if err != nil {
 		return err
 	}

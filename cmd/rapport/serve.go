@@ -31,7 +31,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, runAPI, runWorkers
 		defer shutdownTracing(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
 		log.Info("exporting traces with OpenTelemetry")
 	}
-	a, err := open(ctx, cfg, log, cfg.migrateOnStart())
+	a, err := open(ctx, cfg, log, cfg.migrateOnStart(), true)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,10 @@ type Session struct {
 	User      crm.User
 }
 
+// errNoTokens is returned by token operations of a service built without a token signer (the
+// seed command, which signs nothing).
+var errNoTokens = crm.Errorf(crm.EINTERNAL, "This process cannot sign or check tokens.")
+
 // dummyHash is checked when no user matches, so a login takes as long whether or not the e-mail
 // exists and response times reveal nothing.
 var dummyHash, _ = auth.HashPassword("rapport-dummy-password")
@@ -27,6 +31,9 @@ var dummyHash, _ = auth.HashPassword("rapport-dummy-password")
 // Login checks a user's e-mail and password and issues a token. organization (a slug) is needed
 // only when the same e-mail and password open accounts in several organizations.
 func (s *Service) Login(ctx context.Context, email, password, organization string) (Session, error) {
+	if s.tokens == nil {
+		return Session{}, errNoTokens
+	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	wrong := crm.Errorf(crm.EUNAUTHENTICATED, "The e-mail or password is wrong.")
 	if email == "" || password == "" || len(password) > 1024 {
@@ -74,6 +81,9 @@ func (s *Service) Login(ctx context.Context, email, password, organization strin
 // IssueToken signs a token for a user named by organization slug and e-mail, without a password.
 // It is for operators (the `rapport token` command) who already hold database access.
 func (s *Service) IssueToken(ctx context.Context, organization, email string, ttl time.Duration) (Session, error) {
+	if s.tokens == nil {
+		return Session{}, errNoTokens
+	}
 	var user query.GetUsersRow
 	err := db.AsSystem(ctx, s.pool, func(tx pgx.Tx) error {
 		q := query.New(tx)
@@ -103,6 +113,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*crm.Actor, 
 	}
 	if s.oidc != nil && auth.TokenIssuer(bearer) == s.oidc.Issuer() {
 		return s.authenticateOIDC(ctx, bearer)
+	}
+	if s.tokens == nil {
+		return nil, errNoTokens
 	}
 	claims, err := s.tokens.Verify(bearer, s.clock())
 	if err != nil {
