@@ -102,35 +102,42 @@ func (s *Service) ListAccounts(ctx context.Context, a *crm.Actor, f AccountFilte
 	if err := authorize(a, access.AccountsRead); err != nil {
 		return nil, PageInfo{}, err
 	}
+	return runPage(ctx, s, a, s.accountQuery(a, f), o, p, accountFromRow, func(x crm.Account) string {
+		return RecordCursor(o, x.Name, x.CreatedAt, x.UpdatedAt, x.ID)
+	})
+}
+
+// runPage runs one keyset page of q, sorted by o, maps its rows (R, scanned by position) to records
+// and describes the page.
+func runPage[R, T any](ctx context.Context, s *Service, a *crm.Actor, q *listQuery, o Order, p Page,
+	fromRow func(R) T, cursorOf func(T) string,
+) ([]T, PageInfo, error) {
 	key, orderName, err := sortFor(o)
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	q := s.accountQuery(a, f)
 	sql, limit, backward, err := q.build(p, orderName, key, o.Desc)
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	var accts []crm.Account
+	var out []T
 	err = db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
 		rows, err := dbtx.Query(ctx, sql, q.args...)
 		if err != nil {
 			return err
 		}
-		recs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[query.Account])
-		accts = make([]crm.Account, len(recs))
+		recs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[R])
+		out = make([]T, len(recs))
 		for i, r := range recs {
-			accts[i] = accountFromRow(r)
+			out[i] = fromRow(r)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	accts, info := finishPage(accts, limit, backward, p, func(x crm.Account) string {
-		return RecordCursor(o, x.Name, x.CreatedAt, x.UpdatedAt, x.ID)
-	})
-	return accts, info, nil
+	out, info := finishPage(out, limit, backward, p, cursorOf)
+	return out, info, nil
 }
 
 // CountAccounts counts the accounts matching f that the actor may see (for totalCount, computed

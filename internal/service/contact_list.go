@@ -4,9 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/rules/access"
@@ -66,35 +63,10 @@ func (s *Service) ListContacts(ctx context.Context, a *crm.Actor, f ContactFilte
 	if err := authorize(a, access.ContactsRead); err != nil {
 		return nil, PageInfo{}, err
 	}
-	key, orderName, err := sortFor(o)
-	if err != nil {
-		return nil, PageInfo{}, err
-	}
-	q := s.contactQuery(a, f)
-	sql, limit, backward, err := q.build(p, orderName, key, o.Desc)
-	if err != nil {
-		return nil, PageInfo{}, err
-	}
-	var contacts []crm.Contact
-	err = db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
-		rows, err := dbtx.Query(ctx, sql, q.args...)
-		if err != nil {
-			return err
-		}
-		recs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[query.Contact])
-		contacts = make([]crm.Contact, len(recs))
-		for i, r := range recs {
-			contacts[i] = maskContact(a, contactFromRow(r))
-		}
-		return err
-	})
-	if err != nil {
-		return nil, PageInfo{}, err
-	}
-	contacts, info := finishPage(contacts, limit, backward, p, func(c crm.Contact) string {
+	fromRow := func(r query.Contact) crm.Contact { return maskContact(a, contactFromRow(r)) }
+	return runPage(ctx, s, a, s.contactQuery(a, f), o, p, fromRow, func(c crm.Contact) string {
 		return RecordCursor(o, c.Name, c.CreatedAt, c.UpdatedAt, c.ID)
 	})
-	return contacts, info, nil
 }
 
 // CountContacts counts the contacts matching f that the actor may see.
