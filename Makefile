@@ -20,12 +20,13 @@ BENCHFLAGS ?=
 # How long `make fuzz` runs each Fuzz* target.
 FUZZTIME ?= 20s
 
-.PHONY: help generate verify test build run bench fuzz sqlc
+.PHONY: help generate verify test audit build run bench fuzz sqlc
 
 help:
 	@echo 'make generate  regenerate sqlc (db/query) and gqlgen (graph/) code'
 	@echo 'make verify    generated code fresh, gofmt, go vet, dependency rules'
 	@echo 'make test      go test ./... against PostgreSQL started by the tests (TESTFLAGS=...)'
+	@echo 'make audit     the GraphQL-over-HTTP spec audit (npm graphql-http) against a fresh server'
 	@echo 'make build     bin/rapport with the version stamped in'
 	@echo 'make run       go run ./cmd/rapport serve'
 	@echo 'make bench     all benchmarks (BENCHFLAGS=...)'
@@ -81,3 +82,8 @@ fuzz:
 		echo "fuzz: $$pkg $$name for $(FUZZTIME)"; \
 		go test -run='^$$' -fuzz="^$$name\$$" -fuzztime='$(FUZZTIME)' -parallel=1 "$$pkg" </dev/null; \
 	done <<< "$$targets"
+
+# The GraphQL-over-HTTP spec audit suite of the npm package graphql-http, against a freshly started
+# embedded server; fails when a MUST audit fails. Needs Node and the npm registry.
+audit:
+	scripts/graphql-http-audit.sh

@@ -345,3 +345,39 @@ func TestMutationsRoundTripWithIdempotencyHeaderAndVersions(t *testing.T) {
 	require.Equal(t, "industry", dig(trail.Data, "auditTrail", "edges", 1, "node", "changes", 0, "field"))
 	require.Equal(t, "Compression", dig(trail.Data, "auditTrail", "edges", 1, "node", "changes", 0, "after"))
 }
+
+// Request errors follow the GraphQL-over-HTTP spec: 200 with application/json, 400 with
+// application/graphql-response+json, never a "data" entry, 400 for what is not a GraphQL request.
+func TestRequestErrorStatusesPerMediaType(t *testing.T) {
+	s := newServer(t)
+	post := func(body, accept string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, s.url+"/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+s.tokens["admin"])
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	for _, body := range []string{`{"query":"{ viewer { "}`, `{"query":"{ noSuchField }"}`} {
+		status, out := post(body, "")
+		require.Equal(t, http.StatusOK, status, body)
+		require.NotContains(t, out, "data", body)
+		require.NotEmpty(t, dig(out, "errors", 0, "extensions", "code"), body)
+		status, out = post(body, "application/graphql-response+json")
+		require.Equal(t, http.StatusBadRequest, status, body)
+		require.NotContains(t, out, "data", body)
+	}
+	status, out := post(`{"qeury":"{ viewer { name } }"}`, "")
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Equal(t, "BAD_USER_INPUT", dig(out, "errors", 0, "extensions", "code"))
+	status, out = post(`{"query":"mutation { login(input: {email: \"a@b.c\", password: \"secret-password\"}) { token } }", "variables": 7}`, "")
+	require.Equal(t, http.StatusBadRequest, status)
+	raw, _ := json.Marshal(out)
+	require.NotContains(t, string(raw), "secret-password", "a rejected body is never echoed back")
+}

@@ -57,8 +57,9 @@ func graphqlHandler(cfg Config, d Deps, m *metrics) http.Handler {
 	})
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(getTransport{})
+	srv.AddTransport(postTransport{})
+	srv.AddTransport(unsupportedTransport{}) // last: it takes everything
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
@@ -80,29 +81,7 @@ func graphqlHandler(cfg Config, d Deps, m *metrics) http.Handler {
 		}
 		return resp
 	})
-	return methodNotAllowedForGETMutations(srv)
-}
-
-// methodNotAllowedForGETMutations answers a mutation sent with GET with 405 Method Not Allowed, as
-// the GraphQL-over-HTTP spec requires (gqlgen answers 406).
-func methodNotAllowedForGETMutations(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || r.Header.Get("Upgrade") != "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(&getStatusRewriter{ResponseWriter: w}, r)
-	})
-}
-
-type getStatusRewriter struct{ http.ResponseWriter }
-
-func (g *getStatusRewriter) WriteHeader(code int) {
-	if code == http.StatusNotAcceptable {
-		g.Header().Set("Allow", "GET, POST")
-		code = http.StatusMethodNotAllowed
-	}
-	g.ResponseWriter.WriteHeader(code)
+	return srv
 }
 
 // originPatterns converts CORS origins to WebSocket origin patterns (host names).
