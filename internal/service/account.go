@@ -256,17 +256,11 @@ func (s *Service) Accounts(ctx context.Context, a *crm.Actor, ids []crm.ID) ([]c
 		rows, err = q.GetAccounts(ctx, query.GetAccountsParams{OrgID: a.OrgID, Ids: ids, ViewerID: viewer(a)})
 		return err
 	})
-	byID := make(map[crm.ID]query.Account, len(rows))
-	for _, r := range rows {
-		byID[r.ID] = r
+	accts := make([]crm.Account, len(rows))
+	for i, r := range rows {
+		accts[i] = accountFromRow(r)
 	}
-	out := make([]crm.Account, len(ids))
-	for i, id := range ids {
-		if r, ok := byID[id]; ok {
-			out[i] = accountFromRow(r)
-		}
-	}
-	return out, err
+	return inOrder(accts, ids, func(a crm.Account) crm.ID { return a.ID }), err
 }
 
 // Account returns one account the actor may see, or ENOTFOUND.

@@ -112,13 +112,5 @@ func (s *Service) APIKeys(ctx context.Context, a *crm.Actor, ids []crm.ID) ([]cr
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[crm.ID]crm.APIKey, len(all))
-	for _, k := range all {
-		byID[k.ID] = k
-	}
-	out := make([]crm.APIKey, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
+	return inOrder(all, ids, func(k crm.APIKey) crm.ID { return k.ID }), nil
 }

@@ -263,17 +263,11 @@ func (s *Service) Contacts(ctx context.Context, a *crm.Actor, ids []crm.ID) ([]c
 		rows, err = q.GetContacts(ctx, query.GetContactsParams{OrgID: a.OrgID, Ids: ids, ViewerID: viewer(a)})
 		return err
 	})
-	byID := make(map[crm.ID]query.Contact, len(rows))
-	for _, r := range rows {
-		byID[r.ID] = r
+	cs := make([]crm.Contact, len(rows))
+	for i, r := range rows {
+		cs[i] = maskContact(a, contactFromRow(r))
 	}
-	out := make([]crm.Contact, len(ids))
-	for i, id := range ids {
-		if r, ok := byID[id]; ok {
-			out[i] = maskContact(a, contactFromRow(r))
-		}
-	}
-	return out, err
+	return inOrder(cs, ids, func(c crm.Contact) crm.ID { return c.ID }), err
 }
 
 // Contact returns one contact the actor may see, or ENOTFOUND.

@@ -80,15 +80,11 @@ func (s *Service) Users(ctx context.Context, a *crm.Actor, ids []crm.ID) ([]crm.
 		rows, err = q.GetUsers(ctx, query.GetUsersParams{OrgID: a.OrgID, Ids: ids})
 		return err
 	})
-	byID := make(map[crm.ID]crm.User, len(rows))
-	for _, r := range rows {
-		byID[r.ID] = userFromRow(r)
+	users := make([]crm.User, len(rows))
+	for i, r := range rows {
+		users[i] = userFromRow(r)
 	}
-	out := make([]crm.User, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, err
+	return inOrder(users, ids, func(u crm.User) crm.ID { return u.ID }), err
 }
 
 // ListUsers returns every user of the organization, by name.
@@ -383,13 +379,5 @@ func (s *Service) Teams(ctx context.Context, a *crm.Actor, ids []crm.ID) ([]crm.
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[crm.ID]crm.Team, len(all))
-	for _, t := range all {
-		byID[t.ID] = t
-	}
-	out := make([]crm.Team, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
+	return inOrder(all, ids, func(t crm.Team) crm.ID { return t.ID }), nil
 }

@@ -12,6 +12,21 @@ import (
 // maxCustomBytes bounds the custom JSON of a record.
 const maxCustomBytes = 16 << 10
 
+// inOrder returns records in the order of ids: the record with each ID, or T's zero value when
+// there is none (missing, or not visible to the caller). Batch lookups answer in key order so that
+// callers can match results to keys by position.
+func inOrder[T any](records []T, ids []crm.ID, idOf func(T) crm.ID) []T {
+	byID := make(map[crm.ID]T, len(records))
+	for _, r := range records {
+		byID[idOf(r)] = r
+	}
+	out := make([]T, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out
+}
+
 // checkVersion turns a stale expected version into a CONFLICT that tells the client the current
 // one. expected 0 skips the check (internal callers that hold the row lock).
 func checkVersion(kind string, current, expected int32) error {
