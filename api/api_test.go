@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -57,6 +58,7 @@ type server struct {
 	url        string
 	svc        *service.Service
 	relay      *eventlog.Relay
+	hub        *eventlog.Hub
 	statements *statementCounter
 	tokens     map[string]string // by demo user e-mail prefix: admin, manager, rep1, rep2, support, analyst
 }
@@ -72,7 +74,8 @@ func newServer(t testing.TB) *server {
 	tokens, err := auth.NewTokens([]byte("api-test-secret-api-test-secret-0123"), time.Hour)
 	require.NoError(t, err)
 	relay := eventlog.NewRelay(pool, log, time.Now, time.Second)
-	svc := service.New(service.Deps{Pool: pool, Log: log, Tokens: tokens, Relay: relay, Hub: eventlog.NewHub(pool, log)})
+	hub := eventlog.NewHub(pool, log)
+	svc := service.New(service.Deps{Pool: pool, Log: log, Tokens: tokens, Relay: relay, Hub: hub})
 	_, err = svc.SeedDemo(ctx)
 	require.NoError(t, err)
 	h := api.New(api.Config{Development: true, Introspection: true, MaxBodyBytes: 64 << 10, MaxComplexity: 3000, MaxDepth: 8,
@@ -80,7 +83,7 @@ func newServer(t testing.TB) *server {
 		api.Deps{Service: svc, Pool: pool, Log: log, Registry: prometheus.NewRegistry(), Version: "test"})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	s := &server{t: t, url: ts.URL, svc: svc, relay: relay, statements: counter, tokens: map[string]string{}}
+	s := &server{t: t, url: ts.URL, svc: svc, relay: relay, hub: hub, statements: counter, tokens: map[string]string{}}
 	for _, who := range []string{"admin", "manager", "rep1", "rep2", "support", "analyst"} {
 		sess, err := svc.IssueToken(ctx, service.DemoOrg, who+"@demo.test", time.Hour)
 		require.NoError(t, err)
@@ -398,4 +401,51 @@ func TestRequestErrorStatusesPerMediaType(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status)
 	raw, _ := json.Marshal(out)
 	require.NotContains(t, string(raw), "secret-password", "a rejected body is never echoed back")
+}
+
+// Subscriptions also work over server-sent events: POST with Accept: text/event-stream.
+func TestSubscriptionOverSSE(t *testing.T) {
+	s := newServer(t)
+	s.relayAll(t) // the seed's events: a subscription without a cursor starts after them
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a hang guard
+	defer cancel()
+	go func() { _ = s.hub.Run(ctx) }()
+	go func() { _ = s.relay.Run(ctx) }()
+
+	body := `{"query":"subscription { recordChanged(types: [ACCOUNT]) { type recordType record { ... on Account { name } } } }"}`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+s.tokens["admin"])
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Content-Type"), "text/event-stream")
+
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	created := make(chan error, 1)
+	go func() {
+		time.Sleep(200 * time.Millisecond) // let the subscription register; a later event is caught up anyway
+		r := s.do("admin", `mutation { createAccount(input: {name: "SSE 实时公司"}) { account { id } } }`, nil)
+		if len(r.Errors) > 0 {
+			created <- fmt.Errorf("%v", r.Errors)
+		}
+		close(created)
+	}()
+	for line := range lines {
+		if data, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(data, "account.created") {
+			require.Contains(t, data, "SSE 实时公司")
+			require.NoError(t, <-created)
+			return
+		}
+	}
+	t.Fatal("the event stream ended without the account.created event")
 }

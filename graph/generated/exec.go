@@ -2601,7 +2601,7 @@ type Mutation {
 type Subscription {
   """
   Changes to records you may see, as they happen. Pass the cursor of the last event you received to
-  get what you missed first (no gap, no duplicate); without it, only changes from now on.
+  get what you missed first (no gap, no duplicate); without it, changes published from now on.
   """
   recordChanged(
     "Only these record types; all when omitted." types: [RecordType!]
