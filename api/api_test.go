@@ -406,7 +406,7 @@ func TestRequestErrorStatusesPerMediaType(t *testing.T) {
 // Subscriptions also work over server-sent events: POST with Accept: text/event-stream.
 func TestSubscriptionOverSSE(t *testing.T) {
 	s := newServer(t)
-	s.relayAll(t) // the seed's events: a subscription without a cursor starts after them
+	s.relayAll(t)                                                            // the seed's events: a subscription without a cursor starts after them
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a hang guard
 	defer cancel()
 	go func() { _ = s.hub.Run(ctx) }()
