@@ -246,7 +246,7 @@ func (s *Service) MergeAccounts(ctx context.Context, a *crm.Actor, survivorID cr
 }
 
 // Accounts returns the accounts with the given IDs that the actor may see, in the order of ids;
-// missing or invisible ones are zero Accounts with a NilID (for dataloaders and node(id:)).
+// missing or invisible ones are zero Accounts with a NilID (for batched lookups and node(id:)).
 func (s *Service) Accounts(ctx context.Context, a *crm.Actor, ids []crm.ID) ([]crm.Account, error) {
 	if err := authorize(a, access.AccountsRead); err != nil {
 		return nil, err
