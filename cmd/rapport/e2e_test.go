@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -461,6 +463,82 @@ func (c *wsClient) event(m wsMessage, id, dataType string) event {
 	return p.Data.RecordChanged
 }
 
+// waitLive returns once subscription id, started without after, is known to be live.
+//
+// Without after, a subscription starts after the last event published when the server handles
+// subscribe, which the protocol does not acknowledge. So wait until an account created now reaches
+// it, creating another if the first was published before the subscription began; from then on
+// every event must arrive, in order. The caller waited for everything before to be published, so
+// nothing else may arrive.
+func (c *wsClient) waitLive(id, token string) {
+	c.s.t.Helper()
+	var probes, delivered []string
+	for {
+		if len(probes) == 5 {
+			c.s.fatalf("subscription %q delivered none of the accounts %q", id, probes)
+		}
+		probes = append(probes, fmt.Sprintf("E2E probe %d", len(probes)+1))
+		c.s.createAccount(token, map[string]any{"name": probes[len(probes)-1]})
+		select {
+		case m, ok := <-c.msgs:
+			if !ok {
+				c.s.fatalf("WebSocket closed: %v", c.readErr)
+			}
+			for {
+				e := c.event(m, id, "next")
+				if !slices.Contains(probes, e.Record.Name) || e.Type != "account.created" {
+					c.s.fatalf("subscription %q, started after the accounts created so far were published, delivered an event "+
+						"that is not about the probe accounts %q created since (delivered before: %q): %s\nchange feed: %v",
+						id, probes, delivered, m.Payload, c.s.accountFeed(token))
+				}
+				delivered = append(delivered, e.Record.Name)
+				if e.Record.Name == probes[len(probes)-1] { // later probes follow, in order
+					c.s.t.Logf("subscription live: created %q, delivered %q", probes, delivered)
+					return
+				}
+				m = c.next("the last probe's event")
+			}
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// feedEntry is an account event of the change feed.
+type feedEntry struct {
+	Seq, Type, Name string
+}
+
+// accountFeed returns the account events of the change feed (published events only), oldest first.
+func (s *server) accountFeed(token string) []feedEntry {
+	s.t.Helper()
+	data := s.gql(token, `{ changes(types: [ACCOUNT], first: 100) { edges { cursor node { type record { ... on Account { name } } } } } }`, nil)
+	var out []feedEntry
+	edges, _ := dig(data, "changes", "edges").([]any)
+	for _, e := range edges {
+		seq, _ := base64.RawURLEncoding.DecodeString(fmt.Sprint(dig(e, "cursor")))
+		name, _ := dig(e, "node", "record", "name").(string)
+		out = append(out, feedEntry{Seq: string(seq), Type: fmt.Sprint(dig(e, "node", "type")), Name: name})
+	}
+	return out
+}
+
+// waitPublished waits until the relay has published the creation of account name, so that it lies
+// before the start of a subscription made from now on.
+func (s *server) waitPublished(token, name string) {
+	s.t.Helper()
+	deadline := time.Now().Add(eventTimeout)
+	for {
+		feed := s.accountFeed(token)
+		if slices.ContainsFunc(feed, func(e feedEntry) bool { return e.Type == "account.created" && e.Name == name }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.fatalf("the creation of account %q did not reach the change feed within %s: %v", name, eventTimeout, feed)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func requireCreated(t *testing.T, e event, name string) {
 	t.Helper()
 	require.Equal(t, "account.created", e.Type)
@@ -536,35 +614,12 @@ func TestServeEndToEnd(t *testing.T) {
 	require.Equal(t, map[string]any{"id": idA, "name": nameA}, dig(c, "account"))
 
 	// Live updates over graphql-transport-ws.
+	// From now on means from the last published event: wait until the relay has published the
+	// creation of the account above, or the subscription may rightly deliver it.
+	s.waitPublished(admin, nameA)
 	ws := s.dialWS("graphql-transport-ws", admin)
 	ws.subscribe("1", "subscribe", "")
-	// Without after, a subscription starts at the end of the log as it is when the server handles
-	// subscribe, which the protocol does not acknowledge. So first wait until an account created
-	// now reaches it (creating another if the first was published before the subscription began);
-	// from then on every event must arrive, in order.
-	var probes []string
-	for live := false; !live; {
-		if len(probes) == 5 {
-			s.fatalf("the subscription delivered none of the accounts %q", probes)
-		}
-		probes = append(probes, fmt.Sprintf("E2E probe %d", len(probes)+1))
-		s.createAccount(admin, map[string]any{"name": probes[len(probes)-1]})
-		select {
-		case m, ok := <-ws.msgs:
-			if !ok {
-				s.fatalf("WebSocket closed: %v", ws.readErr)
-			}
-			e := ws.event(m, "1", "next")
-			require.Contains(t, probes, e.Record.Name)
-			live = true
-			for e.Record.Name != probes[len(probes)-1] { // later probes follow, in order
-				e = ws.event(ws.next("the last probe's event"), "1", "next")
-				require.Contains(t, probes, e.Record.Name)
-			}
-		case <-time.After(2 * time.Second):
-		}
-	}
-	t.Logf("the subscription was live after %d probe account(s)", len(probes))
+	ws.waitLive("1", admin)
 	const nameB = "实时推送贸易有限公司"
 	s.createAccount(admin, map[string]any{"name": nameB})
 	eventB := ws.event(ws.next("account.created of "+nameB), "1", "next")
