@@ -46,11 +46,11 @@ func graphqlHandler(cfg Config, d Deps, m *metrics) http.Handler {
 				if crm.ActorFrom(ctx) != nil { // authenticated by header on the upgrade request
 					return ctx, nil, nil
 				}
-				return ctx, nil, errors.New("send {\"Authorization\": \"Bearer <token>\"} in connection_init")
+				return rejectWebsocket(ctx, `send {"Authorization": "Bearer <token>"} in connection_init`)
 			}
 			a, err := d.Service.Authenticate(ctx, token)
 			if err != nil {
-				return ctx, nil, errors.New(crm.ErrorMessage(err))
+				return rejectWebsocket(ctx, crm.ErrorMessage(err))
 			}
 			return crm.NewContext(ctx, a), nil, nil
 		},
@@ -97,4 +97,15 @@ func originPatterns(origins []string) []string {
 		out = append(out, o)
 	}
 	return out
+}
+
+// rejectWebsocket refuses a WebSocket connection_init with close code 4403 (Forbidden, as
+// graphql-transport-ws specifies) and the reason, so that clients of that protocol, to which
+// gqlgen sends no connection_error, learn why. Close reasons are limited to 123 bytes.
+func rejectWebsocket(ctx context.Context, reason string) (context.Context, *transport.InitPayload, error) {
+	if len(reason) > 123 {
+		reason = reason[:120] + "..."
+	}
+	ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), reason)
+	return ctx, nil, errors.New(reason)
 }

@@ -43,7 +43,7 @@ func open(ctx context.Context, cfg config, log *slog.Logger, migrate, tokens boo
 			a.close()
 			return nil, err
 		}
-		log.Info("database migrated", "took", time.Since(start).Round(time.Millisecond))
+		log.Info("database migrated", "took", time.Since(start).Round(time.Millisecond).String())
 	}
 	opts := db.PoolOptions{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout}
 	if tracingEnabled() {

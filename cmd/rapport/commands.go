@@ -21,7 +21,7 @@ func migrate(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := db.Migrate(ctx, url); err != nil {
 		return err
 	}
-	log.Info("database migrated", "took", time.Since(start).Round(time.Millisecond))
+	log.Info("database migrated", "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 

@@ -186,13 +186,13 @@ func startServer(t *testing.T) *server {
 		s.waitErr = s.cmd.Wait()
 		close(s.exited)
 	}()
-	t.Cleanup(s.cleanup)
-	// On failure, show what the server said; cleanups run after the test function's last line.
+	// On failure, show what the server said, after it was stopped (cleanups run last first).
 	t.Cleanup(func() {
 		if t.Failed() && !s.logShown {
 			t.Logf("server log (last 60 lines):\n%s", s.log.tail(60))
 		}
 	})
+	t.Cleanup(s.cleanup)
 
 	select {
 	case addr := <-s.log.addr:
@@ -247,8 +247,9 @@ func (s *server) fatalf(format string, args ...any) {
 	s.t.Fatalf("%s\nserver log (last 40 lines):\n%s", fmt.Sprintf(format, args...), s.log.tail(40))
 }
 
-// rapport runs another rapport command with the server's environment and returns its stdout.
-func (s *server) rapport(args ...string) string {
+// rapport runs another rapport command with the server's environment and returns its stdout and
+// stderr.
+func (s *server) rapport(args ...string) (string, string) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -259,7 +260,7 @@ func (s *server) rapport(args ...string) string {
 	if err := cmd.Run(); err != nil {
 		s.fatalf("rapport %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
-	return stdout.String()
+	return stdout.String(), stderr.String()
 }
 
 // get returns the status and body of GET path.
@@ -565,7 +566,9 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	// A token from the operator command, which attaches to the server's running PostgreSQL.
-	out := strings.Split(strings.TrimSpace(s.rapport("token", "--org", "demo", "--user", "admin@demo.test")), "\n")
+	stdout, stderr := s.rapport("token", "--org", "demo", "--user", "admin@demo.test")
+	require.Contains(t, stderr, `"msg":"attached to running PostgreSQL"`, "rapport token must use the server's cluster")
+	out := strings.Split(strings.TrimSpace(stdout), "\n")
 	admin := strings.TrimSpace(out[len(out)-1])
 	require.NotEmpty(t, admin, "rapport token printed nothing")
 	require.NotContains(t, admin, " ", "the last line of rapport token must be the bare token, got %q", admin)
@@ -644,10 +647,10 @@ func TestServeEndToEnd(t *testing.T) {
 
 	// A WebSocket with a bad token gets no connection_ack.
 	s.requireWSRejected("graphql-transport-ws", admin+"tampered")
+	s.requireWSRejected("graphql-ws", admin+"tampered")
 
-	// Graceful stop on SIGTERM: exit status 0, "stopped" logged, embedded PostgreSQL stopped.
-	ws.conn.Close(websocket.StatusNormalClosure, "done")
-	legacy.conn.Close(websocket.StatusNormalClosure, "done")
+	// Graceful stop on SIGTERM, with subscriptions still open on both WebSockets: exit status 0,
+	// "stopped" logged, the WebSockets closed, the embedded PostgreSQL stopped.
 	stopAt := time.Now()
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
 	select {
@@ -662,6 +665,17 @@ func TestServeEndToEnd(t *testing.T) {
 	require.Equal(t, 0, s.cmd.ProcessState.ExitCode())
 	if !s.log.has("stopped") {
 		s.fatalf(`no "stopped" in the log after SIGTERM`)
+	}
+	for _, c := range []*wsClient{ws, legacy} {
+		select {
+		case m, ok := <-c.msgs:
+			if ok {
+				s.fatalf("%s: unexpected message at shutdown: %s %s", c.conn.Subprotocol(), m.Type, m.Payload)
+			}
+			t.Logf("%s at shutdown: %v", c.conn.Subprotocol(), c.readErr)
+		case <-time.After(eventTimeout):
+			s.fatalf("%s: the WebSocket stayed open after the server exited", c.conn.Subprotocol())
+		}
 	}
 	if _, err := os.Stat(filepath.Join(s.dataDir, "pgdata", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
 		s.fatalf("the embedded PostgreSQL is still running after rapport serve exited (postmaster.pid: %v)", err)
@@ -692,7 +706,14 @@ func (s *server) requireWSRejected(subprotocol, token string) {
 				s.fatalf("%s: the server neither acknowledged nor closed a connection with a bad token within %s", subprotocol, eventTimeout)
 			}
 			s.t.Logf("%s with a bad token: closed (status %d: %v)", subprotocol, websocket.CloseStatus(err), err)
+			if subprotocol == "graphql-transport-ws" {
+				require.Equal(s.t, websocket.StatusCode(4403), websocket.CloseStatus(err), "graphql-transport-ws rejects with 4403 Forbidden")
+				require.Contains(s.t, err.Error(), "token", "the close reason says what is wrong")
+			}
 			return
+		}
+		if m.Type != "ka" {
+			s.t.Logf("%s with a bad token: %s %s", subprotocol, m.Type, m.Payload)
 		}
 		if m.Type == "connection_ack" {
 			s.fatalf("%s: connection_ack for a bad token", subprotocol)
