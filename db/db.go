@@ -62,25 +62,16 @@ const (
 // beginTenant builds the statement that opens a tenant transaction in one round trip. The org ID is
 // a parsed UUID, so its text form is safe to inline; pgx sends argument-less statements with the
 // simple protocol, which allows the two statements in one message.
-func beginTenant(orgID crm.ID, readOnly bool) string {
-	mode := ""
-	if readOnly {
-		mode = " READ ONLY"
-	}
-	return fmt.Sprintf("BEGIN%s; SELECT set_config('role', '%s', true), set_config('app.org_id', '%s', true)",
-		mode, appRole, orgID.String())
+func beginTenant(orgID crm.ID) string {
+	return fmt.Sprintf("BEGIN; SELECT set_config('role', '%s', true), set_config('app.org_id', '%s', true)",
+		appRole, orgID.String())
 }
 
 // InTenant runs fn in one transaction as the application role with the organization set, so that
 // row-level security confines every statement to orgID. It commits when fn returns nil and
 // translates database errors into application errors.
 func InTenant(ctx context.Context, pool *pgxpool.Pool, orgID crm.ID, fn func(pgx.Tx) error) error {
-	return run(ctx, pool, beginTenant(orgID, false), fn)
-}
-
-// ReadTenant is InTenant for transactions that only read.
-func ReadTenant(ctx context.Context, pool *pgxpool.Pool, orgID crm.ID, fn func(pgx.Tx) error) error {
-	return run(ctx, pool, beginTenant(orgID, true), fn)
+	return run(ctx, pool, beginTenant(orgID), fn)
 }
 
 // AsSystem runs fn in one transaction as the system role, which sees every organization. Only

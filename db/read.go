@@ -15,10 +15,9 @@ import (
 // Read runs fn with an executor whose statements each run confined to orgID as the application
 // role, in ONE round trip: the statement that sets the role and the organization and the query
 // itself are pipelined, and PostgreSQL runs a pipeline up to its Sync as one implicit transaction,
-// so set_config(..., true) applies to that query only. A transactional read (ReadTenant) costs three
-// round trips (BEGIN and setup, query, COMMIT); the hot single-statement reads (records by ID,
-// pages, counts) use this instead. Statements in one fn do not share a snapshot: use ReadTenant when
-// they must.
+// so set_config(..., true) applies to that query only. A read in a transaction (InTenant) costs three
+// round trips (BEGIN and setup, query, COMMIT); every read uses this instead. Statements in one fn
+// do not share a snapshot: use InTenant when they must.
 func Read(ctx context.Context, pool *pgxpool.Pool, orgID crm.ID, fn func(query.DBTX) error) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {

@@ -87,7 +87,7 @@ func presentDetail(details map[string]any, key string, v any) any {
 	switch key {
 	case "existingId":
 		if typ, ok := details["existingType"].(string); ok {
-			return globalID(typ, id)
+			return crm.GlobalID(typ, id)
 		}
 	case "mergedIntoId":
 		return id.String()

@@ -4,18 +4,6 @@ import (
 	"github.com/rapportcrm/rapport/internal/crm"
 )
 
-// globalID encodes a record's type and ID as the opaque ID clients see (crm.GlobalID).
-func globalID(typ string, id crm.ID) string { return crm.GlobalID(typ, id) }
-
-// optionalGlobalID is globalID for optional references: NilID gives nil.
-func optionalGlobalID(typ string, id crm.ID) *string {
-	if id == crm.NilID {
-		return nil
-	}
-	s := globalID(typ, id)
-	return &s
-}
-
 // parseGlobalID decodes any global ID, returning its type and ID.
 func parseGlobalID(field, s string) (string, crm.ID, error) {
 	if typ, id, ok := crm.ParseGlobalID(s); ok {

@@ -80,7 +80,7 @@ func (r *eventResolver) RecordType(ctx context.Context, obj *crm.Event) (model.R
 
 // RecordID is the resolver for the recordId field.
 func (r *eventResolver) RecordID(ctx context.Context, obj *crm.Event) (string, error) {
-	return globalID(obj.RecordType, obj.RecordID), nil
+	return crm.GlobalID(obj.RecordType, obj.RecordID), nil
 }
 
 // Record is the resolver for the record field.

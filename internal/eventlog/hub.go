@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rapportcrm/rapport/db"
@@ -140,8 +139,8 @@ func (h *Hub) start(ctx context.Context, orgID crm.ID, after *int64) (int64, err
 		return max(*after, 0), nil
 	}
 	var last int64
-	err := db.ReadTenant(ctx, h.pool, orgID, func(tx pgx.Tx) (err error) {
-		last, err = query.New(tx).LastSeq(ctx, orgID)
+	err := db.Read(ctx, h.pool, orgID, func(q query.DBTX) (err error) {
+		last, err = query.New(q).LastSeq(ctx, orgID)
 		return err
 	})
 	return last, err
@@ -173,8 +172,8 @@ func (h *Hub) fill(ctx context.Context, orgID crm.ID, from, to int64, deliver fu
 
 func (h *Hub) read(ctx context.Context, orgID crm.ID, from, to int64) ([]crm.Event, error) {
 	var events []crm.Event
-	err := db.ReadTenant(ctx, h.pool, orgID, func(tx pgx.Tx) error {
-		rows, err := query.New(tx).EventsAfter(ctx, query.EventsAfterParams{
+	err := db.Read(ctx, h.pool, orgID, func(q query.DBTX) error {
+		rows, err := query.New(q).EventsAfter(ctx, query.EventsAfterParams{
 			OrgID: orgID, AfterSeq: from, UntilSeq: to, RecordTypes: []string{}, MaxEvents: pageSize,
 		})
 		events = make([]crm.Event, len(rows))

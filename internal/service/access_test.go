@@ -137,14 +137,14 @@ func TestRowLevelSecurityConfinesQueriesWithoutOrgFilter(t *testing.T) {
 	theirs := e.account(otherAdmin, "Theirs")
 
 	var names []string
-	err := db.InTenant(e.ctx, e.pool, e.org.ID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(e.ctx, "SELECT name FROM accounts") // no org filter on purpose
-		if err != nil {
-			return err
+	allNames := func(q query.DBTX) (err error) { // no org filter on purpose
+		rows, err := q.Query(e.ctx, "SELECT name FROM accounts")
+		if err == nil {
+			names, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		}
-		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
-	})
+	}
+	err := db.InTenant(e.ctx, e.pool, e.org.ID, func(tx pgx.Tx) error { return allNames(tx) })
 	require.NoError(t, err)
 	require.Equal(t, []string{"Ours"}, names)
 
@@ -153,14 +153,8 @@ func TestRowLevelSecurityConfinesQueriesWithoutOrgFilter(t *testing.T) {
 	single, err := db.Open(e.ctx, e.pool.Config().ConnString(), db.PoolOptions{MaxConns: 1})
 	require.NoError(t, err)
 	defer single.Close()
-	err = db.Read(e.ctx, single, e.org.ID, func(q query.DBTX) error {
-		rows, err := q.Query(e.ctx, "SELECT name FROM accounts")
-		if err != nil {
-			return err
-		}
-		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
-	})
+	names = nil
+	err = db.Read(e.ctx, single, e.org.ID, allNames)
 	require.NoError(t, err)
 	require.Equal(t, []string{"Ours"}, names)
 	var current, role string
