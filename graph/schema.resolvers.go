@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/rapportcrm/rapport/graph/generated"
 	"github.com/rapportcrm/rapport/graph/model"
@@ -43,6 +44,36 @@ func (r *accountConnectionResolver) TotalCount(ctx context.Context, obj *model.A
 	return obj.Count(ctx)
 }
 
+// Direction is the resolver for the direction field.
+func (r *activityResolver) Direction(ctx context.Context, obj *crm.Activity) (*model.Direction, error) {
+	panic(fmt.Errorf("not implemented: Direction - direction"))
+}
+
+// RecordID is the resolver for the recordId field.
+func (r *activityResolver) RecordID(ctx context.Context, obj *crm.Activity) (string, error) {
+	panic(fmt.Errorf("not implemented: RecordID - recordId"))
+}
+
+// Record is the resolver for the record field.
+func (r *activityResolver) Record(ctx context.Context, obj *crm.Activity) (model.Node, error) {
+	panic(fmt.Errorf("not implemented: Record - record"))
+}
+
+// Owner is the resolver for the owner field.
+func (r *activityResolver) Owner(ctx context.Context, obj *crm.Activity) (*crm.User, error) {
+	panic(fmt.Errorf("not implemented: Owner - owner"))
+}
+
+// ParticipantUsers is the resolver for the participantUsers field.
+func (r *activityResolver) ParticipantUsers(ctx context.Context, obj *crm.Activity) ([]crm.User, error) {
+	panic(fmt.Errorf("not implemented: ParticipantUsers - participantUsers"))
+}
+
+// ParticipantContacts is the resolver for the participantContacts field.
+func (r *activityResolver) ParticipantContacts(ctx context.Context, obj *crm.Activity) ([]crm.Contact, error) {
+	panic(fmt.Errorf("not implemented: ParticipantContacts - participantContacts"))
+}
+
 // CreatedBy is the batch resolver for the createdBy field.
 func (r *apiKeyResolver) CreatedBy(ctx context.Context, obj *crm.APIKey) (*crm.User, error) {
 	return r.user(ctx, obj.CreatedBy)
@@ -66,6 +97,16 @@ func (r *contactResolver) MergedInto(ctx context.Context, obj *crm.Contact) (*cr
 // TotalCount is the resolver for the totalCount field.
 func (r *contactConnectionResolver) TotalCount(ctx context.Context, obj *model.ContactConnection) (int, error) {
 	return obj.Count(ctx)
+}
+
+// Contact is the resolver for the contact field.
+func (r *dealContactResolver) Contact(ctx context.Context, obj *crm.DealContact) (*crm.Contact, error) {
+	panic(fmt.Errorf("not implemented: Contact - contact"))
+}
+
+// Label is the resolver for the label field.
+func (r *entryCriterionResolver) Label(ctx context.Context, obj *crm.EntryCriterion) (string, error) {
+	panic(fmt.Errorf("not implemented: Label - label"))
 }
 
 // Cursor is the resolver for the cursor field.
@@ -106,6 +147,36 @@ func (r *eventResolver) APIKey(ctx context.Context, obj *crm.Event) (*crm.APIKey
 		return nil, nil
 	}
 	return r.apiKey(ctx, obj.ActorID)
+}
+
+// Owner is the resolver for the owner field.
+func (r *forecastRowResolver) Owner(ctx context.Context, obj *service.ForecastRow) (*crm.User, error) {
+	panic(fmt.Errorf("not implemented: Owner - owner"))
+}
+
+// Team is the resolver for the team field.
+func (r *forecastRowResolver) Team(ctx context.Context, obj *service.ForecastRow) (*crm.Team, error) {
+	panic(fmt.Errorf("not implemented: Team - team"))
+}
+
+// Pipeline is the resolver for the pipeline field.
+func (r *forecastRowResolver) Pipeline(ctx context.Context, obj *service.ForecastRow) (*crm.Pipeline, error) {
+	panic(fmt.Errorf("not implemented: Pipeline - pipeline"))
+}
+
+// Adjusted is the resolver for the adjusted field.
+func (r *forecastRowResolver) Adjusted(ctx context.Context, obj *service.ForecastRow) (*service.ForecastSubmission, error) {
+	panic(fmt.Errorf("not implemented: Adjusted - adjusted"))
+}
+
+// Team is the resolver for the team field.
+func (r *forecastSubmissionResolver) Team(ctx context.Context, obj *service.ForecastSubmission) (*crm.Team, error) {
+	panic(fmt.Errorf("not implemented: Team - team"))
+}
+
+// SubmittedBy is the resolver for the submittedBy field.
+func (r *forecastSubmissionResolver) SubmittedBy(ctx context.Context, obj *service.ForecastSubmission) (*crm.User, error) {
+	panic(fmt.Errorf("not implemented: SubmittedBy - submittedBy"))
 }
 
 // Login is the resolver for the login field.
@@ -410,6 +481,201 @@ func (r *mutationResolver) MergeContacts(ctx context.Context, input model.MergeR
 	})
 }
 
+// CreatePipeline is the resolver for the createPipeline field.
+func (r *mutationResolver) CreatePipeline(ctx context.Context, input model.CreatePipelineInput) (*model.PipelinePayload, error) {
+	panic(fmt.Errorf("not implemented: CreatePipeline - createPipeline"))
+}
+
+// UpdatePipeline is the resolver for the updatePipeline field.
+func (r *mutationResolver) UpdatePipeline(ctx context.Context, input model.UpdatePipelineInput) (*model.PipelinePayload, error) {
+	panic(fmt.Errorf("not implemented: UpdatePipeline - updatePipeline"))
+}
+
+// CreateOpportunity is the resolver for the createOpportunity field.
+func (r *mutationResolver) CreateOpportunity(ctx context.Context, input model.CreateOpportunityInput) (*model.CreateOpportunityPayload, error) {
+	panic(fmt.Errorf("not implemented: CreateOpportunity - createOpportunity"))
+}
+
+// UpdateOpportunity is the resolver for the updateOpportunity field.
+func (r *mutationResolver) UpdateOpportunity(ctx context.Context, input model.UpdateOpportunityInput) (*model.OpportunityPayload, error) {
+	panic(fmt.Errorf("not implemented: UpdateOpportunity - updateOpportunity"))
+}
+
+// MoveOpportunity is the resolver for the moveOpportunity field.
+func (r *mutationResolver) MoveOpportunity(ctx context.Context, input model.MoveOpportunityInput) (*model.OpportunityPayload, error) {
+	panic(fmt.Errorf("not implemented: MoveOpportunity - moveOpportunity"))
+}
+
+// DeleteOpportunity is the resolver for the deleteOpportunity field.
+func (r *mutationResolver) DeleteOpportunity(ctx context.Context, input model.DeleteRecordInput) (*model.OpportunityPayload, error) {
+	panic(fmt.Errorf("not implemented: DeleteOpportunity - deleteOpportunity"))
+}
+
+// RestoreOpportunity is the resolver for the restoreOpportunity field.
+func (r *mutationResolver) RestoreOpportunity(ctx context.Context, input model.DeleteRecordInput) (*model.OpportunityPayload, error) {
+	panic(fmt.Errorf("not implemented: RestoreOpportunity - restoreOpportunity"))
+}
+
+// LogActivity is the resolver for the logActivity field.
+func (r *mutationResolver) LogActivity(ctx context.Context, input model.LogActivityInput) (*model.LogActivityPayload, error) {
+	panic(fmt.Errorf("not implemented: LogActivity - logActivity"))
+}
+
+// CreateTask is the resolver for the createTask field.
+func (r *mutationResolver) CreateTask(ctx context.Context, input model.CreateTaskInput) (*model.CreateTaskPayload, error) {
+	panic(fmt.Errorf("not implemented: CreateTask - createTask"))
+}
+
+// UpdateTask is the resolver for the updateTask field.
+func (r *mutationResolver) UpdateTask(ctx context.Context, input model.UpdateTaskInput) (*model.TaskPayload, error) {
+	panic(fmt.Errorf("not implemented: UpdateTask - updateTask"))
+}
+
+// MarkNotificationsRead is the resolver for the markNotificationsRead field.
+func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error) {
+	panic(fmt.Errorf("not implemented: MarkNotificationsRead - markNotificationsRead"))
+}
+
+// ClaimAccount is the resolver for the claimAccount field.
+func (r *mutationResolver) ClaimAccount(ctx context.Context, input model.ClaimAccountInput) (*model.AccountPayload, error) {
+	panic(fmt.Errorf("not implemented: ClaimAccount - claimAccount"))
+}
+
+// SetQuota is the resolver for the setQuota field.
+func (r *mutationResolver) SetQuota(ctx context.Context, input model.SetQuotaInput) (*model.SetQuotaPayload, error) {
+	panic(fmt.Errorf("not implemented: SetQuota - setQuota"))
+}
+
+// SetExchangeRate is the resolver for the setExchangeRate field.
+func (r *mutationResolver) SetExchangeRate(ctx context.Context, input model.SetExchangeRateInput) (*model.SetExchangeRatePayload, error) {
+	panic(fmt.Errorf("not implemented: SetExchangeRate - setExchangeRate"))
+}
+
+// SubmitForecast is the resolver for the submitForecast field.
+func (r *mutationResolver) SubmitForecast(ctx context.Context, input model.SubmitForecastInput) (*model.SubmitForecastPayload, error) {
+	panic(fmt.Errorf("not implemented: SubmitForecast - submitForecast"))
+}
+
+// RecordID is the resolver for the recordId field.
+func (r *notificationResolver) RecordID(ctx context.Context, obj *crm.Notification) (*string, error) {
+	panic(fmt.Errorf("not implemented: RecordID - recordId"))
+}
+
+// Record is the resolver for the record field.
+func (r *notificationResolver) Record(ctx context.Context, obj *crm.Notification) (model.Node, error) {
+	panic(fmt.Errorf("not implemented: Record - record"))
+}
+
+// UnreadCount is the resolver for the unreadCount field.
+func (r *notificationConnectionResolver) UnreadCount(ctx context.Context, obj *model.NotificationConnection) (int, error) {
+	panic(fmt.Errorf("not implemented: UnreadCount - unreadCount"))
+}
+
+// Cursor is the resolver for the cursor field.
+func (r *notificationDeliveryResolver) Cursor(ctx context.Context, obj *service.NotificationDelivery) (string, error) {
+	panic(fmt.Errorf("not implemented: Cursor - cursor"))
+}
+
+// Account is the resolver for the account field.
+func (r *opportunityResolver) Account(ctx context.Context, obj *crm.Opportunity) (*crm.Account, error) {
+	panic(fmt.Errorf("not implemented: Account - account"))
+}
+
+// Owner is the resolver for the owner field.
+func (r *opportunityResolver) Owner(ctx context.Context, obj *crm.Opportunity) (*crm.User, error) {
+	panic(fmt.Errorf("not implemented: Owner - owner"))
+}
+
+// Team is the resolver for the team field.
+func (r *opportunityResolver) Team(ctx context.Context, obj *crm.Opportunity) (*crm.Team, error) {
+	panic(fmt.Errorf("not implemented: Team - team"))
+}
+
+// Pipeline is the resolver for the pipeline field.
+func (r *opportunityResolver) Pipeline(ctx context.Context, obj *crm.Opportunity) (*crm.Pipeline, error) {
+	panic(fmt.Errorf("not implemented: Pipeline - pipeline"))
+}
+
+// Stage is the resolver for the stage field.
+func (r *opportunityResolver) Stage(ctx context.Context, obj *crm.Opportunity) (*crm.Stage, error) {
+	panic(fmt.Errorf("not implemented: Stage - stage"))
+}
+
+// Amount is the resolver for the amount field.
+func (r *opportunityResolver) Amount(ctx context.Context, obj *crm.Opportunity) (*model.Money, error) {
+	panic(fmt.Errorf("not implemented: Amount - amount"))
+}
+
+// WeightedAmount is the resolver for the weightedAmount field.
+func (r *opportunityResolver) WeightedAmount(ctx context.Context, obj *crm.Opportunity) (*model.Money, error) {
+	panic(fmt.Errorf("not implemented: WeightedAmount - weightedAmount"))
+}
+
+// Contacts is the resolver for the contacts field.
+func (r *opportunityResolver) Contacts(ctx context.Context, obj *crm.Opportunity) ([]crm.DealContact, error) {
+	panic(fmt.Errorf("not implemented: Contacts - contacts"))
+}
+
+// PrimaryContact is the resolver for the primaryContact field.
+func (r *opportunityResolver) PrimaryContact(ctx context.Context, obj *crm.Opportunity) (*crm.Contact, error) {
+	panic(fmt.Errorf("not implemented: PrimaryContact - primaryContact"))
+}
+
+// Closed is the resolver for the closed field.
+func (r *opportunityResolver) Closed(ctx context.Context, obj *crm.Opportunity) (bool, error) {
+	panic(fmt.Errorf("not implemented: Closed - closed"))
+}
+
+// Won is the resolver for the won field.
+func (r *opportunityResolver) Won(ctx context.Context, obj *crm.Opportunity) (bool, error) {
+	panic(fmt.Errorf("not implemented: Won - won"))
+}
+
+// DaysInStage is the resolver for the daysInStage field.
+func (r *opportunityResolver) DaysInStage(ctx context.Context, obj *crm.Opportunity) (float64, error) {
+	panic(fmt.Errorf("not implemented: DaysInStage - daysInStage"))
+}
+
+// DaysOpen is the resolver for the daysOpen field.
+func (r *opportunityResolver) DaysOpen(ctx context.Context, obj *crm.Opportunity) (float64, error) {
+	panic(fmt.Errorf("not implemented: DaysOpen - daysOpen"))
+}
+
+// StageHistory is the resolver for the stageHistory field.
+func (r *opportunityResolver) StageHistory(ctx context.Context, obj *crm.Opportunity) ([]service.StageChange, error) {
+	panic(fmt.Errorf("not implemented: StageHistory - stageHistory"))
+}
+
+// AvailableTransitions is the resolver for the availableTransitions field.
+func (r *opportunityResolver) AvailableTransitions(ctx context.Context, obj *crm.Opportunity) ([]service.Transition, error) {
+	panic(fmt.Errorf("not implemented: AvailableTransitions - availableTransitions"))
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *opportunityConnectionResolver) TotalCount(ctx context.Context, obj *model.OpportunityConnection) (int, error) {
+	panic(fmt.Errorf("not implemented: TotalCount - totalCount"))
+}
+
+// Stages is the resolver for the stages field.
+func (r *pipelineResolver) Stages(ctx context.Context, obj *crm.Pipeline) ([]crm.Stage, error) {
+	panic(fmt.Errorf("not implemented: Stages - stages"))
+}
+
+// Cursor is the resolver for the cursor field.
+func (r *pipelineChangeResolver) Cursor(ctx context.Context, obj *service.PipelineChange) (string, error) {
+	panic(fmt.Errorf("not implemented: Cursor - cursor"))
+}
+
+// FromStage is the resolver for the fromStage field.
+func (r *pipelineChangeResolver) FromStage(ctx context.Context, obj *service.PipelineChange) (*crm.Stage, error) {
+	panic(fmt.Errorf("not implemented: FromStage - fromStage"))
+}
+
+// Actor is the resolver for the actor field.
+func (r *pipelineChangeResolver) Actor(ctx context.Context, obj *service.PipelineChange) (*crm.User, error) {
+	panic(fmt.Errorf("not implemented: Actor - actor"))
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
 	typ, uid, err := parseGlobalID("id", id)
@@ -595,6 +861,91 @@ func (r *queryResolver) AuditTrail(ctx context.Context, recordID string, first *
 	return eventConnection(events, info, service.AuditCursor), nil
 }
 
+// Pipelines is the resolver for the pipelines field.
+func (r *queryResolver) Pipelines(ctx context.Context) ([]crm.Pipeline, error) {
+	panic(fmt.Errorf("not implemented: Pipelines - pipelines"))
+}
+
+// Opportunities is the resolver for the opportunities field.
+func (r *queryResolver) Opportunities(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.OpportunityFilter, orderBy *model.OpportunityOrder) (*model.OpportunityConnection, error) {
+	panic(fmt.Errorf("not implemented: Opportunities - opportunities"))
+}
+
+// PipelineBoard is the resolver for the pipelineBoard field.
+func (r *queryResolver) PipelineBoard(ctx context.Context, pipelineID string, dealsPerStage *int, ownerIds []string) (*model.PipelineBoard, error) {
+	panic(fmt.Errorf("not implemented: PipelineBoard - pipelineBoard"))
+}
+
+// Timeline is the resolver for the timeline field.
+func (r *queryResolver) Timeline(ctx context.Context, recordID string, types []crm.ActivityType, first *int, after *string) (*model.ActivityConnection, error) {
+	panic(fmt.Errorf("not implemented: Timeline - timeline"))
+}
+
+// Tasks is the resolver for the tasks field.
+func (r *queryResolver) Tasks(ctx context.Context, filter *model.TaskFilter, first *int, after *string) (*model.TaskConnection, error) {
+	panic(fmt.Errorf("not implemented: Tasks - tasks"))
+}
+
+// Notifications is the resolver for the notifications field.
+func (r *queryResolver) Notifications(ctx context.Context, unreadOnly *bool, first *int, after *string) (*model.NotificationConnection, error) {
+	panic(fmt.Errorf("not implemented: Notifications - notifications"))
+}
+
+// Forecast is the resolver for the forecast field.
+func (r *queryResolver) Forecast(ctx context.Context, input model.ForecastInput) (*service.Forecast, error) {
+	panic(fmt.Errorf("not implemented: Forecast - forecast"))
+}
+
+// ForecastSubmissions is the resolver for the forecastSubmissions field.
+func (r *queryResolver) ForecastSubmissions(ctx context.Context, from crm.Date, to crm.Date) ([]service.ForecastSubmission, error) {
+	panic(fmt.Errorf("not implemented: ForecastSubmissions - forecastSubmissions"))
+}
+
+// Quotas is the resolver for the quotas field.
+func (r *queryResolver) Quotas(ctx context.Context, from crm.Date, to crm.Date) ([]service.Quota, error) {
+	panic(fmt.Errorf("not implemented: Quotas - quotas"))
+}
+
+// ExchangeRates is the resolver for the exchangeRates field.
+func (r *queryResolver) ExchangeRates(ctx context.Context, fromCurrency *string) ([]service.ExchangeRate, error) {
+	panic(fmt.Errorf("not implemented: ExchangeRates - exchangeRates"))
+}
+
+// User is the resolver for the user field.
+func (r *quotaResolver) User(ctx context.Context, obj *service.Quota) (*crm.User, error) {
+	panic(fmt.Errorf("not implemented: User - user"))
+}
+
+// Team is the resolver for the team field.
+func (r *quotaResolver) Team(ctx context.Context, obj *service.Quota) (*crm.Team, error) {
+	panic(fmt.Errorf("not implemented: Team - team"))
+}
+
+// Amount is the resolver for the amount field.
+func (r *quotaResolver) Amount(ctx context.Context, obj *service.Quota) (*model.Money, error) {
+	panic(fmt.Errorf("not implemented: Amount - amount"))
+}
+
+// FromStage is the resolver for the fromStage field.
+func (r *stageChangeResolver) FromStage(ctx context.Context, obj *service.StageChange) (*crm.Stage, error) {
+	panic(fmt.Errorf("not implemented: FromStage - fromStage"))
+}
+
+// ToStage is the resolver for the toStage field.
+func (r *stageChangeResolver) ToStage(ctx context.Context, obj *service.StageChange) (*crm.Stage, error) {
+	panic(fmt.Errorf("not implemented: ToStage - toStage"))
+}
+
+// Actor is the resolver for the actor field.
+func (r *stageChangeResolver) Actor(ctx context.Context, obj *service.StageChange) (*crm.User, error) {
+	panic(fmt.Errorf("not implemented: Actor - actor"))
+}
+
+// Amount is the resolver for the amount field.
+func (r *stageChangeResolver) Amount(ctx context.Context, obj *service.StageChange) (*model.Money, error) {
+	panic(fmt.Errorf("not implemented: Amount - amount"))
+}
+
 // RecordChanged is the resolver for the recordChanged field.
 func (r *subscriptionResolver) RecordChanged(ctx context.Context, types []model.RecordType, after *string) (<-chan *crm.Event, error) {
 	a, err := actor(ctx)
@@ -617,6 +968,41 @@ func (r *subscriptionResolver) RecordChanged(ctx context.Context, types []model.
 		}
 	}()
 	return out, nil
+}
+
+// PipelineChanged is the resolver for the pipelineChanged field.
+func (r *subscriptionResolver) PipelineChanged(ctx context.Context, pipelineID string, after *string) (<-chan *service.PipelineChange, error) {
+	panic(fmt.Errorf("not implemented: PipelineChanged - pipelineChanged"))
+}
+
+// NotificationReceived is the resolver for the notificationReceived field.
+func (r *subscriptionResolver) NotificationReceived(ctx context.Context, after *string) (<-chan *service.NotificationDelivery, error) {
+	panic(fmt.Errorf("not implemented: NotificationReceived - notificationReceived"))
+}
+
+// Kind is the resolver for the kind field.
+func (r *taskResolver) Kind(ctx context.Context, obj *crm.Task) (model.TaskKind, error) {
+	panic(fmt.Errorf("not implemented: Kind - kind"))
+}
+
+// Owner is the resolver for the owner field.
+func (r *taskResolver) Owner(ctx context.Context, obj *crm.Task) (*crm.User, error) {
+	panic(fmt.Errorf("not implemented: Owner - owner"))
+}
+
+// Priority is the resolver for the priority field.
+func (r *taskResolver) Priority(ctx context.Context, obj *crm.Task) (model.TaskPriority, error) {
+	panic(fmt.Errorf("not implemented: Priority - priority"))
+}
+
+// RecordID is the resolver for the recordId field.
+func (r *taskResolver) RecordID(ctx context.Context, obj *crm.Task) (*string, error) {
+	panic(fmt.Errorf("not implemented: RecordID - recordId"))
+}
+
+// Record is the resolver for the record field.
+func (r *taskResolver) Record(ctx context.Context, obj *crm.Task) (model.Node, error) {
+	panic(fmt.Errorf("not implemented: Record - record"))
 }
 
 // Parent is the batch resolver for the parent field.
@@ -642,6 +1028,9 @@ func (r *Resolver) AccountConnection() generated.AccountConnectionResolver {
 	return &accountConnectionResolver{r}
 }
 
+// Activity returns generated.ActivityResolver implementation.
+func (r *Resolver) Activity() generated.ActivityResolver { return &activityResolver{r} }
+
 // ApiKey returns generated.ApiKeyResolver implementation.
 func (r *Resolver) ApiKey() generated.ApiKeyResolver { return &apiKeyResolver{r} }
 
@@ -653,17 +1042,71 @@ func (r *Resolver) ContactConnection() generated.ContactConnectionResolver {
 	return &contactConnectionResolver{r}
 }
 
+// DealContact returns generated.DealContactResolver implementation.
+func (r *Resolver) DealContact() generated.DealContactResolver { return &dealContactResolver{r} }
+
+// EntryCriterion returns generated.EntryCriterionResolver implementation.
+func (r *Resolver) EntryCriterion() generated.EntryCriterionResolver {
+	return &entryCriterionResolver{r}
+}
+
 // Event returns generated.EventResolver implementation.
 func (r *Resolver) Event() generated.EventResolver { return &eventResolver{r} }
+
+// ForecastRow returns generated.ForecastRowResolver implementation.
+func (r *Resolver) ForecastRow() generated.ForecastRowResolver { return &forecastRowResolver{r} }
+
+// ForecastSubmission returns generated.ForecastSubmissionResolver implementation.
+func (r *Resolver) ForecastSubmission() generated.ForecastSubmissionResolver {
+	return &forecastSubmissionResolver{r}
+}
 
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
+// Notification returns generated.NotificationResolver implementation.
+func (r *Resolver) Notification() generated.NotificationResolver { return &notificationResolver{r} }
+
+// NotificationConnection returns generated.NotificationConnectionResolver implementation.
+func (r *Resolver) NotificationConnection() generated.NotificationConnectionResolver {
+	return &notificationConnectionResolver{r}
+}
+
+// NotificationDelivery returns generated.NotificationDeliveryResolver implementation.
+func (r *Resolver) NotificationDelivery() generated.NotificationDeliveryResolver {
+	return &notificationDeliveryResolver{r}
+}
+
+// Opportunity returns generated.OpportunityResolver implementation.
+func (r *Resolver) Opportunity() generated.OpportunityResolver { return &opportunityResolver{r} }
+
+// OpportunityConnection returns generated.OpportunityConnectionResolver implementation.
+func (r *Resolver) OpportunityConnection() generated.OpportunityConnectionResolver {
+	return &opportunityConnectionResolver{r}
+}
+
+// Pipeline returns generated.PipelineResolver implementation.
+func (r *Resolver) Pipeline() generated.PipelineResolver { return &pipelineResolver{r} }
+
+// PipelineChange returns generated.PipelineChangeResolver implementation.
+func (r *Resolver) PipelineChange() generated.PipelineChangeResolver {
+	return &pipelineChangeResolver{r}
+}
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Quota returns generated.QuotaResolver implementation.
+func (r *Resolver) Quota() generated.QuotaResolver { return &quotaResolver{r} }
+
+// StageChange returns generated.StageChangeResolver implementation.
+func (r *Resolver) StageChange() generated.StageChangeResolver { return &stageChangeResolver{r} }
+
 // Subscription returns generated.SubscriptionResolver implementation.
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
+// Task returns generated.TaskResolver implementation.
+func (r *Resolver) Task() generated.TaskResolver { return &taskResolver{r} }
 
 // Team returns generated.TeamResolver implementation.
 func (r *Resolver) Team() generated.TeamResolver { return &teamResolver{r} }
@@ -672,15 +1115,30 @@ func (r *Resolver) Team() generated.TeamResolver { return &teamResolver{r} }
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
 type (
-	accountResolver           struct{ *Resolver }
-	accountConnectionResolver struct{ *Resolver }
-	apiKeyResolver            struct{ *Resolver }
-	contactResolver           struct{ *Resolver }
-	contactConnectionResolver struct{ *Resolver }
-	eventResolver             struct{ *Resolver }
-	mutationResolver          struct{ *Resolver }
-	queryResolver             struct{ *Resolver }
-	subscriptionResolver      struct{ *Resolver }
-	teamResolver              struct{ *Resolver }
-	userResolver              struct{ *Resolver }
+	accountResolver                struct{ *Resolver }
+	accountConnectionResolver      struct{ *Resolver }
+	activityResolver               struct{ *Resolver }
+	apiKeyResolver                 struct{ *Resolver }
+	contactResolver                struct{ *Resolver }
+	contactConnectionResolver      struct{ *Resolver }
+	dealContactResolver            struct{ *Resolver }
+	entryCriterionResolver         struct{ *Resolver }
+	eventResolver                  struct{ *Resolver }
+	forecastRowResolver            struct{ *Resolver }
+	forecastSubmissionResolver     struct{ *Resolver }
+	mutationResolver               struct{ *Resolver }
+	notificationResolver           struct{ *Resolver }
+	notificationConnectionResolver struct{ *Resolver }
+	notificationDeliveryResolver   struct{ *Resolver }
+	opportunityResolver            struct{ *Resolver }
+	opportunityConnectionResolver  struct{ *Resolver }
+	pipelineResolver               struct{ *Resolver }
+	pipelineChangeResolver         struct{ *Resolver }
+	queryResolver                  struct{ *Resolver }
+	quotaResolver                  struct{ *Resolver }
+	stageChangeResolver            struct{ *Resolver }
+	subscriptionResolver           struct{ *Resolver }
+	taskResolver                   struct{ *Resolver }
+	teamResolver                   struct{ *Resolver }
+	userResolver                   struct{ *Resolver }
 )

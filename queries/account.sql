@@ -1,12 +1,12 @@
 -- name: CreateAccount :exec
 INSERT INTO accounts (org_id, id, name, registration_code, domain, industry, employees, region, country,
-                      owner_id, custom, created_at, updated_at)
+                      owner_id, owner_since, custom, created_at, updated_at)
 VALUES (@org_id, @id, @name, @registration_code, @domain, @industry, @employees, @region, @country,
-        @owner_id, @custom, @now, @now);
+        @owner_id, CASE WHEN @owner_id::uuid IS NULL THEN NULL ELSE @now::timestamptz END, @custom, @now, @now);
 
 -- name: GetAccounts :many
 SELECT org_id, id, name, registration_code, domain, industry, employees, region, country, owner_id,
-       custom, merged_into_id, created_at, updated_at, deleted_at, version
+       custom, merged_into_id, created_at, updated_at, deleted_at, version, last_activity_at, owner_since
 FROM accounts
 WHERE accounts.org_id = @org_id AND accounts.id = ANY(@ids::uuid[])
   AND (sqlc.narg('viewer_id')::uuid IS NULL OR accounts.owner_id IS NULL
@@ -14,7 +14,7 @@ WHERE accounts.org_id = @org_id AND accounts.id = ANY(@ids::uuid[])
 
 -- name: GetAccountForUpdate :one
 SELECT org_id, id, name, registration_code, domain, industry, employees, region, country, owner_id,
-       custom, merged_into_id, created_at, updated_at, deleted_at, version
+       custom, merged_into_id, created_at, updated_at, deleted_at, version, last_activity_at, owner_since
 FROM accounts
 WHERE accounts.org_id = @org_id AND accounts.id = @id
   AND (sqlc.narg('viewer_id')::uuid IS NULL OR accounts.owner_id IS NULL
@@ -25,7 +25,9 @@ FOR UPDATE;
 UPDATE accounts
 SET name = @name, registration_code = @registration_code, domain = @domain, industry = @industry,
     employees = @employees, region = @region, country = @country, owner_id = @owner_id, custom = @custom,
-    merged_into_id = @merged_into_id, deleted_at = @deleted_at, updated_at = @now, version = version + 1
+    merged_into_id = @merged_into_id, deleted_at = @deleted_at, updated_at = @now, version = version + 1,
+    owner_since = CASE WHEN owner_id IS NOT DISTINCT FROM @owner_id THEN owner_since
+                       WHEN @owner_id IS NULL THEN NULL ELSE @now END
 WHERE org_id = @org_id AND id = @id
 RETURNING version, updated_at;
 

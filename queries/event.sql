@@ -1,8 +1,10 @@
 -- name: AppendEvents :batchexec
 -- Several events of one transaction, pipelined in one round trip (COPY is not allowed under
 -- row-level security).
-INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at)
-VALUES (@org_id, @id, @type, @record_type, @record_id, @actor_kind, @actor_id, @owner_ids, @changes, @occurred_at);
+INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
+                    container_id, snapshot)
+VALUES (@org_id, @id, @type, @record_type, @record_id, @actor_kind, @actor_id, @owner_ids, @changes, @occurred_at,
+        @container_id, @snapshot);
 
 -- name: PublishEvents :many
 -- The relay's one statement: give the oldest unpublished events their per-organization sequence
@@ -33,7 +35,8 @@ GROUP BY org_id;
 
 -- name: EventsAfter :many
 -- The change feed and subscription catch-up: published events after a sequence number.
-SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at
+SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at,
+       container_id, snapshot
 FROM events
 WHERE org_id = @org_id AND seq > @after_seq::bigint AND seq <= @until_seq::bigint
   AND (cardinality(@record_types::text[]) = 0 OR record_type = ANY(@record_types::text[]))
@@ -45,12 +48,15 @@ SELECT coalesce(max(last_seq), 0)::bigint FROM event_counters WHERE org_id = @or
 
 -- name: RecordEvents :many
 -- The audit trail of a record and of the records merged into it, oldest first, keyset-paged by id.
-SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at
+SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at,
+       container_id, snapshot
 FROM events
 WHERE org_id = @org_id AND record_id = ANY(@record_ids::uuid[]) AND id > @after_id
 ORDER BY id
 LIMIT @max_events;
 
 -- name: AppendEvent :exec
-INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at)
-VALUES (@org_id, @id, @type, @record_type, @record_id, @actor_kind, @actor_id, @owner_ids, @changes, @occurred_at);
+INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
+                    container_id, snapshot)
+VALUES (@org_id, @id, @type, @record_type, @record_id, @actor_kind, @actor_id, @owner_ids, @changes, @occurred_at,
+        @container_id, @snapshot);

@@ -14,9 +14,9 @@ import (
 
 const createAccount = `-- name: CreateAccount :exec
 INSERT INTO accounts (org_id, id, name, registration_code, domain, industry, employees, region, country,
-                      owner_id, custom, created_at, updated_at)
+                      owner_id, owner_since, custom, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-        $10, $11, $12, $12)
+        $10, CASE WHEN $10::uuid IS NULL THEN NULL ELSE $11::timestamptz END, $12, $11, $11)
 `
 
 type CreateAccountParams struct {
@@ -30,8 +30,8 @@ type CreateAccountParams struct {
 	Region           string
 	Country          string
 	OwnerID          *uuid.UUID
-	Custom           []byte
 	Now              time.Time
+	Custom           []byte
 }
 
 func (q *Queries) CreateAccount(ctx context.Context, arg CreateAccountParams) error {
@@ -46,8 +46,8 @@ func (q *Queries) CreateAccount(ctx context.Context, arg CreateAccountParams) er
 		arg.Region,
 		arg.Country,
 		arg.OwnerID,
-		arg.Custom,
 		arg.Now,
+		arg.Custom,
 	)
 	return err
 }
@@ -111,7 +111,7 @@ func (q *Queries) FindAccountDuplicates(ctx context.Context, arg FindAccountDupl
 
 const getAccountForUpdate = `-- name: GetAccountForUpdate :one
 SELECT org_id, id, name, registration_code, domain, industry, employees, region, country, owner_id,
-       custom, merged_into_id, created_at, updated_at, deleted_at, version
+       custom, merged_into_id, created_at, updated_at, deleted_at, version, last_activity_at, owner_since
 FROM accounts
 WHERE accounts.org_id = $1 AND accounts.id = $2
   AND ($3::uuid IS NULL OR accounts.owner_id IS NULL
@@ -145,13 +145,15 @@ func (q *Queries) GetAccountForUpdate(ctx context.Context, arg GetAccountForUpda
 		&i.UpdatedAt,
 		&i.DeletedAt,
 		&i.Version,
+		&i.LastActivityAt,
+		&i.OwnerSince,
 	)
 	return i, err
 }
 
 const getAccounts = `-- name: GetAccounts :many
 SELECT org_id, id, name, registration_code, domain, industry, employees, region, country, owner_id,
-       custom, merged_into_id, created_at, updated_at, deleted_at, version
+       custom, merged_into_id, created_at, updated_at, deleted_at, version, last_activity_at, owner_since
 FROM accounts
 WHERE accounts.org_id = $1 AND accounts.id = ANY($2::uuid[])
   AND ($3::uuid IS NULL OR accounts.owner_id IS NULL
@@ -190,6 +192,8 @@ func (q *Queries) GetAccounts(ctx context.Context, arg GetAccountsParams) ([]Acc
 			&i.UpdatedAt,
 			&i.DeletedAt,
 			&i.Version,
+			&i.LastActivityAt,
+			&i.OwnerSince,
 		); err != nil {
 			return nil, err
 		}
@@ -283,7 +287,9 @@ const updateAccount = `-- name: UpdateAccount :one
 UPDATE accounts
 SET name = $1, registration_code = $2, domain = $3, industry = $4,
     employees = $5, region = $6, country = $7, owner_id = $8, custom = $9,
-    merged_into_id = $10, deleted_at = $11, updated_at = $12, version = version + 1
+    merged_into_id = $10, deleted_at = $11, updated_at = $12, version = version + 1,
+    owner_since = CASE WHEN owner_id IS NOT DISTINCT FROM $8 THEN owner_since
+                       WHEN $8 IS NULL THEN NULL ELSE $12 END
 WHERE org_id = $13 AND id = $14
 RETURNING version, updated_at
 `

@@ -19,8 +19,10 @@ var (
 )
 
 const appendEvents = `-- name: AppendEvents :batchexec
-INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
+                    container_id, snapshot)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+        $11, $12)
 `
 
 type AppendEventsBatchResults struct {
@@ -30,16 +32,18 @@ type AppendEventsBatchResults struct {
 }
 
 type AppendEventsParams struct {
-	OrgID      uuid.UUID
-	ID         uuid.UUID
-	Type       string
-	RecordType string
-	RecordID   uuid.UUID
-	ActorKind  string
-	ActorID    *uuid.UUID
-	OwnerIds   []uuid.UUID
-	Changes    []byte
-	OccurredAt time.Time
+	OrgID       uuid.UUID
+	ID          uuid.UUID
+	Type        string
+	RecordType  string
+	RecordID    uuid.UUID
+	ActorKind   string
+	ActorID     *uuid.UUID
+	OwnerIds    []uuid.UUID
+	Changes     []byte
+	OccurredAt  time.Time
+	ContainerID *uuid.UUID
+	Snapshot    []byte
 }
 
 // Several events of one transaction, pipelined in one round trip (COPY is not allowed under
@@ -58,6 +62,8 @@ func (q *Queries) AppendEvents(ctx context.Context, arg []AppendEventsParams) *A
 			a.OwnerIds,
 			a.Changes,
 			a.OccurredAt,
+			a.ContainerID,
+			a.Snapshot,
 		}
 		batch.Queue(appendEvents, vals...)
 	}

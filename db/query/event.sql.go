@@ -13,21 +13,25 @@ import (
 )
 
 const appendEvent = `-- name: AppendEvent :exec
-INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
+                    container_id, snapshot)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+        $11, $12)
 `
 
 type AppendEventParams struct {
-	OrgID      uuid.UUID
-	ID         uuid.UUID
-	Type       string
-	RecordType string
-	RecordID   uuid.UUID
-	ActorKind  string
-	ActorID    *uuid.UUID
-	OwnerIds   []uuid.UUID
-	Changes    []byte
-	OccurredAt time.Time
+	OrgID       uuid.UUID
+	ID          uuid.UUID
+	Type        string
+	RecordType  string
+	RecordID    uuid.UUID
+	ActorKind   string
+	ActorID     *uuid.UUID
+	OwnerIds    []uuid.UUID
+	Changes     []byte
+	OccurredAt  time.Time
+	ContainerID *uuid.UUID
+	Snapshot    []byte
 }
 
 func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) error {
@@ -42,12 +46,15 @@ func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) error 
 		arg.OwnerIds,
 		arg.Changes,
 		arg.OccurredAt,
+		arg.ContainerID,
+		arg.Snapshot,
 	)
 	return err
 }
 
 const eventsAfter = `-- name: EventsAfter :many
-SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at
+SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at,
+       container_id, snapshot
 FROM events
 WHERE org_id = $1 AND seq > $2::bigint AND seq <= $3::bigint
   AND (cardinality($4::text[]) = 0 OR record_type = ANY($4::text[]))
@@ -92,6 +99,8 @@ func (q *Queries) EventsAfter(ctx context.Context, arg EventsAfterParams) ([]Eve
 			&i.Changes,
 			&i.OccurredAt,
 			&i.PublishedAt,
+			&i.ContainerID,
+			&i.Snapshot,
 		); err != nil {
 			return nil, err
 		}
@@ -174,7 +183,8 @@ func (q *Queries) PublishEvents(ctx context.Context, arg PublishEventsParams) ([
 }
 
 const recordEvents = `-- name: RecordEvents :many
-SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at
+SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at,
+       container_id, snapshot
 FROM events
 WHERE org_id = $1 AND record_id = ANY($2::uuid[]) AND id > $3
 ORDER BY id
@@ -216,6 +226,8 @@ func (q *Queries) RecordEvents(ctx context.Context, arg RecordEventsParams) ([]E
 			&i.Changes,
 			&i.OccurredAt,
 			&i.PublishedAt,
+			&i.ContainerID,
+			&i.Snapshot,
 		); err != nil {
 			return nil, err
 		}

@@ -27,6 +27,8 @@ type Account struct {
 	UpdatedAt        time.Time
 	DeletedAt        *time.Time
 	Version          int32
+	LastActivityAt   *time.Time
+	OwnerSince       *time.Time
 }
 
 type Contact struct {
@@ -64,6 +66,8 @@ type Event struct {
 	Changes     []byte
 	OccurredAt  time.Time
 	PublishedAt *time.Time
+	ContainerID *uuid.UUID
+	Snapshot    []byte
 }
 
 type Organization struct {
@@ -78,6 +82,11 @@ type Organization struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	Version            int32
+	StaleAfterDays     int32
+	PoolAfterDays      *int32
+	PoolClaimLimit     int32
+	FirstContactHours  int32
+	QuoteFollowUpDays  int32
 }
 
 type Team struct {

@@ -14,9 +14,11 @@ import (
 
 const createOrganization = `-- name: CreateOrganization :exec
 INSERT INTO organizations (id, slug, name, time_zone, default_currency, default_phone_region,
-                           record_visibility, working_hours, created_at, updated_at)
+                           record_visibility, working_hours, stale_after_days, pool_after_days,
+                           pool_claim_limit, first_contact_hours, quote_follow_up_days, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6,
-        $7, $8, $9, $9)
+        $7, $8, $9, $10,
+        $11, $12, $13, $14, $14)
 `
 
 type CreateOrganizationParams struct {
@@ -28,6 +30,11 @@ type CreateOrganizationParams struct {
 	DefaultPhoneRegion string
 	RecordVisibility   string
 	WorkingHours       []byte
+	StaleAfterDays     int32
+	PoolAfterDays      *int32
+	PoolClaimLimit     int32
+	FirstContactHours  int32
+	QuoteFollowUpDays  int32
 	Now                time.Time
 }
 
@@ -41,6 +48,11 @@ func (q *Queries) CreateOrganization(ctx context.Context, arg CreateOrganization
 		arg.DefaultPhoneRegion,
 		arg.RecordVisibility,
 		arg.WorkingHours,
+		arg.StaleAfterDays,
+		arg.PoolAfterDays,
+		arg.PoolClaimLimit,
+		arg.FirstContactHours,
+		arg.QuoteFollowUpDays,
 		arg.Now,
 	)
 	return err
@@ -48,7 +60,8 @@ func (q *Queries) CreateOrganization(ctx context.Context, arg CreateOrganization
 
 const getOrganization = `-- name: GetOrganization :one
 SELECT id, slug, name, time_zone, default_currency, default_phone_region, record_visibility,
-       working_hours, created_at, updated_at, version
+       working_hours, created_at, updated_at, version, stale_after_days, pool_after_days,
+       pool_claim_limit, first_contact_hours, quote_follow_up_days
 FROM organizations
 WHERE id = $1
 `
@@ -68,13 +81,19 @@ func (q *Queries) GetOrganization(ctx context.Context, id uuid.UUID) (Organizati
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
+		&i.StaleAfterDays,
+		&i.PoolAfterDays,
+		&i.PoolClaimLimit,
+		&i.FirstContactHours,
+		&i.QuoteFollowUpDays,
 	)
 	return i, err
 }
 
 const getOrganizationBySlug = `-- name: GetOrganizationBySlug :one
 SELECT id, slug, name, time_zone, default_currency, default_phone_region, record_visibility,
-       working_hours, created_at, updated_at, version
+       working_hours, created_at, updated_at, version, stale_after_days, pool_after_days,
+       pool_claim_limit, first_contact_hours, quote_follow_up_days
 FROM organizations
 WHERE slug = $1
 `
@@ -94,6 +113,11 @@ func (q *Queries) GetOrganizationBySlug(ctx context.Context, slug string) (Organ
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
+		&i.StaleAfterDays,
+		&i.PoolAfterDays,
+		&i.PoolClaimLimit,
+		&i.FirstContactHours,
+		&i.QuoteFollowUpDays,
 	)
 	return i, err
 }
@@ -137,8 +161,10 @@ const updateOrganization = `-- name: UpdateOrganization :one
 UPDATE organizations
 SET name = $1, time_zone = $2, default_currency = $3,
     default_phone_region = $4, record_visibility = $5,
-    working_hours = $6, updated_at = $7, version = version + 1
-WHERE id = $8
+    working_hours = $6, stale_after_days = $7, pool_after_days = $8,
+    pool_claim_limit = $9, first_contact_hours = $10,
+    quote_follow_up_days = $11, updated_at = $12, version = version + 1
+WHERE id = $13
 RETURNING version, updated_at
 `
 
@@ -149,6 +175,11 @@ type UpdateOrganizationParams struct {
 	DefaultPhoneRegion string
 	RecordVisibility   string
 	WorkingHours       []byte
+	StaleAfterDays     int32
+	PoolAfterDays      *int32
+	PoolClaimLimit     int32
+	FirstContactHours  int32
+	QuoteFollowUpDays  int32
 	Now                time.Time
 	ID                 uuid.UUID
 }
@@ -166,6 +197,11 @@ func (q *Queries) UpdateOrganization(ctx context.Context, arg UpdateOrganization
 		arg.DefaultPhoneRegion,
 		arg.RecordVisibility,
 		arg.WorkingHours,
+		arg.StaleAfterDays,
+		arg.PoolAfterDays,
+		arg.PoolClaimLimit,
+		arg.FirstContactHours,
+		arg.QuoteFollowUpDays,
 		arg.Now,
 		arg.ID,
 	)

@@ -17,6 +17,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/service"
+	"github.com/shopspring/decimal"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -33,13 +35,28 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	AccountConnection() AccountConnectionResolver
+	Activity() ActivityResolver
 	ApiKey() ApiKeyResolver
 	Contact() ContactResolver
 	ContactConnection() ContactConnectionResolver
+	DealContact() DealContactResolver
+	EntryCriterion() EntryCriterionResolver
 	Event() EventResolver
+	ForecastRow() ForecastRowResolver
+	ForecastSubmission() ForecastSubmissionResolver
 	Mutation() MutationResolver
+	Notification() NotificationResolver
+	NotificationConnection() NotificationConnectionResolver
+	NotificationDelivery() NotificationDeliveryResolver
+	Opportunity() OpportunityResolver
+	OpportunityConnection() OpportunityConnectionResolver
+	Pipeline() PipelineResolver
+	PipelineChange() PipelineChangeResolver
 	Query() QueryResolver
+	Quota() QuotaResolver
+	StageChange() StageChangeResolver
 	Subscription() SubscriptionResolver
+	Task() TaskResolver
 	Team() TeamResolver
 	User() UserResolver
 }
@@ -83,6 +100,36 @@ type ComplexityRoot struct {
 		Account func(childComplexity int) int
 	}
 
+	Activity struct {
+		Body                func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		Direction           func(childComplexity int) int
+		DurationSeconds     func(childComplexity int) int
+		GlobalID            func(childComplexity int) int
+		OccurredAt          func(childComplexity int) int
+		Outcome             func(childComplexity int) int
+		Owner               func(childComplexity int) int
+		ParticipantContacts func(childComplexity int) int
+		ParticipantUsers    func(childComplexity int) int
+		Record              func(childComplexity int) int
+		RecordID            func(childComplexity int) int
+		Subject             func(childComplexity int) int
+		Type                func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
+		Version             func(childComplexity int) int
+	}
+
+	ActivityConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ActivityEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	ApiKey struct {
 		CreatedAt  func(childComplexity int) int
 		CreatedBy  func(childComplexity int) int
@@ -93,6 +140,19 @@ type ComplexityRoot struct {
 		Prefix     func(childComplexity int) int
 		RevokedAt  func(childComplexity int) int
 		Scopes     func(childComplexity int) int
+	}
+
+	Blocker struct {
+		Detail func(childComplexity int) int
+		Kind   func(childComplexity int) int
+		Value  func(childComplexity int) int
+	}
+
+	BoardColumn struct {
+		Count  func(childComplexity int) int
+		Deals  func(childComplexity int) int
+		Stage  func(childComplexity int) int
+		Totals func(childComplexity int) int
 	}
 
 	Contact struct {
@@ -147,12 +207,34 @@ type ComplexityRoot struct {
 		Replayed func(childComplexity int) int
 	}
 
+	CreateOpportunityPayload struct {
+		Opportunity func(childComplexity int) int
+		Replayed    func(childComplexity int) int
+	}
+
+	CreateTaskPayload struct {
+		Replayed func(childComplexity int) int
+		Task     func(childComplexity int) int
+	}
+
 	CreateTeamPayload struct {
 		Team func(childComplexity int) int
 	}
 
 	CreateUserPayload struct {
 		User func(childComplexity int) int
+	}
+
+	DealContact struct {
+		Contact func(childComplexity int) int
+		Primary func(childComplexity int) int
+		Roles   func(childComplexity int) int
+	}
+
+	EntryCriterion struct {
+		Kind  func(childComplexity int) int
+		Label func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	Event struct {
@@ -180,10 +262,62 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ExchangeRate struct {
+		FromCurrency func(childComplexity int) int
+		Rate         func(childComplexity int) int
+		ToCurrency   func(childComplexity int) int
+		ValidFrom    func(childComplexity int) int
+	}
+
 	FieldChange struct {
 		After  func(childComplexity int) int
 		Before func(childComplexity int) int
 		Field  func(childComplexity int) int
+	}
+
+	Forecast struct {
+		Currency func(childComplexity int) int
+		Rows     func(childComplexity int) int
+	}
+
+	ForecastRow struct {
+		Adjusted       func(childComplexity int) int
+		Attainment     func(childComplexity int) int
+		BestCase       func(childComplexity int) int
+		ClosedWon      func(childComplexity int) int
+		Commit         func(childComplexity int) int
+		Deals          func(childComplexity int) int
+		Owner          func(childComplexity int) int
+		Period         func(childComplexity int) int
+		PeriodEnd      func(childComplexity int) int
+		PeriodStart    func(childComplexity int) int
+		Pipeline       func(childComplexity int) int
+		PipelineAmount func(childComplexity int) int
+		Quota          func(childComplexity int) int
+		Team           func(childComplexity int) int
+		Weighted       func(childComplexity int) int
+	}
+
+	ForecastSubmission struct {
+		Adjusted       func(childComplexity int) int
+		BestCase       func(childComplexity int) int
+		ClosedWon      func(childComplexity int) int
+		Commit         func(childComplexity int) int
+		Currency       func(childComplexity int) int
+		GlobalID       func(childComplexity int) int
+		Note           func(childComplexity int) int
+		PeriodEnd      func(childComplexity int) int
+		PeriodStart    func(childComplexity int) int
+		PipelineAmount func(childComplexity int) int
+		SubmittedAt    func(childComplexity int) int
+		SubmittedBy    func(childComplexity int) int
+		Team           func(childComplexity int) int
+		Weighted       func(childComplexity int) int
+	}
+
+	LogActivityPayload struct {
+		Activity func(childComplexity int) int
+		Replayed func(childComplexity int) int
 	}
 
 	LoginPayload struct {
@@ -192,25 +326,132 @@ type ComplexityRoot struct {
 		User      func(childComplexity int) int
 	}
 
+	MarkNotificationsReadPayload struct {
+		Marked      func(childComplexity int) int
+		UnreadCount func(childComplexity int) int
+	}
+
+	Money struct {
+		Amount   func(childComplexity int) int
+		Currency func(childComplexity int) int
+	}
+
 	Mutation struct {
+		ClaimAccount               func(childComplexity int, input model.ClaimAccountInput) int
 		CreateAPIKey               func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAccount              func(childComplexity int, input model.CreateAccountInput) int
 		CreateContact              func(childComplexity int, input model.CreateContactInput) int
+		CreateOpportunity          func(childComplexity int, input model.CreateOpportunityInput) int
+		CreatePipeline             func(childComplexity int, input model.CreatePipelineInput) int
+		CreateTask                 func(childComplexity int, input model.CreateTaskInput) int
 		CreateTeam                 func(childComplexity int, input model.CreateTeamInput) int
 		CreateUser                 func(childComplexity int, input model.CreateUserInput) int
 		DeleteAccount              func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteContact              func(childComplexity int, input model.DeleteRecordInput) int
+		DeleteOpportunity          func(childComplexity int, input model.DeleteRecordInput) int
+		LogActivity                func(childComplexity int, input model.LogActivityInput) int
 		Login                      func(childComplexity int, input model.LoginInput) int
+		MarkNotificationsRead      func(childComplexity int, input model.MarkNotificationsReadInput) int
 		MergeAccounts              func(childComplexity int, input model.MergeRecordsInput) int
 		MergeContacts              func(childComplexity int, input model.MergeRecordsInput) int
+		MoveOpportunity            func(childComplexity int, input model.MoveOpportunityInput) int
 		RestoreAccount             func(childComplexity int, input model.DeleteRecordInput) int
 		RestoreContact             func(childComplexity int, input model.DeleteRecordInput) int
+		RestoreOpportunity         func(childComplexity int, input model.DeleteRecordInput) int
 		RevokeAPIKey               func(childComplexity int, input model.RevokeAPIKeyInput) int
+		SetExchangeRate            func(childComplexity int, input model.SetExchangeRateInput) int
+		SetQuota                   func(childComplexity int, input model.SetQuotaInput) int
+		SubmitForecast             func(childComplexity int, input model.SubmitForecastInput) int
 		UpdateAccount              func(childComplexity int, input model.UpdateAccountInput) int
 		UpdateContact              func(childComplexity int, input model.UpdateContactInput) int
+		UpdateOpportunity          func(childComplexity int, input model.UpdateOpportunityInput) int
 		UpdateOrganizationSettings func(childComplexity int, input model.UpdateOrganizationSettingsInput) int
+		UpdatePipeline             func(childComplexity int, input model.UpdatePipelineInput) int
+		UpdateTask                 func(childComplexity int, input model.UpdateTaskInput) int
 		UpdateTeam                 func(childComplexity int, input model.UpdateTeamInput) int
 		UpdateUser                 func(childComplexity int, input model.UpdateUserInput) int
+	}
+
+	Notification struct {
+		Body      func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		ReadAt    func(childComplexity int) int
+		Record    func(childComplexity int) int
+		RecordID  func(childComplexity int) int
+		Title     func(childComplexity int) int
+	}
+
+	NotificationConnection struct {
+		Edges       func(childComplexity int) int
+		Nodes       func(childComplexity int) int
+		PageInfo    func(childComplexity int) int
+		UnreadCount func(childComplexity int) int
+	}
+
+	NotificationDelivery struct {
+		Cursor       func(childComplexity int) int
+		Notification func(childComplexity int) int
+	}
+
+	NotificationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	Opportunity struct {
+		Account              func(childComplexity int) int
+		Amount               func(childComplexity int) int
+		AvailableTransitions func(childComplexity int) int
+		Campaign             func(childComplexity int) int
+		Checklist            func(childComplexity int) int
+		CloseDate            func(childComplexity int) int
+		Closed               func(childComplexity int) int
+		ClosedAt             func(childComplexity int) int
+		Competitor           func(childComplexity int) int
+		Contacts             func(childComplexity int) int
+		CreatedAt            func(childComplexity int) int
+		Custom               func(childComplexity int) int
+		DaysInStage          func(childComplexity int) int
+		DaysOpen             func(childComplexity int) int
+		DeletedAt            func(childComplexity int) int
+		ForecastCategory     func(childComplexity int) int
+		GlobalID             func(childComplexity int) int
+		LastActivityAt       func(childComplexity int) int
+		LossReason           func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		NextStep             func(childComplexity int) int
+		Owner                func(childComplexity int) int
+		Pipeline             func(childComplexity int) int
+		PrimaryContact       func(childComplexity int) int
+		Probability          func(childComplexity int) int
+		Source               func(childComplexity int) int
+		Stage                func(childComplexity int) int
+		StageEnteredAt       func(childComplexity int) int
+		StageHistory         func(childComplexity int) int
+		StaleSince           func(childComplexity int) int
+		Team                 func(childComplexity int) int
+		UpdatedAt            func(childComplexity int) int
+		Version              func(childComplexity int) int
+		WeightedAmount       func(childComplexity int) int
+		Won                  func(childComplexity int) int
+	}
+
+	OpportunityConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	OpportunityEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	OpportunityPayload struct {
+		Opportunity func(childComplexity int) int
 	}
 
 	Organization struct {
@@ -226,7 +467,12 @@ type ComplexityRoot struct {
 	OrganizationSettings struct {
 		DefaultCurrency    func(childComplexity int) int
 		DefaultPhoneRegion func(childComplexity int) int
+		FirstContactHours  func(childComplexity int) int
+		PoolAfterDays      func(childComplexity int) int
+		PoolClaimLimit     func(childComplexity int) int
+		QuoteFollowUpDays  func(childComplexity int) int
 		RecordVisibility   func(childComplexity int) int
+		StaleAfterDays     func(childComplexity int) int
 		TimeZone           func(childComplexity int) int
 		WorkingHours       func(childComplexity int) int
 	}
@@ -238,26 +484,151 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	Pipeline struct {
+		CreatedAt func(childComplexity int) int
+		GlobalID  func(childComplexity int) int
+		IsDefault func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Stages    func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+		Version   func(childComplexity int) int
+	}
+
+	PipelineBoard struct {
+		Columns  func(childComplexity int) int
+		Pipeline func(childComplexity int) int
+	}
+
+	PipelineChange struct {
+		Actor       func(childComplexity int) int
+		Cursor      func(childComplexity int) int
+		FromStage   func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		OccurredAt  func(childComplexity int) int
+		Opportunity func(childComplexity int) int
+	}
+
+	PipelinePayload struct {
+		MovedDeals func(childComplexity int) int
+		Pipeline   func(childComplexity int) int
+	}
+
 	Query struct {
-		APIKeys      func(childComplexity int) int
-		Accounts     func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AccountFilter, orderBy *model.RecordOrder) int
-		AuditTrail   func(childComplexity int, recordID string, first *int, after *string) int
-		Changes      func(childComplexity int, after *string, types []model.RecordType, first *int) int
-		Contacts     func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ContactFilter, orderBy *model.RecordOrder) int
-		Node         func(childComplexity int, id string) int
-		Nodes        func(childComplexity int, ids []string) int
-		Organization func(childComplexity int) int
-		Teams        func(childComplexity int) int
-		Users        func(childComplexity int) int
-		Viewer       func(childComplexity int) int
+		APIKeys             func(childComplexity int) int
+		Accounts            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AccountFilter, orderBy *model.RecordOrder) int
+		AuditTrail          func(childComplexity int, recordID string, first *int, after *string) int
+		Changes             func(childComplexity int, after *string, types []model.RecordType, first *int) int
+		Contacts            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ContactFilter, orderBy *model.RecordOrder) int
+		ExchangeRates       func(childComplexity int, fromCurrency *string) int
+		Forecast            func(childComplexity int, input model.ForecastInput) int
+		ForecastSubmissions func(childComplexity int, from crm.Date, to crm.Date) int
+		Node                func(childComplexity int, id string) int
+		Nodes               func(childComplexity int, ids []string) int
+		Notifications       func(childComplexity int, unreadOnly *bool, first *int, after *string) int
+		Opportunities       func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.OpportunityFilter, orderBy *model.OpportunityOrder) int
+		Organization        func(childComplexity int) int
+		PipelineBoard       func(childComplexity int, pipelineID string, dealsPerStage *int, ownerIds []string) int
+		Pipelines           func(childComplexity int) int
+		Quotas              func(childComplexity int, from crm.Date, to crm.Date) int
+		Tasks               func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
+		Teams               func(childComplexity int) int
+		Timeline            func(childComplexity int, recordID string, types []crm.ActivityType, first *int, after *string) int
+		Users               func(childComplexity int) int
+		Viewer              func(childComplexity int) int
+	}
+
+	Quota struct {
+		Amount      func(childComplexity int) int
+		GlobalID    func(childComplexity int) int
+		PeriodEnd   func(childComplexity int) int
+		PeriodStart func(childComplexity int) int
+		Team        func(childComplexity int) int
+		User        func(childComplexity int) int
 	}
 
 	RevokeApiKeyPayload struct {
 		APIKey func(childComplexity int) int
 	}
 
+	SetExchangeRatePayload struct {
+		Rate func(childComplexity int) int
+	}
+
+	SetQuotaPayload struct {
+		Quota func(childComplexity int) int
+	}
+
+	Stage struct {
+		Closed           func(childComplexity int) int
+		EntryCriteria    func(childComplexity int) int
+		ForecastCategory func(childComplexity int) int
+		GlobalID         func(childComplexity int) int
+		Name             func(childComplexity int) int
+		Position         func(childComplexity int) int
+		Probability      func(childComplexity int) int
+		StaleAfterDays   func(childComplexity int) int
+		Won              func(childComplexity int) int
+	}
+
+	StageChange struct {
+		Actor            func(childComplexity int) int
+		ActorKind        func(childComplexity int) int
+		Amount           func(childComplexity int) int
+		ChangedAt        func(childComplexity int) int
+		DurationSeconds  func(childComplexity int) int
+		ForecastCategory func(childComplexity int) int
+		FromStage        func(childComplexity int) int
+		Probability      func(childComplexity int) int
+		ToStage          func(childComplexity int) int
+	}
+
+	StageTotal struct {
+		Amount   func(childComplexity int) int
+		Currency func(childComplexity int) int
+		Weighted func(childComplexity int) int
+	}
+
+	SubmitForecastPayload struct {
+		Submission func(childComplexity int) int
+	}
+
 	Subscription struct {
-		RecordChanged func(childComplexity int, types []model.RecordType, after *string) int
+		NotificationReceived func(childComplexity int, after *string) int
+		PipelineChanged      func(childComplexity int, pipelineID string, after *string) int
+		RecordChanged        func(childComplexity int, types []model.RecordType, after *string) int
+	}
+
+	Task struct {
+		CompletedAt func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		DueAt       func(childComplexity int) int
+		GlobalID    func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Notes       func(childComplexity int) int
+		Owner       func(childComplexity int) int
+		Priority    func(childComplexity int) int
+		Record      func(childComplexity int) int
+		RecordID    func(childComplexity int) int
+		RemindAt    func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Title       func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	TaskConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	TaskEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	TaskPayload struct {
+		Task func(childComplexity int) int
 	}
 
 	Team struct {
@@ -268,6 +639,11 @@ type ComplexityRoot struct {
 		Parent    func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 		Version   func(childComplexity int) int
+	}
+
+	Transition struct {
+		BlockedBy func(childComplexity int) int
+		Stage     func(childComplexity int) int
 	}
 
 	UpdateAccountPayload struct {
@@ -323,6 +699,15 @@ type AccountResolver interface {
 type AccountConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.AccountConnection) (int, error)
 }
+type ActivityResolver interface {
+	Direction(ctx context.Context, obj *crm.Activity) (*model.Direction, error)
+
+	RecordID(ctx context.Context, obj *crm.Activity) (string, error)
+	Record(ctx context.Context, obj *crm.Activity) (model.Node, error)
+	Owner(ctx context.Context, obj *crm.Activity) (*crm.User, error)
+	ParticipantUsers(ctx context.Context, obj *crm.Activity) ([]crm.User, error)
+	ParticipantContacts(ctx context.Context, obj *crm.Activity) ([]crm.Contact, error)
+}
 type ApiKeyResolver interface {
 	CreatedBy(ctx context.Context, obj *crm.APIKey) (*crm.User, error)
 }
@@ -335,6 +720,12 @@ type ContactResolver interface {
 type ContactConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ContactConnection) (int, error)
 }
+type DealContactResolver interface {
+	Contact(ctx context.Context, obj *crm.DealContact) (*crm.Contact, error)
+}
+type EntryCriterionResolver interface {
+	Label(ctx context.Context, obj *crm.EntryCriterion) (string, error)
+}
 type EventResolver interface {
 	Cursor(ctx context.Context, obj *crm.Event) (string, error)
 
@@ -344,6 +735,18 @@ type EventResolver interface {
 
 	Actor(ctx context.Context, obj *crm.Event) (*crm.User, error)
 	APIKey(ctx context.Context, obj *crm.Event) (*crm.APIKey, error)
+}
+type ForecastRowResolver interface {
+	Owner(ctx context.Context, obj *service.ForecastRow) (*crm.User, error)
+	Team(ctx context.Context, obj *service.ForecastRow) (*crm.Team, error)
+	Pipeline(ctx context.Context, obj *service.ForecastRow) (*crm.Pipeline, error)
+
+	Adjusted(ctx context.Context, obj *service.ForecastRow) (*service.ForecastSubmission, error)
+}
+type ForecastSubmissionResolver interface {
+	Team(ctx context.Context, obj *service.ForecastSubmission) (*crm.Team, error)
+
+	SubmittedBy(ctx context.Context, obj *service.ForecastSubmission) (*crm.User, error)
 }
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
@@ -364,6 +767,64 @@ type MutationResolver interface {
 	DeleteContact(ctx context.Context, input model.DeleteRecordInput) (*model.ContactPayload, error)
 	RestoreContact(ctx context.Context, input model.DeleteRecordInput) (*model.ContactPayload, error)
 	MergeContacts(ctx context.Context, input model.MergeRecordsInput) (*model.ContactPayload, error)
+	CreatePipeline(ctx context.Context, input model.CreatePipelineInput) (*model.PipelinePayload, error)
+	UpdatePipeline(ctx context.Context, input model.UpdatePipelineInput) (*model.PipelinePayload, error)
+	CreateOpportunity(ctx context.Context, input model.CreateOpportunityInput) (*model.CreateOpportunityPayload, error)
+	UpdateOpportunity(ctx context.Context, input model.UpdateOpportunityInput) (*model.OpportunityPayload, error)
+	MoveOpportunity(ctx context.Context, input model.MoveOpportunityInput) (*model.OpportunityPayload, error)
+	DeleteOpportunity(ctx context.Context, input model.DeleteRecordInput) (*model.OpportunityPayload, error)
+	RestoreOpportunity(ctx context.Context, input model.DeleteRecordInput) (*model.OpportunityPayload, error)
+	LogActivity(ctx context.Context, input model.LogActivityInput) (*model.LogActivityPayload, error)
+	CreateTask(ctx context.Context, input model.CreateTaskInput) (*model.CreateTaskPayload, error)
+	UpdateTask(ctx context.Context, input model.UpdateTaskInput) (*model.TaskPayload, error)
+	MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error)
+	ClaimAccount(ctx context.Context, input model.ClaimAccountInput) (*model.AccountPayload, error)
+	SetQuota(ctx context.Context, input model.SetQuotaInput) (*model.SetQuotaPayload, error)
+	SetExchangeRate(ctx context.Context, input model.SetExchangeRateInput) (*model.SetExchangeRatePayload, error)
+	SubmitForecast(ctx context.Context, input model.SubmitForecastInput) (*model.SubmitForecastPayload, error)
+}
+type NotificationResolver interface {
+	RecordID(ctx context.Context, obj *crm.Notification) (*string, error)
+	Record(ctx context.Context, obj *crm.Notification) (model.Node, error)
+}
+type NotificationConnectionResolver interface {
+	UnreadCount(ctx context.Context, obj *model.NotificationConnection) (int, error)
+}
+type NotificationDeliveryResolver interface {
+	Cursor(ctx context.Context, obj *service.NotificationDelivery) (string, error)
+}
+type OpportunityResolver interface {
+	Account(ctx context.Context, obj *crm.Opportunity) (*crm.Account, error)
+	Owner(ctx context.Context, obj *crm.Opportunity) (*crm.User, error)
+	Team(ctx context.Context, obj *crm.Opportunity) (*crm.Team, error)
+	Pipeline(ctx context.Context, obj *crm.Opportunity) (*crm.Pipeline, error)
+	Stage(ctx context.Context, obj *crm.Opportunity) (*crm.Stage, error)
+	Amount(ctx context.Context, obj *crm.Opportunity) (*model.Money, error)
+
+	WeightedAmount(ctx context.Context, obj *crm.Opportunity) (*model.Money, error)
+
+	Contacts(ctx context.Context, obj *crm.Opportunity) ([]crm.DealContact, error)
+	PrimaryContact(ctx context.Context, obj *crm.Opportunity) (*crm.Contact, error)
+
+	Closed(ctx context.Context, obj *crm.Opportunity) (bool, error)
+	Won(ctx context.Context, obj *crm.Opportunity) (bool, error)
+
+	DaysInStage(ctx context.Context, obj *crm.Opportunity) (float64, error)
+	DaysOpen(ctx context.Context, obj *crm.Opportunity) (float64, error)
+	StageHistory(ctx context.Context, obj *crm.Opportunity) ([]service.StageChange, error)
+	AvailableTransitions(ctx context.Context, obj *crm.Opportunity) ([]service.Transition, error)
+}
+type OpportunityConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.OpportunityConnection) (int, error)
+}
+type PipelineResolver interface {
+	Stages(ctx context.Context, obj *crm.Pipeline) ([]crm.Stage, error)
+}
+type PipelineChangeResolver interface {
+	Cursor(ctx context.Context, obj *service.PipelineChange) (string, error)
+
+	FromStage(ctx context.Context, obj *service.PipelineChange) (*crm.Stage, error)
+	Actor(ctx context.Context, obj *service.PipelineChange) (*crm.User, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -377,9 +838,43 @@ type QueryResolver interface {
 	Contacts(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ContactFilter, orderBy *model.RecordOrder) (*model.ContactConnection, error)
 	Changes(ctx context.Context, after *string, types []model.RecordType, first *int) (*model.EventConnection, error)
 	AuditTrail(ctx context.Context, recordID string, first *int, after *string) (*model.EventConnection, error)
+	Pipelines(ctx context.Context) ([]crm.Pipeline, error)
+	Opportunities(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.OpportunityFilter, orderBy *model.OpportunityOrder) (*model.OpportunityConnection, error)
+	PipelineBoard(ctx context.Context, pipelineID string, dealsPerStage *int, ownerIds []string) (*model.PipelineBoard, error)
+	Timeline(ctx context.Context, recordID string, types []crm.ActivityType, first *int, after *string) (*model.ActivityConnection, error)
+	Tasks(ctx context.Context, filter *model.TaskFilter, first *int, after *string) (*model.TaskConnection, error)
+	Notifications(ctx context.Context, unreadOnly *bool, first *int, after *string) (*model.NotificationConnection, error)
+	Forecast(ctx context.Context, input model.ForecastInput) (*service.Forecast, error)
+	ForecastSubmissions(ctx context.Context, from crm.Date, to crm.Date) ([]service.ForecastSubmission, error)
+	Quotas(ctx context.Context, from crm.Date, to crm.Date) ([]service.Quota, error)
+	ExchangeRates(ctx context.Context, fromCurrency *string) ([]service.ExchangeRate, error)
+}
+type QuotaResolver interface {
+	User(ctx context.Context, obj *service.Quota) (*crm.User, error)
+	Team(ctx context.Context, obj *service.Quota) (*crm.Team, error)
+
+	Amount(ctx context.Context, obj *service.Quota) (*model.Money, error)
+}
+type StageChangeResolver interface {
+	FromStage(ctx context.Context, obj *service.StageChange) (*crm.Stage, error)
+	ToStage(ctx context.Context, obj *service.StageChange) (*crm.Stage, error)
+	Actor(ctx context.Context, obj *service.StageChange) (*crm.User, error)
+
+	Amount(ctx context.Context, obj *service.StageChange) (*model.Money, error)
 }
 type SubscriptionResolver interface {
 	RecordChanged(ctx context.Context, types []model.RecordType, after *string) (<-chan *crm.Event, error)
+	PipelineChanged(ctx context.Context, pipelineID string, after *string) (<-chan *service.PipelineChange, error)
+	NotificationReceived(ctx context.Context, after *string) (<-chan *service.NotificationDelivery, error)
+}
+type TaskResolver interface {
+	Kind(ctx context.Context, obj *crm.Task) (model.TaskKind, error)
+	Owner(ctx context.Context, obj *crm.Task) (*crm.User, error)
+
+	Priority(ctx context.Context, obj *crm.Task) (model.TaskPriority, error)
+
+	RecordID(ctx context.Context, obj *crm.Task) (*string, error)
+	Record(ctx context.Context, obj *crm.Task) (model.Node, error)
 }
 type TeamResolver interface {
 	Parent(ctx context.Context, obj *crm.Team) (*crm.Team, error)
@@ -554,6 +1049,135 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccountPayload.Account(childComplexity), true
 
+	case "Activity.body":
+		if e.ComplexityRoot.Activity.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Body(childComplexity), true
+	case "Activity.createdAt":
+		if e.ComplexityRoot.Activity.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.CreatedAt(childComplexity), true
+	case "Activity.direction":
+		if e.ComplexityRoot.Activity.Direction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Direction(childComplexity), true
+	case "Activity.durationSeconds":
+		if e.ComplexityRoot.Activity.DurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.DurationSeconds(childComplexity), true
+	case "Activity.id":
+		if e.ComplexityRoot.Activity.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.GlobalID(childComplexity), true
+	case "Activity.occurredAt":
+		if e.ComplexityRoot.Activity.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.OccurredAt(childComplexity), true
+	case "Activity.outcome":
+		if e.ComplexityRoot.Activity.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Outcome(childComplexity), true
+	case "Activity.owner":
+		if e.ComplexityRoot.Activity.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Owner(childComplexity), true
+	case "Activity.participantContacts":
+		if e.ComplexityRoot.Activity.ParticipantContacts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.ParticipantContacts(childComplexity), true
+	case "Activity.participantUsers":
+		if e.ComplexityRoot.Activity.ParticipantUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.ParticipantUsers(childComplexity), true
+	case "Activity.record":
+		if e.ComplexityRoot.Activity.Record == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Record(childComplexity), true
+	case "Activity.recordId":
+		if e.ComplexityRoot.Activity.RecordID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.RecordID(childComplexity), true
+	case "Activity.subject":
+		if e.ComplexityRoot.Activity.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Subject(childComplexity), true
+	case "Activity.type":
+		if e.ComplexityRoot.Activity.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Type(childComplexity), true
+	case "Activity.updatedAt":
+		if e.ComplexityRoot.Activity.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.UpdatedAt(childComplexity), true
+	case "Activity.version":
+		if e.ComplexityRoot.Activity.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Version(childComplexity), true
+
+	case "ActivityConnection.edges":
+		if e.ComplexityRoot.ActivityConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityConnection.Edges(childComplexity), true
+	case "ActivityConnection.nodes":
+		if e.ComplexityRoot.ActivityConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityConnection.Nodes(childComplexity), true
+	case "ActivityConnection.pageInfo":
+		if e.ComplexityRoot.ActivityConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityConnection.PageInfo(childComplexity), true
+
+	case "ActivityEdge.cursor":
+		if e.ComplexityRoot.ActivityEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityEdge.Cursor(childComplexity), true
+	case "ActivityEdge.node":
+		if e.ComplexityRoot.ActivityEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityEdge.Node(childComplexity), true
+
 	case "ApiKey.createdAt":
 		if e.ComplexityRoot.ApiKey.CreatedAt == nil {
 			break
@@ -608,6 +1232,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApiKey.Scopes(childComplexity), true
+
+	case "Blocker.detail":
+		if e.ComplexityRoot.Blocker.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Blocker.Detail(childComplexity), true
+	case "Blocker.kind":
+		if e.ComplexityRoot.Blocker.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Blocker.Kind(childComplexity), true
+	case "Blocker.value":
+		if e.ComplexityRoot.Blocker.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Blocker.Value(childComplexity), true
+
+	case "BoardColumn.count":
+		if e.ComplexityRoot.BoardColumn.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardColumn.Count(childComplexity), true
+	case "BoardColumn.deals":
+		if e.ComplexityRoot.BoardColumn.Deals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardColumn.Deals(childComplexity), true
+	case "BoardColumn.stage":
+		if e.ComplexityRoot.BoardColumn.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardColumn.Stage(childComplexity), true
+	case "BoardColumn.totals":
+		if e.ComplexityRoot.BoardColumn.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardColumn.Totals(childComplexity), true
 
 	case "Contact.account":
 		if e.ComplexityRoot.Contact.Account == nil {
@@ -802,6 +1470,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateContactPayload.Replayed(childComplexity), true
 
+	case "CreateOpportunityPayload.opportunity":
+		if e.ComplexityRoot.CreateOpportunityPayload.Opportunity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateOpportunityPayload.Opportunity(childComplexity), true
+	case "CreateOpportunityPayload.replayed":
+		if e.ComplexityRoot.CreateOpportunityPayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateOpportunityPayload.Replayed(childComplexity), true
+
+	case "CreateTaskPayload.replayed":
+		if e.ComplexityRoot.CreateTaskPayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateTaskPayload.Replayed(childComplexity), true
+	case "CreateTaskPayload.task":
+		if e.ComplexityRoot.CreateTaskPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateTaskPayload.Task(childComplexity), true
+
 	case "CreateTeamPayload.team":
 		if e.ComplexityRoot.CreateTeamPayload.Team == nil {
 			break
@@ -815,6 +1509,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateUserPayload.User(childComplexity), true
+
+	case "DealContact.contact":
+		if e.ComplexityRoot.DealContact.Contact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DealContact.Contact(childComplexity), true
+	case "DealContact.primary":
+		if e.ComplexityRoot.DealContact.Primary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DealContact.Primary(childComplexity), true
+	case "DealContact.roles":
+		if e.ComplexityRoot.DealContact.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DealContact.Roles(childComplexity), true
+
+	case "EntryCriterion.kind":
+		if e.ComplexityRoot.EntryCriterion.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntryCriterion.Kind(childComplexity), true
+	case "EntryCriterion.label":
+		if e.ComplexityRoot.EntryCriterion.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntryCriterion.Label(childComplexity), true
+	case "EntryCriterion.value":
+		if e.ComplexityRoot.EntryCriterion.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntryCriterion.Value(childComplexity), true
 
 	case "Event.apiKey":
 		if e.ComplexityRoot.Event.APIKey == nil {
@@ -915,6 +1647,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventEdge.Node(childComplexity), true
 
+	case "ExchangeRate.fromCurrency":
+		if e.ComplexityRoot.ExchangeRate.FromCurrency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExchangeRate.FromCurrency(childComplexity), true
+	case "ExchangeRate.rate":
+		if e.ComplexityRoot.ExchangeRate.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExchangeRate.Rate(childComplexity), true
+	case "ExchangeRate.toCurrency":
+		if e.ComplexityRoot.ExchangeRate.ToCurrency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExchangeRate.ToCurrency(childComplexity), true
+	case "ExchangeRate.validFrom":
+		if e.ComplexityRoot.ExchangeRate.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExchangeRate.ValidFrom(childComplexity), true
+
 	case "FieldChange.after":
 		if e.ComplexityRoot.FieldChange.After == nil {
 			break
@@ -933,6 +1690,208 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FieldChange.Field(childComplexity), true
+
+	case "Forecast.currency":
+		if e.ComplexityRoot.Forecast.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Currency(childComplexity), true
+	case "Forecast.rows":
+		if e.ComplexityRoot.Forecast.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Rows(childComplexity), true
+
+	case "ForecastRow.adjusted":
+		if e.ComplexityRoot.ForecastRow.Adjusted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Adjusted(childComplexity), true
+	case "ForecastRow.attainment":
+		if e.ComplexityRoot.ForecastRow.Attainment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Attainment(childComplexity), true
+	case "ForecastRow.bestCase":
+		if e.ComplexityRoot.ForecastRow.BestCase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.BestCase(childComplexity), true
+	case "ForecastRow.closedWon":
+		if e.ComplexityRoot.ForecastRow.ClosedWon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.ClosedWon(childComplexity), true
+	case "ForecastRow.commit":
+		if e.ComplexityRoot.ForecastRow.Commit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Commit(childComplexity), true
+	case "ForecastRow.deals":
+		if e.ComplexityRoot.ForecastRow.Deals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Deals(childComplexity), true
+	case "ForecastRow.owner":
+		if e.ComplexityRoot.ForecastRow.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Owner(childComplexity), true
+	case "ForecastRow.period":
+		if e.ComplexityRoot.ForecastRow.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Period(childComplexity), true
+	case "ForecastRow.periodEnd":
+		if e.ComplexityRoot.ForecastRow.PeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.PeriodEnd(childComplexity), true
+	case "ForecastRow.periodStart":
+		if e.ComplexityRoot.ForecastRow.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.PeriodStart(childComplexity), true
+	case "ForecastRow.pipeline":
+		if e.ComplexityRoot.ForecastRow.Pipeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Pipeline(childComplexity), true
+	case "ForecastRow.pipelineAmount":
+		if e.ComplexityRoot.ForecastRow.PipelineAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.PipelineAmount(childComplexity), true
+	case "ForecastRow.quota":
+		if e.ComplexityRoot.ForecastRow.Quota == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Quota(childComplexity), true
+	case "ForecastRow.team":
+		if e.ComplexityRoot.ForecastRow.Team == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Team(childComplexity), true
+	case "ForecastRow.weighted":
+		if e.ComplexityRoot.ForecastRow.Weighted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastRow.Weighted(childComplexity), true
+
+	case "ForecastSubmission.adjusted":
+		if e.ComplexityRoot.ForecastSubmission.Adjusted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.Adjusted(childComplexity), true
+	case "ForecastSubmission.bestCase":
+		if e.ComplexityRoot.ForecastSubmission.BestCase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.BestCase(childComplexity), true
+	case "ForecastSubmission.closedWon":
+		if e.ComplexityRoot.ForecastSubmission.ClosedWon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.ClosedWon(childComplexity), true
+	case "ForecastSubmission.commit":
+		if e.ComplexityRoot.ForecastSubmission.Commit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.Commit(childComplexity), true
+	case "ForecastSubmission.currency":
+		if e.ComplexityRoot.ForecastSubmission.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.Currency(childComplexity), true
+	case "ForecastSubmission.id":
+		if e.ComplexityRoot.ForecastSubmission.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.GlobalID(childComplexity), true
+	case "ForecastSubmission.note":
+		if e.ComplexityRoot.ForecastSubmission.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.Note(childComplexity), true
+	case "ForecastSubmission.periodEnd":
+		if e.ComplexityRoot.ForecastSubmission.PeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.PeriodEnd(childComplexity), true
+	case "ForecastSubmission.periodStart":
+		if e.ComplexityRoot.ForecastSubmission.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.PeriodStart(childComplexity), true
+	case "ForecastSubmission.pipelineAmount":
+		if e.ComplexityRoot.ForecastSubmission.PipelineAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.PipelineAmount(childComplexity), true
+	case "ForecastSubmission.submittedAt":
+		if e.ComplexityRoot.ForecastSubmission.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.SubmittedAt(childComplexity), true
+	case "ForecastSubmission.submittedBy":
+		if e.ComplexityRoot.ForecastSubmission.SubmittedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.SubmittedBy(childComplexity), true
+	case "ForecastSubmission.team":
+		if e.ComplexityRoot.ForecastSubmission.Team == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.Team(childComplexity), true
+	case "ForecastSubmission.weighted":
+		if e.ComplexityRoot.ForecastSubmission.Weighted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastSubmission.Weighted(childComplexity), true
+
+	case "LogActivityPayload.activity":
+		if e.ComplexityRoot.LogActivityPayload.Activity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogActivityPayload.Activity(childComplexity), true
+	case "LogActivityPayload.replayed":
+		if e.ComplexityRoot.LogActivityPayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogActivityPayload.Replayed(childComplexity), true
 
 	case "LoginPayload.expiresAt":
 		if e.ComplexityRoot.LoginPayload.ExpiresAt == nil {
@@ -953,6 +1912,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LoginPayload.User(childComplexity), true
 
+	case "MarkNotificationsReadPayload.marked":
+		if e.ComplexityRoot.MarkNotificationsReadPayload.Marked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarkNotificationsReadPayload.Marked(childComplexity), true
+	case "MarkNotificationsReadPayload.unreadCount":
+		if e.ComplexityRoot.MarkNotificationsReadPayload.UnreadCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarkNotificationsReadPayload.UnreadCount(childComplexity), true
+
+	case "Money.amount":
+		if e.ComplexityRoot.Money.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Amount(childComplexity), true
+	case "Money.currency":
+		if e.ComplexityRoot.Money.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Currency(childComplexity), true
+
+	case "Mutation.claimAccount":
+		if e.ComplexityRoot.Mutation.ClaimAccount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimAccount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimAccount(childComplexity, args["input"].(model.ClaimAccountInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -986,6 +1982,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateContact(childComplexity, args["input"].(model.CreateContactInput)), true
+	case "Mutation.createOpportunity":
+		if e.ComplexityRoot.Mutation.CreateOpportunity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createOpportunity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateOpportunity(childComplexity, args["input"].(model.CreateOpportunityInput)), true
+	case "Mutation.createPipeline":
+		if e.ComplexityRoot.Mutation.CreatePipeline == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPipeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePipeline(childComplexity, args["input"].(model.CreatePipelineInput)), true
+	case "Mutation.createTask":
+		if e.ComplexityRoot.Mutation.CreateTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateTask(childComplexity, args["input"].(model.CreateTaskInput)), true
 	case "Mutation.createTeam":
 		if e.ComplexityRoot.Mutation.CreateTeam == nil {
 			break
@@ -1030,6 +2059,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteContact(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.deleteOpportunity":
+		if e.ComplexityRoot.Mutation.DeleteOpportunity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteOpportunity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteOpportunity(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.logActivity":
+		if e.ComplexityRoot.Mutation.LogActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_logActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LogActivity(childComplexity, args["input"].(model.LogActivityInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1041,6 +2092,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Login(childComplexity, args["input"].(model.LoginInput)), true
+	case "Mutation.markNotificationsRead":
+		if e.ComplexityRoot.Mutation.MarkNotificationsRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markNotificationsRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["input"].(model.MarkNotificationsReadInput)), true
 	case "Mutation.mergeAccounts":
 		if e.ComplexityRoot.Mutation.MergeAccounts == nil {
 			break
@@ -1063,6 +2125,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MergeContacts(childComplexity, args["input"].(model.MergeRecordsInput)), true
+	case "Mutation.moveOpportunity":
+		if e.ComplexityRoot.Mutation.MoveOpportunity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moveOpportunity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MoveOpportunity(childComplexity, args["input"].(model.MoveOpportunityInput)), true
 	case "Mutation.restoreAccount":
 		if e.ComplexityRoot.Mutation.RestoreAccount == nil {
 			break
@@ -1085,6 +2158,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RestoreContact(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.restoreOpportunity":
+		if e.ComplexityRoot.Mutation.RestoreOpportunity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restoreOpportunity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreOpportunity(childComplexity, args["input"].(model.DeleteRecordInput)), true
 	case "Mutation.revokeApiKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1096,6 +2180,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["input"].(model.RevokeAPIKeyInput)), true
+	case "Mutation.setExchangeRate":
+		if e.ComplexityRoot.Mutation.SetExchangeRate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setExchangeRate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetExchangeRate(childComplexity, args["input"].(model.SetExchangeRateInput)), true
+	case "Mutation.setQuota":
+		if e.ComplexityRoot.Mutation.SetQuota == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setQuota_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetQuota(childComplexity, args["input"].(model.SetQuotaInput)), true
+	case "Mutation.submitForecast":
+		if e.ComplexityRoot.Mutation.SubmitForecast == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitForecast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitForecast(childComplexity, args["input"].(model.SubmitForecastInput)), true
 	case "Mutation.updateAccount":
 		if e.ComplexityRoot.Mutation.UpdateAccount == nil {
 			break
@@ -1118,6 +2235,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateContact(childComplexity, args["input"].(model.UpdateContactInput)), true
+	case "Mutation.updateOpportunity":
+		if e.ComplexityRoot.Mutation.UpdateOpportunity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateOpportunity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateOpportunity(childComplexity, args["input"].(model.UpdateOpportunityInput)), true
 	case "Mutation.updateOrganizationSettings":
 		if e.ComplexityRoot.Mutation.UpdateOrganizationSettings == nil {
 			break
@@ -1129,6 +2257,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateOrganizationSettings(childComplexity, args["input"].(model.UpdateOrganizationSettingsInput)), true
+	case "Mutation.updatePipeline":
+		if e.ComplexityRoot.Mutation.UpdatePipeline == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePipeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePipeline(childComplexity, args["input"].(model.UpdatePipelineInput)), true
+	case "Mutation.updateTask":
+		if e.ComplexityRoot.Mutation.UpdateTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateTask(childComplexity, args["input"].(model.UpdateTaskInput)), true
 	case "Mutation.updateTeam":
 		if e.ComplexityRoot.Mutation.UpdateTeam == nil {
 			break
@@ -1151,6 +2301,362 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["input"].(model.UpdateUserInput)), true
+
+	case "Notification.body":
+		if e.ComplexityRoot.Notification.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Body(childComplexity), true
+	case "Notification.createdAt":
+		if e.ComplexityRoot.Notification.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.CreatedAt(childComplexity), true
+	case "Notification.id":
+		if e.ComplexityRoot.Notification.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.GlobalID(childComplexity), true
+	case "Notification.kind":
+		if e.ComplexityRoot.Notification.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Kind(childComplexity), true
+	case "Notification.readAt":
+		if e.ComplexityRoot.Notification.ReadAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.ReadAt(childComplexity), true
+	case "Notification.record":
+		if e.ComplexityRoot.Notification.Record == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Record(childComplexity), true
+	case "Notification.recordId":
+		if e.ComplexityRoot.Notification.RecordID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.RecordID(childComplexity), true
+	case "Notification.title":
+		if e.ComplexityRoot.Notification.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Title(childComplexity), true
+
+	case "NotificationConnection.edges":
+		if e.ComplexityRoot.NotificationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.Edges(childComplexity), true
+	case "NotificationConnection.nodes":
+		if e.ComplexityRoot.NotificationConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.Nodes(childComplexity), true
+	case "NotificationConnection.pageInfo":
+		if e.ComplexityRoot.NotificationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.PageInfo(childComplexity), true
+	case "NotificationConnection.unreadCount":
+		if e.ComplexityRoot.NotificationConnection.UnreadCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.UnreadCount(childComplexity), true
+
+	case "NotificationDelivery.cursor":
+		if e.ComplexityRoot.NotificationDelivery.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationDelivery.Cursor(childComplexity), true
+	case "NotificationDelivery.notification":
+		if e.ComplexityRoot.NotificationDelivery.Notification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationDelivery.Notification(childComplexity), true
+
+	case "NotificationEdge.cursor":
+		if e.ComplexityRoot.NotificationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationEdge.Cursor(childComplexity), true
+	case "NotificationEdge.node":
+		if e.ComplexityRoot.NotificationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationEdge.Node(childComplexity), true
+
+	case "Opportunity.account":
+		if e.ComplexityRoot.Opportunity.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Account(childComplexity), true
+	case "Opportunity.amount":
+		if e.ComplexityRoot.Opportunity.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Amount(childComplexity), true
+	case "Opportunity.availableTransitions":
+		if e.ComplexityRoot.Opportunity.AvailableTransitions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.AvailableTransitions(childComplexity), true
+	case "Opportunity.campaign":
+		if e.ComplexityRoot.Opportunity.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Campaign(childComplexity), true
+	case "Opportunity.checklist":
+		if e.ComplexityRoot.Opportunity.Checklist == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Checklist(childComplexity), true
+	case "Opportunity.closeDate":
+		if e.ComplexityRoot.Opportunity.CloseDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.CloseDate(childComplexity), true
+	case "Opportunity.closed":
+		if e.ComplexityRoot.Opportunity.Closed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Closed(childComplexity), true
+	case "Opportunity.closedAt":
+		if e.ComplexityRoot.Opportunity.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.ClosedAt(childComplexity), true
+	case "Opportunity.competitor":
+		if e.ComplexityRoot.Opportunity.Competitor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Competitor(childComplexity), true
+	case "Opportunity.contacts":
+		if e.ComplexityRoot.Opportunity.Contacts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Contacts(childComplexity), true
+	case "Opportunity.createdAt":
+		if e.ComplexityRoot.Opportunity.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.CreatedAt(childComplexity), true
+	case "Opportunity.custom":
+		if e.ComplexityRoot.Opportunity.Custom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Custom(childComplexity), true
+	case "Opportunity.daysInStage":
+		if e.ComplexityRoot.Opportunity.DaysInStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.DaysInStage(childComplexity), true
+	case "Opportunity.daysOpen":
+		if e.ComplexityRoot.Opportunity.DaysOpen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.DaysOpen(childComplexity), true
+	case "Opportunity.deletedAt":
+		if e.ComplexityRoot.Opportunity.DeletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.DeletedAt(childComplexity), true
+	case "Opportunity.forecastCategory":
+		if e.ComplexityRoot.Opportunity.ForecastCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.ForecastCategory(childComplexity), true
+	case "Opportunity.id":
+		if e.ComplexityRoot.Opportunity.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.GlobalID(childComplexity), true
+	case "Opportunity.lastActivityAt":
+		if e.ComplexityRoot.Opportunity.LastActivityAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.LastActivityAt(childComplexity), true
+	case "Opportunity.lossReason":
+		if e.ComplexityRoot.Opportunity.LossReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.LossReason(childComplexity), true
+	case "Opportunity.name":
+		if e.ComplexityRoot.Opportunity.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Name(childComplexity), true
+	case "Opportunity.nextStep":
+		if e.ComplexityRoot.Opportunity.NextStep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.NextStep(childComplexity), true
+	case "Opportunity.owner":
+		if e.ComplexityRoot.Opportunity.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Owner(childComplexity), true
+	case "Opportunity.pipeline":
+		if e.ComplexityRoot.Opportunity.Pipeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Pipeline(childComplexity), true
+	case "Opportunity.primaryContact":
+		if e.ComplexityRoot.Opportunity.PrimaryContact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.PrimaryContact(childComplexity), true
+	case "Opportunity.probability":
+		if e.ComplexityRoot.Opportunity.Probability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Probability(childComplexity), true
+	case "Opportunity.source":
+		if e.ComplexityRoot.Opportunity.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Source(childComplexity), true
+	case "Opportunity.stage":
+		if e.ComplexityRoot.Opportunity.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Stage(childComplexity), true
+	case "Opportunity.stageEnteredAt":
+		if e.ComplexityRoot.Opportunity.StageEnteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.StageEnteredAt(childComplexity), true
+	case "Opportunity.stageHistory":
+		if e.ComplexityRoot.Opportunity.StageHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.StageHistory(childComplexity), true
+	case "Opportunity.staleSince":
+		if e.ComplexityRoot.Opportunity.StaleSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.StaleSince(childComplexity), true
+	case "Opportunity.team":
+		if e.ComplexityRoot.Opportunity.Team == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Team(childComplexity), true
+	case "Opportunity.updatedAt":
+		if e.ComplexityRoot.Opportunity.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.UpdatedAt(childComplexity), true
+	case "Opportunity.version":
+		if e.ComplexityRoot.Opportunity.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Version(childComplexity), true
+	case "Opportunity.weightedAmount":
+		if e.ComplexityRoot.Opportunity.WeightedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.WeightedAmount(childComplexity), true
+	case "Opportunity.won":
+		if e.ComplexityRoot.Opportunity.Won == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Opportunity.Won(childComplexity), true
+
+	case "OpportunityConnection.edges":
+		if e.ComplexityRoot.OpportunityConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpportunityConnection.Edges(childComplexity), true
+	case "OpportunityConnection.nodes":
+		if e.ComplexityRoot.OpportunityConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpportunityConnection.Nodes(childComplexity), true
+	case "OpportunityConnection.pageInfo":
+		if e.ComplexityRoot.OpportunityConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpportunityConnection.PageInfo(childComplexity), true
+	case "OpportunityConnection.totalCount":
+		if e.ComplexityRoot.OpportunityConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpportunityConnection.TotalCount(childComplexity), true
+
+	case "OpportunityEdge.cursor":
+		if e.ComplexityRoot.OpportunityEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpportunityEdge.Cursor(childComplexity), true
+	case "OpportunityEdge.node":
+		if e.ComplexityRoot.OpportunityEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpportunityEdge.Node(childComplexity), true
+
+	case "OpportunityPayload.opportunity":
+		if e.ComplexityRoot.OpportunityPayload.Opportunity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpportunityPayload.Opportunity(childComplexity), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -1207,12 +2713,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrganizationSettings.DefaultPhoneRegion(childComplexity), true
+	case "OrganizationSettings.firstContactHours":
+		if e.ComplexityRoot.OrganizationSettings.FirstContactHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrganizationSettings.FirstContactHours(childComplexity), true
+	case "OrganizationSettings.poolAfterDays":
+		if e.ComplexityRoot.OrganizationSettings.PoolAfterDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrganizationSettings.PoolAfterDays(childComplexity), true
+	case "OrganizationSettings.poolClaimLimit":
+		if e.ComplexityRoot.OrganizationSettings.PoolClaimLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrganizationSettings.PoolClaimLimit(childComplexity), true
+	case "OrganizationSettings.quoteFollowUpDays":
+		if e.ComplexityRoot.OrganizationSettings.QuoteFollowUpDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrganizationSettings.QuoteFollowUpDays(childComplexity), true
 	case "OrganizationSettings.recordVisibility":
 		if e.ComplexityRoot.OrganizationSettings.RecordVisibility == nil {
 			break
 		}
 
 		return e.ComplexityRoot.OrganizationSettings.RecordVisibility(childComplexity), true
+	case "OrganizationSettings.staleAfterDays":
+		if e.ComplexityRoot.OrganizationSettings.StaleAfterDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrganizationSettings.StaleAfterDays(childComplexity), true
 	case "OrganizationSettings.timeZone":
 		if e.ComplexityRoot.OrganizationSettings.TimeZone == nil {
 			break
@@ -1250,6 +2786,112 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Pipeline.createdAt":
+		if e.ComplexityRoot.Pipeline.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.CreatedAt(childComplexity), true
+	case "Pipeline.id":
+		if e.ComplexityRoot.Pipeline.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.GlobalID(childComplexity), true
+	case "Pipeline.isDefault":
+		if e.ComplexityRoot.Pipeline.IsDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.IsDefault(childComplexity), true
+	case "Pipeline.name":
+		if e.ComplexityRoot.Pipeline.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Name(childComplexity), true
+	case "Pipeline.stages":
+		if e.ComplexityRoot.Pipeline.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Stages(childComplexity), true
+	case "Pipeline.updatedAt":
+		if e.ComplexityRoot.Pipeline.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.UpdatedAt(childComplexity), true
+	case "Pipeline.version":
+		if e.ComplexityRoot.Pipeline.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pipeline.Version(childComplexity), true
+
+	case "PipelineBoard.columns":
+		if e.ComplexityRoot.PipelineBoard.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineBoard.Columns(childComplexity), true
+	case "PipelineBoard.pipeline":
+		if e.ComplexityRoot.PipelineBoard.Pipeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineBoard.Pipeline(childComplexity), true
+
+	case "PipelineChange.actor":
+		if e.ComplexityRoot.PipelineChange.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineChange.Actor(childComplexity), true
+	case "PipelineChange.cursor":
+		if e.ComplexityRoot.PipelineChange.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineChange.Cursor(childComplexity), true
+	case "PipelineChange.fromStage":
+		if e.ComplexityRoot.PipelineChange.FromStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineChange.FromStage(childComplexity), true
+	case "PipelineChange.kind":
+		if e.ComplexityRoot.PipelineChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineChange.Kind(childComplexity), true
+	case "PipelineChange.occurredAt":
+		if e.ComplexityRoot.PipelineChange.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineChange.OccurredAt(childComplexity), true
+	case "PipelineChange.opportunity":
+		if e.ComplexityRoot.PipelineChange.Opportunity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineChange.Opportunity(childComplexity), true
+
+	case "PipelinePayload.movedDeals":
+		if e.ComplexityRoot.PipelinePayload.MovedDeals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelinePayload.MovedDeals(childComplexity), true
+	case "PipelinePayload.pipeline":
+		if e.ComplexityRoot.PipelinePayload.Pipeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelinePayload.Pipeline(childComplexity), true
 
 	case "Query.apiKeys":
 		if e.ComplexityRoot.Query.APIKeys == nil {
@@ -1301,6 +2943,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Contacts(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.ContactFilter), args["orderBy"].(*model.RecordOrder)), true
+	case "Query.exchangeRates":
+		if e.ComplexityRoot.Query.ExchangeRates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_exchangeRates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExchangeRates(childComplexity, args["fromCurrency"].(*string)), true
+	case "Query.forecast":
+		if e.ComplexityRoot.Query.Forecast == nil {
+			break
+		}
+
+		args, err := ec.field_Query_forecast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Forecast(childComplexity, args["input"].(model.ForecastInput)), true
+	case "Query.forecastSubmissions":
+		if e.ComplexityRoot.Query.ForecastSubmissions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_forecastSubmissions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ForecastSubmissions(childComplexity, args["from"].(crm.Date), args["to"].(crm.Date)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -1324,18 +2999,90 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+	case "Query.notifications":
+		if e.ComplexityRoot.Query.Notifications == nil {
+			break
+		}
+
+		args, err := ec.field_Query_notifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Notifications(childComplexity, args["unreadOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
+	case "Query.opportunities":
+		if e.ComplexityRoot.Query.Opportunities == nil {
+			break
+		}
+
+		args, err := ec.field_Query_opportunities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Opportunities(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.OpportunityFilter), args["orderBy"].(*model.OpportunityOrder)), true
 	case "Query.organization":
 		if e.ComplexityRoot.Query.Organization == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Organization(childComplexity), true
+	case "Query.pipelineBoard":
+		if e.ComplexityRoot.Query.PipelineBoard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pipelineBoard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PipelineBoard(childComplexity, args["pipelineId"].(string), args["dealsPerStage"].(*int), args["ownerIds"].([]string)), true
+	case "Query.pipelines":
+		if e.ComplexityRoot.Query.Pipelines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Pipelines(childComplexity), true
+	case "Query.quotas":
+		if e.ComplexityRoot.Query.Quotas == nil {
+			break
+		}
+
+		args, err := ec.field_Query_quotas_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Quotas(childComplexity, args["from"].(crm.Date), args["to"].(crm.Date)), true
+	case "Query.tasks":
+		if e.ComplexityRoot.Query.Tasks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_tasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Tasks(childComplexity, args["filter"].(*model.TaskFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.teams":
 		if e.ComplexityRoot.Query.Teams == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Teams(childComplexity), true
+	case "Query.timeline":
+		if e.ComplexityRoot.Query.Timeline == nil {
+			break
+		}
+
+		args, err := ec.field_Query_timeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Timeline(childComplexity, args["recordId"].(string), args["types"].([]crm.ActivityType), args["first"].(*int), args["after"].(*string)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -1349,6 +3096,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "Quota.amount":
+		if e.ComplexityRoot.Quota.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quota.Amount(childComplexity), true
+	case "Quota.id":
+		if e.ComplexityRoot.Quota.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quota.GlobalID(childComplexity), true
+	case "Quota.periodEnd":
+		if e.ComplexityRoot.Quota.PeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quota.PeriodEnd(childComplexity), true
+	case "Quota.periodStart":
+		if e.ComplexityRoot.Quota.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quota.PeriodStart(childComplexity), true
+	case "Quota.team":
+		if e.ComplexityRoot.Quota.Team == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quota.Team(childComplexity), true
+	case "Quota.user":
+		if e.ComplexityRoot.Quota.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quota.User(childComplexity), true
+
 	case "RevokeApiKeyPayload.apiKey":
 		if e.ComplexityRoot.RevokeApiKeyPayload.APIKey == nil {
 			break
@@ -1356,6 +3140,178 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RevokeApiKeyPayload.APIKey(childComplexity), true
 
+	case "SetExchangeRatePayload.rate":
+		if e.ComplexityRoot.SetExchangeRatePayload.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetExchangeRatePayload.Rate(childComplexity), true
+
+	case "SetQuotaPayload.quota":
+		if e.ComplexityRoot.SetQuotaPayload.Quota == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetQuotaPayload.Quota(childComplexity), true
+
+	case "Stage.closed":
+		if e.ComplexityRoot.Stage.Closed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.Closed(childComplexity), true
+	case "Stage.entryCriteria":
+		if e.ComplexityRoot.Stage.EntryCriteria == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.EntryCriteria(childComplexity), true
+	case "Stage.forecastCategory":
+		if e.ComplexityRoot.Stage.ForecastCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.ForecastCategory(childComplexity), true
+	case "Stage.id":
+		if e.ComplexityRoot.Stage.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.GlobalID(childComplexity), true
+	case "Stage.name":
+		if e.ComplexityRoot.Stage.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.Name(childComplexity), true
+	case "Stage.position":
+		if e.ComplexityRoot.Stage.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.Position(childComplexity), true
+	case "Stage.probability":
+		if e.ComplexityRoot.Stage.Probability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.Probability(childComplexity), true
+	case "Stage.staleAfterDays":
+		if e.ComplexityRoot.Stage.StaleAfterDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.StaleAfterDays(childComplexity), true
+	case "Stage.won":
+		if e.ComplexityRoot.Stage.Won == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.Won(childComplexity), true
+
+	case "StageChange.actor":
+		if e.ComplexityRoot.StageChange.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageChange.Actor(childComplexity), true
+	case "StageChange.actorKind":
+		if e.ComplexityRoot.StageChange.ActorKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageChange.ActorKind(childComplexity), true
+	case "StageChange.amount":
+		if e.ComplexityRoot.StageChange.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageChange.Amount(childComplexity), true
+	case "StageChange.changedAt":
+		if e.ComplexityRoot.StageChange.ChangedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageChange.ChangedAt(childComplexity), true
+	case "StageChange.durationSeconds":
+		if e.ComplexityRoot.StageChange.DurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageChange.DurationSeconds(childComplexity), true
+	case "StageChange.forecastCategory":
+		if e.ComplexityRoot.StageChange.ForecastCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageChange.ForecastCategory(childComplexity), true
+	case "StageChange.fromStage":
+		if e.ComplexityRoot.StageChange.FromStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageChange.FromStage(childComplexity), true
+	case "StageChange.probability":
+		if e.ComplexityRoot.StageChange.Probability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageChange.Probability(childComplexity), true
+	case "StageChange.toStage":
+		if e.ComplexityRoot.StageChange.ToStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageChange.ToStage(childComplexity), true
+
+	case "StageTotal.amount":
+		if e.ComplexityRoot.StageTotal.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageTotal.Amount(childComplexity), true
+	case "StageTotal.currency":
+		if e.ComplexityRoot.StageTotal.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageTotal.Currency(childComplexity), true
+	case "StageTotal.weighted":
+		if e.ComplexityRoot.StageTotal.Weighted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StageTotal.Weighted(childComplexity), true
+
+	case "SubmitForecastPayload.submission":
+		if e.ComplexityRoot.SubmitForecastPayload.Submission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubmitForecastPayload.Submission(childComplexity), true
+
+	case "Subscription.notificationReceived":
+		if e.ComplexityRoot.Subscription.NotificationReceived == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_notificationReceived_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.NotificationReceived(childComplexity, args["after"].(*string)), true
+	case "Subscription.pipelineChanged":
+		if e.ComplexityRoot.Subscription.PipelineChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_pipelineChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.PipelineChanged(childComplexity, args["pipelineId"].(string), args["after"].(*string)), true
 	case "Subscription.recordChanged":
 		if e.ComplexityRoot.Subscription.RecordChanged == nil {
 			break
@@ -1367,6 +3323,136 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.RecordChanged(childComplexity, args["types"].([]model.RecordType), args["after"].(*string)), true
+
+	case "Task.completedAt":
+		if e.ComplexityRoot.Task.CompletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.CompletedAt(childComplexity), true
+	case "Task.createdAt":
+		if e.ComplexityRoot.Task.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.CreatedAt(childComplexity), true
+	case "Task.dueAt":
+		if e.ComplexityRoot.Task.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.DueAt(childComplexity), true
+	case "Task.id":
+		if e.ComplexityRoot.Task.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.GlobalID(childComplexity), true
+	case "Task.kind":
+		if e.ComplexityRoot.Task.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Kind(childComplexity), true
+	case "Task.notes":
+		if e.ComplexityRoot.Task.Notes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Notes(childComplexity), true
+	case "Task.owner":
+		if e.ComplexityRoot.Task.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Owner(childComplexity), true
+	case "Task.priority":
+		if e.ComplexityRoot.Task.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Priority(childComplexity), true
+	case "Task.record":
+		if e.ComplexityRoot.Task.Record == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Record(childComplexity), true
+	case "Task.recordId":
+		if e.ComplexityRoot.Task.RecordID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.RecordID(childComplexity), true
+	case "Task.remindAt":
+		if e.ComplexityRoot.Task.RemindAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.RemindAt(childComplexity), true
+	case "Task.status":
+		if e.ComplexityRoot.Task.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Status(childComplexity), true
+	case "Task.title":
+		if e.ComplexityRoot.Task.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Title(childComplexity), true
+	case "Task.updatedAt":
+		if e.ComplexityRoot.Task.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.UpdatedAt(childComplexity), true
+	case "Task.version":
+		if e.ComplexityRoot.Task.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Version(childComplexity), true
+
+	case "TaskConnection.edges":
+		if e.ComplexityRoot.TaskConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.Edges(childComplexity), true
+	case "TaskConnection.nodes":
+		if e.ComplexityRoot.TaskConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.Nodes(childComplexity), true
+	case "TaskConnection.pageInfo":
+		if e.ComplexityRoot.TaskConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.PageInfo(childComplexity), true
+
+	case "TaskEdge.cursor":
+		if e.ComplexityRoot.TaskEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEdge.Cursor(childComplexity), true
+	case "TaskEdge.node":
+		if e.ComplexityRoot.TaskEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEdge.Node(childComplexity), true
+
+	case "TaskPayload.task":
+		if e.ComplexityRoot.TaskPayload.Task == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskPayload.Task(childComplexity), true
 
 	case "Team.createdAt":
 		if e.ComplexityRoot.Team.CreatedAt == nil {
@@ -1410,6 +3496,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Team.Version(childComplexity), true
+
+	case "Transition.blockedBy":
+		if e.ComplexityRoot.Transition.BlockedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transition.BlockedBy(childComplexity), true
+	case "Transition.stage":
+		if e.ComplexityRoot.Transition.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transition.Stage(childComplexity), true
 
 	case "UpdateAccountPayload.account":
 		if e.ComplexityRoot.UpdateAccountPayload.Account == nil {
@@ -1536,23 +3635,46 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AccountFilter", ec.unmarshalInputAccountFilter),
+			graphql.NewInputUnmarshaler("ClaimAccountInput", ec.unmarshalInputClaimAccountInput),
 			graphql.NewInputUnmarshaler("ContactFilter", ec.unmarshalInputContactFilter),
 			graphql.NewInputUnmarshaler("CreateAccountInput", ec.unmarshalInputCreateAccountInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateContactInput", ec.unmarshalInputCreateContactInput),
+			graphql.NewInputUnmarshaler("CreateOpportunityInput", ec.unmarshalInputCreateOpportunityInput),
+			graphql.NewInputUnmarshaler("CreatePipelineInput", ec.unmarshalInputCreatePipelineInput),
+			graphql.NewInputUnmarshaler("CreateTaskInput", ec.unmarshalInputCreateTaskInput),
 			graphql.NewInputUnmarshaler("CreateTeamInput", ec.unmarshalInputCreateTeamInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("DateRange", ec.unmarshalInputDateRange),
+			graphql.NewInputUnmarshaler("DealContactInput", ec.unmarshalInputDealContactInput),
+			graphql.NewInputUnmarshaler("DecimalRange", ec.unmarshalInputDecimalRange),
 			graphql.NewInputUnmarshaler("DeleteRecordInput", ec.unmarshalInputDeleteRecordInput),
+			graphql.NewInputUnmarshaler("EntryCriterionInput", ec.unmarshalInputEntryCriterionInput),
+			graphql.NewInputUnmarshaler("ForecastInput", ec.unmarshalInputForecastInput),
 			graphql.NewInputUnmarshaler("IntRange", ec.unmarshalInputIntRange),
+			graphql.NewInputUnmarshaler("LogActivityInput", ec.unmarshalInputLogActivityInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
+			graphql.NewInputUnmarshaler("MarkNotificationsReadInput", ec.unmarshalInputMarkNotificationsReadInput),
 			graphql.NewInputUnmarshaler("MergeRecordsInput", ec.unmarshalInputMergeRecordsInput),
+			graphql.NewInputUnmarshaler("MoveOpportunityInput", ec.unmarshalInputMoveOpportunityInput),
+			graphql.NewInputUnmarshaler("OpportunityFilter", ec.unmarshalInputOpportunityFilter),
+			graphql.NewInputUnmarshaler("OpportunityOrder", ec.unmarshalInputOpportunityOrder),
 			graphql.NewInputUnmarshaler("RecordOrder", ec.unmarshalInputRecordOrder),
 			graphql.NewInputUnmarshaler("RevokeApiKeyInput", ec.unmarshalInputRevokeApiKeyInput),
+			graphql.NewInputUnmarshaler("SetExchangeRateInput", ec.unmarshalInputSetExchangeRateInput),
+			graphql.NewInputUnmarshaler("SetQuotaInput", ec.unmarshalInputSetQuotaInput),
+			graphql.NewInputUnmarshaler("StageInput", ec.unmarshalInputStageInput),
+			graphql.NewInputUnmarshaler("StageMapping", ec.unmarshalInputStageMapping),
 			graphql.NewInputUnmarshaler("StringFilter", ec.unmarshalInputStringFilter),
+			graphql.NewInputUnmarshaler("SubmitForecastInput", ec.unmarshalInputSubmitForecastInput),
+			graphql.NewInputUnmarshaler("TaskFilter", ec.unmarshalInputTaskFilter),
 			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
 			graphql.NewInputUnmarshaler("UpdateContactInput", ec.unmarshalInputUpdateContactInput),
+			graphql.NewInputUnmarshaler("UpdateOpportunityInput", ec.unmarshalInputUpdateOpportunityInput),
 			graphql.NewInputUnmarshaler("UpdateOrganizationSettingsInput", ec.unmarshalInputUpdateOrganizationSettingsInput),
+			graphql.NewInputUnmarshaler("UpdatePipelineInput", ec.unmarshalInputUpdatePipelineInput),
+			graphql.NewInputUnmarshaler("UpdateTaskInput", ec.unmarshalInputUpdateTaskInput),
 			graphql.NewInputUnmarshaler("UpdateTeamInput", ec.unmarshalInputUpdateTeamInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
 			graphql.NewInputUnmarshaler("WorkingHoursInput", ec.unmarshalInputWorkingHoursInput),
@@ -2096,6 +4218,16 @@ enum RecordType {
   ORGANIZATION
   "An API key."
   API_KEY
+  "A pipeline."
+  PIPELINE
+  "An opportunity."
+  OPPORTUNITY
+  "An activity."
+  ACTIVITY
+  "A task."
+  TASK
+  "A notification (only its recipient sees it)."
+  NOTIFICATION
 }
 
 "Who made a change."
@@ -2608,6 +4740,1219 @@ type Subscription {
     "Cursor of the last event already received." after: String
   ): Event!
 }
+
+# ================================================================ selling
+# Pipelines, opportunities, activities, tasks, notifications and the forecast.
+
+"A calendar date, YYYY-MM-DD, without a time zone (e.g. a close date)."
+scalar Date
+
+"A decimal number as a string, e.g. \"12500.50\"; never a float, so money never rounds."
+scalar Decimal
+
+"An amount of money."
+type Money {
+  "The amount, a decimal string."
+  amount: Decimal!
+  "ISO 4217 currency code."
+  currency: String!
+}
+
+"How a deal counts in the forecast."
+enum ForecastCategory {
+  "Open, early."
+  PIPELINE
+  "Open, could close this period."
+  BEST_CASE
+  "Open, the owner commits to closing it."
+  COMMIT
+  "Won."
+  CLOSED_WON
+  "Counted nowhere (e.g. lost)."
+  OMITTED
+}
+
+"The kind of evidence an entry criterion requires."
+enum CriterionKind {
+  "A field has a value: amount, closeDate, nextStep, expectedCloseDate or custom.<key>."
+  FIELD
+  "A contact with this role is on the deal (decision_maker, economic_buyer, champion, influencer, user)."
+  CONTACT_ROLE
+  "An activity of this type (call, meeting, email, note) was logged on the deal."
+  ACTIVITY
+  "This checklist item is ticked on the deal."
+  CHECKLIST
+}
+
+"Evidence a stage requires before a deal may enter it."
+type EntryCriterion {
+  "The kind of evidence."
+  kind: CriterionKind!
+  "The field, role, activity type or checklist item."
+  value: String!
+  "What a person reads, e.g. \"Pain point confirmed\"; defaults to the value."
+  label: String!
+}
+
+"Evidence a stage requires; see EntryCriterion."
+input EntryCriterionInput {
+  "The kind of evidence."
+  kind: CriterionKind!
+  "The field, role, activity type or checklist item."
+  value: String!
+  "What a person reads."
+  label: String
+}
+
+"A step of a pipeline."
+type Stage implements Node {
+  "Global ID."
+  id: ID!
+  "Name, e.g. Needs analysis."
+  name: String!
+  "Position in the pipeline, from 0."
+  position: Int!
+  "Default win probability of deals in this stage, 0-100."
+  probability: Int!
+  "Default forecast category of deals in this stage."
+  forecastCategory: ForecastCategory!
+  "Deals here are closed."
+  closed: Boolean!
+  "Deals here are won (closed stages only)."
+  won: Boolean!
+  "Days without activity after which a deal here is stale; null: the organization's setting; 0: never."
+  staleAfterDays: Int
+  "What a deal needs before it may enter this stage."
+  entryCriteria: [EntryCriterion!]!
+}
+
+"An ordered set of stages that deals move through."
+type Pipeline implements Node {
+  "Global ID."
+  id: ID!
+  "Name."
+  name: String!
+  "New deals go to the default pipeline when none is named."
+  isDefault: Boolean!
+  "The live stages, in order."
+  stages: [Stage!]!
+  "When it was created."
+  createdAt: Time!
+  "When it last changed."
+  updatedAt: Time!
+  "Optimistic-concurrency version."
+  version: Int!
+}
+
+"The part a contact plays in a deal."
+enum ContactRole {
+  "Decides."
+  DECISION_MAKER
+  "Owns the budget."
+  ECONOMIC_BUYER
+  "Sells for us inside the customer."
+  CHAMPION
+  "Sways the decision."
+  INFLUENCER
+  "Will use what is bought."
+  USER
+}
+
+"A contact on a deal."
+type DealContact {
+  "The contact; null if you may not see it."
+  contact: Contact
+  "The contact's roles in the deal."
+  roles: [ContactRole!]!
+  "The deal's primary contact."
+  primary: Boolean!
+}
+
+"A contact with roles, when creating or updating a deal."
+input DealContactInput {
+  "A contact of the deal's account."
+  contactId: ID!
+  "Roles in the deal."
+  roles: [ContactRole!]! = []
+  "Make this the primary contact (at most one)."
+  primary: Boolean = false
+}
+
+"One stage change of a deal, with the deal's figures at that moment."
+type StageChange {
+  "The stage left; null for the stage the deal was created in."
+  fromStage: Stage
+  "The stage entered."
+  toStage: Stage!
+  "Who moved it; null for API keys and the system."
+  actor: User
+  "Who moved it."
+  actorKind: ActorKind!
+  "When."
+  changedAt: Time!
+  "The amount then, if set."
+  amount: Money
+  "The probability then."
+  probability: Int!
+  "The forecast category then."
+  forecastCategory: ForecastCategory!
+  "Seconds spent in toStage: until the next change, or until now for the current stage."
+  durationSeconds: Int!
+}
+
+"Why a move is not possible yet."
+type Blocker {
+  "The kind of unmet criterion."
+  kind: CriterionKind!
+  "The field, role, activity type or checklist item."
+  value: String!
+  "What is missing, in words."
+  detail: String!
+}
+
+"A stage a deal could move to, and what blocks the move."
+type Transition {
+  "The target stage."
+  stage: Stage!
+  "Unmet entry criteria; empty when the move is possible."
+  blockedBy: [Blocker!]!
+}
+
+"A deal."
+type Opportunity implements Node {
+  "Global ID."
+  id: ID!
+  "Name, e.g. 华东区 ERP 升级."
+  name: String!
+  "The customer."
+  account: Account
+  "The salesperson who owns the deal; null when unassigned."
+  owner: User
+  "The team the deal counts for."
+  team: Team
+  "The pipeline."
+  pipeline: Pipeline!
+  "The current stage."
+  stage: Stage!
+  "The amount, if known."
+  amount: Money
+  "Expected close date; for closed deals, the day they closed."
+  closeDate: Date
+  "Win probability, 0-100."
+  probability: Int!
+  "Forecast category."
+  forecastCategory: ForecastCategory!
+  "Amount x probability, in the deal's currency."
+  weightedAmount: Money
+  "Where it came from, e.g. web, referral, event."
+  source: String!
+  "The campaign that produced it; empty when none."
+  campaign: String!
+  "The agreed next step."
+  nextStep: String!
+  "Why it was lost (closed-lost deals)."
+  lossReason: String!
+  "Who won instead (closed-lost deals)."
+  competitor: String!
+  "Checklist items ticked."
+  checklist: [String!]!
+  "Contacts with their roles."
+  contacts: [DealContact!]!
+  "The primary contact."
+  primaryContact: Contact
+  "Custom fields, a JSON object."
+  custom: JSON!
+  "Whether it is closed, and won."
+  closed: Boolean!
+  "Won."
+  won: Boolean!
+  "Set while no activity happened for the stage's stale period."
+  staleSince: Time
+  "Last activity logged on the deal."
+  lastActivityAt: Time
+  "When it entered its current stage."
+  stageEnteredAt: Time!
+  "Days in the current stage."
+  daysInStage: Float!
+  "Days from creation until closing (or until now while open)."
+  daysOpen: Float!
+  "Every stage change, oldest first."
+  stageHistory: [StageChange!]!
+  "The stages it could move to, with what blocks each move."
+  availableTransitions: [Transition!]!
+  "When it closed."
+  closedAt: Time
+  "When it was created."
+  createdAt: Time!
+  "When it last changed."
+  updatedAt: Time!
+  "When it was deleted."
+  deletedAt: Time
+  "Optimistic-concurrency version."
+  version: Int!
+}
+
+"Fields deals can be sorted by; ties are broken by ID."
+enum OpportunityOrderField {
+  "Name."
+  NAME
+  "Creation time."
+  CREATED_AT
+  "Last change."
+  UPDATED_AT
+  "Amount (unset counts as 0)."
+  AMOUNT
+  "Close date (unset last)."
+  CLOSE_DATE
+}
+
+"How to sort deals."
+input OpportunityOrder {
+  "The field."
+  field: OpportunityOrderField!
+  "The direction."
+  direction: OrderDirection! = ASC
+}
+
+"A range of decimal amounts, inclusive."
+input DecimalRange {
+  "At least this."
+  min: Decimal
+  "At most this."
+  max: Decimal
+}
+
+"A range of dates [from, to)."
+input DateRange {
+  "On or after."
+  from: Date
+  "Before."
+  to: Date
+}
+
+"Conditions on deals; all given conditions must hold."
+input OpportunityFilter {
+  "Name contains it."
+  search: String
+  "In this pipeline."
+  pipelineId: ID
+  "In one of these stages."
+  stageIds: [ID!]
+  "Of one of these accounts."
+  accountIds: [ID!]
+  "Owned by one of these users."
+  ownerIds: [ID!]
+  "Counting for this team."
+  teamId: ID
+  "Amount range (any currency)."
+  amount: DecimalRange
+  "Close date range."
+  closeDate: DateRange
+  "In one of these forecast categories."
+  forecastCategories: [ForecastCategory!]
+  "Stale (true) or not (false)."
+  stale: Boolean
+  "Open (false) or closed (true)."
+  closed: Boolean
+  "Creation time."
+  createdAt: TimeRange
+  "List deleted deals instead of live ones."
+  deleted: Boolean = false
+}
+
+"A page of deals."
+type OpportunityConnection {
+  "The deals with their cursors."
+  edges: [OpportunityEdge!]!
+  "The deals."
+  nodes: [Opportunity!]!
+  "Where this page sits."
+  pageInfo: PageInfo!
+  "How many deals match in all; computed only when asked for."
+  totalCount: Int!
+}
+
+"A deal in a page."
+type OpportunityEdge {
+  "Position of the deal in the list."
+  cursor: String!
+  "The deal."
+  node: Opportunity!
+}
+
+"Sums of deal amounts in one currency."
+type StageTotal {
+  "ISO 4217 currency."
+  currency: String!
+  "Sum of amounts."
+  amount: Decimal!
+  "Sum of amount x probability."
+  weighted: Decimal!
+}
+
+"One column of a pipeline board."
+type BoardColumn {
+  "The stage."
+  stage: Stage!
+  "Deals in the stage that you may see."
+  count: Int!
+  "Amounts per currency (amounts in different currencies are never added together)."
+  totals: [StageTotal!]!
+  "The first deals of the stage, by close date; continue with opportunities(filter: {stageIds: [...]}, orderBy: CLOSE_DATE, after: endCursor)."
+  deals: OpportunityConnection!
+}
+
+"A pipeline as a board: its stages with counts, totals and the first deals of each."
+type PipelineBoard {
+  "The pipeline."
+  pipeline: Pipeline!
+  "One column per stage, in order."
+  columns: [BoardColumn!]!
+}
+
+"Activity types."
+enum ActivityType {
+  "A phone call."
+  CALL
+  "A meeting."
+  MEETING
+  "An e-mail."
+  EMAIL
+  "A note."
+  NOTE
+}
+
+"Direction of a call or e-mail."
+enum Direction {
+  "From the customer."
+  INBOUND
+  "To the customer."
+  OUTBOUND
+}
+
+"A call, meeting, e-mail or note logged on a record."
+type Activity implements Node {
+  "Global ID."
+  id: ID!
+  "Type."
+  type: ActivityType!
+  "Subject."
+  subject: String!
+  "Body or notes."
+  body: String!
+  "Direction, for calls and e-mails."
+  direction: Direction
+  "Duration in seconds."
+  durationSeconds: Int
+  "Outcome, e.g. connected, left voicemail."
+  outcome: String!
+  "When it happened."
+  occurredAt: Time!
+  "The record it is logged on (Lead, Contact, Account or Opportunity) as a global ID."
+  recordId: ID!
+  "The record it is logged on, if you may see it."
+  record: Node
+  "Who it is attributed to."
+  owner: User
+  "Users who took part."
+  participantUsers: [User!]!
+  "Contacts who took part (those you may see)."
+  participantContacts: [Contact!]!
+  "When it was logged."
+  createdAt: Time!
+  "When it last changed."
+  updatedAt: Time!
+  "Optimistic-concurrency version."
+  version: Int!
+}
+
+"A page of activities, newest first."
+type ActivityConnection {
+  "The activities with their cursors."
+  edges: [ActivityEdge!]!
+  "The activities."
+  nodes: [Activity!]!
+  "Where this page sits."
+  pageInfo: PageInfo!
+}
+
+"An activity in a page."
+type ActivityEdge {
+  "Position."
+  cursor: String!
+  "The activity."
+  node: Activity!
+}
+
+"Task priority."
+enum TaskPriority {
+  "Low."
+  LOW
+  "Normal."
+  NORMAL
+  "High."
+  HIGH
+  "Urgent."
+  URGENT
+}
+
+"Task status."
+enum TaskStatus {
+  "To do."
+  OPEN
+  "Done."
+  DONE
+  "Dropped."
+  CANCELLED
+}
+
+"Where a task came from."
+enum TaskKind {
+  "Created by a person."
+  MANUAL
+  "Created when a deal was assigned: make first contact."
+  FIRST_CONTACT
+  "Created after a quote was sent: follow up."
+  FOLLOW_UP
+}
+
+"Something a user must do."
+type Task implements Node {
+  "Global ID."
+  id: ID!
+  "Title."
+  title: String!
+  "Notes."
+  notes: String!
+  "Where it came from."
+  kind: TaskKind!
+  "Who must do it."
+  owner: User
+  "When it is due."
+  dueAt: Time
+  "When to remind the owner (a notification); at or before dueAt."
+  remindAt: Time
+  "Priority."
+  priority: TaskPriority!
+  "Status."
+  status: TaskStatus!
+  "The record it is about, as a global ID."
+  recordId: ID
+  "The record it is about, if you may see it."
+  record: Node
+  "When it was completed."
+  completedAt: Time
+  "When it was created."
+  createdAt: Time!
+  "When it last changed."
+  updatedAt: Time!
+  "Optimistic-concurrency version."
+  version: Int!
+}
+
+"Conditions on tasks."
+input TaskFilter {
+  "Owned by one of these users; default: you."
+  ownerIds: [ID!]
+  "In one of these statuses; default: OPEN."
+  statuses: [TaskStatus!]
+  "About this record."
+  recordId: ID
+  "Due before this time (overdue: now)."
+  dueBefore: Time
+}
+
+"A page of tasks, by due time (no due time last)."
+type TaskConnection {
+  "The tasks with their cursors."
+  edges: [TaskEdge!]!
+  "The tasks."
+  nodes: [Task!]!
+  "Where this page sits."
+  pageInfo: PageInfo!
+}
+
+"A task in a page."
+type TaskEdge {
+  "Position."
+  cursor: String!
+  "The task."
+  node: Task!
+}
+
+"An entry of your inbox."
+type Notification implements Node {
+  "Global ID."
+  id: ID!
+  "What it is about: task_reminder, deal_stale, deal_stale_team, account_pooled, task_assigned, ..."
+  kind: String!
+  "Headline."
+  title: String!
+  "Details."
+  body: String!
+  "The record concerned, as a global ID."
+  recordId: ID
+  "The record concerned, if you may see it."
+  record: Node
+  "When it was created."
+  createdAt: Time!
+  "When you read it."
+  readAt: Time
+}
+
+"A page of notifications, newest first."
+type NotificationConnection {
+  "The notifications with their cursors."
+  edges: [NotificationEdge!]!
+  "The notifications."
+  nodes: [Notification!]!
+  "Where this page sits."
+  pageInfo: PageInfo!
+  "Unread notifications in the whole inbox."
+  unreadCount: Int!
+}
+
+"A notification in a page."
+type NotificationEdge {
+  "Position."
+  cursor: String!
+  "The notification."
+  node: Notification!
+}
+
+"A notification delivered live."
+type NotificationDelivery {
+  "Position in the log; pass it as ` + "`" + `after` + "`" + ` to resume."
+  cursor: String!
+  "The notification."
+  notification: Notification!
+}
+
+"How forecast figures are grouped."
+enum ForecastGroup {
+  "Per deal owner."
+  OWNER
+  "Per team."
+  TEAM
+  "Per pipeline."
+  PIPELINE
+}
+
+"Length of forecast periods."
+enum ForecastInterval {
+  "Calendar months."
+  MONTH
+  "Calendar quarters."
+  QUARTER
+}
+
+"Which forecast to compute."
+input ForecastInput {
+  "First day of the first period (moved back to the period's start)."
+  from: Date!
+  "Day after the last period, at most 36 months after from."
+  to: Date!
+  "Months or quarters; default MONTH."
+  interval: ForecastInterval = MONTH
+  "Grouping; default OWNER."
+  groupBy: ForecastGroup = OWNER
+  "Currency of the figures; default the organization's. Deals in other currencies are converted with the rate valid on their close date."
+  currency: String
+  "Only deals of this pipeline."
+  pipelineId: ID
+}
+
+"Forecast figures of one group in one period."
+type ForecastRow {
+  "First day of the period."
+  periodStart: Date!
+  "Day after the period."
+  periodEnd: Date!
+  "E.g. 2026-11 or 2026-Q4."
+  period: String!
+  "The owner (groupBy OWNER); null for unassigned deals."
+  owner: User
+  "The team (groupBy TEAM); null for deals without a team."
+  team: Team
+  "The pipeline (groupBy PIPELINE)."
+  pipeline: Pipeline
+  "Open deals in the pipeline category."
+  pipelineAmount: Decimal!
+  "Open deals in best case."
+  bestCase: Decimal!
+  "Open deals in commit."
+  commit: Decimal!
+  "Won deals."
+  closedWon: Decimal!
+  "Open deals' amount x probability."
+  weighted: Decimal!
+  "The quota of the owner or team for exactly this period, if set."
+  quota: Decimal
+  "closedWon / quota, 0-1+ (null without a quota)."
+  attainment: Float
+  "Number of deals counted."
+  deals: Int!
+  "The latest adjusted forecast a manager submitted for this team and period (groupBy TEAM)."
+  adjusted: ForecastSubmission
+}
+
+"A forecast computed over the deals you may see."
+type Forecast {
+  "Currency of every figure."
+  currency: String!
+  "One row per period and group that has deals or a quota."
+  rows: [ForecastRow!]!
+}
+
+"A manager's adjusted forecast, kept with the computed figures of that moment."
+type ForecastSubmission implements Node {
+  "Global ID."
+  id: ID!
+  "The team; null for the whole organization."
+  team: Team
+  "First day of the period."
+  periodStart: Date!
+  "Day after the period."
+  periodEnd: Date!
+  "Currency of the figures."
+  currency: String!
+  "Computed figures when submitted."
+  pipelineAmount: Decimal!
+  "Computed best case when submitted."
+  bestCase: Decimal!
+  "Computed commit when submitted."
+  commit: Decimal!
+  "Computed closed won when submitted."
+  closedWon: Decimal!
+  "Computed weighted pipeline when submitted."
+  weighted: Decimal!
+  "The manager's figure."
+  adjusted: Decimal!
+  "Why it differs."
+  note: String!
+  "Who submitted it."
+  submittedBy: User
+  "When."
+  submittedAt: Time!
+}
+
+"A sales target for a user or team and period."
+type Quota implements Node {
+  "Global ID."
+  id: ID!
+  "The user, for a personal quota."
+  user: User
+  "The team, for a team quota."
+  team: Team
+  "First day."
+  periodStart: Date!
+  "Day after the last."
+  periodEnd: Date!
+  "The target."
+  amount: Money!
+}
+
+"A dated exchange rate: 1 fromCurrency = rate toCurrency from validFrom until the next rate of the pair."
+type ExchangeRate {
+  "From."
+  fromCurrency: String!
+  "To."
+  toCurrency: String!
+  "Valid from this day."
+  validFrom: Date!
+  "The rate, a decimal string."
+  rate: Decimal!
+}
+
+extend type OrganizationSettings {
+  "Days without activity after which an open deal is stale (stages may override)."
+  staleAfterDays: Int!
+  "Days without follow-up after which an owned account returns to the shared pool; null: never."
+  poolAfterDays: Int
+  "Accounts a user may claim from the pool per 24 hours."
+  poolClaimLimit: Int!
+  "Hours until the automatic first-contact task of an assigned deal is due."
+  firstContactHours: Int!
+  "Days after a quote is sent until the automatic follow-up task is due."
+  quoteFollowUpDays: Int!
+}
+
+extend input UpdateOrganizationSettingsInput {
+  "Days without activity after which an open deal is stale, 1-365."
+  staleAfterDays: Int
+  "Days without follow-up before an account returns to the pool, 1-3650; null turns the pool off."
+  poolAfterDays: Int
+  "Pool claims per user per 24 hours, 1-10000."
+  poolClaimLimit: Int
+  "Hours until a first-contact task is due, 1-720."
+  firstContactHours: Int
+  "Days after a quote until its follow-up task is due, 1-90."
+  quoteFollowUpDays: Int
+}
+
+extend type Query {
+  "The organization's live pipelines, default first."
+  pipelines: [Pipeline!]!
+  "Deals you may see."
+  opportunities(
+    "Page size, at most 100." first: Int
+    "Cursor to start after." after: String
+    "Page size from the end, at most 100." last: Int
+    "Cursor to end before." before: String
+    "Conditions." filter: OpportunityFilter
+    "Order; default CREATED_AT." orderBy: OpportunityOrder
+  ): OpportunityConnection!
+  "A pipeline as a board: per stage the count, totals and first deals you may see."
+  pipelineBoard(
+    "The pipeline." pipelineId: ID!
+    "Deals per column, at most 100." dealsPerStage: Int = 20
+    "Only deals of these owners." ownerIds: [ID!]
+  ): PipelineBoard!
+  "Activities of a record, newest first; an account's include those of its contacts and deals, a contact's those of its deals."
+  timeline(
+    "The record (Lead, Contact, Account or Opportunity)." recordId: ID!
+    "Only these types." types: [ActivityType!]
+    "Page size, at most 100." first: Int = 20
+    "Cursor to continue after." after: String
+  ): ActivityConnection!
+  "Tasks, by due time."
+  tasks(
+    "Conditions; default your open tasks." filter: TaskFilter
+    "Page size, at most 100." first: Int = 20
+    "Cursor to continue after." after: String
+  ): TaskConnection!
+  "Your inbox, newest first."
+  notifications(
+    "Only unread ones." unreadOnly: Boolean = false
+    "Page size, at most 100." first: Int = 20
+    "Cursor to continue after." after: String
+  ): NotificationConnection!
+  "Forecast figures per period and group, over the deals you may see (everything with aggregates:read)."
+  forecast(input: ForecastInput!): Forecast!
+  "Submitted forecasts of a period, newest first."
+  forecastSubmissions("Periods starting on or after." from: Date!, "Periods ending on or before." to: Date!): [ForecastSubmission!]!
+  "Quotas overlapping [from, to)."
+  quotas(from: Date!, to: Date!): [Quota!]!
+  "Exchange rates, newest first."
+  exchangeRates("Only rates from this currency." fromCurrency: String): [ExchangeRate!]!
+}
+
+"A stage of a pipeline being created or edited. Stages with an id are kept (and may be renamed or moved); new ones have none."
+input StageInput {
+  "An existing stage to keep; omitted for a new one."
+  id: ID
+  "Name."
+  name: String!
+  "Default win probability, 0-100."
+  probability: Int!
+  "Default forecast category; closed stages are CLOSED_WON (won) or OMITTED (lost)."
+  forecastCategory: ForecastCategory!
+  "Deals here are closed."
+  closed: Boolean = false
+  "Deals here are won (closed stages only)."
+  won: Boolean = false
+  "Days without activity before a deal here is stale; null: the organization's; 0: never."
+  staleAfterDays: Int
+  "Evidence required to enter."
+  entryCriteria: [EntryCriterionInput!] = []
+}
+
+"A pipeline to create."
+input CreatePipelineInput {
+  "Name, unique in the organization."
+  name: String!
+  "Stages in order: at least one open, one won and one lost stage."
+  stages: [StageInput!]!
+  "Make it the default pipeline."
+  isDefault: Boolean = false
+}
+
+"Where the deals of a removed stage go."
+input StageMapping {
+  "The stage removed."
+  fromStageId: ID!
+  "A stage of the same pipeline that remains."
+  toStageId: ID!
+}
+
+"Changes to a pipeline. stages, when given, is the whole new list: stages left out are removed, and deals in them must be mapped."
+input UpdatePipelineInput {
+  "The pipeline."
+  id: ID!
+  "The version you last read."
+  expectedVersion: Int!
+  "New name."
+  name: String
+  "Make it the default pipeline."
+  isDefault: Boolean
+  "The complete new list of stages, in order."
+  stages: [StageInput!]
+  "Where the deals of removed stages go (in the same transaction)."
+  stageMappings: [StageMapping!]
+}
+
+"Result of createPipeline and updatePipeline."
+type PipelinePayload {
+  "The pipeline after the change."
+  pipeline: Pipeline!
+  "Deals moved out of removed stages."
+  movedDeals: Int!
+}
+
+"A deal to create."
+input CreateOpportunityInput {
+  "Name."
+  name: String!
+  "The customer."
+  accountId: ID!
+  "Pipeline; default: the default pipeline."
+  pipelineId: ID
+  "Stage; default: the pipeline's first stage. Its entry criteria apply."
+  stageId: ID
+  "Owner; omitted: you; null: unassigned."
+  ownerId: ID
+  "Team; default: the owner's team."
+  teamId: ID
+  "Amount, a non-negative decimal string with at most the currency's minor digits."
+  amount: Decimal
+  "ISO 4217 currency; default the organization's."
+  currency: String
+  "Expected close date; not more than a year in the past."
+  closeDate: Date
+  "Win probability 0-100; default the stage's."
+  probability: Int
+  "Forecast category; default the stage's."
+  forecastCategory: ForecastCategory
+  "Where it came from."
+  source: String
+  "Campaign."
+  campaign: String
+  "Next step."
+  nextStep: String
+  "Checklist items already ticked."
+  checklist: [String!]
+  "Contacts of the account with their roles."
+  contacts: [DealContactInput!]
+  "Custom fields, a JSON object."
+  custom: JSON
+  "Makes retries safe."
+  idempotencyKey: String
+}
+
+"Result of createOpportunity."
+type CreateOpportunityPayload {
+  "The deal."
+  opportunity: Opportunity!
+  "True when an earlier request with the same idempotency key created it."
+  replayed: Boolean!
+}
+
+"Changes to a deal; omitted fields stay, null clears. The stage changes only through moveOpportunity."
+input UpdateOpportunityInput {
+  "The deal."
+  id: ID!
+  "The version you last read."
+  expectedVersion: Int!
+  "Name."
+  name: String
+  "Owner; null unassigns."
+  ownerId: ID
+  "Team."
+  teamId: ID
+  "Amount."
+  amount: Decimal
+  "Currency."
+  currency: String
+  "Expected close date."
+  closeDate: Date
+  "Probability override (open deals)."
+  probability: Int
+  "Forecast category override (open deals: PIPELINE, BEST_CASE or COMMIT)."
+  forecastCategory: ForecastCategory
+  "Source."
+  source: String
+  "Campaign."
+  campaign: String
+  "Next step."
+  nextStep: String
+  "The complete list of ticked checklist items."
+  checklist: [String!]
+  "The complete list of contacts with roles."
+  contacts: [DealContactInput!]
+  "Custom fields; replaces the whole object."
+  custom: JSON
+}
+
+"Result of updateOpportunity, moveOpportunity, deleteOpportunity and restoreOpportunity."
+type OpportunityPayload {
+  "The deal after the change."
+  opportunity: Opportunity!
+}
+
+"A stage move."
+input MoveOpportunityInput {
+  "The deal."
+  id: ID!
+  "A stage of the deal's pipeline."
+  toStageId: ID!
+  "The version you last read."
+  expectedVersion: Int!
+  "Required when moving to a lost stage."
+  lossReason: String
+  "Who won instead, for lost deals."
+  competitor: String
+}
+
+"An activity to log."
+input LogActivityInput {
+  "Type."
+  type: ActivityType!
+  "The record (Lead, Contact, Account or Opportunity)."
+  recordId: ID!
+  "Subject."
+  subject: String
+  "Body or notes."
+  body: String
+  "Direction (calls and e-mails)."
+  direction: Direction
+  "Duration in seconds."
+  durationSeconds: Int
+  "Outcome."
+  outcome: String
+  "When it happened; default now; not in the future."
+  occurredAt: Time
+  "Attributed to; default you."
+  ownerId: ID
+  "Users who took part."
+  participantUserIds: [ID!]
+  "Contacts who took part."
+  participantContactIds: [ID!]
+  "Makes retries safe."
+  idempotencyKey: String
+}
+
+"Result of logActivity."
+type LogActivityPayload {
+  "The activity."
+  activity: Activity!
+  "True when an earlier request with the same idempotency key logged it."
+  replayed: Boolean!
+}
+
+"A task to create."
+input CreateTaskInput {
+  "Title."
+  title: String!
+  "Notes."
+  notes: String
+  "Who must do it; default you."
+  ownerId: ID
+  "When it is due."
+  dueAt: Time
+  "When to remind the owner; at or before dueAt, in the future."
+  remindAt: Time
+  "Priority; default NORMAL."
+  priority: TaskPriority = NORMAL
+  "The record it is about."
+  recordId: ID
+  "Makes retries safe."
+  idempotencyKey: String
+}
+
+"Result of createTask."
+type CreateTaskPayload {
+  "The task."
+  task: Task!
+  "True when an earlier request with the same idempotency key created it."
+  replayed: Boolean!
+}
+
+"Changes to a task; omitted fields stay, null clears."
+input UpdateTaskInput {
+  "The task."
+  id: ID!
+  "The version you last read."
+  expectedVersion: Int!
+  "Title."
+  title: String
+  "Notes."
+  notes: String
+  "Owner."
+  ownerId: ID
+  "Due time; changing it moves the reminder by as much."
+  dueAt: Time
+  "Reminder time."
+  remindAt: Time
+  "Priority."
+  priority: TaskPriority
+  "Status; DONE or CANCELLED cancels the reminder."
+  status: TaskStatus
+}
+
+"Result of updateTask."
+type TaskPayload {
+  "The task after the change."
+  task: Task!
+}
+
+"Notifications to mark read."
+input MarkNotificationsReadInput {
+  "These notifications; omitted: all of yours."
+  ids: [ID!]
+}
+
+"Result of markNotificationsRead."
+type MarkNotificationsReadPayload {
+  "How many were unread and are now read."
+  marked: Int!
+  "Unread notifications left."
+  unreadCount: Int!
+}
+
+"An account to claim from the shared pool."
+input ClaimAccountInput {
+  "The account."
+  id: ID!
+}
+
+"A quota to set (replacing the same target's quota for the same period)."
+input SetQuotaInput {
+  "A user; or give teamId."
+  userId: ID
+  "A team; or give userId."
+  teamId: ID
+  "First day."
+  periodStart: Date!
+  "Day after the last."
+  periodEnd: Date!
+  "The target, non-negative."
+  amount: Decimal!
+  "ISO 4217; default the organization's."
+  currency: String
+}
+
+"Result of setQuota."
+type SetQuotaPayload {
+  "The quota."
+  quota: Quota!
+}
+
+"An exchange rate to record."
+input SetExchangeRateInput {
+  "From currency."
+  fromCurrency: String!
+  "To currency."
+  toCurrency: String!
+  "Valid from this day."
+  validFrom: Date!
+  "Units of toCurrency for one fromCurrency; positive."
+  rate: Decimal!
+}
+
+"Result of setExchangeRate."
+type SetExchangeRatePayload {
+  "The rate."
+  rate: ExchangeRate!
+}
+
+"A manager's adjusted forecast for a team and period."
+input SubmitForecastInput {
+  "The team (one you manage); null: the whole organization (admins)."
+  teamId: ID
+  "First day of the period."
+  periodStart: Date!
+  "Day after the period."
+  periodEnd: Date!
+  "The adjusted figure."
+  adjusted: Decimal!
+  "Currency of the adjusted figure; default the organization's."
+  currency: String
+  "Why it differs from the computed figures."
+  note: String
+}
+
+"Result of submitForecast."
+type SubmitForecastPayload {
+  "The submission with the computed figures of this moment."
+  submission: ForecastSubmission!
+}
+
+extend type Mutation {
+  "Creates a pipeline (admins)."
+  createPipeline(input: CreatePipelineInput!): PipelinePayload!
+  "Changes a pipeline (admins); removing stages requires mapping their deals, all in one transaction."
+  updatePipeline(input: UpdatePipelineInput!): PipelinePayload!
+  "Creates a deal."
+  createOpportunity(input: CreateOpportunityInput!): CreateOpportunityPayload!
+  "Changes a deal's fields."
+  updateOpportunity(input: UpdateOpportunityInput!): OpportunityPayload!
+  "Moves a deal to another stage of its pipeline, if the stage's entry criteria are met (BAD_USER_INPUT lists every unmet one in extensions.blockers)."
+  moveOpportunity(input: MoveOpportunityInput!): OpportunityPayload!
+  "Deletes a deal."
+  deleteOpportunity(input: DeleteRecordInput!): OpportunityPayload!
+  "Restores a deleted deal."
+  restoreOpportunity(input: DeleteRecordInput!): OpportunityPayload!
+  "Logs a call, meeting, e-mail or note on a record."
+  logActivity(input: LogActivityInput!): LogActivityPayload!
+  "Creates a task."
+  createTask(input: CreateTaskInput!): CreateTaskPayload!
+  "Changes a task (reschedules or cancels its reminder)."
+  updateTask(input: UpdateTaskInput!): TaskPayload!
+  "Marks notifications read."
+  markNotificationsRead(input: MarkNotificationsReadInput!): MarkNotificationsReadPayload!
+  "Claims an account from the shared pool (first claim wins; per-user limit per 24 hours)."
+  claimAccount(input: ClaimAccountInput!): AccountPayload!
+  "Sets a quota (admins)."
+  setQuota(input: SetQuotaInput!): SetQuotaPayload!
+  "Records an exchange rate (admins)."
+  setExchangeRate(input: SetExchangeRateInput!): SetExchangeRatePayload!
+  "Submits an adjusted forecast for a team you manage."
+  submitForecast(input: SubmitForecastInput!): SubmitForecastPayload!
+}
+
+"A change on a pipeline board."
+enum PipelineChangeKind {
+  "A deal was created."
+  CREATED
+  "A deal moved to another open stage."
+  MOVED
+  "A deal's fields changed."
+  UPDATED
+  "A deal was won or lost."
+  CLOSED
+  "A closed deal was reopened."
+  REOPENED
+  "A deal was deleted."
+  DELETED
+  "A deleted deal was restored."
+  RESTORED
+}
+
+"One change on a pipeline board, with the deal as it is after the change."
+type PipelineChange {
+  "Position in the log; pass it as ` + "`" + `after` + "`" + ` to resume."
+  cursor: String!
+  "What happened."
+  kind: PipelineChangeKind!
+  "The deal after the change (for DELETED: as it was). Nested fields (account, owner) are read when selected."
+  opportunity: Opportunity!
+  "The stage it left (MOVED, CLOSED, REOPENED)."
+  fromStage: Stage
+  "Who made the change."
+  actor: User
+  "When."
+  occurredAt: Time!
+}
+
+extend type Subscription {
+  "Live changes to the deals of a pipeline that you may see. Pass the last cursor to resume with no gap."
+  pipelineChanged(
+    "The pipeline." pipelineId: ID!
+    "Cursor of the last change already received." after: String
+  ): PipelineChange!
+  "Your new notifications as they arrive. Pass the last cursor to resume with no gap."
+  notificationReceived("Cursor of the last delivery already received." after: String): NotificationDelivery!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2686,6 +6031,66 @@ func (ec *executionContext) childFields_AccountPayload(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type AccountPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Activity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Activity_id(ctx, field)
+	case "type":
+		return ec.fieldContext_Activity_type(ctx, field)
+	case "subject":
+		return ec.fieldContext_Activity_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_Activity_body(ctx, field)
+	case "direction":
+		return ec.fieldContext_Activity_direction(ctx, field)
+	case "durationSeconds":
+		return ec.fieldContext_Activity_durationSeconds(ctx, field)
+	case "outcome":
+		return ec.fieldContext_Activity_outcome(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_Activity_occurredAt(ctx, field)
+	case "recordId":
+		return ec.fieldContext_Activity_recordId(ctx, field)
+	case "record":
+		return ec.fieldContext_Activity_record(ctx, field)
+	case "owner":
+		return ec.fieldContext_Activity_owner(ctx, field)
+	case "participantUsers":
+		return ec.fieldContext_Activity_participantUsers(ctx, field)
+	case "participantContacts":
+		return ec.fieldContext_Activity_participantContacts(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Activity_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Activity_updatedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_Activity_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Activity", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ActivityConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ActivityConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ActivityConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ActivityEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ActivityEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2708,6 +6113,32 @@ func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphq
 		return ec.fieldContext_ApiKey_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApiKey", field.Name)
+}
+
+func (ec *executionContext) childFields_Blocker(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Blocker_kind(ctx, field)
+	case "value":
+		return ec.fieldContext_Blocker_value(ctx, field)
+	case "detail":
+		return ec.fieldContext_Blocker_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Blocker", field.Name)
+}
+
+func (ec *executionContext) childFields_BoardColumn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stage":
+		return ec.fieldContext_BoardColumn_stage(ctx, field)
+	case "count":
+		return ec.fieldContext_BoardColumn_count(ctx, field)
+	case "totals":
+		return ec.fieldContext_BoardColumn_totals(ctx, field)
+	case "deals":
+		return ec.fieldContext_BoardColumn_deals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BoardColumn", field.Name)
 }
 
 func (ec *executionContext) childFields_Contact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2814,6 +6245,26 @@ func (ec *executionContext) childFields_CreateContactPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type CreateContactPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CreateOpportunityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "opportunity":
+		return ec.fieldContext_CreateOpportunityPayload_opportunity(ctx, field)
+	case "replayed":
+		return ec.fieldContext_CreateOpportunityPayload_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateOpportunityPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CreateTaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_CreateTaskPayload_task(ctx, field)
+	case "replayed":
+		return ec.fieldContext_CreateTaskPayload_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateTaskPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateTeamPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "team":
@@ -2828,6 +6279,30 @@ func (ec *executionContext) childFields_CreateUserPayload(ctx context.Context, f
 		return ec.fieldContext_CreateUserPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateUserPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DealContact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "contact":
+		return ec.fieldContext_DealContact_contact(ctx, field)
+	case "roles":
+		return ec.fieldContext_DealContact_roles(ctx, field)
+	case "primary":
+		return ec.fieldContext_DealContact_primary(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DealContact", field.Name)
+}
+
+func (ec *executionContext) childFields_EntryCriterion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_EntryCriterion_kind(ctx, field)
+	case "value":
+		return ec.fieldContext_EntryCriterion_value(ctx, field)
+	case "label":
+		return ec.fieldContext_EntryCriterion_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EntryCriterion", field.Name)
 }
 
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2880,6 +6355,20 @@ func (ec *executionContext) childFields_EventEdge(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type EventEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ExchangeRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fromCurrency":
+		return ec.fieldContext_ExchangeRate_fromCurrency(ctx, field)
+	case "toCurrency":
+		return ec.fieldContext_ExchangeRate_toCurrency(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_ExchangeRate_validFrom(ctx, field)
+	case "rate":
+		return ec.fieldContext_ExchangeRate_rate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExchangeRate", field.Name)
+}
+
 func (ec *executionContext) childFields_FieldChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "field":
@@ -2892,6 +6381,96 @@ func (ec *executionContext) childFields_FieldChange(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type FieldChange", field.Name)
 }
 
+func (ec *executionContext) childFields_Forecast(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currency":
+		return ec.fieldContext_Forecast_currency(ctx, field)
+	case "rows":
+		return ec.fieldContext_Forecast_rows(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Forecast", field.Name)
+}
+
+func (ec *executionContext) childFields_ForecastRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "periodStart":
+		return ec.fieldContext_ForecastRow_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_ForecastRow_periodEnd(ctx, field)
+	case "period":
+		return ec.fieldContext_ForecastRow_period(ctx, field)
+	case "owner":
+		return ec.fieldContext_ForecastRow_owner(ctx, field)
+	case "team":
+		return ec.fieldContext_ForecastRow_team(ctx, field)
+	case "pipeline":
+		return ec.fieldContext_ForecastRow_pipeline(ctx, field)
+	case "pipelineAmount":
+		return ec.fieldContext_ForecastRow_pipelineAmount(ctx, field)
+	case "bestCase":
+		return ec.fieldContext_ForecastRow_bestCase(ctx, field)
+	case "commit":
+		return ec.fieldContext_ForecastRow_commit(ctx, field)
+	case "closedWon":
+		return ec.fieldContext_ForecastRow_closedWon(ctx, field)
+	case "weighted":
+		return ec.fieldContext_ForecastRow_weighted(ctx, field)
+	case "quota":
+		return ec.fieldContext_ForecastRow_quota(ctx, field)
+	case "attainment":
+		return ec.fieldContext_ForecastRow_attainment(ctx, field)
+	case "deals":
+		return ec.fieldContext_ForecastRow_deals(ctx, field)
+	case "adjusted":
+		return ec.fieldContext_ForecastRow_adjusted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ForecastRow", field.Name)
+}
+
+func (ec *executionContext) childFields_ForecastSubmission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ForecastSubmission_id(ctx, field)
+	case "team":
+		return ec.fieldContext_ForecastSubmission_team(ctx, field)
+	case "periodStart":
+		return ec.fieldContext_ForecastSubmission_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_ForecastSubmission_periodEnd(ctx, field)
+	case "currency":
+		return ec.fieldContext_ForecastSubmission_currency(ctx, field)
+	case "pipelineAmount":
+		return ec.fieldContext_ForecastSubmission_pipelineAmount(ctx, field)
+	case "bestCase":
+		return ec.fieldContext_ForecastSubmission_bestCase(ctx, field)
+	case "commit":
+		return ec.fieldContext_ForecastSubmission_commit(ctx, field)
+	case "closedWon":
+		return ec.fieldContext_ForecastSubmission_closedWon(ctx, field)
+	case "weighted":
+		return ec.fieldContext_ForecastSubmission_weighted(ctx, field)
+	case "adjusted":
+		return ec.fieldContext_ForecastSubmission_adjusted(ctx, field)
+	case "note":
+		return ec.fieldContext_ForecastSubmission_note(ctx, field)
+	case "submittedBy":
+		return ec.fieldContext_ForecastSubmission_submittedBy(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_ForecastSubmission_submittedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ForecastSubmission", field.Name)
+}
+
+func (ec *executionContext) childFields_LogActivityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "activity":
+		return ec.fieldContext_LogActivityPayload_activity(ctx, field)
+	case "replayed":
+		return ec.fieldContext_LogActivityPayload_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LogActivityPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -2902,6 +6481,190 @@ func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field 
 		return ec.fieldContext_LoginPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LoginPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MarkNotificationsReadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "marked":
+		return ec.fieldContext_MarkNotificationsReadPayload_marked(ctx, field)
+	case "unreadCount":
+		return ec.fieldContext_MarkNotificationsReadPayload_unreadCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarkNotificationsReadPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_Money_amount(ctx, field)
+	case "currency":
+		return ec.fieldContext_Money_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
+}
+
+func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Notification_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Notification_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_Notification_title(ctx, field)
+	case "body":
+		return ec.fieldContext_Notification_body(ctx, field)
+	case "recordId":
+		return ec.fieldContext_Notification_recordId(ctx, field)
+	case "record":
+		return ec.fieldContext_Notification_record(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Notification_createdAt(ctx, field)
+	case "readAt":
+		return ec.fieldContext_Notification_readAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Notification", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_NotificationConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_NotificationConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+	case "unreadCount":
+		return ec.fieldContext_NotificationConnection_unreadCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_NotificationDelivery_cursor(ctx, field)
+	case "notification":
+		return ec.fieldContext_NotificationDelivery_notification(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationDelivery", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_NotificationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_NotificationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Opportunity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Opportunity_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Opportunity_name(ctx, field)
+	case "account":
+		return ec.fieldContext_Opportunity_account(ctx, field)
+	case "owner":
+		return ec.fieldContext_Opportunity_owner(ctx, field)
+	case "team":
+		return ec.fieldContext_Opportunity_team(ctx, field)
+	case "pipeline":
+		return ec.fieldContext_Opportunity_pipeline(ctx, field)
+	case "stage":
+		return ec.fieldContext_Opportunity_stage(ctx, field)
+	case "amount":
+		return ec.fieldContext_Opportunity_amount(ctx, field)
+	case "closeDate":
+		return ec.fieldContext_Opportunity_closeDate(ctx, field)
+	case "probability":
+		return ec.fieldContext_Opportunity_probability(ctx, field)
+	case "forecastCategory":
+		return ec.fieldContext_Opportunity_forecastCategory(ctx, field)
+	case "weightedAmount":
+		return ec.fieldContext_Opportunity_weightedAmount(ctx, field)
+	case "source":
+		return ec.fieldContext_Opportunity_source(ctx, field)
+	case "campaign":
+		return ec.fieldContext_Opportunity_campaign(ctx, field)
+	case "nextStep":
+		return ec.fieldContext_Opportunity_nextStep(ctx, field)
+	case "lossReason":
+		return ec.fieldContext_Opportunity_lossReason(ctx, field)
+	case "competitor":
+		return ec.fieldContext_Opportunity_competitor(ctx, field)
+	case "checklist":
+		return ec.fieldContext_Opportunity_checklist(ctx, field)
+	case "contacts":
+		return ec.fieldContext_Opportunity_contacts(ctx, field)
+	case "primaryContact":
+		return ec.fieldContext_Opportunity_primaryContact(ctx, field)
+	case "custom":
+		return ec.fieldContext_Opportunity_custom(ctx, field)
+	case "closed":
+		return ec.fieldContext_Opportunity_closed(ctx, field)
+	case "won":
+		return ec.fieldContext_Opportunity_won(ctx, field)
+	case "staleSince":
+		return ec.fieldContext_Opportunity_staleSince(ctx, field)
+	case "lastActivityAt":
+		return ec.fieldContext_Opportunity_lastActivityAt(ctx, field)
+	case "stageEnteredAt":
+		return ec.fieldContext_Opportunity_stageEnteredAt(ctx, field)
+	case "daysInStage":
+		return ec.fieldContext_Opportunity_daysInStage(ctx, field)
+	case "daysOpen":
+		return ec.fieldContext_Opportunity_daysOpen(ctx, field)
+	case "stageHistory":
+		return ec.fieldContext_Opportunity_stageHistory(ctx, field)
+	case "availableTransitions":
+		return ec.fieldContext_Opportunity_availableTransitions(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_Opportunity_closedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Opportunity_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Opportunity_updatedAt(ctx, field)
+	case "deletedAt":
+		return ec.fieldContext_Opportunity_deletedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_Opportunity_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Opportunity", field.Name)
+}
+
+func (ec *executionContext) childFields_OpportunityConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OpportunityConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_OpportunityConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OpportunityConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_OpportunityConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OpportunityConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OpportunityEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_OpportunityEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_OpportunityEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OpportunityEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_OpportunityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "opportunity":
+		return ec.fieldContext_OpportunityPayload_opportunity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OpportunityPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Organization(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2936,6 +6699,16 @@ func (ec *executionContext) childFields_OrganizationSettings(ctx context.Context
 		return ec.fieldContext_OrganizationSettings_recordVisibility(ctx, field)
 	case "workingHours":
 		return ec.fieldContext_OrganizationSettings_workingHours(ctx, field)
+	case "staleAfterDays":
+		return ec.fieldContext_OrganizationSettings_staleAfterDays(ctx, field)
+	case "poolAfterDays":
+		return ec.fieldContext_OrganizationSettings_poolAfterDays(ctx, field)
+	case "poolClaimLimit":
+		return ec.fieldContext_OrganizationSettings_poolClaimLimit(ctx, field)
+	case "firstContactHours":
+		return ec.fieldContext_OrganizationSettings_firstContactHours(ctx, field)
+	case "quoteFollowUpDays":
+		return ec.fieldContext_OrganizationSettings_quoteFollowUpDays(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrganizationSettings", field.Name)
 }
@@ -2954,12 +6727,238 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Pipeline(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Pipeline_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Pipeline_name(ctx, field)
+	case "isDefault":
+		return ec.fieldContext_Pipeline_isDefault(ctx, field)
+	case "stages":
+		return ec.fieldContext_Pipeline_stages(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Pipeline_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Pipeline_updatedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_Pipeline_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Pipeline", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineBoard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pipeline":
+		return ec.fieldContext_PipelineBoard_pipeline(ctx, field)
+	case "columns":
+		return ec.fieldContext_PipelineBoard_columns(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineBoard", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PipelineChange_cursor(ctx, field)
+	case "kind":
+		return ec.fieldContext_PipelineChange_kind(ctx, field)
+	case "opportunity":
+		return ec.fieldContext_PipelineChange_opportunity(ctx, field)
+	case "fromStage":
+		return ec.fieldContext_PipelineChange_fromStage(ctx, field)
+	case "actor":
+		return ec.fieldContext_PipelineChange_actor(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_PipelineChange_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineChange", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelinePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pipeline":
+		return ec.fieldContext_PipelinePayload_pipeline(ctx, field)
+	case "movedDeals":
+		return ec.fieldContext_PipelinePayload_movedDeals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelinePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Quota(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Quota_id(ctx, field)
+	case "user":
+		return ec.fieldContext_Quota_user(ctx, field)
+	case "team":
+		return ec.fieldContext_Quota_team(ctx, field)
+	case "periodStart":
+		return ec.fieldContext_Quota_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_Quota_periodEnd(ctx, field)
+	case "amount":
+		return ec.fieldContext_Quota_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Quota", field.Name)
+}
+
 func (ec *executionContext) childFields_RevokeApiKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiKey":
 		return ec.fieldContext_RevokeApiKeyPayload_apiKey(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RevokeApiKeyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetExchangeRatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rate":
+		return ec.fieldContext_SetExchangeRatePayload_rate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetExchangeRatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetQuotaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "quota":
+		return ec.fieldContext_SetQuotaPayload_quota(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetQuotaPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Stage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Stage_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Stage_name(ctx, field)
+	case "position":
+		return ec.fieldContext_Stage_position(ctx, field)
+	case "probability":
+		return ec.fieldContext_Stage_probability(ctx, field)
+	case "forecastCategory":
+		return ec.fieldContext_Stage_forecastCategory(ctx, field)
+	case "closed":
+		return ec.fieldContext_Stage_closed(ctx, field)
+	case "won":
+		return ec.fieldContext_Stage_won(ctx, field)
+	case "staleAfterDays":
+		return ec.fieldContext_Stage_staleAfterDays(ctx, field)
+	case "entryCriteria":
+		return ec.fieldContext_Stage_entryCriteria(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Stage", field.Name)
+}
+
+func (ec *executionContext) childFields_StageChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fromStage":
+		return ec.fieldContext_StageChange_fromStage(ctx, field)
+	case "toStage":
+		return ec.fieldContext_StageChange_toStage(ctx, field)
+	case "actor":
+		return ec.fieldContext_StageChange_actor(ctx, field)
+	case "actorKind":
+		return ec.fieldContext_StageChange_actorKind(ctx, field)
+	case "changedAt":
+		return ec.fieldContext_StageChange_changedAt(ctx, field)
+	case "amount":
+		return ec.fieldContext_StageChange_amount(ctx, field)
+	case "probability":
+		return ec.fieldContext_StageChange_probability(ctx, field)
+	case "forecastCategory":
+		return ec.fieldContext_StageChange_forecastCategory(ctx, field)
+	case "durationSeconds":
+		return ec.fieldContext_StageChange_durationSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StageChange", field.Name)
+}
+
+func (ec *executionContext) childFields_StageTotal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currency":
+		return ec.fieldContext_StageTotal_currency(ctx, field)
+	case "amount":
+		return ec.fieldContext_StageTotal_amount(ctx, field)
+	case "weighted":
+		return ec.fieldContext_StageTotal_weighted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StageTotal", field.Name)
+}
+
+func (ec *executionContext) childFields_SubmitForecastPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "submission":
+		return ec.fieldContext_SubmitForecastPayload_submission(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubmitForecastPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Task_id(ctx, field)
+	case "title":
+		return ec.fieldContext_Task_title(ctx, field)
+	case "notes":
+		return ec.fieldContext_Task_notes(ctx, field)
+	case "kind":
+		return ec.fieldContext_Task_kind(ctx, field)
+	case "owner":
+		return ec.fieldContext_Task_owner(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_Task_dueAt(ctx, field)
+	case "remindAt":
+		return ec.fieldContext_Task_remindAt(ctx, field)
+	case "priority":
+		return ec.fieldContext_Task_priority(ctx, field)
+	case "status":
+		return ec.fieldContext_Task_status(ctx, field)
+	case "recordId":
+		return ec.fieldContext_Task_recordId(ctx, field)
+	case "record":
+		return ec.fieldContext_Task_record(ctx, field)
+	case "completedAt":
+		return ec.fieldContext_Task_completedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Task_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Task_updatedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_Task_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TaskConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_TaskConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TaskConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_TaskEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_TaskEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "task":
+		return ec.fieldContext_TaskPayload_task(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Team(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2980,6 +6979,16 @@ func (ec *executionContext) childFields_Team(ctx context.Context, field graphql.
 		return ec.fieldContext_Team_version(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Team", field.Name)
+}
+
+func (ec *executionContext) childFields_Transition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stage":
+		return ec.fieldContext_Transition_stage(ctx, field)
+	case "blockedBy":
+		return ec.fieldContext_Transition_blockedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Transition", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateAccountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3190,6 +7199,20 @@ func (ec *executionContext) field_Account_contacts_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_claimAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ClaimAccountInput, error) {
+			return ec.unmarshalNClaimAccountInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐClaimAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3224,6 +7247,48 @@ func (ec *executionContext) field_Mutation_createContact_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateContactInput, error) {
 			return ec.unmarshalNCreateContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateContactInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createOpportunity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateOpportunityInput, error) {
+			return ec.unmarshalNCreateOpportunityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateOpportunityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createPipeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreatePipelineInput, error) {
+			return ec.unmarshalNCreatePipelineInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreatePipelineInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateTaskInput, error) {
+			return ec.unmarshalNCreateTaskInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateTaskInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3288,12 +7353,54 @@ func (ec *executionContext) field_Mutation_deleteContact_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteOpportunity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteRecordInput, error) {
+			return ec.unmarshalNDeleteRecordInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteRecordInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_logActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.LogActivityInput, error) {
+			return ec.unmarshalNLogActivityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLogActivityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.LoginInput, error) {
 			return ec.unmarshalNLoginInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLoginInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MarkNotificationsReadInput, error) {
+			return ec.unmarshalNMarkNotificationsReadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMarkNotificationsReadInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3330,6 +7437,20 @@ func (ec *executionContext) field_Mutation_mergeContacts_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_moveOpportunity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MoveOpportunityInput, error) {
+			return ec.unmarshalNMoveOpportunityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoveOpportunityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_restoreAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3358,12 +7479,68 @@ func (ec *executionContext) field_Mutation_restoreContact_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_restoreOpportunity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteRecordInput, error) {
+			return ec.unmarshalNDeleteRecordInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteRecordInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeAPIKeyInput, error) {
 			return ec.unmarshalNRevokeApiKeyInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐRevokeAPIKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setExchangeRate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetExchangeRateInput, error) {
+			return ec.unmarshalNSetExchangeRateInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetExchangeRateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setQuota_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetQuotaInput, error) {
+			return ec.unmarshalNSetQuotaInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetQuotaInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitForecast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SubmitForecastInput, error) {
+			return ec.unmarshalNSubmitForecastInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSubmitForecastInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3400,12 +7577,54 @@ func (ec *executionContext) field_Mutation_updateContact_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateOpportunity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateOpportunityInput, error) {
+			return ec.unmarshalNUpdateOpportunityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateOpportunityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateOrganizationSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateOrganizationSettingsInput, error) {
 			return ec.unmarshalNUpdateOrganizationSettingsInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateOrganizationSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updatePipeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdatePipelineInput, error) {
+			return ec.unmarshalNUpdatePipelineInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdatePipelineInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateTaskInput, error) {
+			return ec.unmarshalNUpdateTaskInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateTaskInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3624,6 +7843,56 @@ func (ec *executionContext) field_Query_contacts_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_exchangeRates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "fromCurrency",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fromCurrency"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_forecastSubmissions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (crm.Date, error) {
+			return ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (crm.Date, error) {
+			return ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_forecast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ForecastInput, error) {
+			return ec.unmarshalNForecastInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐForecastInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3649,6 +7918,246 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unreadOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unreadOnly"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_opportunities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.OpportunityFilter, error) {
+			return ec.unmarshalOOpportunityFilter2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.OpportunityOrder, error) {
+			return ec.unmarshalOOpportunityOrder2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_pipelineBoard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "pipelineId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pipelineId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dealsPerStage",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dealsPerStage"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "ownerIds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ownerIds"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_quotas_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (crm.Date, error) {
+			return ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (crm.Date, error) {
+			return ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_tasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.TaskFilter, error) {
+			return ec.unmarshalOTaskFilter2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_timeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "recordId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["recordId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "types",
+		func(ctx context.Context, v any) ([]crm.ActivityType, error) {
+			return ec.unmarshalOActivityType2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityTypeᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["types"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_notificationReceived_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_pipelineChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "pipelineId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pipelineId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -4361,6 +8870,561 @@ func (ec *executionContext) fieldContext_AccountPayload_account(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Activity_type(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.ActivityType) graphql.Marshaler {
+			return ec.marshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "ActivityType")
+}
+
+func (ec *executionContext) _Activity_subject(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Activity_body(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Activity_direction(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_direction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Direction(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Direction) graphql.Marshaler {
+			return ec.marshalODirection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDirection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, "Direction")
+}
+
+func (ec *executionContext) _Activity_durationSeconds(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_durationSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_durationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Activity_outcome(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Activity_occurredAt(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Activity_recordId(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_recordId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().RecordID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_recordId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Activity_record(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_record(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Record(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_record(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_owner(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_participantUsers(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_participantUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().ParticipantUsers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_participantUsers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_participantContacts(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_participantContacts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().ParticipantContacts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Contact) graphql.Marshaler {
+			return ec.marshalNContact2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_participantContacts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Activity_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Activity_version(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ActivityConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ActivityEdge) graphql.Marshaler {
+			return ec.marshalNActivityEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐActivityEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ActivityEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ActivityEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.CollectedField, obj *crm.APIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4575,6 +9639,194 @@ func (ec *executionContext) _ApiKey_revokedAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_ApiKey_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Blocker_kind(ctx context.Context, field graphql.CollectedField, obj *crm.Blocker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Blocker_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.CriterionKind) graphql.Marshaler {
+			return ec.marshalNCriterionKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐCriterionKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Blocker_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Blocker", field, false, false, "CriterionKind")
+}
+
+func (ec *executionContext) _Blocker_value(ctx context.Context, field graphql.CollectedField, obj *crm.Blocker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Blocker_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Blocker_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Blocker", field, false, false, "String")
+}
+
+func (ec *executionContext) _Blocker_detail(ctx context.Context, field graphql.CollectedField, obj *crm.Blocker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Blocker_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Blocker_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Blocker", field, false, false, "String")
+}
+
+func (ec *executionContext) _BoardColumn_stage(ctx context.Context, field graphql.CollectedField, obj *model.BoardColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardColumn_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Stage) graphql.Marshaler {
+			return ec.marshalNStage2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoardColumn_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BoardColumn",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BoardColumn_count(ctx context.Context, field graphql.CollectedField, obj *model.BoardColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardColumn_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoardColumn_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoardColumn", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BoardColumn_totals(ctx context.Context, field graphql.CollectedField, obj *model.BoardColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardColumn_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.StageTotal) graphql.Marshaler {
+			return ec.marshalNStageTotal2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageTotalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoardColumn_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BoardColumn",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StageTotal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BoardColumn_deals(ctx context.Context, field graphql.CollectedField, obj *model.BoardColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardColumn_deals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OpportunityConnection) graphql.Marshaler {
+			return ec.marshalNOpportunityConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoardColumn_deals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BoardColumn",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpportunityConnection(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
@@ -5389,6 +10641,116 @@ func (ec *executionContext) fieldContext_CreateContactPayload_replayed(_ context
 	return graphql.NewScalarFieldContext("CreateContactPayload", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _CreateOpportunityPayload_opportunity(ctx context.Context, field graphql.CollectedField, obj *model.CreateOpportunityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateOpportunityPayload_opportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opportunity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
+			return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateOpportunityPayload_opportunity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateOpportunityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Opportunity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreateOpportunityPayload_replayed(ctx context.Context, field graphql.CollectedField, obj *model.CreateOpportunityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateOpportunityPayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateOpportunityPayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreateOpportunityPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CreateTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.CreateTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateTaskPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateTaskPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateTaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreateTaskPayload_replayed(ctx context.Context, field graphql.CollectedField, obj *model.CreateTaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateTaskPayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateTaskPayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreateTaskPayload", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _CreateTeamPayload_team(ctx context.Context, field graphql.CollectedField, obj *model.CreateTeamPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5451,6 +10813,153 @@ func (ec *executionContext) fieldContext_CreateUserPayload_user(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DealContact_contact(ctx context.Context, field graphql.CollectedField, obj *crm.DealContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DealContact_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DealContact().Contact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
+			return ec.marshalOContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DealContact_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DealContact",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DealContact_roles(ctx context.Context, field graphql.CollectedField, obj *crm.DealContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DealContact_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Roles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.ContactRole) graphql.Marshaler {
+			return ec.marshalNContactRole2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRoleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DealContact_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DealContact", field, false, false, "ContactRole")
+}
+
+func (ec *executionContext) _DealContact_primary(ctx context.Context, field graphql.CollectedField, obj *crm.DealContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DealContact_primary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Primary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DealContact_primary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DealContact", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EntryCriterion_kind(ctx context.Context, field graphql.CollectedField, obj *crm.EntryCriterion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntryCriterion_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.CriterionKind) graphql.Marshaler {
+			return ec.marshalNCriterionKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐCriterionKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EntryCriterion_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntryCriterion", field, false, false, "CriterionKind")
+}
+
+func (ec *executionContext) _EntryCriterion_value(ctx context.Context, field graphql.CollectedField, obj *crm.EntryCriterion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntryCriterion_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EntryCriterion_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntryCriterion", field, false, false, "String")
+}
+
+func (ec *executionContext) _EntryCriterion_label(ctx context.Context, field graphql.CollectedField, obj *crm.EntryCriterion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntryCriterion_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EntryCriterion().Label(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EntryCriterion_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntryCriterion", field, true, true, "String")
 }
 
 func (ec *executionContext) _Event_cursor(ctx context.Context, field graphql.CollectedField, obj *crm.Event) (ret graphql.Marshaler) {
@@ -5893,6 +11402,98 @@ func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _ExchangeRate_fromCurrency(ctx context.Context, field graphql.CollectedField, obj *service.ExchangeRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExchangeRate_fromCurrency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromCurrency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExchangeRate_fromCurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExchangeRate", field, false, false, "String")
+}
+
+func (ec *executionContext) _ExchangeRate_toCurrency(ctx context.Context, field graphql.CollectedField, obj *service.ExchangeRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExchangeRate_toCurrency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToCurrency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExchangeRate_toCurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExchangeRate", field, false, false, "String")
+}
+
+func (ec *executionContext) _ExchangeRate_validFrom(ctx context.Context, field graphql.CollectedField, obj *service.ExchangeRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExchangeRate_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExchangeRate_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExchangeRate", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ExchangeRate_rate(ctx context.Context, field graphql.CollectedField, obj *service.ExchangeRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExchangeRate_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExchangeRate_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExchangeRate", field, false, false, "Decimal")
+}
+
 func (ec *executionContext) _FieldChange_field(ctx context.Context, field graphql.CollectedField, obj *crm.FieldChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5960,6 +11561,837 @@ func (ec *executionContext) _FieldChange_after(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_FieldChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FieldChange", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Forecast_currency(ctx context.Context, field graphql.CollectedField, obj *service.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "String")
+}
+
+func (ec *executionContext) _Forecast_rows(ctx context.Context, field graphql.CollectedField, obj *service.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.ForecastRow) graphql.Marshaler {
+			return ec.marshalNForecastRow2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Forecast",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForecastRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForecastRow_periodStart(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ForecastRow_periodEnd(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ForecastRow_period(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "String")
+}
+
+func (ec *executionContext) _ForecastRow_owner(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ForecastRow().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForecastRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForecastRow_team(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_team(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ForecastRow().Team(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Team) graphql.Marshaler {
+			return ec.marshalOTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_team(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForecastRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForecastRow_pipeline(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_pipeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ForecastRow().Pipeline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Pipeline) graphql.Marshaler {
+			return ec.marshalOPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_pipeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForecastRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pipeline(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForecastRow_pipelineAmount(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_pipelineAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PipelineAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_pipelineAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastRow_bestCase(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_bestCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BestCase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_bestCase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastRow_commit(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_commit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Commit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_commit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastRow_closedWon(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_closedWon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedWon, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_closedWon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastRow_weighted(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_weighted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weighted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_weighted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastRow_quota(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_quota(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quota, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_quota(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastRow_attainment(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_attainment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attainment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_attainment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ForecastRow_deals(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_deals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_deals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ForecastRow_adjusted(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastRow_adjusted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ForecastRow().Adjusted(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ForecastSubmission) graphql.Marshaler {
+			return ec.marshalOForecastSubmission2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmission(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastRow_adjusted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForecastRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForecastSubmission(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForecastSubmission_id(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, true, false, "ID")
+}
+
+func (ec *executionContext) _ForecastSubmission_team(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_team(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ForecastSubmission().Team(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Team) graphql.Marshaler {
+			return ec.marshalOTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_team(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForecastSubmission",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForecastSubmission_periodStart(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ForecastSubmission_periodEnd(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ForecastSubmission_currency(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "String")
+}
+
+func (ec *executionContext) _ForecastSubmission_pipelineAmount(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_pipelineAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PipelineAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_pipelineAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastSubmission_bestCase(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_bestCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BestCase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_bestCase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastSubmission_commit(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_commit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Commit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_commit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastSubmission_closedWon(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_closedWon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedWon, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_closedWon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastSubmission_weighted(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_weighted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weighted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_weighted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastSubmission_adjusted(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_adjusted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Adjusted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_adjusted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ForecastSubmission_note(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "String")
+}
+
+func (ec *executionContext) _ForecastSubmission_submittedBy(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_submittedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ForecastSubmission().SubmittedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_submittedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForecastSubmission",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForecastSubmission_submittedAt(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastSubmission_submittedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmittedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastSubmission_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LogActivityPayload_activity(ctx context.Context, field graphql.CollectedField, obj *model.LogActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogActivityPayload_activity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Activity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogActivityPayload_activity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LogActivityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LogActivityPayload_replayed(ctx context.Context, field graphql.CollectedField, obj *model.LogActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogActivityPayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogActivityPayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogActivityPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
@@ -6038,6 +12470,98 @@ func (ec *executionContext) fieldContext_LoginPayload_user(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MarkNotificationsReadPayload_marked(ctx context.Context, field graphql.CollectedField, obj *model.MarkNotificationsReadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarkNotificationsReadPayload_marked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Marked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarkNotificationsReadPayload_marked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarkNotificationsReadPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarkNotificationsReadPayload_unreadCount(ctx context.Context, field graphql.CollectedField, obj *model.MarkNotificationsReadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarkNotificationsReadPayload_unreadCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnreadCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarkNotificationsReadPayload_unreadCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarkNotificationsReadPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Money_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Money", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Money", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -6832,6 +13356,2198 @@ func (ec *executionContext) fieldContext_Mutation_mergeContacts(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createPipeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPipeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePipeline(ctx, fc.Args["input"].(model.CreatePipelineInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PipelinePayload) graphql.Marshaler {
+			return ec.marshalNPipelinePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPipelinePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPipeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelinePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPipeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updatePipeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updatePipeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdatePipeline(ctx, fc.Args["input"].(model.UpdatePipelineInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PipelinePayload) graphql.Marshaler {
+			return ec.marshalNPipelinePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPipelinePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updatePipeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelinePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updatePipeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createOpportunity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createOpportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateOpportunity(ctx, fc.Args["input"].(model.CreateOpportunityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateOpportunityPayload) graphql.Marshaler {
+			return ec.marshalNCreateOpportunityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateOpportunityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createOpportunity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateOpportunityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createOpportunity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateOpportunity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateOpportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateOpportunity(ctx, fc.Args["input"].(model.UpdateOpportunityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OpportunityPayload) graphql.Marshaler {
+			return ec.marshalNOpportunityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateOpportunity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpportunityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateOpportunity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moveOpportunity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moveOpportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MoveOpportunity(ctx, fc.Args["input"].(model.MoveOpportunityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OpportunityPayload) graphql.Marshaler {
+			return ec.marshalNOpportunityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moveOpportunity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpportunityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moveOpportunity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteOpportunity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteOpportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteOpportunity(ctx, fc.Args["input"].(model.DeleteRecordInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OpportunityPayload) graphql.Marshaler {
+			return ec.marshalNOpportunityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteOpportunity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpportunityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteOpportunity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restoreOpportunity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restoreOpportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestoreOpportunity(ctx, fc.Args["input"].(model.DeleteRecordInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OpportunityPayload) graphql.Marshaler {
+			return ec.marshalNOpportunityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restoreOpportunity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpportunityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restoreOpportunity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LogActivity(ctx, fc.Args["input"].(model.LogActivityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogActivityPayload) graphql.Marshaler {
+			return ec.marshalNLogActivityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLogActivityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogActivityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_logActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateTask(ctx, fc.Args["input"].(model.CreateTaskInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateTaskPayload) graphql.Marshaler {
+			return ec.marshalNCreateTaskPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateTaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateTask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateTask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateTask(ctx, fc.Args["input"].(model.UpdateTaskInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+			return ec.marshalNTaskPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateTask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateTask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markNotificationsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkNotificationsRead(ctx, fc.Args["input"].(model.MarkNotificationsReadInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarkNotificationsReadPayload) graphql.Marshaler {
+			return ec.marshalNMarkNotificationsReadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMarkNotificationsReadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarkNotificationsReadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markNotificationsRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimAccount(ctx, fc.Args["input"].(model.ClaimAccountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimAccount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setQuota(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setQuota(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetQuota(ctx, fc.Args["input"].(model.SetQuotaInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetQuotaPayload) graphql.Marshaler {
+			return ec.marshalNSetQuotaPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetQuotaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setQuota(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetQuotaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setQuota_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setExchangeRate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setExchangeRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetExchangeRate(ctx, fc.Args["input"].(model.SetExchangeRateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetExchangeRatePayload) graphql.Marshaler {
+			return ec.marshalNSetExchangeRatePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetExchangeRatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setExchangeRate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetExchangeRatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setExchangeRate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitForecast(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitForecast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitForecast(ctx, fc.Args["input"].(model.SubmitForecastInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubmitForecastPayload) graphql.Marshaler {
+			return ec.marshalNSubmitForecastPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSubmitForecastPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitForecast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubmitForecastPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitForecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_title(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_body(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_recordId(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_recordId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().RecordID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_recordId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Notification_record(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_record(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().Record(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_record(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Notification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Notification_readAt(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_readAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReadAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_readAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.NotificationEdge) graphql.Marshaler {
+			return ec.marshalNNotificationEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotificationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationConnection_unreadCount(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_unreadCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NotificationConnection().UnreadCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_unreadCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _NotificationDelivery_cursor(ctx context.Context, field graphql.CollectedField, obj *service.NotificationDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationDelivery_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NotificationDelivery().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationDelivery_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationDelivery", field, true, true, "String")
+}
+
+func (ec *executionContext) _NotificationDelivery_notification(ctx context.Context, field graphql.CollectedField, obj *service.NotificationDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationDelivery_notification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationDelivery_notification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationDelivery",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_id(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Opportunity_name(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Opportunity_account(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().Account(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Account) graphql.Marshaler {
+			return ec.marshalOAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_owner(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_team(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_team(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().Team(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Team) graphql.Marshaler {
+			return ec.marshalOTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_team(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_pipeline(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_pipeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().Pipeline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Pipeline) graphql.Marshaler {
+			return ec.marshalNPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_pipeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pipeline(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_stage(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().Stage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Stage) graphql.Marshaler {
+			return ec.marshalNStage2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_amount(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_closeDate(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_closeDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CloseDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Date) graphql.Marshaler {
+			return ec.marshalODate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_closeDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Date")
+}
+
+func (ec *executionContext) _Opportunity_probability(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_probability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Probability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_probability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Opportunity_forecastCategory(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_forecastCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastCategory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.ForecastCategory) graphql.Marshaler {
+			return ec.marshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_forecastCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "ForecastCategory")
+}
+
+func (ec *executionContext) _Opportunity_weightedAmount(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_weightedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().WeightedAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_weightedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_source(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Opportunity_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Opportunity_nextStep(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_nextStep(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextStep, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_nextStep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Opportunity_lossReason(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_lossReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LossReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_lossReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Opportunity_competitor(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_competitor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Competitor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_competitor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Opportunity_checklist(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_checklist(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checklist, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_checklist(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Opportunity_contacts(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_contacts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().Contacts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.DealContact) graphql.Marshaler {
+			return ec.marshalNDealContact2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDealContactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_contacts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DealContact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_primaryContact(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_primaryContact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().PrimaryContact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
+			return ec.marshalOContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_primaryContact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_custom(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_custom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Custom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalNJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_custom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Opportunity_closed(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_closed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().Closed(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_closed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Opportunity_won(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_won(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().Won(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_won(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Opportunity_staleSince(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_staleSince(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StaleSince, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_staleSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Opportunity_lastActivityAt(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_lastActivityAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastActivityAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_lastActivityAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Opportunity_stageEnteredAt(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_stageEnteredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StageEnteredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_stageEnteredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Opportunity_daysInStage(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_daysInStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().DaysInStage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_daysInStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Opportunity_daysOpen(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_daysOpen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().DaysOpen(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_daysOpen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Opportunity_stageHistory(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_stageHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().StageHistory(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.StageChange) graphql.Marshaler {
+			return ec.marshalNStageChange2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_stageHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StageChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_availableTransitions(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_availableTransitions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Opportunity().AvailableTransitions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.Transition) graphql.Marshaler {
+			return ec.marshalNTransition2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTransitionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_availableTransitions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Opportunity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Transition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Opportunity_closedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Opportunity_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Opportunity_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Opportunity_deletedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_deletedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_deletedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Opportunity_version(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Opportunity_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Opportunity_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OpportunityConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpportunityConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OpportunityEdge) graphql.Marshaler {
+			return ec.marshalNOpportunityEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpportunityConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OpportunityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpportunityEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OpportunityConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpportunityConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Opportunity) graphql.Marshaler {
+			return ec.marshalNOpportunity2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpportunityConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OpportunityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Opportunity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OpportunityConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpportunityConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpportunityConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OpportunityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OpportunityConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpportunityConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OpportunityConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpportunityConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpportunityConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _OpportunityEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpportunityEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpportunityEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpportunityEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _OpportunityEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpportunityEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
+			return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpportunityEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OpportunityEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Opportunity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OpportunityPayload_opportunity(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpportunityPayload_opportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opportunity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
+			return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpportunityPayload_opportunity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OpportunityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Opportunity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *crm.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7126,6 +15842,121 @@ func (ec *executionContext) fieldContext_OrganizationSettings_workingHours(_ con
 	return fc, nil
 }
 
+func (ec *executionContext) _OrganizationSettings_staleAfterDays(ctx context.Context, field graphql.CollectedField, obj *crm.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrganizationSettings_staleAfterDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StaleAfterDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrganizationSettings_staleAfterDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrganizationSettings", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrganizationSettings_poolAfterDays(ctx context.Context, field graphql.CollectedField, obj *crm.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrganizationSettings_poolAfterDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PoolAfterDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrganizationSettings_poolAfterDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrganizationSettings", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrganizationSettings_poolClaimLimit(ctx context.Context, field graphql.CollectedField, obj *crm.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrganizationSettings_poolClaimLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PoolClaimLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrganizationSettings_poolClaimLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrganizationSettings", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrganizationSettings_firstContactHours(ctx context.Context, field graphql.CollectedField, obj *crm.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrganizationSettings_firstContactHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstContactHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrganizationSettings_firstContactHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrganizationSettings", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrganizationSettings_quoteFollowUpDays(ctx context.Context, field graphql.CollectedField, obj *crm.Settings) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrganizationSettings_quoteFollowUpDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuoteFollowUpDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrganizationSettings_quoteFollowUpDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrganizationSettings", field, false, false, "Int")
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7216,6 +16047,460 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _Pipeline_id(ctx context.Context, field graphql.CollectedField, obj *crm.Pipeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pipeline_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pipeline_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pipeline", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Pipeline_name(ctx context.Context, field graphql.CollectedField, obj *crm.Pipeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pipeline_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pipeline_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pipeline", field, false, false, "String")
+}
+
+func (ec *executionContext) _Pipeline_isDefault(ctx context.Context, field graphql.CollectedField, obj *crm.Pipeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pipeline_isDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsDefault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pipeline_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pipeline", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Pipeline_stages(ctx context.Context, field graphql.CollectedField, obj *crm.Pipeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pipeline_stages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Pipeline().Stages(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Stage) graphql.Marshaler {
+			return ec.marshalNStage2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pipeline_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Pipeline",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Pipeline_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Pipeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pipeline_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pipeline_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pipeline", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Pipeline_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Pipeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pipeline_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pipeline_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pipeline", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Pipeline_version(ctx context.Context, field graphql.CollectedField, obj *crm.Pipeline) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pipeline_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pipeline_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pipeline", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PipelineBoard_pipeline(ctx context.Context, field graphql.CollectedField, obj *model.PipelineBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineBoard_pipeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pipeline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Pipeline) graphql.Marshaler {
+			return ec.marshalNPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineBoard_pipeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelineBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pipeline(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelineBoard_columns(ctx context.Context, field graphql.CollectedField, obj *model.PipelineBoard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineBoard_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BoardColumn) graphql.Marshaler {
+			return ec.marshalNBoardColumn2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐBoardColumnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineBoard_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelineBoard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BoardColumn(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelineChange_cursor(ctx context.Context, field graphql.CollectedField, obj *service.PipelineChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineChange_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PipelineChange().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineChange_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineChange", field, true, true, "String")
+}
+
+func (ec *executionContext) _PipelineChange_kind(ctx context.Context, field graphql.CollectedField, obj *service.PipelineChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineChange_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v service.PipelineChangeKind) graphql.Marshaler {
+			return ec.marshalNPipelineChangeKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐPipelineChangeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineChange_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineChange", field, false, false, "PipelineChangeKind")
+}
+
+func (ec *executionContext) _PipelineChange_opportunity(ctx context.Context, field graphql.CollectedField, obj *service.PipelineChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineChange_opportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opportunity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Opportunity) graphql.Marshaler {
+			return ec.marshalNOpportunity2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineChange_opportunity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelineChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Opportunity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelineChange_fromStage(ctx context.Context, field graphql.CollectedField, obj *service.PipelineChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineChange_fromStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PipelineChange().FromStage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Stage) graphql.Marshaler {
+			return ec.marshalOStage2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineChange_fromStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelineChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelineChange_actor(ctx context.Context, field graphql.CollectedField, obj *service.PipelineChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineChange_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PipelineChange().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineChange_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelineChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelineChange_occurredAt(ctx context.Context, field graphql.CollectedField, obj *service.PipelineChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineChange_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineChange_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PipelinePayload_pipeline(ctx context.Context, field graphql.CollectedField, obj *model.PipelinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelinePayload_pipeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pipeline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Pipeline) graphql.Marshaler {
+			return ec.marshalNPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelinePayload_pipeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PipelinePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pipeline(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PipelinePayload_movedDeals(ctx context.Context, field graphql.CollectedField, obj *model.PipelinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelinePayload_movedDeals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MovedDeals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelinePayload_movedDeals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelinePayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -7642,6 +16927,434 @@ func (ec *executionContext) fieldContext_Query_auditTrail(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_pipelines(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pipelines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Pipelines(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Pipeline) graphql.Marshaler {
+			return ec.marshalNPipeline2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipelineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pipelines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pipeline(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_opportunities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_opportunities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Opportunities(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.OpportunityFilter), fc.Args["orderBy"].(*model.OpportunityOrder))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OpportunityConnection) graphql.Marshaler {
+			return ec.marshalNOpportunityConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_opportunities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpportunityConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_opportunities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pipelineBoard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pipelineBoard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PipelineBoard(ctx, fc.Args["pipelineId"].(string), fc.Args["dealsPerStage"].(*int), fc.Args["ownerIds"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PipelineBoard) graphql.Marshaler {
+			return ec.marshalNPipelineBoard2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPipelineBoard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pipelineBoard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelineBoard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pipelineBoard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_timeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_timeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Timeline(ctx, fc.Args["recordId"].(string), fc.Args["types"].([]crm.ActivityType), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
+			return ec.marshalNActivityConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_timeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_timeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_tasks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_tasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Tasks(ctx, fc.Args["filter"].(*model.TaskFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TaskConnection) graphql.Marshaler {
+			return ec.marshalNTaskConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_tasks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_tasks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_notifications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_notifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Notifications(ctx, fc.Args["unreadOnly"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotificationConnection) graphql.Marshaler {
+			return ec.marshalNNotificationConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNotificationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_notifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_forecast(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_forecast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Forecast(ctx, fc.Args["input"].(model.ForecastInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Forecast) graphql.Marshaler {
+			return ec.marshalNForecast2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecast(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_forecast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Forecast(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_forecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_forecastSubmissions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_forecastSubmissions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ForecastSubmissions(ctx, fc.Args["from"].(crm.Date), fc.Args["to"].(crm.Date))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.ForecastSubmission) graphql.Marshaler {
+			return ec.marshalNForecastSubmission2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmissionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_forecastSubmissions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForecastSubmission(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_forecastSubmissions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_quotas(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_quotas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Quotas(ctx, fc.Args["from"].(crm.Date), fc.Args["to"].(crm.Date))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.Quota) graphql.Marshaler {
+			return ec.marshalNQuota2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐQuotaᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_quotas(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Quota(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_quotas_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_exchangeRates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_exchangeRates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExchangeRates(ctx, fc.Args["fromCurrency"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.ExchangeRate) graphql.Marshaler {
+			return ec.marshalNExchangeRate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐExchangeRateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_exchangeRates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExchangeRate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_exchangeRates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7718,6 +17431,171 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Quota_id(ctx context.Context, field graphql.CollectedField, obj *service.Quota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quota_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quota_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quota", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Quota_user(ctx context.Context, field graphql.CollectedField, obj *service.Quota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quota_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Quota().User(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Quota_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Quota",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Quota_team(ctx context.Context, field graphql.CollectedField, obj *service.Quota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quota_team(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Quota().Team(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Team) graphql.Marshaler {
+			return ec.marshalOTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Quota_team(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Quota",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Quota_periodStart(ctx context.Context, field graphql.CollectedField, obj *service.Quota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quota_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quota_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quota", field, false, false, "Date")
+}
+
+func (ec *executionContext) _Quota_periodEnd(ctx context.Context, field graphql.CollectedField, obj *service.Quota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quota_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quota_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quota", field, false, false, "Date")
+}
+
+func (ec *executionContext) _Quota_amount(ctx context.Context, field graphql.CollectedField, obj *service.Quota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quota_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Quota().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quota_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Quota",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RevokeApiKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.RevokeAPIKeyPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7745,6 +17623,630 @@ func (ec *executionContext) fieldContext_RevokeApiKeyPayload_apiKey(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ApiKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetExchangeRatePayload_rate(ctx context.Context, field graphql.CollectedField, obj *model.SetExchangeRatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetExchangeRatePayload_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ExchangeRate) graphql.Marshaler {
+			return ec.marshalNExchangeRate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐExchangeRate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetExchangeRatePayload_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetExchangeRatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExchangeRate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetQuotaPayload_quota(ctx context.Context, field graphql.CollectedField, obj *model.SetQuotaPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetQuotaPayload_quota(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quota, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Quota) graphql.Marshaler {
+			return ec.marshalNQuota2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐQuota(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetQuotaPayload_quota(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetQuotaPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Quota(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Stage_id(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Stage", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Stage_name(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Stage", field, false, false, "String")
+}
+
+func (ec *executionContext) _Stage_position(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Stage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Stage_probability(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_probability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Probability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_probability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Stage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Stage_forecastCategory(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_forecastCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastCategory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.ForecastCategory) graphql.Marshaler {
+			return ec.marshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_forecastCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Stage", field, false, false, "ForecastCategory")
+}
+
+func (ec *executionContext) _Stage_closed(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_closed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Closed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_closed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Stage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Stage_won(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_won(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Won, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_won(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Stage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Stage_staleAfterDays(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_staleAfterDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StaleAfterDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_staleAfterDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Stage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Stage_entryCriteria(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_entryCriteria(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EntryCriteria, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.EntryCriterion) graphql.Marshaler {
+			return ec.marshalNEntryCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEntryCriterionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_entryCriteria(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Stage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EntryCriterion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageChange_fromStage(ctx context.Context, field graphql.CollectedField, obj *service.StageChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageChange_fromStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StageChange().FromStage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Stage) graphql.Marshaler {
+			return ec.marshalOStage2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StageChange_fromStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StageChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageChange_toStage(ctx context.Context, field graphql.CollectedField, obj *service.StageChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageChange_toStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StageChange().ToStage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Stage) graphql.Marshaler {
+			return ec.marshalNStage2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageChange_toStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StageChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageChange_actor(ctx context.Context, field graphql.CollectedField, obj *service.StageChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageChange_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StageChange().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StageChange_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StageChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageChange_actorKind(ctx context.Context, field graphql.CollectedField, obj *service.StageChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageChange_actorKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActorKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.ActorKind) graphql.Marshaler {
+			return ec.marshalNActorKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActorKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageChange_actorKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageChange", field, false, false, "ActorKind")
+}
+
+func (ec *executionContext) _StageChange_changedAt(ctx context.Context, field graphql.CollectedField, obj *service.StageChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageChange_changedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageChange_changedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StageChange_amount(ctx context.Context, field graphql.CollectedField, obj *service.StageChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageChange_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StageChange().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StageChange_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StageChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StageChange_probability(ctx context.Context, field graphql.CollectedField, obj *service.StageChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageChange_probability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Probability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageChange_probability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StageChange_forecastCategory(ctx context.Context, field graphql.CollectedField, obj *service.StageChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageChange_forecastCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastCategory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.ForecastCategory) graphql.Marshaler {
+			return ec.marshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageChange_forecastCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageChange", field, false, false, "ForecastCategory")
+}
+
+func (ec *executionContext) _StageChange_durationSeconds(ctx context.Context, field graphql.CollectedField, obj *service.StageChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageChange_durationSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageChange_durationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StageTotal_currency(ctx context.Context, field graphql.CollectedField, obj *service.StageTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageTotal_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageTotal_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageTotal", field, false, false, "String")
+}
+
+func (ec *executionContext) _StageTotal_amount(ctx context.Context, field graphql.CollectedField, obj *service.StageTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageTotal_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageTotal_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageTotal", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _StageTotal_weighted(ctx context.Context, field graphql.CollectedField, obj *service.StageTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StageTotal_weighted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weighted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StageTotal_weighted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StageTotal", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _SubmitForecastPayload_submission(ctx context.Context, field graphql.CollectedField, obj *model.SubmitForecastPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubmitForecastPayload_submission(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Submission, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ForecastSubmission) graphql.Marshaler {
+			return ec.marshalNForecastSubmission2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmission(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubmitForecastPayload_submission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubmitForecastPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForecastSubmission(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7790,6 +18292,640 @@ func (ec *executionContext) fieldContext_Subscription_recordChanged(ctx context.
 	if fc.Args, err = ec.field_Subscription_recordChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_pipelineChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_pipelineChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().PipelineChanged(ctx, fc.Args["pipelineId"].(string), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.PipelineChange) graphql.Marshaler {
+			return ec.marshalNPipelineChange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐPipelineChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_pipelineChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelineChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_pipelineChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_notificationReceived(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_notificationReceived(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().NotificationReceived(ctx, fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.NotificationDelivery) graphql.Marshaler {
+			return ec.marshalNNotificationDelivery2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐNotificationDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_notificationReceived(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationDelivery(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_notificationReceived_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Task_id(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Task_title(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "String")
+}
+
+func (ec *executionContext) _Task_notes(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_notes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_notes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "String")
+}
+
+func (ec *executionContext) _Task_kind(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.TaskKind) graphql.Marshaler {
+			return ec.marshalNTaskKind2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, true, true, "TaskKind")
+}
+
+func (ec *executionContext) _Task_owner(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Task",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Task_dueAt(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Task_remindAt(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_remindAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemindAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_remindAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Task_priority(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_priority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().Priority(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.TaskPriority) graphql.Marshaler {
+			return ec.marshalNTaskPriority2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskPriority(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_priority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, true, true, "TaskPriority")
+}
+
+func (ec *executionContext) _Task_status(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.TaskStatus) graphql.Marshaler {
+			return ec.marshalNTaskStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "TaskStatus")
+}
+
+func (ec *executionContext) _Task_recordId(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_recordId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().RecordID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_recordId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Task_record(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_record(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Task().Record(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_record(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Task",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Task_completedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_completedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_completedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Task_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Task_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Task_version(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Task_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TaskConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.TaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TaskEdge) graphql.Marshaler {
+			return ec.marshalNTaskEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaskEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaskConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.TaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaskConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.TaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaskEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.TaskEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaskEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _TaskEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.TaskEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaskEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.TaskPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaskPayload_task(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Task, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Task) graphql.Marshaler {
+			return ec.marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaskPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaskPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Task(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -7971,6 +19107,70 @@ func (ec *executionContext) _Team_version(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Team_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Transition_stage(ctx context.Context, field graphql.CollectedField, obj *service.Transition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transition_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Stage) graphql.Marshaler {
+			return ec.marshalNStage2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transition_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Transition",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Transition_blockedBy(ctx context.Context, field graphql.CollectedField, obj *service.Transition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transition_blockedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BlockedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Blocker) graphql.Marshaler {
+			return ec.marshalNBlocker2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐBlockerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transition_blockedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Transition",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Blocker(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _UpdateAccountPayload_account(ctx context.Context, field graphql.CollectedField, obj *model.UpdateAccountPayload) (ret graphql.Marshaler) {
@@ -9651,6 +20851,48 @@ func UnmarshalAccountFilter(ctx context.Context, raw any) (model.AccountFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputClaimAccountInput(ctx context.Context, obj any) (model.ClaimAccountInput, error) {
+	var it model.ClaimAccountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalClaimAccountInput unmarshals raw into the ClaimAccountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimAccountInput(ctx context.Context, raw any) (model.ClaimAccountInput, error) {
+	var out model.ClaimAccountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimAccountInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputContactFilter(ctx context.Context, obj any) (model.ContactFilter, error) {
 	var it model.ContactFilter
 	if obj == nil {
@@ -10085,6 +21327,322 @@ func UnmarshalCreateContactInput(ctx context.Context, raw any) (model.CreateCont
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateOpportunityInput(ctx context.Context, obj any) (model.CreateOpportunityInput, error) {
+	var it model.CreateOpportunityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "accountId", "pipelineId", "stageId", "ownerId", "teamId", "amount", "currency", "closeDate", "probability", "forecastCategory", "source", "campaign", "nextStep", "checklist", "contacts", "custom", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "accountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = data
+		case "pipelineId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pipelineId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PipelineID = graphql.OmittableOf(data)
+		case "stageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StageID = graphql.OmittableOf(data)
+		case "ownerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerID = graphql.OmittableOf(data)
+		case "teamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TeamID = graphql.OmittableOf(data)
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = graphql.OmittableOf(data)
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = graphql.OmittableOf(data)
+		case "closeDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closeDate"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CloseDate = graphql.OmittableOf(data)
+		case "probability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("probability"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Probability = graphql.OmittableOf(data)
+		case "forecastCategory":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("forecastCategory"))
+			data, err := ec.unmarshalOForecastCategory2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ForecastCategory = graphql.OmittableOf(data)
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "nextStep":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextStep"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextStep = graphql.OmittableOf(data)
+		case "checklist":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checklist"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Checklist = graphql.OmittableOf(data)
+		case "contacts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contacts"))
+			data, err := ec.unmarshalODealContactInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDealContactInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Contacts = graphql.OmittableOf(data)
+		case "custom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("custom"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Custom = graphql.OmittableOf(data)
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateOpportunityInput unmarshals raw into the CreateOpportunityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateOpportunityInput(ctx context.Context, raw any) (model.CreateOpportunityInput, error) {
+	var out model.CreateOpportunityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateOpportunityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreatePipelineInput(ctx context.Context, obj any) (model.CreatePipelineInput, error) {
+	var it model.CreatePipelineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["isDefault"]; !present {
+		asMap["isDefault"] = false
+	}
+
+	fieldsInOrder := [...]string{"name", "stages", "isDefault"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "stages":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stages"))
+			data, err := ec.unmarshalNStageInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stages = data
+		case "isDefault":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isDefault"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsDefault = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreatePipelineInput unmarshals raw into the CreatePipelineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePipelineInput(ctx context.Context, raw any) (model.CreatePipelineInput, error) {
+	var out model.CreatePipelineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePipelineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateTaskInput(ctx context.Context, obj any) (model.CreateTaskInput, error) {
+	var it model.CreateTaskInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["priority"]; !present {
+		asMap["priority"] = "NORMAL"
+	}
+
+	fieldsInOrder := [...]string{"title", "notes", "ownerId", "dueAt", "remindAt", "priority", "recordId", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = graphql.OmittableOf(data)
+		case "ownerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerID = graphql.OmittableOf(data)
+		case "dueAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dueAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DueAt = graphql.OmittableOf(data)
+		case "remindAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remindAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemindAt = graphql.OmittableOf(data)
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOTaskPriority2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskPriority(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = graphql.OmittableOf(data)
+		case "recordId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recordId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecordID = graphql.OmittableOf(data)
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateTaskInput unmarshals raw into the CreateTaskInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateTaskInput(ctx context.Context, raw any) (model.CreateTaskInput, error) {
+	var out model.CreateTaskInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateTaskInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateTeamInput(ctx context.Context, obj any) (model.CreateTeamInput, error) {
 	var it model.CreateTeamInput
 	if obj == nil {
@@ -10211,6 +21769,167 @@ func UnmarshalCreateUserInput(ctx context.Context, raw any) (model.CreateUserInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDateRange(ctx context.Context, obj any) (model.DateRange, error) {
+	var it model.DateRange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = graphql.OmittableOf(data)
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDateRange unmarshals raw into the DateRange input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDateRange(ctx context.Context, raw any) (model.DateRange, error) {
+	var out model.DateRange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DateRange", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDealContactInput(ctx context.Context, obj any) (model.DealContactInput, error) {
+	var it model.DealContactInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["roles"]; !present {
+		asMap["roles"] = []any{}
+	}
+	if _, present := asMap["primary"]; !present {
+		asMap["primary"] = false
+	}
+
+	fieldsInOrder := [...]string{"contactId", "roles", "primary"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "contactId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactID = data
+		case "roles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roles"))
+			data, err := ec.unmarshalNContactRole2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRoleᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Roles = data
+		case "primary":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("primary"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Primary = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDealContactInput unmarshals raw into the DealContactInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDealContactInput(ctx context.Context, raw any) (model.DealContactInput, error) {
+	var out model.DealContactInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DealContactInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDecimalRange(ctx context.Context, obj any) (model.DecimalRange, error) {
+	var it model.DecimalRange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"min", "max"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "min":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("min"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Min = graphql.OmittableOf(data)
+		case "max":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("max"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Max = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDecimalRange unmarshals raw into the DecimalRange input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDecimalRange(ctx context.Context, raw any) (model.DecimalRange, error) {
+	var out model.DecimalRange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DecimalRange", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteRecordInput(ctx context.Context, obj any) (model.DeleteRecordInput, error) {
 	var it model.DeleteRecordInput
 	if obj == nil {
@@ -10260,6 +21979,146 @@ func UnmarshalDeleteRecordInput(ctx context.Context, raw any) (model.DeleteRecor
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputEntryCriterionInput(ctx context.Context, obj any) (model.EntryCriterionInput, error) {
+	var it model.EntryCriterionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "value", "label"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNCriterionKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐCriterionKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEntryCriterionInput unmarshals raw into the EntryCriterionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEntryCriterionInput(ctx context.Context, raw any) (model.EntryCriterionInput, error) {
+	var out model.EntryCriterionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EntryCriterionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputForecastInput(ctx context.Context, obj any) (model.ForecastInput, error) {
+	var it model.ForecastInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["interval"]; !present {
+		asMap["interval"] = "MONTH"
+	}
+	if _, present := asMap["groupBy"]; !present {
+		asMap["groupBy"] = "OWNER"
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "interval", "groupBy", "currency", "pipelineId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "interval":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interval"))
+			data, err := ec.unmarshalOForecastInterval2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐForecastInterval(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Interval = graphql.OmittableOf(data)
+		case "groupBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupBy"))
+			data, err := ec.unmarshalOForecastGroup2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐForecastGroup(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupBy = graphql.OmittableOf(data)
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = graphql.OmittableOf(data)
+		case "pipelineId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pipelineId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PipelineID = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalForecastInput unmarshals raw into the ForecastInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalForecastInput(ctx context.Context, raw any) (model.ForecastInput, error) {
+	var out model.ForecastInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ForecastInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputIntRange(ctx context.Context, obj any) (model.IntRange, error) {
 	var it model.IntRange
 	if obj == nil {
@@ -10306,6 +22165,125 @@ func (ec *executionContext) unmarshalInputIntRange(ctx context.Context, obj any)
 func UnmarshalIntRange(ctx context.Context, raw any) (model.IntRange, error) {
 	var out model.IntRange
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "IntRange", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLogActivityInput(ctx context.Context, obj any) (model.LogActivityInput, error) {
+	var it model.LogActivityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"type", "recordId", "subject", "body", "direction", "durationSeconds", "outcome", "occurredAt", "ownerId", "participantUserIds", "participantContactIds", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "recordId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recordId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecordID = data
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = graphql.OmittableOf(data)
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = graphql.OmittableOf(data)
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalODirection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = graphql.OmittableOf(data)
+		case "durationSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationSeconds = graphql.OmittableOf(data)
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = graphql.OmittableOf(data)
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = graphql.OmittableOf(data)
+		case "ownerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerID = graphql.OmittableOf(data)
+		case "participantUserIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("participantUserIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ParticipantUserIds = graphql.OmittableOf(data)
+		case "participantContactIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("participantContactIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ParticipantContactIds = graphql.OmittableOf(data)
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLogActivityInput unmarshals raw into the LogActivityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLogActivityInput(ctx context.Context, raw any) (model.LogActivityInput, error) {
+	var out model.LogActivityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogActivityInput", raw, &out)
 	return out, err
 }
 
@@ -10365,6 +22343,48 @@ func UnmarshalLoginInput(ctx context.Context, raw any) (model.LoginInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMarkNotificationsReadInput(ctx context.Context, obj any) (model.MarkNotificationsReadInput, error) {
+	var it model.MarkNotificationsReadInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ids"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ids":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ids = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMarkNotificationsReadInput unmarshals raw into the MarkNotificationsReadInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMarkNotificationsReadInput(ctx context.Context, raw any) (model.MarkNotificationsReadInput, error) {
+	var out model.MarkNotificationsReadInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MarkNotificationsReadInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMergeRecordsInput(ctx context.Context, obj any) (model.MergeRecordsInput, error) {
 	var it model.MergeRecordsInput
 	if obj == nil {
@@ -10418,6 +22438,259 @@ func (ec *executionContext) unmarshalInputMergeRecordsInput(ctx context.Context,
 func UnmarshalMergeRecordsInput(ctx context.Context, raw any) (model.MergeRecordsInput, error) {
 	var out model.MergeRecordsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MergeRecordsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMoveOpportunityInput(ctx context.Context, obj any) (model.MoveOpportunityInput, error) {
+	var it model.MoveOpportunityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "toStageId", "expectedVersion", "lossReason", "competitor"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "toStageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToStageID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "lossReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lossReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LossReason = graphql.OmittableOf(data)
+		case "competitor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("competitor"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Competitor = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMoveOpportunityInput unmarshals raw into the MoveOpportunityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMoveOpportunityInput(ctx context.Context, raw any) (model.MoveOpportunityInput, error) {
+	var out model.MoveOpportunityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MoveOpportunityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOpportunityFilter(ctx context.Context, obj any) (model.OpportunityFilter, error) {
+	var it model.OpportunityFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["deleted"]; !present {
+		asMap["deleted"] = false
+	}
+
+	fieldsInOrder := [...]string{"search", "pipelineId", "stageIds", "accountIds", "ownerIds", "teamId", "amount", "closeDate", "forecastCategories", "stale", "closed", "createdAt", "deleted"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "search":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("search"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Search = graphql.OmittableOf(data)
+		case "pipelineId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pipelineId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PipelineID = graphql.OmittableOf(data)
+		case "stageIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StageIds = graphql.OmittableOf(data)
+		case "accountIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIds = graphql.OmittableOf(data)
+		case "ownerIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerIds = graphql.OmittableOf(data)
+		case "teamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TeamID = graphql.OmittableOf(data)
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimalRange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDecimalRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = graphql.OmittableOf(data)
+		case "closeDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closeDate"))
+			data, err := ec.unmarshalODateRange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDateRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CloseDate = graphql.OmittableOf(data)
+		case "forecastCategories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("forecastCategories"))
+			data, err := ec.unmarshalOForecastCategory2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategoryᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ForecastCategories = graphql.OmittableOf(data)
+		case "stale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stale"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stale = graphql.OmittableOf(data)
+		case "closed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closed"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Closed = graphql.OmittableOf(data)
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTimeRange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTimeRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = graphql.OmittableOf(data)
+		case "deleted":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deleted"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Deleted = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOpportunityFilter unmarshals raw into the OpportunityFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOpportunityFilter(ctx context.Context, raw any) (model.OpportunityFilter, error) {
+	var out model.OpportunityFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OpportunityFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOpportunityOrder(ctx context.Context, obj any) (model.OpportunityOrder, error) {
+	var it model.OpportunityOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNOpportunityOrderField2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOpportunityOrder unmarshals raw into the OpportunityOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOpportunityOrder(ctx context.Context, raw any) (model.OpportunityOrder, error) {
+	var out model.OpportunityOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OpportunityOrder", raw, &out)
 	return out, err
 }
 
@@ -10516,6 +22789,296 @@ func UnmarshalRevokeApiKeyInput(ctx context.Context, raw any) (model.RevokeAPIKe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetExchangeRateInput(ctx context.Context, obj any) (model.SetExchangeRateInput, error) {
+	var it model.SetExchangeRateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"fromCurrency", "toCurrency", "validFrom", "rate"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "fromCurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromCurrency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FromCurrency = data
+		case "toCurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toCurrency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToCurrency = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "rate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rate"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rate = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetExchangeRateInput unmarshals raw into the SetExchangeRateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetExchangeRateInput(ctx context.Context, raw any) (model.SetExchangeRateInput, error) {
+	var out model.SetExchangeRateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetExchangeRateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetQuotaInput(ctx context.Context, obj any) (model.SetQuotaInput, error) {
+	var it model.SetQuotaInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"userId", "teamId", "periodStart", "periodEnd", "amount", "currency"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "userId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserID = graphql.OmittableOf(data)
+		case "teamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TeamID = graphql.OmittableOf(data)
+		case "periodStart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("periodStart"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PeriodStart = data
+		case "periodEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("periodEnd"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PeriodEnd = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetQuotaInput unmarshals raw into the SetQuotaInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetQuotaInput(ctx context.Context, raw any) (model.SetQuotaInput, error) {
+	var out model.SetQuotaInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetQuotaInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStageInput(ctx context.Context, obj any) (model.StageInput, error) {
+	var it model.StageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["closed"]; !present {
+		asMap["closed"] = false
+	}
+	if _, present := asMap["won"]; !present {
+		asMap["won"] = false
+	}
+	if _, present := asMap["entryCriteria"]; !present {
+		asMap["entryCriteria"] = []any{}
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "probability", "forecastCategory", "closed", "won", "staleAfterDays", "entryCriteria"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = graphql.OmittableOf(data)
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "probability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("probability"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Probability = data
+		case "forecastCategory":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("forecastCategory"))
+			data, err := ec.unmarshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ForecastCategory = data
+		case "closed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closed"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Closed = graphql.OmittableOf(data)
+		case "won":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("won"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Won = graphql.OmittableOf(data)
+		case "staleAfterDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("staleAfterDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StaleAfterDays = graphql.OmittableOf(data)
+		case "entryCriteria":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entryCriteria"))
+			data, err := ec.unmarshalOEntryCriterionInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐEntryCriterionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EntryCriteria = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStageInput unmarshals raw into the StageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStageInput(ctx context.Context, raw any) (model.StageInput, error) {
+	var out model.StageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StageInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStageMapping(ctx context.Context, obj any) (model.StageMapping, error) {
+	var it model.StageMapping
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"fromStageId", "toStageId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "fromStageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromStageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FromStageID = data
+		case "toStageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToStageID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStageMapping unmarshals raw into the StageMapping input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStageMapping(ctx context.Context, raw any) (model.StageMapping, error) {
+	var out model.StageMapping
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StageMapping", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputStringFilter(ctx context.Context, obj any) (model.StringFilter, error) {
 	var it model.StringFilter
 	if obj == nil {
@@ -10569,6 +23132,146 @@ func (ec *executionContext) unmarshalInputStringFilter(ctx context.Context, obj 
 func UnmarshalStringFilter(ctx context.Context, raw any) (model.StringFilter, error) {
 	var out model.StringFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "StringFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubmitForecastInput(ctx context.Context, obj any) (model.SubmitForecastInput, error) {
+	var it model.SubmitForecastInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"teamId", "periodStart", "periodEnd", "adjusted", "currency", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "teamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TeamID = graphql.OmittableOf(data)
+		case "periodStart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("periodStart"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PeriodStart = data
+		case "periodEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("periodEnd"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PeriodEnd = data
+		case "adjusted":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adjusted"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Adjusted = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = graphql.OmittableOf(data)
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubmitForecastInput unmarshals raw into the SubmitForecastInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubmitForecastInput(ctx context.Context, raw any) (model.SubmitForecastInput, error) {
+	var out model.SubmitForecastInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitForecastInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTaskFilter(ctx context.Context, obj any) (model.TaskFilter, error) {
+	var it model.TaskFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ownerIds", "statuses", "recordId", "dueBefore"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ownerIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerIds = graphql.OmittableOf(data)
+		case "statuses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statuses"))
+			data, err := ec.unmarshalOTaskStatus2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statuses = graphql.OmittableOf(data)
+		case "recordId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recordId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RecordID = graphql.OmittableOf(data)
+		case "dueBefore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dueBefore"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DueBefore = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTaskFilter unmarshals raw into the TaskFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTaskFilter(ctx context.Context, raw any) (model.TaskFilter, error) {
+	var out model.TaskFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TaskFilter", raw, &out)
 	return out, err
 }
 
@@ -10870,6 +23573,153 @@ func UnmarshalUpdateContactInput(ctx context.Context, raw any) (model.UpdateCont
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateOpportunityInput(ctx context.Context, obj any) (model.UpdateOpportunityInput, error) {
+	var it model.UpdateOpportunityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "name", "ownerId", "teamId", "amount", "currency", "closeDate", "probability", "forecastCategory", "source", "campaign", "nextStep", "checklist", "contacts", "custom"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "ownerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerID = graphql.OmittableOf(data)
+		case "teamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TeamID = graphql.OmittableOf(data)
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = graphql.OmittableOf(data)
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = graphql.OmittableOf(data)
+		case "closeDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closeDate"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CloseDate = graphql.OmittableOf(data)
+		case "probability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("probability"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Probability = graphql.OmittableOf(data)
+		case "forecastCategory":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("forecastCategory"))
+			data, err := ec.unmarshalOForecastCategory2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ForecastCategory = graphql.OmittableOf(data)
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "nextStep":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nextStep"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NextStep = graphql.OmittableOf(data)
+		case "checklist":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checklist"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Checklist = graphql.OmittableOf(data)
+		case "contacts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contacts"))
+			data, err := ec.unmarshalODealContactInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDealContactInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Contacts = graphql.OmittableOf(data)
+		case "custom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("custom"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Custom = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateOpportunityInput unmarshals raw into the UpdateOpportunityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateOpportunityInput(ctx context.Context, raw any) (model.UpdateOpportunityInput, error) {
+	var out model.UpdateOpportunityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateOpportunityInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateOrganizationSettingsInput(ctx context.Context, obj any) (model.UpdateOrganizationSettingsInput, error) {
 	var it model.UpdateOrganizationSettingsInput
 	if obj == nil {
@@ -10881,7 +23731,7 @@ func (ec *executionContext) unmarshalInputUpdateOrganizationSettingsInput(ctx co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"expectedVersion", "name", "timeZone", "defaultCurrency", "defaultPhoneRegion", "recordVisibility", "workingHours"}
+	fieldsInOrder := [...]string{"expectedVersion", "name", "timeZone", "defaultCurrency", "defaultPhoneRegion", "recordVisibility", "workingHours", "staleAfterDays", "poolAfterDays", "poolClaimLimit", "firstContactHours", "quoteFollowUpDays"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10937,6 +23787,41 @@ func (ec *executionContext) unmarshalInputUpdateOrganizationSettingsInput(ctx co
 				return it, err
 			}
 			it.WorkingHours = graphql.OmittableOf(data)
+		case "staleAfterDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("staleAfterDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StaleAfterDays = graphql.OmittableOf(data)
+		case "poolAfterDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("poolAfterDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PoolAfterDays = graphql.OmittableOf(data)
+		case "poolClaimLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("poolClaimLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PoolClaimLimit = graphql.OmittableOf(data)
+		case "firstContactHours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstContactHours"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstContactHours = graphql.OmittableOf(data)
+		case "quoteFollowUpDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quoteFollowUpDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.QuoteFollowUpDays = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -10951,6 +23836,181 @@ func (ec *executionContext) unmarshalInputUpdateOrganizationSettingsInput(ctx co
 func UnmarshalUpdateOrganizationSettingsInput(ctx context.Context, raw any) (model.UpdateOrganizationSettingsInput, error) {
 	var out model.UpdateOrganizationSettingsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateOrganizationSettingsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdatePipelineInput(ctx context.Context, obj any) (model.UpdatePipelineInput, error) {
+	var it model.UpdatePipelineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "name", "isDefault", "stages", "stageMappings"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "isDefault":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isDefault"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsDefault = graphql.OmittableOf(data)
+		case "stages":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stages"))
+			data, err := ec.unmarshalOStageInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stages = graphql.OmittableOf(data)
+		case "stageMappings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stageMappings"))
+			data, err := ec.unmarshalOStageMapping2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageMappingᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StageMappings = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdatePipelineInput unmarshals raw into the UpdatePipelineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdatePipelineInput(ctx context.Context, raw any) (model.UpdatePipelineInput, error) {
+	var out model.UpdatePipelineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePipelineInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateTaskInput(ctx context.Context, obj any) (model.UpdateTaskInput, error) {
+	var it model.UpdateTaskInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "title", "notes", "ownerId", "dueAt", "remindAt", "priority", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = graphql.OmittableOf(data)
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = graphql.OmittableOf(data)
+		case "ownerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerID = graphql.OmittableOf(data)
+		case "dueAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dueAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DueAt = graphql.OmittableOf(data)
+		case "remindAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remindAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemindAt = graphql.OmittableOf(data)
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOTaskPriority2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskPriority(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = graphql.OmittableOf(data)
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOTaskStatus2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateTaskInput unmarshals raw into the UpdateTaskInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateTaskInput(ctx context.Context, raw any) (model.UpdateTaskInput, error) {
+	var out model.UpdateTaskInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateTaskInput", raw, &out)
 	return out, err
 }
 
@@ -11197,6 +24257,34 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Team(ctx, sel, obj)
+	case crm.Task:
+		return ec._Task(ctx, sel, &obj)
+	case *crm.Task:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Task(ctx, sel, obj)
+	case crm.Stage:
+		return ec._Stage(ctx, sel, &obj)
+	case *crm.Stage:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Stage(ctx, sel, obj)
+	case service.Quota:
+		return ec._Quota(ctx, sel, &obj)
+	case *service.Quota:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Quota(ctx, sel, obj)
+	case crm.Pipeline:
+		return ec._Pipeline(ctx, sel, &obj)
+	case *crm.Pipeline:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Pipeline(ctx, sel, obj)
 	case crm.Organization:
 		return ec._Organization(ctx, sel, &obj)
 	case *crm.Organization:
@@ -11204,6 +24292,27 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Organization(ctx, sel, obj)
+	case crm.Opportunity:
+		return ec._Opportunity(ctx, sel, &obj)
+	case *crm.Opportunity:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Opportunity(ctx, sel, obj)
+	case crm.Notification:
+		return ec._Notification(ctx, sel, &obj)
+	case *crm.Notification:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Notification(ctx, sel, obj)
+	case service.ForecastSubmission:
+		return ec._ForecastSubmission(ctx, sel, &obj)
+	case *service.ForecastSubmission:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ForecastSubmission(ctx, sel, obj)
 	case crm.Contact:
 		return ec._Contact(ctx, sel, &obj)
 	case *crm.Contact:
@@ -11218,6 +24327,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ApiKey(ctx, sel, obj)
+	case crm.Activity:
+		return ec._Activity(ctx, sel, &obj)
+	case *crm.Activity:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Activity(ctx, sel, obj)
 	case crm.Account:
 		return ec._Account(ctx, sel, &obj)
 	case *crm.Account:
@@ -11469,6 +24585,201 @@ func (ec *executionContext) _AccountPayload(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var activityImplementors = []string{"Activity", "Node"}
+
+func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *crm.Activity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Activity")
+		case "id":
+			out.Values[i] = ec._Activity_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._Activity_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subject":
+			out.Values[i] = ec._Activity_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.Values[i] = ec._Activity_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "direction":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_direction(ctx, field, obj)
+				})
+		case "durationSeconds":
+			out.Values[i] = ec._Activity_durationSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.Values[i] = ec._Activity_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "occurredAt":
+			out.Values[i] = ec._Activity_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_recordId(ctx, field, obj)
+				})
+		case "record":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_record(ctx, field, obj)
+				})
+		case "owner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_owner(ctx, field, obj)
+				})
+		case "participantUsers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_participantUsers(ctx, field, obj)
+				})
+		case "participantContacts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_participantContacts(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Activity_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Activity_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._Activity_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activityConnectionImplementors = []string{"ActivityConnection"}
+
+func (ec *executionContext) _ActivityConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ActivityConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityConnection")
+		case "edges":
+			out.Values[i] = ec._ActivityConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._ActivityConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ActivityConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activityEdgeImplementors = []string{"ActivityEdge"}
+
+func (ec *executionContext) _ActivityEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ActivityEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityEdge")
+		case "cursor":
+			out.Values[i] = ec._ActivityEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ActivityEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var apiKeyImplementors = []string{"ApiKey", "Node"}
 
 func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, obj *crm.APIKey) graphql.Marshaler {
@@ -11525,6 +24836,97 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._ApiKey_revokedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var blockerImplementors = []string{"Blocker"}
+
+func (ec *executionContext) _Blocker(ctx context.Context, sel ast.SelectionSet, obj *crm.Blocker) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, blockerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Blocker")
+		case "kind":
+			out.Values[i] = ec._Blocker_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._Blocker_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detail":
+			out.Values[i] = ec._Blocker_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var boardColumnImplementors = []string{"BoardColumn"}
+
+func (ec *executionContext) _BoardColumn(ctx context.Context, sel ast.SelectionSet, obj *model.BoardColumn) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, boardColumnImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BoardColumn")
+		case "stage":
+			out.Values[i] = ec._BoardColumn_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._BoardColumn_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._BoardColumn_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deals":
+			out.Values[i] = ec._BoardColumn_deals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11898,6 +25300,82 @@ func (ec *executionContext) _CreateContactPayload(ctx context.Context, sel ast.S
 	return out
 }
 
+var createOpportunityPayloadImplementors = []string{"CreateOpportunityPayload"}
+
+func (ec *executionContext) _CreateOpportunityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateOpportunityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createOpportunityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateOpportunityPayload")
+		case "opportunity":
+			out.Values[i] = ec._CreateOpportunityPayload_opportunity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._CreateOpportunityPayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var createTaskPayloadImplementors = []string{"CreateTaskPayload"}
+
+func (ec *executionContext) _CreateTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateTaskPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createTaskPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateTaskPayload")
+		case "task":
+			out.Values[i] = ec._CreateTaskPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._CreateTaskPayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createTeamPayloadImplementors = []string{"CreateTeamPayload"}
 
 func (ec *executionContext) _CreateTeamPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateTeamPayload) graphql.Marshaler {
@@ -11947,6 +25425,94 @@ func (ec *executionContext) _CreateUserPayload(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dealContactImplementors = []string{"DealContact"}
+
+func (ec *executionContext) _DealContact(ctx context.Context, sel ast.SelectionSet, obj *crm.DealContact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dealContactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DealContact")
+		case "contact":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DealContact_contact(ctx, field, obj)
+				})
+		case "roles":
+			out.Values[i] = ec._DealContact_roles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "primary":
+			out.Values[i] = ec._DealContact_primary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var entryCriterionImplementors = []string{"EntryCriterion"}
+
+func (ec *executionContext) _EntryCriterion(ctx context.Context, sel ast.SelectionSet, obj *crm.EntryCriterion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, entryCriterionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EntryCriterion")
+		case "kind":
+			out.Values[i] = ec._EntryCriterion_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "value":
+			out.Values[i] = ec._EntryCriterion_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "label":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EntryCriterion_label(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12134,6 +25700,54 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var exchangeRateImplementors = []string{"ExchangeRate"}
+
+func (ec *executionContext) _ExchangeRate(ctx context.Context, sel ast.SelectionSet, obj *service.ExchangeRate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, exchangeRateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExchangeRate")
+		case "fromCurrency":
+			out.Values[i] = ec._ExchangeRate_fromCurrency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toCurrency":
+			out.Values[i] = ec._ExchangeRate_toCurrency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "validFrom":
+			out.Values[i] = ec._ExchangeRate_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._ExchangeRate_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var fieldChangeImplementors = []string{"FieldChange"}
 
 func (ec *executionContext) _FieldChange(ctx context.Context, sel ast.SelectionSet, obj *crm.FieldChange) graphql.Marshaler {
@@ -12177,6 +25791,289 @@ func (ec *executionContext) _FieldChange(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var forecastImplementors = []string{"Forecast"}
+
+func (ec *executionContext) _Forecast(ctx context.Context, sel ast.SelectionSet, obj *service.Forecast) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forecastImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Forecast")
+		case "currency":
+			out.Values[i] = ec._Forecast_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._Forecast_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var forecastRowImplementors = []string{"ForecastRow"}
+
+func (ec *executionContext) _ForecastRow(ctx context.Context, sel ast.SelectionSet, obj *service.ForecastRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forecastRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ForecastRow")
+		case "periodStart":
+			out.Values[i] = ec._ForecastRow_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "periodEnd":
+			out.Values[i] = ec._ForecastRow_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "period":
+			out.Values[i] = ec._ForecastRow_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "owner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ForecastRow_owner(ctx, field, obj)
+				})
+		case "team":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ForecastRow_team(ctx, field, obj)
+				})
+		case "pipeline":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ForecastRow_pipeline(ctx, field, obj)
+				})
+		case "pipelineAmount":
+			out.Values[i] = ec._ForecastRow_pipelineAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bestCase":
+			out.Values[i] = ec._ForecastRow_bestCase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "commit":
+			out.Values[i] = ec._ForecastRow_commit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedWon":
+			out.Values[i] = ec._ForecastRow_closedWon(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "weighted":
+			out.Values[i] = ec._ForecastRow_weighted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "quota":
+			out.Values[i] = ec._ForecastRow_quota(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attainment":
+			out.Values[i] = ec._ForecastRow_attainment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deals":
+			out.Values[i] = ec._ForecastRow_deals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "adjusted":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ForecastRow_adjusted(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var forecastSubmissionImplementors = []string{"ForecastSubmission", "Node"}
+
+func (ec *executionContext) _ForecastSubmission(ctx context.Context, sel ast.SelectionSet, obj *service.ForecastSubmission) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forecastSubmissionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ForecastSubmission")
+		case "id":
+			out.Values[i] = ec._ForecastSubmission_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "team":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ForecastSubmission_team(ctx, field, obj)
+				})
+		case "periodStart":
+			out.Values[i] = ec._ForecastSubmission_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "periodEnd":
+			out.Values[i] = ec._ForecastSubmission_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._ForecastSubmission_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pipelineAmount":
+			out.Values[i] = ec._ForecastSubmission_pipelineAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bestCase":
+			out.Values[i] = ec._ForecastSubmission_bestCase(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "commit":
+			out.Values[i] = ec._ForecastSubmission_commit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedWon":
+			out.Values[i] = ec._ForecastSubmission_closedWon(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "weighted":
+			out.Values[i] = ec._ForecastSubmission_weighted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "adjusted":
+			out.Values[i] = ec._ForecastSubmission_adjusted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._ForecastSubmission_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "submittedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ForecastSubmission_submittedBy(ctx, field, obj)
+				})
+		case "submittedAt":
+			out.Values[i] = ec._ForecastSubmission_submittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var logActivityPayloadImplementors = []string{"LogActivityPayload"}
+
+func (ec *executionContext) _LogActivityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LogActivityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, logActivityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LogActivityPayload")
+		case "activity":
+			out.Values[i] = ec._LogActivityPayload_activity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._LogActivityPayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var loginPayloadImplementors = []string{"LoginPayload"}
 
 func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LoginPayload) graphql.Marshaler {
@@ -12200,6 +26097,82 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 			}
 		case "user":
 			out.Values[i] = ec._LoginPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var markNotificationsReadPayloadImplementors = []string{"MarkNotificationsReadPayload"}
+
+func (ec *executionContext) _MarkNotificationsReadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MarkNotificationsReadPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, markNotificationsReadPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarkNotificationsReadPayload")
+		case "marked":
+			out.Values[i] = ec._MarkNotificationsReadPayload_marked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unreadCount":
+			out.Values[i] = ec._MarkNotificationsReadPayload_unreadCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var moneyImplementors = []string{"Money"}
+
+func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Money")
+		case "amount":
+			out.Values[i] = ec._Money_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._Money_currency(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12365,6 +26338,645 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createPipeline":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPipeline(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatePipeline":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updatePipeline(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createOpportunity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createOpportunity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateOpportunity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateOpportunity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moveOpportunity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moveOpportunity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteOpportunity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteOpportunity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restoreOpportunity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restoreOpportunity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateTask":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateTask(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markNotificationsRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markNotificationsRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setQuota":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setQuota(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setExchangeRate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setExchangeRate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitForecast":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitForecast(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationImplementors = []string{"Notification", "Node"}
+
+func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *crm.Notification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Notification")
+		case "id":
+			out.Values[i] = ec._Notification_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Notification_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Notification_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.Values[i] = ec._Notification_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_recordId(ctx, field, obj)
+				})
+		case "record":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_record(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Notification_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "readAt":
+			out.Values[i] = ec._Notification_readAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationConnectionImplementors = []string{"NotificationConnection"}
+
+func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationConnection")
+		case "edges":
+			out.Values[i] = ec._NotificationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._NotificationConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._NotificationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unreadCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._NotificationConnection_unreadCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationDeliveryImplementors = []string{"NotificationDelivery"}
+
+func (ec *executionContext) _NotificationDelivery(ctx context.Context, sel ast.SelectionSet, obj *service.NotificationDelivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationDeliveryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationDelivery")
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._NotificationDelivery_cursor(ctx, field, obj)
+				})
+		case "notification":
+			out.Values[i] = ec._NotificationDelivery_notification(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationEdgeImplementors = []string{"NotificationEdge"}
+
+func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationEdge")
+		case "cursor":
+			out.Values[i] = ec._NotificationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._NotificationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var opportunityImplementors = []string{"Opportunity", "Node"}
+
+func (ec *executionContext) _Opportunity(ctx context.Context, sel ast.SelectionSet, obj *crm.Opportunity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, opportunityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Opportunity")
+		case "id":
+			out.Values[i] = ec._Opportunity_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Opportunity_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "account":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_account(ctx, field, obj)
+				})
+		case "owner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_owner(ctx, field, obj)
+				})
+		case "team":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_team(ctx, field, obj)
+				})
+		case "pipeline":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_pipeline(ctx, field, obj)
+				})
+		case "stage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_stage(ctx, field, obj)
+				})
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_amount(ctx, field, obj)
+				})
+		case "closeDate":
+			out.Values[i] = ec._Opportunity_closeDate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "probability":
+			out.Values[i] = ec._Opportunity_probability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "forecastCategory":
+			out.Values[i] = ec._Opportunity_forecastCategory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "weightedAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_weightedAmount(ctx, field, obj)
+				})
+		case "source":
+			out.Values[i] = ec._Opportunity_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "campaign":
+			out.Values[i] = ec._Opportunity_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextStep":
+			out.Values[i] = ec._Opportunity_nextStep(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lossReason":
+			out.Values[i] = ec._Opportunity_lossReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "competitor":
+			out.Values[i] = ec._Opportunity_competitor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checklist":
+			out.Values[i] = ec._Opportunity_checklist(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contacts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_contacts(ctx, field, obj)
+				})
+		case "primaryContact":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_primaryContact(ctx, field, obj)
+				})
+		case "custom":
+			out.Values[i] = ec._Opportunity_custom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closed":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_closed(ctx, field, obj)
+				})
+		case "won":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_won(ctx, field, obj)
+				})
+		case "staleSince":
+			out.Values[i] = ec._Opportunity_staleSince(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastActivityAt":
+			out.Values[i] = ec._Opportunity_lastActivityAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stageEnteredAt":
+			out.Values[i] = ec._Opportunity_stageEnteredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "daysInStage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_daysInStage(ctx, field, obj)
+				})
+		case "daysOpen":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_daysOpen(ctx, field, obj)
+				})
+		case "stageHistory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_stageHistory(ctx, field, obj)
+				})
+		case "availableTransitions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Opportunity_availableTransitions(ctx, field, obj)
+				})
+		case "closedAt":
+			out.Values[i] = ec._Opportunity_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Opportunity_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Opportunity_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deletedAt":
+			out.Values[i] = ec._Opportunity_deletedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._Opportunity_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var opportunityConnectionImplementors = []string{"OpportunityConnection"}
+
+func (ec *executionContext) _OpportunityConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OpportunityConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, opportunityConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OpportunityConnection")
+		case "edges":
+			out.Values[i] = ec._OpportunityConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._OpportunityConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OpportunityConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OpportunityConnection_totalCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var opportunityEdgeImplementors = []string{"OpportunityEdge"}
+
+func (ec *executionContext) _OpportunityEdge(ctx context.Context, sel ast.SelectionSet, obj *model.OpportunityEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, opportunityEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OpportunityEdge")
+		case "cursor":
+			out.Values[i] = ec._OpportunityEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._OpportunityEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var opportunityPayloadImplementors = []string{"OpportunityPayload"}
+
+func (ec *executionContext) _OpportunityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OpportunityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, opportunityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OpportunityPayload")
+		case "opportunity":
+			out.Values[i] = ec._OpportunityPayload_opportunity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12481,6 +27093,31 @@ func (ec *executionContext) _OrganizationSettings(ctx context.Context, sel ast.S
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "staleAfterDays":
+			out.Values[i] = ec._OrganizationSettings_staleAfterDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "poolAfterDays":
+			out.Values[i] = ec._OrganizationSettings_poolAfterDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "poolClaimLimit":
+			out.Values[i] = ec._OrganizationSettings_poolClaimLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstContactHours":
+			out.Values[i] = ec._OrganizationSettings_firstContactHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quoteFollowUpDays":
+			out.Values[i] = ec._OrganizationSettings_quoteFollowUpDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12527,6 +27164,207 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pipelineImplementors = []string{"Pipeline", "Node"}
+
+func (ec *executionContext) _Pipeline(ctx context.Context, sel ast.SelectionSet, obj *crm.Pipeline) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Pipeline")
+		case "id":
+			out.Values[i] = ec._Pipeline_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Pipeline_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "isDefault":
+			out.Values[i] = ec._Pipeline_isDefault(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Pipeline_stages(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Pipeline_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Pipeline_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._Pipeline_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pipelineBoardImplementors = []string{"PipelineBoard"}
+
+func (ec *executionContext) _PipelineBoard(ctx context.Context, sel ast.SelectionSet, obj *model.PipelineBoard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineBoardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PipelineBoard")
+		case "pipeline":
+			out.Values[i] = ec._PipelineBoard_pipeline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "columns":
+			out.Values[i] = ec._PipelineBoard_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pipelineChangeImplementors = []string{"PipelineChange"}
+
+func (ec *executionContext) _PipelineChange(ctx context.Context, sel ast.SelectionSet, obj *service.PipelineChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PipelineChange")
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PipelineChange_cursor(ctx, field, obj)
+				})
+		case "kind":
+			out.Values[i] = ec._PipelineChange_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "opportunity":
+			out.Values[i] = ec._PipelineChange_opportunity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fromStage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PipelineChange_fromStage(ctx, field, obj)
+				})
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PipelineChange_actor(ctx, field, obj)
+				})
+		case "occurredAt":
+			out.Values[i] = ec._PipelineChange_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pipelinePayloadImplementors = []string{"PipelinePayload"}
+
+func (ec *executionContext) _PipelinePayload(ctx context.Context, sel ast.SelectionSet, obj *model.PipelinePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pipelinePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PipelinePayload")
+		case "pipeline":
+			out.Values[i] = ec._PipelinePayload_pipeline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "movedDeals":
+			out.Values[i] = ec._PipelinePayload_movedDeals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -12631,6 +27469,66 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditTrail(ctx, field)
 				})
+		case "pipelines":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pipelines(ctx, field)
+				})
+		case "opportunities":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_opportunities(ctx, field)
+				})
+		case "pipelineBoard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pipelineBoard(ctx, field)
+				})
+		case "timeline":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_timeline(ctx, field)
+				})
+		case "tasks":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_tasks(ctx, field)
+				})
+		case "notifications":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_notifications(ctx, field)
+				})
+		case "forecast":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_forecast(ctx, field)
+				})
+		case "forecastSubmissions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_forecastSubmissions(ctx, field)
+				})
+		case "quotas":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_quotas(ctx, field)
+				})
+		case "exchangeRates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_exchangeRates(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -12645,6 +27543,67 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var quotaImplementors = []string{"Quota", "Node"}
+
+func (ec *executionContext) _Quota(ctx context.Context, sel ast.SelectionSet, obj *service.Quota) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, quotaImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Quota")
+		case "id":
+			out.Values[i] = ec._Quota_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "user":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Quota_user(ctx, field, obj)
+				})
+		case "team":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Quota_team(ctx, field, obj)
+				})
+		case "periodStart":
+			out.Values[i] = ec._Quota_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "periodEnd":
+			out.Values[i] = ec._Quota_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Quota_amount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12695,6 +27654,298 @@ func (ec *executionContext) _RevokeApiKeyPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var setExchangeRatePayloadImplementors = []string{"SetExchangeRatePayload"}
+
+func (ec *executionContext) _SetExchangeRatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetExchangeRatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setExchangeRatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetExchangeRatePayload")
+		case "rate":
+			out.Values[i] = ec._SetExchangeRatePayload_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setQuotaPayloadImplementors = []string{"SetQuotaPayload"}
+
+func (ec *executionContext) _SetQuotaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetQuotaPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setQuotaPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetQuotaPayload")
+		case "quota":
+			out.Values[i] = ec._SetQuotaPayload_quota(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stageImplementors = []string{"Stage", "Node"}
+
+func (ec *executionContext) _Stage(ctx context.Context, sel ast.SelectionSet, obj *crm.Stage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Stage")
+		case "id":
+			out.Values[i] = ec._Stage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Stage_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "position":
+			out.Values[i] = ec._Stage_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "probability":
+			out.Values[i] = ec._Stage_probability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forecastCategory":
+			out.Values[i] = ec._Stage_forecastCategory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closed":
+			out.Values[i] = ec._Stage_closed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "won":
+			out.Values[i] = ec._Stage_won(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "staleAfterDays":
+			out.Values[i] = ec._Stage_staleAfterDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "entryCriteria":
+			out.Values[i] = ec._Stage_entryCriteria(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stageChangeImplementors = []string{"StageChange"}
+
+func (ec *executionContext) _StageChange(ctx context.Context, sel ast.SelectionSet, obj *service.StageChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stageChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StageChange")
+		case "fromStage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StageChange_fromStage(ctx, field, obj)
+				})
+		case "toStage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StageChange_toStage(ctx, field, obj)
+				})
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StageChange_actor(ctx, field, obj)
+				})
+		case "actorKind":
+			out.Values[i] = ec._StageChange_actorKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "changedAt":
+			out.Values[i] = ec._StageChange_changedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StageChange_amount(ctx, field, obj)
+				})
+		case "probability":
+			out.Values[i] = ec._StageChange_probability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "forecastCategory":
+			out.Values[i] = ec._StageChange_forecastCategory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationSeconds":
+			out.Values[i] = ec._StageChange_durationSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stageTotalImplementors = []string{"StageTotal"}
+
+func (ec *executionContext) _StageTotal(ctx context.Context, sel ast.SelectionSet, obj *service.StageTotal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stageTotalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StageTotal")
+		case "currency":
+			out.Values[i] = ec._StageTotal_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._StageTotal_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weighted":
+			out.Values[i] = ec._StageTotal_weighted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var submitForecastPayloadImplementors = []string{"SubmitForecastPayload"}
+
+func (ec *executionContext) _SubmitForecastPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SubmitForecastPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, submitForecastPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubmitForecastPayload")
+		case "submission":
+			out.Values[i] = ec._SubmitForecastPayload_submission(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -12710,9 +27961,235 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "recordChanged":
 		return ec._Subscription_recordChanged(ctx, fields[0])
+	case "pipelineChanged":
+		return ec._Subscription_pipelineChanged(ctx, fields[0])
+	case "notificationReceived":
+		return ec._Subscription_notificationReceived(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var taskImplementors = []string{"Task", "Node"}
+
+func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj *crm.Task) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Task")
+		case "id":
+			out.Values[i] = ec._Task_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Task_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "notes":
+			out.Values[i] = ec._Task_notes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_kind(ctx, field, obj)
+				})
+		case "owner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_owner(ctx, field, obj)
+				})
+		case "dueAt":
+			out.Values[i] = ec._Task_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remindAt":
+			out.Values[i] = ec._Task_remindAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priority":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_priority(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._Task_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_recordId(ctx, field, obj)
+				})
+		case "record":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_record(ctx, field, obj)
+				})
+		case "completedAt":
+			out.Values[i] = ec._Task_completedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Task_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Task_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._Task_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var taskConnectionImplementors = []string{"TaskConnection"}
+
+func (ec *executionContext) _TaskConnection(ctx context.Context, sel ast.SelectionSet, obj *model.TaskConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taskConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TaskConnection")
+		case "edges":
+			out.Values[i] = ec._TaskConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._TaskConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._TaskConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var taskEdgeImplementors = []string{"TaskEdge"}
+
+func (ec *executionContext) _TaskEdge(ctx context.Context, sel ast.SelectionSet, obj *model.TaskEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taskEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TaskEdge")
+		case "cursor":
+			out.Values[i] = ec._TaskEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._TaskEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var taskPayloadImplementors = []string{"TaskPayload"}
+
+func (ec *executionContext) _TaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TaskPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taskPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TaskPayload")
+		case "task":
+			out.Values[i] = ec._TaskPayload_task(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var teamImplementors = []string{"Team", "Node"}
@@ -12762,6 +28239,44 @@ func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj
 			out.Values[i] = ec._Team_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var transitionImplementors = []string{"Transition"}
+
+func (ec *executionContext) _Transition(ctx context.Context, sel ast.SelectionSet, obj *service.Transition) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, transitionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Transition")
+		case "stage":
+			out.Values[i] = ec._Transition_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blockedBy":
+			out.Values[i] = ec._Transition_blockedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13493,6 +29008,92 @@ func (ec *executionContext) marshalNAccountPayload2ᚖgithubᚗcomᚋrapportcrm�
 	return ec._AccountPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNActivity2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivity(ctx context.Context, sel ast.SelectionSet, v crm.Activity) graphql.Marshaler {
+	return ec._Activity(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActivity2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Activity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivity2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivity(ctx context.Context, sel ast.SelectionSet, v *crm.Activity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Activity!")
+		return graphql.Null
+	}
+	return ec._Activity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNActivityConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐActivityConnection(ctx context.Context, sel ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ActivityConnection!")
+		return graphql.Null
+	}
+	return ec._ActivityConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNActivityEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐActivityEdge(ctx context.Context, sel ast.SelectionSet, v model.ActivityEdge) graphql.Marshaler {
+	return ec._ActivityEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActivityEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐActivityEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ActivityEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐActivityEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType(ctx context.Context, v any) (crm.ActivityType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType(ctx context.Context, sel ast.SelectionSet, v crm.ActivityType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ActivityType!")
+	}
+	return res
+}
+
+var (
+	unmarshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType = map[string]crm.ActivityType{
+		"CALL":    crm.ActivityCall,
+		"MEETING": crm.ActivityMeeting,
+		"EMAIL":   crm.ActivityEmail,
+		"NOTE":    crm.ActivityNote,
+	}
+	marshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType = map[crm.ActivityType]string{
+		crm.ActivityCall:    "CALL",
+		crm.ActivityMeeting: "MEETING",
+		crm.ActivityEmail:   "EMAIL",
+		crm.ActivityNote:    "NOTE",
+	}
+)
+
 func (ec *executionContext) unmarshalNActorKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActorKind(ctx context.Context, v any) (crm.ActorKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNActorKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActorKind[tmp]
@@ -13549,6 +29150,46 @@ func (ec *executionContext) marshalNApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrappor
 	return ec._ApiKey(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBlocker2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐBlocker(ctx context.Context, sel ast.SelectionSet, v crm.Blocker) graphql.Marshaler {
+	return ec._Blocker(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBlocker2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐBlockerᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Blocker) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBlocker2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐBlocker(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBoardColumn2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐBoardColumn(ctx context.Context, sel ast.SelectionSet, v model.BoardColumn) graphql.Marshaler {
+	return ec._BoardColumn(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBoardColumn2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐBoardColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BoardColumn) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBoardColumn2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐBoardColumn(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13561,6 +29202,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNClaimAccountInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐClaimAccountInput(ctx context.Context, v any) (model.ClaimAccountInput, error) {
+	res, err := ec.unmarshalInputClaimAccountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNConsent2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐConsent(ctx context.Context, v any) (crm.Consent, error) {
@@ -13655,6 +29301,68 @@ func (ec *executionContext) marshalNContactPayload2ᚖgithubᚗcomᚋrapportcrm�
 	return ec._ContactPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNContactRole2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRole(ctx context.Context, v any) (crm.ContactRole, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNContactRole2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRole[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNContactRole2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRole(ctx context.Context, sel ast.SelectionSet, v crm.ContactRole) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNContactRole2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRole[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ContactRole!")
+	}
+	return res
+}
+
+var (
+	unmarshalNContactRole2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRole = map[string]crm.ContactRole{
+		"DECISION_MAKER": crm.RoleDecisionMaker,
+		"ECONOMIC_BUYER": crm.RoleEconomicBuyer,
+		"CHAMPION":       crm.RoleChampion,
+		"INFLUENCER":     crm.RoleInfluencer,
+		"USER":           crm.RoleUser,
+	}
+	marshalNContactRole2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRole = map[crm.ContactRole]string{
+		crm.RoleDecisionMaker: "DECISION_MAKER",
+		crm.RoleEconomicBuyer: "ECONOMIC_BUYER",
+		crm.RoleChampion:      "CHAMPION",
+		crm.RoleInfluencer:    "INFLUENCER",
+		crm.RoleUser:          "USER",
+	}
+)
+
+func (ec *executionContext) unmarshalNContactRole2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRoleᚄ(ctx context.Context, v any) ([]crm.ContactRole, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.ContactRole, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNContactRole2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNContactRole2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.ContactRole) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNContactRole2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNCreateAccountInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateAccountInput(ctx context.Context, v any) (model.CreateAccountInput, error) {
 	res, err := ec.unmarshalInputCreateAccountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13694,6 +29402,37 @@ func (ec *executionContext) marshalNCreateContactPayload2ᚖgithubᚗcomᚋrappo
 	return ec._CreateContactPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateOpportunityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateOpportunityInput(ctx context.Context, v any) (model.CreateOpportunityInput, error) {
+	res, err := ec.unmarshalInputCreateOpportunityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateOpportunityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateOpportunityPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateOpportunityPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateOpportunityPayload!")
+		return graphql.Null
+	}
+	return ec._CreateOpportunityPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreatePipelineInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreatePipelineInput(ctx context.Context, v any) (model.CreatePipelineInput, error) {
+	res, err := ec.unmarshalInputCreatePipelineInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateTaskInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateTaskInput(ctx context.Context, v any) (model.CreateTaskInput, error) {
+	res, err := ec.unmarshalInputCreateTaskInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateTaskPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateTaskPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateTaskPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateTaskPayload!")
+		return graphql.Null
+	}
+	return ec._CreateTaskPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateTeamInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateTeamInput(ctx context.Context, v any) (model.CreateTeamInput, error) {
 	res, err := ec.unmarshalInputCreateTeamInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13720,8 +29459,116 @@ func (ec *executionContext) marshalNCreateUserPayload2ᚖgithubᚗcomᚋrapportc
 	return ec._CreateUserPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCriterionKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐCriterionKind(ctx context.Context, v any) (crm.CriterionKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNCriterionKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐCriterionKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCriterionKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐCriterionKind(ctx context.Context, sel ast.SelectionSet, v crm.CriterionKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNCriterionKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐCriterionKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CriterionKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNCriterionKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐCriterionKind = map[string]crm.CriterionKind{
+		"FIELD":        crm.CriterionField,
+		"CONTACT_ROLE": crm.CriterionContactRole,
+		"ACTIVITY":     crm.CriterionActivity,
+		"CHECKLIST":    crm.CriterionChecklist,
+	}
+	marshalNCriterionKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐCriterionKind = map[crm.CriterionKind]string{
+		crm.CriterionField:       "FIELD",
+		crm.CriterionContactRole: "CONTACT_ROLE",
+		crm.CriterionActivity:    "ACTIVITY",
+		crm.CriterionChecklist:   "CHECKLIST",
+	}
+)
+
+func (ec *executionContext) unmarshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx context.Context, v any) (crm.Date, error) {
+	res, err := model.UnmarshalDate(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx context.Context, sel ast.SelectionSet, v crm.Date) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNDealContact2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDealContact(ctx context.Context, sel ast.SelectionSet, v crm.DealContact) graphql.Marshaler {
+	return ec._DealContact(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDealContact2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDealContactᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.DealContact) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDealContact2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDealContact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNDealContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDealContactInput(ctx context.Context, v any) (model.DealContactInput, error) {
+	res, err := ec.unmarshalInputDealContactInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, v any) (decimal.Decimal, error) {
+	res, err := model.UnmarshalDecimal(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, sel ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalDecimal(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Decimal!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNDeleteRecordInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteRecordInput(ctx context.Context, v any) (model.DeleteRecordInput, error) {
 	res, err := ec.unmarshalInputDeleteRecordInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEntryCriterion2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEntryCriterion(ctx context.Context, sel ast.SelectionSet, v crm.EntryCriterion) graphql.Marshaler {
+	return ec._EntryCriterion(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEntryCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEntryCriterionᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.EntryCriterion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEntryCriterion2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEntryCriterion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNEntryCriterionInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐEntryCriterionInput(ctx context.Context, v any) (model.EntryCriterionInput, error) {
+	res, err := ec.unmarshalInputEntryCriterionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -13781,6 +29628,34 @@ func (ec *executionContext) marshalNEventEdge2ᚕgithubᚗcomᚋrapportcrmᚋrap
 	return ret
 }
 
+func (ec *executionContext) marshalNExchangeRate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐExchangeRate(ctx context.Context, sel ast.SelectionSet, v service.ExchangeRate) graphql.Marshaler {
+	return ec._ExchangeRate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNExchangeRate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐExchangeRateᚄ(ctx context.Context, sel ast.SelectionSet, v []service.ExchangeRate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExchangeRate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐExchangeRate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNExchangeRate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐExchangeRate(ctx context.Context, sel ast.SelectionSet, v *service.ExchangeRate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ExchangeRate!")
+		return graphql.Null
+	}
+	return ec._ExchangeRate(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNFieldChange2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐFieldChange(ctx context.Context, sel ast.SelectionSet, v crm.FieldChange) graphql.Marshaler {
 	return ec._FieldChange(ctx, sel, &v)
 }
@@ -13799,6 +29674,113 @@ func (ec *executionContext) marshalNFieldChange2ᚕgithubᚗcomᚋrapportcrmᚋr
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNForecast2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecast(ctx context.Context, sel ast.SelectionSet, v *service.Forecast) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Forecast!")
+		return graphql.Null
+	}
+	return ec._Forecast(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx context.Context, v any) (crm.ForecastCategory, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx context.Context, sel ast.SelectionSet, v crm.ForecastCategory) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ForecastCategory!")
+	}
+	return res
+}
+
+var (
+	unmarshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory = map[string]crm.ForecastCategory{
+		"PIPELINE":   crm.CategoryPipeline,
+		"BEST_CASE":  crm.CategoryBestCase,
+		"COMMIT":     crm.CategoryCommit,
+		"CLOSED_WON": crm.CategoryClosedWon,
+		"OMITTED":    crm.CategoryOmitted,
+	}
+	marshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory = map[crm.ForecastCategory]string{
+		crm.CategoryPipeline:  "PIPELINE",
+		crm.CategoryBestCase:  "BEST_CASE",
+		crm.CategoryCommit:    "COMMIT",
+		crm.CategoryClosedWon: "CLOSED_WON",
+		crm.CategoryOmitted:   "OMITTED",
+	}
+)
+
+func (ec *executionContext) unmarshalNForecastInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐForecastInput(ctx context.Context, v any) (model.ForecastInput, error) {
+	res, err := ec.unmarshalInputForecastInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNForecastRow2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastRow(ctx context.Context, sel ast.SelectionSet, v service.ForecastRow) graphql.Marshaler {
+	return ec._ForecastRow(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNForecastRow2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastRowᚄ(ctx context.Context, sel ast.SelectionSet, v []service.ForecastRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNForecastRow2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNForecastSubmission2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmission(ctx context.Context, sel ast.SelectionSet, v service.ForecastSubmission) graphql.Marshaler {
+	return ec._ForecastSubmission(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNForecastSubmission2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmissionᚄ(ctx context.Context, sel ast.SelectionSet, v []service.ForecastSubmission) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNForecastSubmission2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmission(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNForecastSubmission2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmission(ctx context.Context, sel ast.SelectionSet, v *service.ForecastSubmission) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ForecastSubmission!")
+		return graphql.Null
+	}
+	return ec._ForecastSubmission(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -13890,6 +29872,19 @@ func (ec *executionContext) marshalNJSON2encodingᚋjsonᚐRawMessage(ctx contex
 	return res
 }
 
+func (ec *executionContext) unmarshalNLogActivityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLogActivityInput(ctx context.Context, v any) (model.LogActivityInput, error) {
+	res, err := ec.unmarshalInputLogActivityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLogActivityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLogActivityPayload(ctx context.Context, sel ast.SelectionSet, v *model.LogActivityPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LogActivityPayload!")
+		return graphql.Null
+	}
+	return ec._LogActivityPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNLoginInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLoginInput(ctx context.Context, v any) (model.LoginInput, error) {
 	res, err := ec.unmarshalInputLoginInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13903,8 +29898,34 @@ func (ec *executionContext) marshalNLoginPayload2ᚖgithubᚗcomᚋrapportcrmᚋ
 	return ec._LoginPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNMarkNotificationsReadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMarkNotificationsReadInput(ctx context.Context, v any) (model.MarkNotificationsReadInput, error) {
+	res, err := ec.unmarshalInputMarkNotificationsReadInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMarkNotificationsReadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMarkNotificationsReadPayload(ctx context.Context, sel ast.SelectionSet, v *model.MarkNotificationsReadPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarkNotificationsReadPayload!")
+		return graphql.Null
+	}
+	return ec._MarkNotificationsReadPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNMergeRecordsInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMergeRecordsInput(ctx context.Context, v any) (model.MergeRecordsInput, error) {
 	res, err := ec.unmarshalInputMergeRecordsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Money!")
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMoveOpportunityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoveOpportunityInput(ctx context.Context, v any) (model.MoveOpportunityInput, error) {
+	res, err := ec.unmarshalInputMoveOpportunityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -13916,6 +29937,144 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋrapportcrmᚋrapport�
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNNotification2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotification(ctx context.Context, sel ast.SelectionSet, v crm.Notification) graphql.Marshaler {
+	return ec._Notification(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNNotification2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotificationᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Notification) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotification2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotification(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotification(ctx context.Context, sel ast.SelectionSet, v *crm.Notification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Notification!")
+		return graphql.Null
+	}
+	return ec._Notification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *model.NotificationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationConnection!")
+		return graphql.Null
+	}
+	return ec._NotificationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationDelivery2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐNotificationDelivery(ctx context.Context, sel ast.SelectionSet, v *service.NotificationDelivery) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationDelivery!")
+		return graphql.Null
+	}
+	return ec._NotificationDelivery(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNotificationEdge(ctx context.Context, sel ast.SelectionSet, v model.NotificationEdge) graphql.Marshaler {
+	return ec._NotificationEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNNotificationEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.NotificationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNotificationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOpportunity2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx context.Context, sel ast.SelectionSet, v crm.Opportunity) graphql.Marshaler {
+	return ec._Opportunity(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOpportunity2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunityᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Opportunity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOpportunity2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx context.Context, sel ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Opportunity!")
+		return graphql.Null
+	}
+	return ec._Opportunity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOpportunityConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityConnection(ctx context.Context, sel ast.SelectionSet, v *model.OpportunityConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OpportunityConnection!")
+		return graphql.Null
+	}
+	return ec._OpportunityConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOpportunityEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityEdge(ctx context.Context, sel ast.SelectionSet, v model.OpportunityEdge) graphql.Marshaler {
+	return ec._OpportunityEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNOpportunityEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OpportunityEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOpportunityEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNOpportunityOrderField2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityOrderField(ctx context.Context, v any) (model.OpportunityOrderField, error) {
+	var res model.OpportunityOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOpportunityOrderField2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityOrderField(ctx context.Context, sel ast.SelectionSet, v model.OpportunityOrderField) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNOpportunityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityPayload(ctx context.Context, sel ast.SelectionSet, v *model.OpportunityPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OpportunityPayload!")
+		return graphql.Null
+	}
+	return ec._OpportunityPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNOrderDirection2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (model.OrderDirection, error) {
@@ -13950,6 +30109,122 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapp
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPipeline2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx context.Context, sel ast.SelectionSet, v crm.Pipeline) graphql.Marshaler {
+	return ec._Pipeline(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPipeline2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipelineᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Pipeline) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPipeline2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx context.Context, sel ast.SelectionSet, v *crm.Pipeline) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Pipeline!")
+		return graphql.Null
+	}
+	return ec._Pipeline(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPipelineBoard2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPipelineBoard(ctx context.Context, sel ast.SelectionSet, v *model.PipelineBoard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PipelineBoard!")
+		return graphql.Null
+	}
+	return ec._PipelineBoard(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPipelineChange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐPipelineChange(ctx context.Context, sel ast.SelectionSet, v *service.PipelineChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PipelineChange!")
+		return graphql.Null
+	}
+	return ec._PipelineChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPipelineChangeKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐPipelineChangeKind(ctx context.Context, v any) (service.PipelineChangeKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPipelineChangeKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐPipelineChangeKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPipelineChangeKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐPipelineChangeKind(ctx context.Context, sel ast.SelectionSet, v service.PipelineChangeKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPipelineChangeKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐPipelineChangeKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PipelineChangeKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNPipelineChangeKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐPipelineChangeKind = map[string]service.PipelineChangeKind{
+		"CREATED":  service.ChangeCreated,
+		"MOVED":    service.ChangeMoved,
+		"UPDATED":  service.ChangeUpdated,
+		"CLOSED":   service.ChangeClosed,
+		"REOPENED": service.ChangeReopened,
+		"DELETED":  service.ChangeDeleted,
+		"RESTORED": service.ChangeRestored,
+	}
+	marshalNPipelineChangeKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐPipelineChangeKind = map[service.PipelineChangeKind]string{
+		service.ChangeCreated:  "CREATED",
+		service.ChangeMoved:    "MOVED",
+		service.ChangeUpdated:  "UPDATED",
+		service.ChangeClosed:   "CLOSED",
+		service.ChangeReopened: "REOPENED",
+		service.ChangeDeleted:  "DELETED",
+		service.ChangeRestored: "RESTORED",
+	}
+)
+
+func (ec *executionContext) marshalNPipelinePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPipelinePayload(ctx context.Context, sel ast.SelectionSet, v *model.PipelinePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PipelinePayload!")
+		return graphql.Null
+	}
+	return ec._PipelinePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQuota2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐQuota(ctx context.Context, sel ast.SelectionSet, v service.Quota) graphql.Marshaler {
+	return ec._Quota(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNQuota2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐQuotaᚄ(ctx context.Context, sel ast.SelectionSet, v []service.Quota) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQuota2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐQuota(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQuota2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐQuota(ctx context.Context, sel ast.SelectionSet, v *service.Quota) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Quota!")
+		return graphql.Null
+	}
+	return ec._Quota(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRecordOrderField2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐRecordOrderField(ctx context.Context, v any) (model.RecordOrderField, error) {
@@ -14043,6 +30318,124 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNSetExchangeRateInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetExchangeRateInput(ctx context.Context, v any) (model.SetExchangeRateInput, error) {
+	res, err := ec.unmarshalInputSetExchangeRateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetExchangeRatePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetExchangeRatePayload(ctx context.Context, sel ast.SelectionSet, v *model.SetExchangeRatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetExchangeRatePayload!")
+		return graphql.Null
+	}
+	return ec._SetExchangeRatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetQuotaInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetQuotaInput(ctx context.Context, v any) (model.SetQuotaInput, error) {
+	res, err := ec.unmarshalInputSetQuotaInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetQuotaPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetQuotaPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetQuotaPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetQuotaPayload!")
+		return graphql.Null
+	}
+	return ec._SetQuotaPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStage2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx context.Context, sel ast.SelectionSet, v crm.Stage) graphql.Marshaler {
+	return ec._Stage(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStage2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStageᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Stage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStage2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStage2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx context.Context, sel ast.SelectionSet, v *crm.Stage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Stage!")
+		return graphql.Null
+	}
+	return ec._Stage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStageChange2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageChange(ctx context.Context, sel ast.SelectionSet, v service.StageChange) graphql.Marshaler {
+	return ec._StageChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStageChange2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []service.StageChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStageChange2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNStageInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageInput(ctx context.Context, v any) (model.StageInput, error) {
+	res, err := ec.unmarshalInputStageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNStageInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageInputᚄ(ctx context.Context, v any) ([]model.StageInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.StageInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNStageInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNStageMapping2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageMapping(ctx context.Context, v any) (model.StageMapping, error) {
+	res, err := ec.unmarshalInputStageMapping(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStageTotal2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageTotal(ctx context.Context, sel ast.SelectionSet, v service.StageTotal) graphql.Marshaler {
+	return ec._StageTotal(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStageTotal2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageTotalᚄ(ctx context.Context, sel ast.SelectionSet, v []service.StageTotal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStageTotal2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageTotal(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14086,6 +30479,131 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNSubmitForecastInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSubmitForecastInput(ctx context.Context, v any) (model.SubmitForecastInput, error) {
+	res, err := ec.unmarshalInputSubmitForecastInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSubmitForecastPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSubmitForecastPayload(ctx context.Context, sel ast.SelectionSet, v *model.SubmitForecastPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubmitForecastPayload!")
+		return graphql.Null
+	}
+	return ec._SubmitForecastPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTask2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx context.Context, sel ast.SelectionSet, v crm.Task) graphql.Marshaler {
+	return ec._Task(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTask2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Task) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTask2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx context.Context, sel ast.SelectionSet, v *crm.Task) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Task!")
+		return graphql.Null
+	}
+	return ec._Task(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTaskConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskConnection(ctx context.Context, sel ast.SelectionSet, v *model.TaskConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TaskConnection!")
+		return graphql.Null
+	}
+	return ec._TaskConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTaskEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskEdge(ctx context.Context, sel ast.SelectionSet, v model.TaskEdge) graphql.Marshaler {
+	return ec._TaskEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTaskEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TaskEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTaskEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNTaskKind2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskKind(ctx context.Context, v any) (model.TaskKind, error) {
+	var res model.TaskKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTaskKind2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskKind(ctx context.Context, sel ast.SelectionSet, v model.TaskKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNTaskPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskPayload(ctx context.Context, sel ast.SelectionSet, v *model.TaskPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TaskPayload!")
+		return graphql.Null
+	}
+	return ec._TaskPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTaskPriority2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskPriority(ctx context.Context, v any) (model.TaskPriority, error) {
+	var res model.TaskPriority
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTaskPriority2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskPriority(ctx context.Context, sel ast.SelectionSet, v model.TaskPriority) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNTaskStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus(ctx context.Context, v any) (crm.TaskStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNTaskStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTaskStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus(ctx context.Context, sel ast.SelectionSet, v crm.TaskStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNTaskStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "TaskStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNTaskStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus = map[string]crm.TaskStatus{
+		"OPEN":      crm.TaskOpen,
+		"DONE":      crm.TaskDone,
+		"CANCELLED": crm.TaskCancelled,
+	}
+	marshalNTaskStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus = map[crm.TaskStatus]string{
+		crm.TaskOpen:      "OPEN",
+		crm.TaskDone:      "DONE",
+		crm.TaskCancelled: "CANCELLED",
+	}
+)
+
 func (ec *executionContext) marshalNTeam2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx context.Context, sel ast.SelectionSet, v crm.Team) graphql.Marshaler {
 	return ec._Team(ctx, sel, &v)
 }
@@ -14128,6 +30646,26 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalNTransition2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTransition(ctx context.Context, sel ast.SelectionSet, v service.Transition) graphql.Marshaler {
+	return ec._Transition(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTransition2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTransitionᚄ(ctx context.Context, sel ast.SelectionSet, v []service.Transition) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTransition2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTransition(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNUpdateAccountInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateAccountInput(ctx context.Context, v any) (model.UpdateAccountInput, error) {
 	res, err := ec.unmarshalInputUpdateAccountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14154,6 +30692,11 @@ func (ec *executionContext) marshalNUpdateContactPayload2ᚖgithubᚗcomᚋrappo
 	return ec._UpdateContactPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpdateOpportunityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateOpportunityInput(ctx context.Context, v any) (model.UpdateOpportunityInput, error) {
+	res, err := ec.unmarshalInputUpdateOpportunityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateOrganizationSettingsInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateOrganizationSettingsInput(ctx context.Context, v any) (model.UpdateOrganizationSettingsInput, error) {
 	res, err := ec.unmarshalInputUpdateOrganizationSettingsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14165,6 +30708,16 @@ func (ec *executionContext) marshalNUpdateOrganizationSettingsPayload2ᚖgithub�
 		return graphql.Null
 	}
 	return ec._UpdateOrganizationSettingsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdatePipelineInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdatePipelineInput(ctx context.Context, v any) (model.UpdatePipelineInput, error) {
+	res, err := ec.unmarshalInputUpdatePipelineInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateTaskInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateTaskInput(ctx context.Context, v any) (model.UpdateTaskInput, error) {
+	res, err := ec.unmarshalInputUpdateTaskInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateTeamInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateTeamInput(ctx context.Context, v any) (model.UpdateTeamInput, error) {
@@ -14448,6 +31001,42 @@ func (ec *executionContext) unmarshalOAccountFilter2ᚖgithubᚗcomᚋrapportcrm
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOActivityType2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityTypeᚄ(ctx context.Context, v any) ([]crm.ActivityType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.ActivityType, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOActivityType2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.ActivityType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityType(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAPIKey(ctx context.Context, sel ast.SelectionSet, v *crm.APIKey) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -14530,6 +31119,236 @@ func (ec *executionContext) unmarshalOContactFilter2ᚖgithubᚗcomᚋrapportcrm
 	}
 	res, err := ec.unmarshalInputContactFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx context.Context, v any) (*crm.Date, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := model.UnmarshalDate(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx context.Context, sel ast.SelectionSet, v *crm.Date) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalDate(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalODateRange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDateRange(ctx context.Context, v any) (*model.DateRange, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDateRange(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalODealContactInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDealContactInputᚄ(ctx context.Context, v any) ([]model.DealContactInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.DealContactInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDealContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDealContactInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, v any) (*decimal.Decimal, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := model.UnmarshalDecimal(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalDecimal(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalODecimalRange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDecimalRange(ctx context.Context, v any) (*model.DecimalRange, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDecimalRange(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalODirection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDirection(ctx context.Context, v any) (*model.Direction, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Direction)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODirection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDirection(ctx context.Context, sel ast.SelectionSet, v *model.Direction) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOEntryCriterionInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐEntryCriterionInputᚄ(ctx context.Context, v any) ([]model.EntryCriterionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.EntryCriterionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEntryCriterionInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐEntryCriterionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOForecastCategory2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategoryᚄ(ctx context.Context, v any) ([]crm.ForecastCategory, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.ForecastCategory, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOForecastCategory2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.ForecastCategory) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNForecastCategory2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOForecastCategory2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx context.Context, v any) (*crm.ForecastCategory, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOForecastCategory2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOForecastCategory2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory(ctx context.Context, sel ast.SelectionSet, v *crm.ForecastCategory) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOForecastCategory2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory[*v])
+	return res
+}
+
+var (
+	unmarshalOForecastCategory2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory = map[string]crm.ForecastCategory{
+		"PIPELINE":   crm.CategoryPipeline,
+		"BEST_CASE":  crm.CategoryBestCase,
+		"COMMIT":     crm.CategoryCommit,
+		"CLOSED_WON": crm.CategoryClosedWon,
+		"OMITTED":    crm.CategoryOmitted,
+	}
+	marshalOForecastCategory2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐForecastCategory = map[crm.ForecastCategory]string{
+		crm.CategoryPipeline:  "PIPELINE",
+		crm.CategoryBestCase:  "BEST_CASE",
+		crm.CategoryCommit:    "COMMIT",
+		crm.CategoryClosedWon: "CLOSED_WON",
+		crm.CategoryOmitted:   "OMITTED",
+	}
+)
+
+func (ec *executionContext) unmarshalOForecastGroup2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐForecastGroup(ctx context.Context, v any) (*model.ForecastGroup, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ForecastGroup)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOForecastGroup2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐForecastGroup(ctx context.Context, sel ast.SelectionSet, v *model.ForecastGroup) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOForecastInterval2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐForecastInterval(ctx context.Context, v any) (*model.ForecastInterval, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ForecastInterval)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOForecastInterval2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐForecastInterval(ctx context.Context, sel ast.SelectionSet, v *model.ForecastInterval) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOForecastSubmission2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmission(ctx context.Context, sel ast.SelectionSet, v *service.ForecastSubmission) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ForecastSubmission(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
@@ -14647,11 +31466,41 @@ func (ec *executionContext) marshalOJSON2encodingᚋjsonᚐRawMessage(ctx contex
 	return res
 }
 
+func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalONode2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOpportunityFilter2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityFilter(ctx context.Context, v any) (*model.OpportunityFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOpportunityFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOOpportunityOrder2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityOrder(ctx context.Context, v any) (*model.OpportunityOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOpportunityOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx context.Context, sel ast.SelectionSet, v *crm.Pipeline) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Pipeline(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORecordOrder2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐRecordOrder(ctx context.Context, v any) (*model.RecordOrder, error) {
@@ -14764,6 +31613,47 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalOStage2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx context.Context, sel ast.SelectionSet, v *crm.Stage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Stage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOStageInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageInputᚄ(ctx context.Context, v any) ([]model.StageInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.StageInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNStageInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOStageMapping2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageMappingᚄ(ctx context.Context, v any) ([]model.StageMapping, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.StageMapping, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNStageMapping2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐStageMapping(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -14824,6 +31714,98 @@ func (ec *executionContext) unmarshalOStringFilter2ᚖgithubᚗcomᚋrapportcrm�
 	res, err := ec.unmarshalInputStringFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
+
+func (ec *executionContext) unmarshalOTaskFilter2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskFilter(ctx context.Context, v any) (*model.TaskFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTaskFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOTaskPriority2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskPriority(ctx context.Context, v any) (*model.TaskPriority, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.TaskPriority)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTaskPriority2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskPriority(ctx context.Context, sel ast.SelectionSet, v *model.TaskPriority) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOTaskStatus2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatusᚄ(ctx context.Context, v any) ([]crm.TaskStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.TaskStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTaskStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOTaskStatus2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.TaskStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTaskStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOTaskStatus2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus(ctx context.Context, v any) (*crm.TaskStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOTaskStatus2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTaskStatus2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus(ctx context.Context, sel ast.SelectionSet, v *crm.TaskStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOTaskStatus2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus[*v])
+	return res
+}
+
+var (
+	unmarshalOTaskStatus2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus = map[string]crm.TaskStatus{
+		"OPEN":      crm.TaskOpen,
+		"DONE":      crm.TaskDone,
+		"CANCELLED": crm.TaskCancelled,
+	}
+	marshalOTaskStatus2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskStatus = map[crm.TaskStatus]string{
+		crm.TaskOpen:      "OPEN",
+		crm.TaskDone:      "DONE",
+		crm.TaskCancelled: "CANCELLED",
+	}
+)
 
 func (ec *executionContext) marshalOTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx context.Context, sel ast.SelectionSet, v *crm.Team) graphql.Marshaler {
 	if v == nil {

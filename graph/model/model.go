@@ -66,3 +66,19 @@ func nonEmpty(s string) *string {
 	}
 	return &s
 }
+
+// OpportunityConnection is a page of deals. Count is called only when totalCount is selected.
+type OpportunityConnection struct {
+	Nodes    []crm.Opportunity
+	Edges    []OpportunityEdge
+	PageInfo PageInfo
+	Count    func(ctx context.Context) (int, error)
+}
+
+// BoardColumn is one stage of a pipeline board.
+type BoardColumn struct {
+	Stage  crm.Stage
+	Count  int
+	Totals []service.StageTotal
+	Deals  *OpportunityConnection
+}

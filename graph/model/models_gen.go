@@ -12,6 +12,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/service"
+	"github.com/shopspring/decimal"
 )
 
 // An account in a page.
@@ -58,6 +60,30 @@ type AccountFilter struct {
 type AccountPayload struct {
 	// The account after the change.
 	Account *crm.Account `json:"account"`
+}
+
+// A page of activities, newest first.
+type ActivityConnection struct {
+	// The activities with their cursors.
+	Edges []ActivityEdge `json:"edges"`
+	// The activities.
+	Nodes []crm.Activity `json:"nodes"`
+	// Where this page sits.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An activity in a page.
+type ActivityEdge struct {
+	// Position.
+	Cursor string `json:"cursor"`
+	// The activity.
+	Node *crm.Activity `json:"node"`
+}
+
+// An account to claim from the shared pool.
+type ClaimAccountInput struct {
+	// The account.
+	ID string `json:"id"`
 }
 
 // A contact in a page.
@@ -192,6 +218,92 @@ type CreateContactPayload struct {
 	Replayed bool `json:"replayed"`
 }
 
+// A deal to create.
+type CreateOpportunityInput struct {
+	// Name.
+	Name string `json:"name"`
+	// The customer.
+	AccountID string `json:"accountId"`
+	// Pipeline; default: the default pipeline.
+	PipelineID graphql.Omittable[*string] `json:"pipelineId,omitempty"`
+	// Stage; default: the pipeline's first stage. Its entry criteria apply.
+	StageID graphql.Omittable[*string] `json:"stageId,omitempty"`
+	// Owner; omitted: you; null: unassigned.
+	OwnerID graphql.Omittable[*string] `json:"ownerId,omitempty"`
+	// Team; default: the owner's team.
+	TeamID graphql.Omittable[*string] `json:"teamId,omitempty"`
+	// Amount, a non-negative decimal string with at most the currency's minor digits.
+	Amount graphql.Omittable[*decimal.Decimal] `json:"amount,omitempty"`
+	// ISO 4217 currency; default the organization's.
+	Currency graphql.Omittable[*string] `json:"currency,omitempty"`
+	// Expected close date; not more than a year in the past.
+	CloseDate graphql.Omittable[*crm.Date] `json:"closeDate,omitempty"`
+	// Win probability 0-100; default the stage's.
+	Probability graphql.Omittable[*int] `json:"probability,omitempty"`
+	// Forecast category; default the stage's.
+	ForecastCategory graphql.Omittable[*crm.ForecastCategory] `json:"forecastCategory,omitempty"`
+	// Where it came from.
+	Source graphql.Omittable[*string] `json:"source,omitempty"`
+	// Campaign.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// Next step.
+	NextStep graphql.Omittable[*string] `json:"nextStep,omitempty"`
+	// Checklist items already ticked.
+	Checklist graphql.Omittable[[]string] `json:"checklist,omitempty"`
+	// Contacts of the account with their roles.
+	Contacts graphql.Omittable[[]DealContactInput] `json:"contacts,omitempty"`
+	// Custom fields, a JSON object.
+	Custom graphql.Omittable[json.RawMessage] `json:"custom,omitempty"`
+	// Makes retries safe.
+	IdempotencyKey graphql.Omittable[*string] `json:"idempotencyKey,omitempty"`
+}
+
+// Result of createOpportunity.
+type CreateOpportunityPayload struct {
+	// The deal.
+	Opportunity *crm.Opportunity `json:"opportunity"`
+	// True when an earlier request with the same idempotency key created it.
+	Replayed bool `json:"replayed"`
+}
+
+// A pipeline to create.
+type CreatePipelineInput struct {
+	// Name, unique in the organization.
+	Name string `json:"name"`
+	// Stages in order: at least one open, one won and one lost stage.
+	Stages []StageInput `json:"stages"`
+	// Make it the default pipeline.
+	IsDefault graphql.Omittable[*bool] `json:"isDefault,omitempty"`
+}
+
+// A task to create.
+type CreateTaskInput struct {
+	// Title.
+	Title string `json:"title"`
+	// Notes.
+	Notes graphql.Omittable[*string] `json:"notes,omitempty"`
+	// Who must do it; default you.
+	OwnerID graphql.Omittable[*string] `json:"ownerId,omitempty"`
+	// When it is due.
+	DueAt graphql.Omittable[*time.Time] `json:"dueAt,omitempty"`
+	// When to remind the owner; at or before dueAt, in the future.
+	RemindAt graphql.Omittable[*time.Time] `json:"remindAt,omitempty"`
+	// Priority; default NORMAL.
+	Priority graphql.Omittable[*TaskPriority] `json:"priority,omitempty"`
+	// The record it is about.
+	RecordID graphql.Omittable[*string] `json:"recordId,omitempty"`
+	// Makes retries safe.
+	IdempotencyKey graphql.Omittable[*string] `json:"idempotencyKey,omitempty"`
+}
+
+// Result of createTask.
+type CreateTaskPayload struct {
+	// The task.
+	Task *crm.Task `json:"task"`
+	// True when an earlier request with the same idempotency key created it.
+	Replayed bool `json:"replayed"`
+}
+
 // A team to create.
 type CreateTeamInput struct {
 	// Name.
@@ -228,12 +340,48 @@ type CreateUserPayload struct {
 	User *crm.User `json:"user"`
 }
 
+// A range of dates [from, to).
+type DateRange struct {
+	// On or after.
+	From graphql.Omittable[*crm.Date] `json:"from,omitempty"`
+	// Before.
+	To graphql.Omittable[*crm.Date] `json:"to,omitempty"`
+}
+
+// A contact with roles, when creating or updating a deal.
+type DealContactInput struct {
+	// A contact of the deal's account.
+	ContactID string `json:"contactId"`
+	// Roles in the deal.
+	Roles []crm.ContactRole `json:"roles"`
+	// Make this the primary contact (at most one).
+	Primary graphql.Omittable[*bool] `json:"primary,omitempty"`
+}
+
+// A range of decimal amounts, inclusive.
+type DecimalRange struct {
+	// At least this.
+	Min graphql.Omittable[*decimal.Decimal] `json:"min,omitempty"`
+	// At most this.
+	Max graphql.Omittable[*decimal.Decimal] `json:"max,omitempty"`
+}
+
 // A record to delete or restore.
 type DeleteRecordInput struct {
 	// The record.
 	ID string `json:"id"`
 	// The version you last read.
 	ExpectedVersion int `json:"expectedVersion"`
+}
+
+// Evidence a stage requires; see EntryCriterion.
+type EntryCriterionInput struct {
+	// The kind of evidence.
+	Kind crm.CriterionKind `json:"kind"`
+	// The field, role, activity type or checklist item.
+	Value string `json:"value"`
+	// What a person reads.
+	Label graphql.Omittable[*string] `json:"label,omitempty"`
 }
 
 // A page of events.
@@ -254,12 +402,64 @@ type EventEdge struct {
 	Node *crm.Event `json:"node"`
 }
 
+// Which forecast to compute.
+type ForecastInput struct {
+	// First day of the first period (moved back to the period's start).
+	From crm.Date `json:"from"`
+	// Day after the last period, at most 36 months after from.
+	To crm.Date `json:"to"`
+	// Months or quarters; default MONTH.
+	Interval graphql.Omittable[*ForecastInterval] `json:"interval,omitempty"`
+	// Grouping; default OWNER.
+	GroupBy graphql.Omittable[*ForecastGroup] `json:"groupBy,omitempty"`
+	// Currency of the figures; default the organization's. Deals in other currencies are converted with the rate valid on their close date.
+	Currency graphql.Omittable[*string] `json:"currency,omitempty"`
+	// Only deals of this pipeline.
+	PipelineID graphql.Omittable[*string] `json:"pipelineId,omitempty"`
+}
+
 // An integer interval, both ends inclusive.
 type IntRange struct {
 	// Smallest value.
 	Min graphql.Omittable[*int] `json:"min,omitempty"`
 	// Largest value.
 	Max graphql.Omittable[*int] `json:"max,omitempty"`
+}
+
+// An activity to log.
+type LogActivityInput struct {
+	// Type.
+	Type crm.ActivityType `json:"type"`
+	// The record (Lead, Contact, Account or Opportunity).
+	RecordID string `json:"recordId"`
+	// Subject.
+	Subject graphql.Omittable[*string] `json:"subject,omitempty"`
+	// Body or notes.
+	Body graphql.Omittable[*string] `json:"body,omitempty"`
+	// Direction (calls and e-mails).
+	Direction graphql.Omittable[*Direction] `json:"direction,omitempty"`
+	// Duration in seconds.
+	DurationSeconds graphql.Omittable[*int] `json:"durationSeconds,omitempty"`
+	// Outcome.
+	Outcome graphql.Omittable[*string] `json:"outcome,omitempty"`
+	// When it happened; default now; not in the future.
+	OccurredAt graphql.Omittable[*time.Time] `json:"occurredAt,omitempty"`
+	// Attributed to; default you.
+	OwnerID graphql.Omittable[*string] `json:"ownerId,omitempty"`
+	// Users who took part.
+	ParticipantUserIds graphql.Omittable[[]string] `json:"participantUserIds,omitempty"`
+	// Contacts who took part.
+	ParticipantContactIds graphql.Omittable[[]string] `json:"participantContactIds,omitempty"`
+	// Makes retries safe.
+	IdempotencyKey graphql.Omittable[*string] `json:"idempotencyKey,omitempty"`
+}
+
+// Result of logActivity.
+type LogActivityPayload struct {
+	// The activity.
+	Activity *crm.Activity `json:"activity"`
+	// True when an earlier request with the same idempotency key logged it.
+	Replayed bool `json:"replayed"`
 }
 
 // Sign in with e-mail and password.
@@ -282,6 +482,20 @@ type LoginPayload struct {
 	User *crm.User `json:"user"`
 }
 
+// Notifications to mark read.
+type MarkNotificationsReadInput struct {
+	// These notifications; omitted: all of yours.
+	Ids graphql.Omittable[[]string] `json:"ids,omitempty"`
+}
+
+// Result of markNotificationsRead.
+type MarkNotificationsReadPayload struct {
+	// How many were unread and are now read.
+	Marked int `json:"marked"`
+	// Unread notifications left.
+	UnreadCount int `json:"unreadCount"`
+}
+
 // Duplicates to merge into a surviving record.
 type MergeRecordsInput struct {
 	// The record that remains.
@@ -292,8 +506,102 @@ type MergeRecordsInput struct {
 	DuplicateIds []string `json:"duplicateIds"`
 }
 
+// An amount of money.
+type Money struct {
+	// The amount, a decimal string.
+	Amount decimal.Decimal `json:"amount"`
+	// ISO 4217 currency code.
+	Currency string `json:"currency"`
+}
+
+// A stage move.
+type MoveOpportunityInput struct {
+	// The deal.
+	ID string `json:"id"`
+	// A stage of the deal's pipeline.
+	ToStageID string `json:"toStageId"`
+	// The version you last read.
+	ExpectedVersion int `json:"expectedVersion"`
+	// Required when moving to a lost stage.
+	LossReason graphql.Omittable[*string] `json:"lossReason,omitempty"`
+	// Who won instead, for lost deals.
+	Competitor graphql.Omittable[*string] `json:"competitor,omitempty"`
+}
+
 // Write operations.
 type Mutation struct {
+}
+
+// A page of notifications, newest first.
+type NotificationConnection struct {
+	// The notifications with their cursors.
+	Edges []NotificationEdge `json:"edges"`
+	// The notifications.
+	Nodes []crm.Notification `json:"nodes"`
+	// Where this page sits.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// Unread notifications in the whole inbox.
+	UnreadCount int `json:"unreadCount"`
+}
+
+// A notification in a page.
+type NotificationEdge struct {
+	// Position.
+	Cursor string `json:"cursor"`
+	// The notification.
+	Node *crm.Notification `json:"node"`
+}
+
+// A deal in a page.
+type OpportunityEdge struct {
+	// Position of the deal in the list.
+	Cursor string `json:"cursor"`
+	// The deal.
+	Node *crm.Opportunity `json:"node"`
+}
+
+// Conditions on deals; all given conditions must hold.
+type OpportunityFilter struct {
+	// Name contains it.
+	Search graphql.Omittable[*string] `json:"search,omitempty"`
+	// In this pipeline.
+	PipelineID graphql.Omittable[*string] `json:"pipelineId,omitempty"`
+	// In one of these stages.
+	StageIds graphql.Omittable[[]string] `json:"stageIds,omitempty"`
+	// Of one of these accounts.
+	AccountIds graphql.Omittable[[]string] `json:"accountIds,omitempty"`
+	// Owned by one of these users.
+	OwnerIds graphql.Omittable[[]string] `json:"ownerIds,omitempty"`
+	// Counting for this team.
+	TeamID graphql.Omittable[*string] `json:"teamId,omitempty"`
+	// Amount range (any currency).
+	Amount graphql.Omittable[*DecimalRange] `json:"amount,omitempty"`
+	// Close date range.
+	CloseDate graphql.Omittable[*DateRange] `json:"closeDate,omitempty"`
+	// In one of these forecast categories.
+	ForecastCategories graphql.Omittable[[]crm.ForecastCategory] `json:"forecastCategories,omitempty"`
+	// Stale (true) or not (false).
+	Stale graphql.Omittable[*bool] `json:"stale,omitempty"`
+	// Open (false) or closed (true).
+	Closed graphql.Omittable[*bool] `json:"closed,omitempty"`
+	// Creation time.
+	CreatedAt graphql.Omittable[*TimeRange] `json:"createdAt,omitempty"`
+	// List deleted deals instead of live ones.
+	Deleted graphql.Omittable[*bool] `json:"deleted,omitempty"`
+}
+
+// How to sort deals.
+type OpportunityOrder struct {
+	// The field.
+	Field OpportunityOrderField `json:"field"`
+	// The direction.
+	Direction OrderDirection `json:"direction"`
+}
+
+// Result of updateOpportunity, moveOpportunity, deleteOpportunity and restoreOpportunity.
+type OpportunityPayload struct {
+	// The deal after the change.
+	Opportunity *crm.Opportunity `json:"opportunity"`
 }
 
 // Where a page of a connection sits in the whole list.
@@ -306,6 +614,22 @@ type PageInfo struct {
 	StartCursor *string `json:"startCursor,omitempty"`
 	// Cursor of the last record of the page; pass it as `after` for the next page.
 	EndCursor *string `json:"endCursor,omitempty"`
+}
+
+// A pipeline as a board: its stages with counts, totals and the first deals of each.
+type PipelineBoard struct {
+	// The pipeline.
+	Pipeline *crm.Pipeline `json:"pipeline"`
+	// One column per stage, in order.
+	Columns []BoardColumn `json:"columns"`
+}
+
+// Result of createPipeline and updatePipeline.
+type PipelinePayload struct {
+	// The pipeline after the change.
+	Pipeline *crm.Pipeline `json:"pipeline"`
+	// Deals moved out of removed stages.
+	MovedDeals int `json:"movedDeals"`
 }
 
 // Read operations.
@@ -332,6 +656,74 @@ type RevokeAPIKeyPayload struct {
 	APIKey *crm.APIKey `json:"apiKey"`
 }
 
+// An exchange rate to record.
+type SetExchangeRateInput struct {
+	// From currency.
+	FromCurrency string `json:"fromCurrency"`
+	// To currency.
+	ToCurrency string `json:"toCurrency"`
+	// Valid from this day.
+	ValidFrom crm.Date `json:"validFrom"`
+	// Units of toCurrency for one fromCurrency; positive.
+	Rate decimal.Decimal `json:"rate"`
+}
+
+// Result of setExchangeRate.
+type SetExchangeRatePayload struct {
+	// The rate.
+	Rate *service.ExchangeRate `json:"rate"`
+}
+
+// A quota to set (replacing the same target's quota for the same period).
+type SetQuotaInput struct {
+	// A user; or give teamId.
+	UserID graphql.Omittable[*string] `json:"userId,omitempty"`
+	// A team; or give userId.
+	TeamID graphql.Omittable[*string] `json:"teamId,omitempty"`
+	// First day.
+	PeriodStart crm.Date `json:"periodStart"`
+	// Day after the last.
+	PeriodEnd crm.Date `json:"periodEnd"`
+	// The target, non-negative.
+	Amount decimal.Decimal `json:"amount"`
+	// ISO 4217; default the organization's.
+	Currency graphql.Omittable[*string] `json:"currency,omitempty"`
+}
+
+// Result of setQuota.
+type SetQuotaPayload struct {
+	// The quota.
+	Quota *service.Quota `json:"quota"`
+}
+
+// A stage of a pipeline being created or edited. Stages with an id are kept (and may be renamed or moved); new ones have none.
+type StageInput struct {
+	// An existing stage to keep; omitted for a new one.
+	ID graphql.Omittable[*string] `json:"id,omitempty"`
+	// Name.
+	Name string `json:"name"`
+	// Default win probability, 0-100.
+	Probability int `json:"probability"`
+	// Default forecast category; closed stages are CLOSED_WON (won) or OMITTED (lost).
+	ForecastCategory crm.ForecastCategory `json:"forecastCategory"`
+	// Deals here are closed.
+	Closed graphql.Omittable[*bool] `json:"closed,omitempty"`
+	// Deals here are won (closed stages only).
+	Won graphql.Omittable[*bool] `json:"won,omitempty"`
+	// Days without activity before a deal here is stale; null: the organization's; 0: never.
+	StaleAfterDays graphql.Omittable[*int] `json:"staleAfterDays,omitempty"`
+	// Evidence required to enter.
+	EntryCriteria graphql.Omittable[[]EntryCriterionInput] `json:"entryCriteria,omitempty"`
+}
+
+// Where the deals of a removed stage go.
+type StageMapping struct {
+	// The stage removed.
+	FromStageID string `json:"fromStageId"`
+	// A stage of the same pipeline that remains.
+	ToStageID string `json:"toStageId"`
+}
+
 // Conditions on a text field; all given conditions must hold.
 type StringFilter struct {
 	// Equal to this value.
@@ -342,8 +734,66 @@ type StringFilter struct {
 	Contains graphql.Omittable[*string] `json:"contains,omitempty"`
 }
 
+// A manager's adjusted forecast for a team and period.
+type SubmitForecastInput struct {
+	// The team (one you manage); null: the whole organization (admins).
+	TeamID graphql.Omittable[*string] `json:"teamId,omitempty"`
+	// First day of the period.
+	PeriodStart crm.Date `json:"periodStart"`
+	// Day after the period.
+	PeriodEnd crm.Date `json:"periodEnd"`
+	// The adjusted figure.
+	Adjusted decimal.Decimal `json:"adjusted"`
+	// Currency of the adjusted figure; default the organization's.
+	Currency graphql.Omittable[*string] `json:"currency,omitempty"`
+	// Why it differs from the computed figures.
+	Note graphql.Omittable[*string] `json:"note,omitempty"`
+}
+
+// Result of submitForecast.
+type SubmitForecastPayload struct {
+	// The submission with the computed figures of this moment.
+	Submission *service.ForecastSubmission `json:"submission"`
+}
+
 // Live updates.
 type Subscription struct {
+}
+
+// A page of tasks, by due time (no due time last).
+type TaskConnection struct {
+	// The tasks with their cursors.
+	Edges []TaskEdge `json:"edges"`
+	// The tasks.
+	Nodes []crm.Task `json:"nodes"`
+	// Where this page sits.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// A task in a page.
+type TaskEdge struct {
+	// Position.
+	Cursor string `json:"cursor"`
+	// The task.
+	Node *crm.Task `json:"node"`
+}
+
+// Conditions on tasks.
+type TaskFilter struct {
+	// Owned by one of these users; default: you.
+	OwnerIds graphql.Omittable[[]string] `json:"ownerIds,omitempty"`
+	// In one of these statuses; default: OPEN.
+	Statuses graphql.Omittable[[]crm.TaskStatus] `json:"statuses,omitempty"`
+	// About this record.
+	RecordID graphql.Omittable[*string] `json:"recordId,omitempty"`
+	// Due before this time (overdue: now).
+	DueBefore graphql.Omittable[*time.Time] `json:"dueBefore,omitempty"`
+}
+
+// Result of updateTask.
+type TaskPayload struct {
+	// The task after the change.
+	Task *crm.Task `json:"task"`
 }
 
 // A time interval: from (inclusive) to (exclusive).
@@ -424,6 +874,42 @@ type UpdateContactPayload struct {
 	Contact *crm.Contact `json:"contact"`
 }
 
+// Changes to a deal; omitted fields stay, null clears. The stage changes only through moveOpportunity.
+type UpdateOpportunityInput struct {
+	// The deal.
+	ID string `json:"id"`
+	// The version you last read.
+	ExpectedVersion int `json:"expectedVersion"`
+	// Name.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// Owner; null unassigns.
+	OwnerID graphql.Omittable[*string] `json:"ownerId,omitempty"`
+	// Team.
+	TeamID graphql.Omittable[*string] `json:"teamId,omitempty"`
+	// Amount.
+	Amount graphql.Omittable[*decimal.Decimal] `json:"amount,omitempty"`
+	// Currency.
+	Currency graphql.Omittable[*string] `json:"currency,omitempty"`
+	// Expected close date.
+	CloseDate graphql.Omittable[*crm.Date] `json:"closeDate,omitempty"`
+	// Probability override (open deals).
+	Probability graphql.Omittable[*int] `json:"probability,omitempty"`
+	// Forecast category override (open deals: PIPELINE, BEST_CASE or COMMIT).
+	ForecastCategory graphql.Omittable[*crm.ForecastCategory] `json:"forecastCategory,omitempty"`
+	// Source.
+	Source graphql.Omittable[*string] `json:"source,omitempty"`
+	// Campaign.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// Next step.
+	NextStep graphql.Omittable[*string] `json:"nextStep,omitempty"`
+	// The complete list of ticked checklist items.
+	Checklist graphql.Omittable[[]string] `json:"checklist,omitempty"`
+	// The complete list of contacts with roles.
+	Contacts graphql.Omittable[[]DealContactInput] `json:"contacts,omitempty"`
+	// Custom fields; replaces the whole object.
+	Custom graphql.Omittable[json.RawMessage] `json:"custom,omitempty"`
+}
+
 // Organization settings to change; omitted fields stay as they are.
 type UpdateOrganizationSettingsInput struct {
 	// The version you last read.
@@ -440,12 +926,60 @@ type UpdateOrganizationSettingsInput struct {
 	RecordVisibility graphql.Omittable[*crm.Visibility] `json:"recordVisibility,omitempty"`
 	// Working calendar.
 	WorkingHours graphql.Omittable[*WorkingHoursInput] `json:"workingHours,omitempty"`
+	// Days without activity after which an open deal is stale, 1-365.
+	StaleAfterDays graphql.Omittable[*int] `json:"staleAfterDays,omitempty"`
+	// Days without follow-up before an account returns to the pool, 1-3650; null turns the pool off.
+	PoolAfterDays graphql.Omittable[*int] `json:"poolAfterDays,omitempty"`
+	// Pool claims per user per 24 hours, 1-10000.
+	PoolClaimLimit graphql.Omittable[*int] `json:"poolClaimLimit,omitempty"`
+	// Hours until a first-contact task is due, 1-720.
+	FirstContactHours graphql.Omittable[*int] `json:"firstContactHours,omitempty"`
+	// Days after a quote until its follow-up task is due, 1-90.
+	QuoteFollowUpDays graphql.Omittable[*int] `json:"quoteFollowUpDays,omitempty"`
 }
 
 // Result of updateOrganizationSettings.
 type UpdateOrganizationSettingsPayload struct {
 	// The organization after the change.
 	Organization *crm.Organization `json:"organization"`
+}
+
+// Changes to a pipeline. stages, when given, is the whole new list: stages left out are removed, and deals in them must be mapped.
+type UpdatePipelineInput struct {
+	// The pipeline.
+	ID string `json:"id"`
+	// The version you last read.
+	ExpectedVersion int `json:"expectedVersion"`
+	// New name.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// Make it the default pipeline.
+	IsDefault graphql.Omittable[*bool] `json:"isDefault,omitempty"`
+	// The complete new list of stages, in order.
+	Stages graphql.Omittable[[]StageInput] `json:"stages,omitempty"`
+	// Where the deals of removed stages go (in the same transaction).
+	StageMappings graphql.Omittable[[]StageMapping] `json:"stageMappings,omitempty"`
+}
+
+// Changes to a task; omitted fields stay, null clears.
+type UpdateTaskInput struct {
+	// The task.
+	ID string `json:"id"`
+	// The version you last read.
+	ExpectedVersion int `json:"expectedVersion"`
+	// Title.
+	Title graphql.Omittable[*string] `json:"title,omitempty"`
+	// Notes.
+	Notes graphql.Omittable[*string] `json:"notes,omitempty"`
+	// Owner.
+	OwnerID graphql.Omittable[*string] `json:"ownerId,omitempty"`
+	// Due time; changing it moves the reminder by as much.
+	DueAt graphql.Omittable[*time.Time] `json:"dueAt,omitempty"`
+	// Reminder time.
+	RemindAt graphql.Omittable[*time.Time] `json:"remindAt,omitempty"`
+	// Priority.
+	Priority graphql.Omittable[*TaskPriority] `json:"priority,omitempty"`
+	// Status; DONE or CANCELLED cancels the reminder.
+	Status graphql.Omittable[*crm.TaskStatus] `json:"status,omitempty"`
 }
 
 // Changes to a team; omitted fields stay as they are.
@@ -502,6 +1036,250 @@ type WorkingHoursInput struct {
 	End string `json:"end"`
 	// Dates (YYYY-MM-DD) not worked.
 	Holidays graphql.Omittable[[]string] `json:"holidays,omitempty"`
+}
+
+// Direction of a call or e-mail.
+type Direction string
+
+const (
+	// From the customer.
+	DirectionInbound Direction = "INBOUND"
+	// To the customer.
+	DirectionOutbound Direction = "OUTBOUND"
+)
+
+var AllDirection = []Direction{
+	DirectionInbound,
+	DirectionOutbound,
+}
+
+func (e Direction) IsValid() bool {
+	switch e {
+	case DirectionInbound, DirectionOutbound:
+		return true
+	}
+	return false
+}
+
+func (e Direction) String() string {
+	return string(e)
+}
+
+func (e *Direction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Direction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Direction", str)
+	}
+	return nil
+}
+
+func (e Direction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Direction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Direction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How forecast figures are grouped.
+type ForecastGroup string
+
+const (
+	// Per deal owner.
+	ForecastGroupOwner ForecastGroup = "OWNER"
+	// Per team.
+	ForecastGroupTeam ForecastGroup = "TEAM"
+	// Per pipeline.
+	ForecastGroupPipeline ForecastGroup = "PIPELINE"
+)
+
+var AllForecastGroup = []ForecastGroup{
+	ForecastGroupOwner,
+	ForecastGroupTeam,
+	ForecastGroupPipeline,
+}
+
+func (e ForecastGroup) IsValid() bool {
+	switch e {
+	case ForecastGroupOwner, ForecastGroupTeam, ForecastGroupPipeline:
+		return true
+	}
+	return false
+}
+
+func (e ForecastGroup) String() string {
+	return string(e)
+}
+
+func (e *ForecastGroup) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ForecastGroup(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ForecastGroup", str)
+	}
+	return nil
+}
+
+func (e ForecastGroup) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ForecastGroup) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ForecastGroup) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Length of forecast periods.
+type ForecastInterval string
+
+const (
+	// Calendar months.
+	ForecastIntervalMonth ForecastInterval = "MONTH"
+	// Calendar quarters.
+	ForecastIntervalQuarter ForecastInterval = "QUARTER"
+)
+
+var AllForecastInterval = []ForecastInterval{
+	ForecastIntervalMonth,
+	ForecastIntervalQuarter,
+}
+
+func (e ForecastInterval) IsValid() bool {
+	switch e {
+	case ForecastIntervalMonth, ForecastIntervalQuarter:
+		return true
+	}
+	return false
+}
+
+func (e ForecastInterval) String() string {
+	return string(e)
+}
+
+func (e *ForecastInterval) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ForecastInterval(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ForecastInterval", str)
+	}
+	return nil
+}
+
+func (e ForecastInterval) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ForecastInterval) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ForecastInterval) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Fields deals can be sorted by; ties are broken by ID.
+type OpportunityOrderField string
+
+const (
+	// Name.
+	OpportunityOrderFieldName OpportunityOrderField = "NAME"
+	// Creation time.
+	OpportunityOrderFieldCreatedAt OpportunityOrderField = "CREATED_AT"
+	// Last change.
+	OpportunityOrderFieldUpdatedAt OpportunityOrderField = "UPDATED_AT"
+	// Amount (unset counts as 0).
+	OpportunityOrderFieldAmount OpportunityOrderField = "AMOUNT"
+	// Close date (unset last).
+	OpportunityOrderFieldCloseDate OpportunityOrderField = "CLOSE_DATE"
+)
+
+var AllOpportunityOrderField = []OpportunityOrderField{
+	OpportunityOrderFieldName,
+	OpportunityOrderFieldCreatedAt,
+	OpportunityOrderFieldUpdatedAt,
+	OpportunityOrderFieldAmount,
+	OpportunityOrderFieldCloseDate,
+}
+
+func (e OpportunityOrderField) IsValid() bool {
+	switch e {
+	case OpportunityOrderFieldName, OpportunityOrderFieldCreatedAt, OpportunityOrderFieldUpdatedAt, OpportunityOrderFieldAmount, OpportunityOrderFieldCloseDate:
+		return true
+	}
+	return false
+}
+
+func (e OpportunityOrderField) String() string {
+	return string(e)
+}
+
+func (e *OpportunityOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OpportunityOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OpportunityOrderField", str)
+	}
+	return nil
+}
+
+func (e OpportunityOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OpportunityOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OpportunityOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Sort direction.
@@ -639,6 +1417,16 @@ const (
 	RecordTypeOrganization RecordType = "ORGANIZATION"
 	// An API key.
 	RecordTypeAPIKey RecordType = "API_KEY"
+	// A pipeline.
+	RecordTypePipeline RecordType = "PIPELINE"
+	// An opportunity.
+	RecordTypeOpportunity RecordType = "OPPORTUNITY"
+	// An activity.
+	RecordTypeActivity RecordType = "ACTIVITY"
+	// A task.
+	RecordTypeTask RecordType = "TASK"
+	// A notification (only its recipient sees it).
+	RecordTypeNotification RecordType = "NOTIFICATION"
 )
 
 var AllRecordType = []RecordType{
@@ -648,11 +1436,16 @@ var AllRecordType = []RecordType{
 	RecordTypeTeam,
 	RecordTypeOrganization,
 	RecordTypeAPIKey,
+	RecordTypePipeline,
+	RecordTypeOpportunity,
+	RecordTypeActivity,
+	RecordTypeTask,
+	RecordTypeNotification,
 }
 
 func (e RecordType) IsValid() bool {
 	switch e {
-	case RecordTypeAccount, RecordTypeContact, RecordTypeUser, RecordTypeTeam, RecordTypeOrganization, RecordTypeAPIKey:
+	case RecordTypeAccount, RecordTypeContact, RecordTypeUser, RecordTypeTeam, RecordTypeOrganization, RecordTypeAPIKey, RecordTypePipeline, RecordTypeOpportunity, RecordTypeActivity, RecordTypeTask, RecordTypeNotification:
 		return true
 	}
 	return false
@@ -688,6 +1481,131 @@ func (e *RecordType) UnmarshalJSON(b []byte) error {
 }
 
 func (e RecordType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a task came from.
+type TaskKind string
+
+const (
+	// Created by a person.
+	TaskKindManual TaskKind = "MANUAL"
+	// Created when a deal was assigned: make first contact.
+	TaskKindFirstContact TaskKind = "FIRST_CONTACT"
+	// Created after a quote was sent: follow up.
+	TaskKindFollowUp TaskKind = "FOLLOW_UP"
+)
+
+var AllTaskKind = []TaskKind{
+	TaskKindManual,
+	TaskKindFirstContact,
+	TaskKindFollowUp,
+}
+
+func (e TaskKind) IsValid() bool {
+	switch e {
+	case TaskKindManual, TaskKindFirstContact, TaskKindFollowUp:
+		return true
+	}
+	return false
+}
+
+func (e TaskKind) String() string {
+	return string(e)
+}
+
+func (e *TaskKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaskKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaskKind", str)
+	}
+	return nil
+}
+
+func (e TaskKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaskKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaskKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Task priority.
+type TaskPriority string
+
+const (
+	// Low.
+	TaskPriorityLow TaskPriority = "LOW"
+	// Normal.
+	TaskPriorityNormal TaskPriority = "NORMAL"
+	// High.
+	TaskPriorityHigh TaskPriority = "HIGH"
+	// Urgent.
+	TaskPriorityUrgent TaskPriority = "URGENT"
+)
+
+var AllTaskPriority = []TaskPriority{
+	TaskPriorityLow,
+	TaskPriorityNormal,
+	TaskPriorityHigh,
+	TaskPriorityUrgent,
+}
+
+func (e TaskPriority) IsValid() bool {
+	switch e {
+	case TaskPriorityLow, TaskPriorityNormal, TaskPriorityHigh, TaskPriorityUrgent:
+		return true
+	}
+	return false
+}
+
+func (e TaskPriority) String() string {
+	return string(e)
+}
+
+func (e *TaskPriority) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaskPriority(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaskPriority", str)
+	}
+	return nil
+}
+
+func (e TaskPriority) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaskPriority) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaskPriority) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,5 +1,5 @@
 // Package crm is Rapport's vocabulary: the domain types, identifiers, the acting principal and the
-// error codes that every other package speaks. It depends on the standard library and uuid only, so
+// error codes that every other package speaks. It depends on the standard library, uuid and decimal only, so
 // that rules, services and transports can all import it without pulling in a database or a transport.
 package crm
 

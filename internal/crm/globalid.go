@@ -46,3 +46,21 @@ func (c Contact) GlobalID() string { return GlobalID(TypeContact, c.ID) }
 
 // GlobalID returns the event's global ID.
 func (e Event) GlobalID() string { return GlobalID("Event", e.ID) }
+
+// GlobalID returns the pipeline's global ID.
+func (p Pipeline) GlobalID() string { return GlobalID(TypePipeline, p.ID) }
+
+// GlobalID returns the stage's global ID.
+func (s Stage) GlobalID() string { return GlobalID(TypeStage, s.ID) }
+
+// GlobalID returns the opportunity's global ID.
+func (o Opportunity) GlobalID() string { return GlobalID(TypeOpportunity, o.ID) }
+
+// GlobalID returns the activity's global ID.
+func (a Activity) GlobalID() string { return GlobalID(TypeActivity, a.ID) }
+
+// GlobalID returns the task's global ID.
+func (t Task) GlobalID() string { return GlobalID(TypeTask, t.ID) }
+
+// GlobalID returns the notification's global ID.
+func (n Notification) GlobalID() string { return GlobalID(TypeNotification, n.ID) }

@@ -30,6 +30,11 @@ type Settings struct {
 	DefaultPhoneRegion string // ISO 3166-1 alpha-2, e.g. CN, used to read national phone numbers
 	RecordVisibility   Visibility
 	WorkingHours       WorkingHours
+	StaleAfterDays     int32  // an open deal without activity this long is stale (stages may override)
+	PoolAfterDays      *int32 // an owned account without follow-up this long returns to the pool; nil: never
+	PoolClaimLimit     int32  // accounts one user may claim from the pool per 24 hours
+	FirstContactHours  int32  // until the automatic first-contact task of an assigned deal is due
+	QuoteFollowUpDays  int32  // after a quote is sent, until its follow-up task is due
 }
 
 // WorkingHours is the organization's working calendar, in its time zone.
@@ -52,6 +57,10 @@ func DefaultSettings() Settings {
 			Start: "09:00",
 			End:   "18:00",
 		},
+		StaleAfterDays:    3,
+		PoolClaimLimit:    20,
+		FirstContactHours: 24,
+		QuoteFollowUpDays: 3,
 	}
 }
 

@@ -83,6 +83,12 @@ type Event struct {
 	OwnerIDs   []ID // owners of the record before and after the change, for visibility filtering
 	Changes    []FieldChange
 	OccurredAt time.Time
+	// ContainerID is the record the event's record belongs to in live views (an opportunity's
+	// pipeline); NilID when none.
+	ContainerID ID
+	// Snapshot is the record's state after the change, for live views that update without reading
+	// the record again; nil for record types that do not carry one.
+	Snapshot json.RawMessage
 }
 
 // FieldChange is one changed field with its value before and after, as JSON. A created record has

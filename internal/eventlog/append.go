@@ -33,10 +33,14 @@ func Append(ctx context.Context, q *query.Queries, events ...crm.Event) error {
 		if owners == nil {
 			owners = []crm.ID{}
 		}
+		var container *crm.ID
+		if e.ContainerID != crm.NilID {
+			container = &e.ContainerID
+		}
 		rows[i] = query.AppendEventsParams{
 			OrgID: e.OrgID, ID: e.ID, Type: e.Type, RecordType: e.RecordType, RecordID: e.RecordID,
 			ActorKind: string(e.ActorKind), ActorID: actor, OwnerIds: owners, Changes: changes,
-			OccurredAt: e.OccurredAt,
+			OccurredAt: e.OccurredAt, ContainerID: container, Snapshot: e.Snapshot,
 		}
 	}
 	if len(rows) == 1 {
@@ -64,6 +68,12 @@ func FromRow(r query.Event) crm.Event {
 	}
 	if r.ActorID != nil {
 		e.ActorID = *r.ActorID
+	}
+	if r.ContainerID != nil {
+		e.ContainerID = *r.ContainerID
+	}
+	if len(r.Snapshot) > 0 {
+		e.Snapshot = r.Snapshot
 	}
 	_ = json.Unmarshal(r.Changes, &e.Changes) // written by Append, always valid
 	return e

@@ -51,7 +51,7 @@ var recordSortKeys = map[string]sortKey{
 }
 
 const accountColumns = `org_id, id, name, registration_code, domain, industry, employees, region, country, owner_id,
-custom, merged_into_id, created_at, updated_at, deleted_at, version`
+custom, merged_into_id, created_at, updated_at, deleted_at, version, last_activity_at, owner_since`
 
 func (s *Service) accountQuery(a *crm.Actor, f AccountFilter) *listQuery {
 	q := &listQuery{table: "accounts", columns: accountColumns}

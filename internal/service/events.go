@@ -15,7 +15,8 @@ import (
 )
 
 // recordTypes are the record types events name, for validating type filters.
-var recordTypes = []string{crm.TypeAccount, crm.TypeContact, crm.TypeUser, crm.TypeTeam, crm.TypeOrganization, crm.TypeAPIKey}
+var recordTypes = []string{crm.TypeAccount, crm.TypeContact, crm.TypeUser, crm.TypeTeam, crm.TypeOrganization, crm.TypeAPIKey,
+	crm.TypePipeline, crm.TypeOpportunity, crm.TypeActivity, crm.TypeTask, crm.TypeNotification}
 
 // EventCursor encodes an event's position in its organization's log.
 func EventCursor(seq int64) string {
@@ -197,9 +198,11 @@ func (s *Service) Subscribe(ctx context.Context, a *crm.Actor, types []string, a
 	return out, nil
 }
 
-// eventFilter returns which events the actor may see: events of records they may see (by the
-// record's owners before and after the change), and events of organization records (users, teams,
-// settings, API keys) only for administrators. The visibility closure is read once.
+// eventFilter returns which events the actor may see: events of owned records (accounts, contacts,
+// deals, activities, tasks) they may see by the record's owners before and after the change;
+// notifications only by their recipient; pipelines by everyone who reads deals; and events of
+// organization records (users, teams, settings, API keys) only for administrators. The visibility
+// closure is read once.
 func (s *Service) eventFilter(ctx context.Context, q *query.Queries, a *crm.Actor) (func(crm.Event) bool, error) {
 	visible := map[crm.ID]struct{}{}
 	if access.Scope(a) == access.ScopeVisible {
@@ -213,8 +216,15 @@ func (s *Service) eventFilter(ctx context.Context, q *query.Queries, a *crm.Acto
 	}
 	admin := access.Scope(a) == access.ScopeAll && access.Allows(a, access.UsersWrite)
 	return func(e crm.Event) bool {
+		if p, ok := readPermission[e.RecordType]; ok && !access.Allows(a, p) {
+			return false
+		}
 		switch e.RecordType {
-		case crm.TypeAccount, crm.TypeContact:
+		case crm.TypeNotification:
+			return a.Kind == crm.ActorUser && containsID(e.OwnerIDs, a.UserID)
+		case crm.TypePipeline:
+			return access.Allows(a, access.DealsRead)
+		case crm.TypeAccount, crm.TypeContact, crm.TypeOpportunity, crm.TypeActivity, crm.TypeTask:
 			if len(e.OwnerIDs) == 0 {
 				return access.Visible(a, crm.NilID, visible)
 			}
@@ -227,6 +237,12 @@ func (s *Service) eventFilter(ctx context.Context, q *query.Queries, a *crm.Acto
 		}
 		return admin
 	}, nil
+}
+
+// readPermission is the permission needed to see events of an owned record type.
+var readPermission = map[string]access.Permission{
+	crm.TypeAccount: access.AccountsRead, crm.TypeContact: access.ContactsRead, crm.TypeOpportunity: access.DealsRead,
+	crm.TypeActivity: access.ActivitiesRead, crm.TypeTask: access.ActivitiesRead,
 }
 
 // maskEvent hides sensitive values in an event's changes from actors without the pii permission.

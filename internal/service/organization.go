@@ -24,6 +24,11 @@ type SettingsUpdate struct {
 	DefaultPhoneRegion Opt[string]
 	RecordVisibility   Opt[crm.Visibility]
 	WorkingHours       Opt[crm.WorkingHours]
+	StaleAfterDays     Opt[int32]
+	PoolAfterDays      Opt[*int32]
+	PoolClaimLimit     Opt[int32]
+	FirstContactHours  Opt[int32]
+	QuoteFollowUpDays  Opt[int32]
 }
 
 // Organization returns the actor's organization.
@@ -65,6 +70,11 @@ func (s *Service) UpdateSettings(ctx context.Context, a *crm.Actor, in SettingsU
 		st.DefaultPhoneRegion = in.DefaultPhoneRegion.apply(st.DefaultPhoneRegion)
 		st.RecordVisibility = in.RecordVisibility.apply(st.RecordVisibility)
 		st.WorkingHours = in.WorkingHours.apply(st.WorkingHours)
+		st.StaleAfterDays = in.StaleAfterDays.apply(st.StaleAfterDays)
+		st.PoolAfterDays = in.PoolAfterDays.apply(st.PoolAfterDays)
+		st.PoolClaimLimit = in.PoolClaimLimit.apply(st.PoolClaimLimit)
+		st.FirstContactHours = in.FirstContactHours.apply(st.FirstContactHours)
+		st.QuoteFollowUpDays = in.QuoteFollowUpDays.apply(st.QuoteFollowUpDays)
 		if err := normalizeOrganization(&org); err != nil {
 			return err
 		}
@@ -76,7 +86,9 @@ func (s *Service) UpdateSettings(ctx context.Context, a *crm.Actor, in SettingsU
 		res, err := w.q.UpdateOrganization(w.ctx, query.UpdateOrganizationParams{
 			ID: org.ID, Name: org.Name, TimeZone: st.TimeZone, DefaultCurrency: st.DefaultCurrency,
 			DefaultPhoneRegion: st.DefaultPhoneRegion, RecordVisibility: string(st.RecordVisibility),
-			WorkingHours: hours, Now: w.now})
+			WorkingHours: hours, StaleAfterDays: st.StaleAfterDays, PoolAfterDays: st.PoolAfterDays,
+			PoolClaimLimit: st.PoolClaimLimit, FirstContactHours: st.FirstContactHours,
+			QuoteFollowUpDays: st.QuoteFollowUpDays, Now: w.now})
 		if err != nil {
 			return err
 		}
@@ -110,7 +122,10 @@ func (s *Service) CreateOrganization(ctx context.Context, slug, name string, set
 		if err := q.CreateOrganization(ctx, query.CreateOrganizationParams{
 			ID: org.ID, Slug: slug, Name: org.Name, TimeZone: org.Settings.TimeZone,
 			DefaultCurrency: org.Settings.DefaultCurrency, DefaultPhoneRegion: org.Settings.DefaultPhoneRegion,
-			RecordVisibility: string(org.Settings.RecordVisibility), WorkingHours: hours, Now: now,
+			RecordVisibility: string(org.Settings.RecordVisibility), WorkingHours: hours,
+			StaleAfterDays: org.Settings.StaleAfterDays, PoolAfterDays: org.Settings.PoolAfterDays,
+			PoolClaimLimit: org.Settings.PoolClaimLimit, FirstContactHours: org.Settings.FirstContactHours,
+			QuoteFollowUpDays: org.Settings.QuoteFollowUpDays, Now: now,
 		}); err != nil {
 			return err
 		}
@@ -145,6 +160,21 @@ func withDefaults(s crm.Settings) crm.Settings {
 	if s.WorkingHours.Days != nil {
 		d.WorkingHours = s.WorkingHours
 	}
+	if s.StaleAfterDays != 0 {
+		d.StaleAfterDays = s.StaleAfterDays
+	}
+	if s.PoolAfterDays != nil {
+		d.PoolAfterDays = s.PoolAfterDays
+	}
+	if s.PoolClaimLimit != 0 {
+		d.PoolClaimLimit = s.PoolClaimLimit
+	}
+	if s.FirstContactHours != 0 {
+		d.FirstContactHours = s.FirstContactHours
+	}
+	if s.QuoteFollowUpDays != 0 {
+		d.QuoteFollowUpDays = s.QuoteFollowUpDays
+	}
 	return d
 }
 
@@ -167,6 +197,23 @@ func normalizeOrganization(o *crm.Organization) (err error) {
 	}
 	if st.RecordVisibility != crm.VisibilityOwn && st.RecordVisibility != crm.VisibilityTeam {
 		return crm.Invalid("recordVisibility", "Record visibility is OWN or TEAM.")
+	}
+	for _, r := range []struct {
+		field    string
+		v        int32
+		min, max int32
+	}{
+		{"staleAfterDays", st.StaleAfterDays, 1, 365},
+		{"poolClaimLimit", st.PoolClaimLimit, 1, 10000},
+		{"firstContactHours", st.FirstContactHours, 1, 720},
+		{"quoteFollowUpDays", st.QuoteFollowUpDays, 1, 90},
+	} {
+		if r.v < r.min || r.v > r.max {
+			return crm.Invalid(r.field, "%s is between %d and %d.", r.field, r.min, r.max)
+		}
+	}
+	if p := st.PoolAfterDays; p != nil && (*p < 1 || *p > 3650) {
+		return crm.Invalid("poolAfterDays", "poolAfterDays is between 1 and 3650, or null to keep accounts with their owners.")
 	}
 	return checkWorkingHours(&st.WorkingHours)
 }
@@ -196,7 +243,9 @@ func checkWorkingHours(h *crm.WorkingHours) error {
 func orgFromRow(r query.Organization) crm.Organization {
 	o := crm.Organization{ID: r.ID, Slug: r.Slug, Name: r.Name, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		Version: r.Version, Settings: crm.Settings{TimeZone: r.TimeZone, DefaultCurrency: r.DefaultCurrency,
-			DefaultPhoneRegion: r.DefaultPhoneRegion, RecordVisibility: crm.Visibility(r.RecordVisibility)}}
+			DefaultPhoneRegion: r.DefaultPhoneRegion, RecordVisibility: crm.Visibility(r.RecordVisibility),
+			StaleAfterDays: r.StaleAfterDays, PoolAfterDays: r.PoolAfterDays, PoolClaimLimit: r.PoolClaimLimit,
+			FirstContactHours: r.FirstContactHours, QuoteFollowUpDays: r.QuoteFollowUpDays}}
 	_ = json.Unmarshal(r.WorkingHours, &o.Settings.WorkingHours) // written by this package, always valid
 	return o
 }
@@ -205,5 +254,7 @@ func orgFields(o crm.Organization) fields {
 	st := o.Settings
 	return fields{"name": o.Name, "timeZone": st.TimeZone, "defaultCurrency": st.DefaultCurrency,
 		"defaultPhoneRegion": st.DefaultPhoneRegion, "recordVisibility": st.RecordVisibility,
-		"workingHours": st.WorkingHours}
+		"workingHours": st.WorkingHours, "staleAfterDays": st.StaleAfterDays, "poolAfterDays": st.PoolAfterDays,
+		"poolClaimLimit": st.PoolClaimLimit, "firstContactHours": st.FirstContactHours,
+		"quoteFollowUpDays": st.QuoteFollowUpDays}
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/db/query"
@@ -47,6 +49,9 @@ type Service struct {
 	relay  *eventlog.Relay
 	hub    *eventlog.Hub
 	cfg    Config
+	// jobs inserts and cancels River jobs inside business transactions. It is an insert-only
+	// client: the worker package runs the jobs.
+	jobs *river.Client[pgx.Tx]
 }
 
 // New returns a Service.
@@ -60,8 +65,15 @@ func New(d Deps) *Service {
 	if d.Config.IdempotencyTTL == 0 {
 		d.Config.IdempotencyTTL = 24 * time.Hour
 	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	jobs, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{Logger: d.Log})
+	if err != nil {
+		panic(err) // only invalid static configuration fails here
+	}
 	return &Service{pool: d.Pool, clock: d.Clock, log: d.Log, tokens: d.Tokens, oidc: d.OIDC,
-		relay: d.Relay, hub: d.Hub, cfg: d.Config}
+		relay: d.Relay, hub: d.Hub, cfg: d.Config, jobs: jobs}
 }
 
 // now returns the current time at the database's microsecond precision, so values read back
@@ -79,7 +91,7 @@ func (s *Service) read(ctx context.Context, a *crm.Actor, fn func(q *query.Queri
 func (s *Service) write(ctx context.Context, a *crm.Actor, fn func(w *writer) error) error {
 	var emitted bool
 	err := db.InTenant(ctx, s.pool, a.OrgID, func(tx pgx.Tx) error {
-		w := &writer{ctx: ctx, q: query.New(tx), tx: tx, actor: a, now: s.now()}
+		w := &writer{ctx: ctx, q: query.New(tx), tx: tx, actor: a, now: s.now(), jobs: s.jobs}
 		if err := fn(w); err != nil {
 			return err
 		}
@@ -104,6 +116,7 @@ type writer struct {
 	now    time.Time
 	events []crm.Event
 	region string // the organization's default phone region, read once per transaction
+	jobs   *river.Client[pgx.Tx]
 }
 
 // emit records a domain event to append when the transaction commits. owners are the record's

@@ -18,19 +18,23 @@ type Permission string
 // The permissions. "x:read" lets the holder list and read records of kind x, "x:write" create, change
 // and delete them.
 const (
-	AccountsRead   Permission = "accounts:read"
-	AccountsWrite  Permission = "accounts:write"
-	ContactsRead   Permission = "contacts:read"
-	ContactsWrite  Permission = "contacts:write"
-	LeadsRead      Permission = "leads:read"
-	LeadsWrite     Permission = "leads:write"
-	PII            Permission = "pii"             // see contacts' phones and e-mails unmasked
-	ChangesRead    Permission = "changes:read"    // read the incremental change feed
-	AuditRead      Permission = "audit:read"      // read a record's history in the audit trail
-	AggregatesRead Permission = "aggregates:read" // read aggregate figures (counts, sums), not records
-	SettingsWrite  Permission = "settings:write"  // change the organization's settings
-	UsersWrite     Permission = "users:write"     // invite, change and deactivate users; manage teams
-	APIKeysManage  Permission = "apikeys:manage"  // create, list and revoke API keys
+	AccountsRead    Permission = "accounts:read"
+	AccountsWrite   Permission = "accounts:write"
+	ContactsRead    Permission = "contacts:read"
+	ContactsWrite   Permission = "contacts:write"
+	LeadsRead       Permission = "leads:read"
+	LeadsWrite      Permission = "leads:write"
+	DealsRead       Permission = "opportunities:read"
+	DealsWrite      Permission = "opportunities:write"
+	ActivitiesRead  Permission = "activities:read"  // activities and tasks
+	ActivitiesWrite Permission = "activities:write" // log activities, create and change tasks
+	PII             Permission = "pii"              // see contacts' phones and e-mails unmasked
+	ChangesRead     Permission = "changes:read"     // read the incremental change feed
+	AuditRead       Permission = "audit:read"       // read a record's history in the audit trail
+	AggregatesRead  Permission = "aggregates:read"  // read aggregate figures (counts, sums), not records
+	SettingsWrite   Permission = "settings:write"   // change the organization's settings
+	UsersWrite      Permission = "users:write"      // invite, change and deactivate users; manage teams
+	APIKeysManage   Permission = "apikeys:manage"   // create, list and revoke API keys
 )
 
 // Scopes are the permissions an API key may be granted, in the order a UI should offer them. Keys
@@ -38,7 +42,7 @@ const (
 // escalate to an administrator.
 var Scopes = []Permission{
 	AccountsRead, AccountsWrite, ContactsRead, ContactsWrite, LeadsRead, LeadsWrite,
-	PII, ChangesRead, AuditRead, AggregatesRead,
+	DealsRead, DealsWrite, ActivitiesRead, ActivitiesWrite, PII, ChangesRead, AuditRead, AggregatesRead,
 }
 
 // ParseScope parses the name of an API-key scope, as sent when a key is created. Surrounding space
@@ -65,11 +69,11 @@ func ParseScope(s string) (Permission, error) {
 // stored), where "x:write" implies "x:read". A user holds the permissions of their role:
 //
 //   - admin: all of them.
-//   - sales_manager: accounts, contacts and leads (read and write), pii, audit:read, changes:read
-//     and aggregates:read.
+//   - sales_manager: accounts, contacts, leads, opportunities and activities (read and write), pii,
+//     audit:read, changes:read and aggregates:read.
 //   - sales_rep: as sales_manager, without aggregates:read.
-//   - support_agent: accounts:read, contacts:read and audit:read; no pii, so phones and e-mails are
-//     masked.
+//   - support_agent: accounts:read, contacts:read, audit:read and activities (they log calls and
+//     follow up with tasks); no pii, so phones and e-mails are masked.
 //   - analyst: aggregates:read only; analysts read figures, never individual records.
 func Allows(a *crm.Actor, p Permission) bool {
 	if a == nil {
@@ -111,7 +115,7 @@ func roleAllows(r crm.Role, p Permission) bool {
 	case crm.RoleSalesRep:
 		return salesAllows(p)
 	case crm.RoleSupportAgent:
-		return p == AccountsRead || p == ContactsRead || p == AuditRead
+		return p == AccountsRead || p == ContactsRead || p == AuditRead || p == ActivitiesRead || p == ActivitiesWrite
 	case crm.RoleAnalyst:
 		return p == AggregatesRead
 	}
@@ -121,7 +125,7 @@ func roleAllows(r crm.Role, p Permission) bool {
 func salesAllows(p Permission) bool {
 	switch p {
 	case AccountsRead, AccountsWrite, ContactsRead, ContactsWrite, LeadsRead, LeadsWrite,
-		PII, AuditRead, ChangesRead:
+		DealsRead, DealsWrite, ActivitiesRead, ActivitiesWrite, PII, AuditRead, ChangesRead:
 		return true
 	}
 	return false

@@ -10,8 +10,9 @@ import (
 )
 
 var allPermissions = []Permission{
-	AccountsRead, AccountsWrite, ContactsRead, ContactsWrite, LeadsRead, LeadsWrite, PII,
-	ChangesRead, AuditRead, AggregatesRead, SettingsWrite, UsersWrite, APIKeysManage,
+	AccountsRead, AccountsWrite, ContactsRead, ContactsWrite, LeadsRead, LeadsWrite, DealsRead, DealsWrite,
+	ActivitiesRead, ActivitiesWrite, PII, ChangesRead, AuditRead, AggregatesRead, SettingsWrite, UsersWrite,
+	APIKeysManage,
 }
 
 func user(r crm.Role) *crm.Actor { return &crm.Actor{Kind: crm.ActorUser, UserID: id(1), Role: r} }
@@ -22,7 +23,8 @@ func key(scopes ...string) *crm.Actor {
 
 func TestAllowsByRole(t *testing.T) {
 	t.Parallel()
-	sales := []Permission{AccountsRead, AccountsWrite, ContactsRead, ContactsWrite, LeadsRead, LeadsWrite, PII, ChangesRead, AuditRead}
+	sales := []Permission{AccountsRead, AccountsWrite, ContactsRead, ContactsWrite, LeadsRead, LeadsWrite,
+		DealsRead, DealsWrite, ActivitiesRead, ActivitiesWrite, PII, ChangesRead, AuditRead}
 	tests := []struct {
 		name  string
 		actor *crm.Actor
@@ -33,7 +35,7 @@ func TestAllowsByRole(t *testing.T) {
 		{name: "admin holds everything", actor: user(crm.RoleAdmin), want: allPermissions},
 		{name: "sales manager", actor: user(crm.RoleSalesManager), want: append(sales[:len(sales):len(sales)], AggregatesRead)},
 		{name: "sales rep", actor: user(crm.RoleSalesRep), want: sales},
-		{name: "support agent reads without pii", actor: user(crm.RoleSupportAgent), want: []Permission{AccountsRead, ContactsRead, AuditRead}},
+		{name: "support agent reads without pii", actor: user(crm.RoleSupportAgent), want: []Permission{AccountsRead, ContactsRead, AuditRead, ActivitiesRead, ActivitiesWrite}},
 		{name: "analyst reads aggregates only", actor: user(crm.RoleAnalyst), want: []Permission{AggregatesRead}},
 		{name: "unknown role holds nothing", actor: user("owner"), want: nil},
 		{name: "unknown actor kind holds nothing", actor: &crm.Actor{Kind: "robot", Role: crm.RoleAdmin}, want: nil},
