@@ -18,6 +18,62 @@ var (
 	ErrBatchAlreadyClosed = errors.New("batch already closed")
 )
 
+const addDealContacts = `-- name: AddDealContacts :batchexec
+INSERT INTO opportunity_contacts (org_id, opportunity_id, contact_id, roles, is_primary)
+VALUES ($1, $2, $3, $4, $5)
+`
+
+type AddDealContactsBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type AddDealContactsParams struct {
+	OrgID         uuid.UUID
+	OpportunityID uuid.UUID
+	ContactID     uuid.UUID
+	Roles         []string
+	IsPrimary     bool
+}
+
+func (q *Queries) AddDealContacts(ctx context.Context, arg []AddDealContactsParams) *AddDealContactsBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.OrgID,
+			a.OpportunityID,
+			a.ContactID,
+			a.Roles,
+			a.IsPrimary,
+		}
+		batch.Queue(addDealContacts, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &AddDealContactsBatchResults{br, len(arg), false}
+}
+
+func (b *AddDealContactsBatchResults) Exec(f func(int, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		if b.closed {
+			if f != nil {
+				f(t, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		_, err := b.br.Exec()
+		if f != nil {
+			f(t, err)
+		}
+	}
+}
+
+func (b *AddDealContactsBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
 const appendEvents = `-- name: AppendEvents :batchexec
 INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
                     container_id, snapshot)

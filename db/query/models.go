@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 )
 
 type Account struct {
@@ -70,6 +71,38 @@ type Event struct {
 	Snapshot    []byte
 }
 
+type Opportunity struct {
+	OrgID            uuid.UUID
+	ID               uuid.UUID
+	Name             string
+	AccountID        uuid.UUID
+	OwnerID          *uuid.UUID
+	TeamID           *uuid.UUID
+	PipelineID       uuid.UUID
+	StageID          uuid.UUID
+	Amount           *decimal.Decimal
+	Currency         string
+	CloseDate        *time.Time
+	Probability      int32
+	ForecastCategory string
+	Source           string
+	SourceLeadID     *uuid.UUID
+	Campaign         string
+	NextStep         string
+	LossReason       string
+	Competitor       string
+	Checklist        []string
+	Custom           []byte
+	StageEnteredAt   time.Time
+	LastActivityAt   *time.Time
+	StaleSince       *time.Time
+	ClosedAt         *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	DeletedAt        *time.Time
+	Version          int32
+}
+
 type Organization struct {
 	ID                 uuid.UUID
 	Slug               string
@@ -87,6 +120,48 @@ type Organization struct {
 	PoolClaimLimit     int32
 	FirstContactHours  int32
 	QuoteFollowUpDays  int32
+}
+
+type Pipeline struct {
+	OrgID     uuid.UUID
+	ID        uuid.UUID
+	Name      string
+	Position  int32
+	IsDefault bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt *time.Time
+	Version   int32
+}
+
+type PipelineStage struct {
+	OrgID            uuid.UUID
+	ID               uuid.UUID
+	PipelineID       uuid.UUID
+	Name             string
+	Position         int32
+	Probability      int32
+	ForecastCategory string
+	Closed           bool
+	Won              bool
+	StaleAfterDays   *int32
+	EntryCriteria    []byte
+	DeletedAt        *time.Time
+}
+
+type StageHistory struct {
+	OrgID            uuid.UUID
+	ID               uuid.UUID
+	OpportunityID    uuid.UUID
+	FromStageID      *uuid.UUID
+	ToStageID        uuid.UUID
+	ActorKind        string
+	ActorID          *uuid.UUID
+	ChangedAt        time.Time
+	Amount           *decimal.Decimal
+	Currency         string
+	Probability      int32
+	ForecastCategory string
 }
 
 type Team struct {

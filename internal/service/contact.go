@@ -447,14 +447,8 @@ func (w *writer) normalizeContact(c *crm.Contact) (err error) {
 
 // phoneRegion is the organization's default region for reading national phone numbers.
 func (w *writer) phoneRegion() (string, error) {
-	if w.region == "" {
-		org, err := w.q.GetOrganization(w.ctx, w.actor.OrgID)
-		if err != nil {
-			return "", err
-		}
-		w.region = org.DefaultPhoneRegion
-	}
-	return w.region, nil
+	st, err := w.settings()
+	return st.DefaultPhoneRegion, err
 }
 
 // maskContact hides e-mails and phones from actors without the pii permission.

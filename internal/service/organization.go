@@ -11,6 +11,7 @@ import (
 	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/eventlog"
 	"github.com/rapportcrm/rapport/internal/rules/access"
 	"github.com/rapportcrm/rapport/internal/rules/normalize"
 )
@@ -105,7 +106,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a *crm.Actor, in SettingsU
 }
 
 // CreateOrganization creates a tenant with default settings overridden by settings' non-empty
-// fields. Operators and seeding call it; there is no public sign-up yet.
+// fields, and the default sales pipeline. Operators and seeding call it; there is no public sign-up yet.
 func (s *Service) CreateOrganization(ctx context.Context, slug, name string, settings crm.Settings) (crm.Organization, error) {
 	org := crm.Organization{ID: crm.NewID(), Slug: slug, Name: name, Settings: withDefaults(settings)}
 	if !slugPattern.MatchString(slug) {
@@ -129,9 +130,12 @@ func (s *Service) CreateOrganization(ctx context.Context, slug, name string, set
 		}); err != nil {
 			return err
 		}
-		return q.AppendEvent(ctx, query.AppendEventParams{OrgID: org.ID, ID: crm.NewID(), Type: "organization.created",
-			RecordType: crm.TypeOrganization, RecordID: org.ID, ActorKind: string(crm.ActorSystem), OwnerIds: []crm.ID{},
-			Changes: mustJSON(diff(nil, orgFields(org))), OccurredAt: now})
+		w := &writer{ctx: ctx, q: q, tx: tx, actor: crm.SystemActor(org.ID), now: now, jobs: s.jobs, org: &org}
+		w.emit("organization.created", crm.TypeOrganization, org.ID, diff(nil, orgFields(org)))
+		if err := w.seedDefaultPipeline(); err != nil {
+			return err
+		}
+		return eventlog.Append(ctx, q, w.events...)
 	})
 	if err == nil && s.relay != nil {
 		s.relay.Poke()

@@ -115,7 +115,7 @@ type writer struct {
 	actor  *crm.Actor
 	now    time.Time
 	events []crm.Event
-	region string // the organization's default phone region, read once per transaction
+	org    *crm.Organization // the organization, read once per transaction when needed
 	jobs   *river.Client[pgx.Tx]
 }
 
@@ -141,4 +141,17 @@ func containsID(ids []crm.ID, id crm.ID) bool {
 		}
 	}
 	return false
+}
+
+// settings returns the organization's settings, read once per transaction.
+func (w *writer) settings() (crm.Settings, error) {
+	if w.org == nil {
+		row, err := w.q.GetOrganization(w.ctx, w.actor.OrgID)
+		if err != nil {
+			return crm.Settings{}, err
+		}
+		org := orgFromRow(row)
+		w.org = &org
+	}
+	return w.org.Settings, nil
 }
