@@ -66,6 +66,10 @@ func (r *Resolver) prefetchNodes(ctx context.Context, a *crm.Actor, ids map[stri
 			_, err = c.users.get(ctx, a, list, r.svc.Users, userID)
 		case crm.TypeTeam:
 			_, err = c.teams.get(ctx, a, list, r.svc.Teams, teamID)
+		case crm.TypeOpportunity:
+			_, err = c.opportunities.get(ctx, a, list, r.svc.Opportunities, opportunityID)
+		case crm.TypePipeline:
+			_, err = c.pipelines.get(ctx, a, list, r.svc.Pipelines, pipelineID)
 		}
 		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
 			return err
@@ -92,6 +96,12 @@ func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node,
 		n, err = r.team(ctx, id)
 	case crm.TypeAPIKey:
 		n, err = r.apiKey(ctx, id)
+	case crm.TypeOpportunity:
+		n, err = r.opportunity(ctx, id)
+	case crm.TypePipeline:
+		n, err = r.pipeline(ctx, id)
+	case crm.TypeStage:
+		n, err = r.stage(ctx, id)
 	case crm.TypeOrganization:
 		if id != a.OrgID {
 			return nil, nil
@@ -122,6 +132,12 @@ func isNilRecord(n model.Node) bool {
 	case *crm.Team:
 		return v == nil
 	case *crm.APIKey:
+		return v == nil
+	case *crm.Opportunity:
+		return v == nil
+	case *crm.Pipeline:
+		return v == nil
+	case *crm.Stage:
 		return v == nil
 	}
 	return n == nil

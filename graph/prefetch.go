@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -67,6 +68,59 @@ func (t *table[T]) get(ctx context.Context, a *crm.Actor, ids []crm.ID,
 	return out, nil
 }
 
+// put caches records already at hand.
+func (t *table[T]) put(records []T, idOf func(T) crm.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[crm.ID]*T{}
+	}
+	for i := range records {
+		t.m[idOf(records[i])] = &records[i]
+	}
+}
+
+// lists caches, per record ID, a list that belongs to the record (a deal's contacts or history).
+type lists[T any] struct {
+	mu sync.Mutex
+	m  map[crm.ID][]T
+}
+
+// get returns the lists of the given records, fetching those not yet cached in one call.
+func (l *lists[T]) get(ctx context.Context, a *crm.Actor, ids []crm.ID,
+	fetch func(context.Context, *crm.Actor, []crm.ID) ([][]T, error),
+) (map[crm.ID][]T, error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[crm.ID][]T{}
+	}
+	var missing []crm.ID
+	for _, id := range ids {
+		if _, ok := l.m[id]; !ok && !slices.Contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	l.mu.Unlock()
+	if len(missing) > 0 {
+		got, err := fetch(ctx, a, missing)
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		for i, id := range missing {
+			l.m[id] = got[i]
+		}
+		l.mu.Unlock()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[crm.ID][]T, len(ids))
+	for _, id := range ids {
+		out[id] = l.m[id]
+	}
+	return out, nil
+}
+
 // accountPage keys account.contacts(first:): the account and the page size.
 type accountPage struct {
 	account crm.ID
@@ -75,13 +129,18 @@ type accountPage struct {
 
 // cache is the per-response record cache.
 type cache struct {
-	users      table[crm.User]
-	teams      table[crm.Team]
-	accounts   table[crm.Account]
-	contacts   table[crm.Contact]
-	apiKeys    table[crm.APIKey]
-	mu         sync.Mutex
-	contactsOf map[accountPage][]crm.Contact
+	users         table[crm.User]
+	teams         table[crm.Team]
+	accounts      table[crm.Account]
+	contacts      table[crm.Contact]
+	apiKeys       table[crm.APIKey]
+	pipelines     table[crm.Pipeline]
+	stages        table[crm.Stage]
+	opportunities table[crm.Opportunity]
+	dealContacts  lists[crm.DealContact]
+	stageHistory  lists[service.StageChange]
+	mu            sync.Mutex
+	contactsOf    map[accountPage][]crm.Contact
 }
 
 type cacheKey struct{}

@@ -67,3 +67,19 @@ func idempotencyKeyOf(ctx context.Context, input *string) string {
 
 // ptr returns a pointer to a copy of v, for optional fields of generated payloads.
 func ptr[T any](v T) *T { return &v }
+
+// forward hands a service stream to gqlgen, which wants pointers, until either side ends.
+func forward[T any](ctx context.Context, in <-chan T) <-chan *T {
+	out := make(chan *T)
+	go func() {
+		defer close(out)
+		for v := range in {
+			select {
+			case out <- &v:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}

@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/rapportcrm/rapport/graph/generated"
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
@@ -101,12 +103,15 @@ func (r *contactConnectionResolver) TotalCount(ctx context.Context, obj *model.C
 
 // Contact is the resolver for the contact field.
 func (r *dealContactResolver) Contact(ctx context.Context, obj *crm.DealContact) (*crm.Contact, error) {
-	panic(fmt.Errorf("not implemented: Contact - contact"))
+	return r.contact(ctx, obj.ContactID)
 }
 
 // Label is the resolver for the label field.
 func (r *entryCriterionResolver) Label(ctx context.Context, obj *crm.EntryCriterion) (string, error) {
-	panic(fmt.Errorf("not implemented: Label - label"))
+	if obj.Label == "" {
+		return obj.Value, nil
+	}
+	return obj.Label, nil
 }
 
 // Cursor is the resolver for the cursor field.
@@ -483,37 +488,154 @@ func (r *mutationResolver) MergeContacts(ctx context.Context, input model.MergeR
 
 // CreatePipeline is the resolver for the createPipeline field.
 func (r *mutationResolver) CreatePipeline(ctx context.Context, input model.CreatePipelineInput) (*model.PipelinePayload, error) {
-	panic(fmt.Errorf("not implemented: CreatePipeline - createPipeline"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stages, err := stageInputs(input.Stages)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.svc.CreatePipeline(ctx, a, service.PipelineInput{Name: input.Name, Stages: stages, IsDefault: val(input.IsDefault)})
+	if err != nil {
+		return nil, err
+	}
+	return &model.PipelinePayload{Pipeline: &p}, nil
 }
 
 // UpdatePipeline is the resolver for the updatePipeline field.
 func (r *mutationResolver) UpdatePipeline(ctx context.Context, input model.UpdatePipelineInput) (*model.PipelinePayload, error) {
-	panic(fmt.Errorf("not implemented: UpdatePipeline - updatePipeline"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseID("id", crm.TypePipeline, input.ID)
+	if err != nil {
+		return nil, err
+	}
+	in := service.PipelineUpdate{ID: id, ExpectedVersion: int32(input.ExpectedVersion), Name: opt(input.Name),
+		IsDefault: opt(input.IsDefault), Mappings: map[crm.ID]crm.ID{}}
+	if input.Stages.IsSet() {
+		stages, err := stageInputs(input.Stages.Value())
+		if err != nil {
+			return nil, err
+		}
+		in.Stages = service.Some(stages)
+	}
+	for i, m := range input.StageMappings.Value() {
+		from, err := parseID(fmt.Sprintf("stageMappings[%d].fromStageId", i), crm.TypeStage, m.FromStageID)
+		if err != nil {
+			return nil, err
+		}
+		if in.Mappings[from], err = parseID(fmt.Sprintf("stageMappings[%d].toStageId", i), crm.TypeStage, m.ToStageID); err != nil {
+			return nil, err
+		}
+	}
+	p, moved, err := r.svc.UpdatePipeline(ctx, a, in)
+	if err != nil {
+		return nil, err
+	}
+	return &model.PipelinePayload{Pipeline: &p, MovedDeals: moved}, nil
 }
 
 // CreateOpportunity is the resolver for the createOpportunity field.
 func (r *mutationResolver) CreateOpportunity(ctx context.Context, input model.CreateOpportunityInput) (*model.CreateOpportunityPayload, error) {
-	panic(fmt.Errorf("not implemented: CreateOpportunity - createOpportunity"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := service.OpportunityInput{Name: input.Name, Amount: input.Amount.Value(), Currency: val(input.Currency),
+		CloseDate: input.CloseDate.Value(), ForecastCategory: input.ForecastCategory.Value(), Source: val(input.Source),
+		Campaign: val(input.Campaign), NextStep: val(input.NextStep), Checklist: input.Checklist.Value(),
+		Custom: input.Custom.Value(), IdempotencyKey: idempotencyKeyOf(ctx, input.IdempotencyKey.Value())}
+	if in.AccountID, err = parseID("accountId", crm.TypeAccount, input.AccountID); err != nil {
+		return nil, err
+	}
+	if in.PipelineID, err = parseOptionalID("pipelineId", crm.TypePipeline, input.PipelineID.Value()); err != nil {
+		return nil, err
+	}
+	if in.StageID, err = parseOptionalID("stageId", crm.TypeStage, input.StageID.Value()); err != nil {
+		return nil, err
+	}
+	if in.OwnerID, err = optID("ownerId", crm.TypeUser, input.OwnerID); err != nil {
+		return nil, err
+	}
+	if in.TeamID, err = optID("teamId", crm.TypeTeam, input.TeamID); err != nil {
+		return nil, err
+	}
+	if in.Probability, err = int32Ptr("probability", input.Probability.Value()); err != nil {
+		return nil, err
+	}
+	if in.Contacts, err = dealContactInputs(input.Contacts.Value()); err != nil {
+		return nil, err
+	}
+	d, replayed, err := r.svc.CreateOpportunity(ctx, a, in)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreateOpportunityPayload{Opportunity: &d, Replayed: replayed}, nil
 }
 
 // UpdateOpportunity is the resolver for the updateOpportunity field.
 func (r *mutationResolver) UpdateOpportunity(ctx context.Context, input model.UpdateOpportunityInput) (*model.OpportunityPayload, error) {
-	panic(fmt.Errorf("not implemented: UpdateOpportunity - updateOpportunity"))
+	in := service.OpportunityUpdate{ExpectedVersion: int32(input.ExpectedVersion), Name: opt(input.Name),
+		Amount: optValue(input.Amount), Currency: opt(input.Currency), CloseDate: optValue(input.CloseDate),
+		Source: opt(input.Source), Campaign: opt(input.Campaign), NextStep: opt(input.NextStep),
+		Checklist: optValue(input.Checklist), Custom: optValue(input.Custom)}
+	var err error
+	if in.OwnerID, err = optID("ownerId", crm.TypeUser, input.OwnerID); err != nil {
+		return nil, err
+	}
+	if in.TeamID, err = optID("teamId", crm.TypeTeam, input.TeamID); err != nil {
+		return nil, err
+	}
+	if input.Probability.IsSet() {
+		p, err := int32Ptr("probability", input.Probability.Value())
+		if err != nil || p == nil {
+			return nil, crm.Invalid("probability", "Probability is a percentage from 0 to 100.")
+		}
+		in.Probability = service.Some(*p)
+	}
+	if c := input.ForecastCategory.Value(); c != nil {
+		in.ForecastCategory = service.Some(*c)
+	}
+	if input.Contacts.IsSet() {
+		contacts, err := dealContactInputs(input.Contacts.Value())
+		if err != nil {
+			return nil, err
+		}
+		in.Contacts = service.Some(contacts)
+	}
+	return r.opportunityChange(ctx, input.ID, func(a *crm.Actor, id crm.ID) (crm.Opportunity, error) {
+		in.ID = id
+		return r.svc.UpdateOpportunity(ctx, a, in)
+	})
 }
 
 // MoveOpportunity is the resolver for the moveOpportunity field.
 func (r *mutationResolver) MoveOpportunity(ctx context.Context, input model.MoveOpportunityInput) (*model.OpportunityPayload, error) {
-	panic(fmt.Errorf("not implemented: MoveOpportunity - moveOpportunity"))
+	to, err := parseID("toStageId", crm.TypeStage, input.ToStageID)
+	if err != nil {
+		return nil, err
+	}
+	return r.opportunityChange(ctx, input.ID, func(a *crm.Actor, id crm.ID) (crm.Opportunity, error) {
+		return r.svc.MoveOpportunity(ctx, a, service.Move{ID: id, ToStageID: to, ExpectedVersion: int32(input.ExpectedVersion),
+			LossReason: val(input.LossReason), Competitor: val(input.Competitor)})
+	})
 }
 
 // DeleteOpportunity is the resolver for the deleteOpportunity field.
 func (r *mutationResolver) DeleteOpportunity(ctx context.Context, input model.DeleteRecordInput) (*model.OpportunityPayload, error) {
-	panic(fmt.Errorf("not implemented: DeleteOpportunity - deleteOpportunity"))
+	return r.opportunityChange(ctx, input.ID, func(a *crm.Actor, id crm.ID) (crm.Opportunity, error) {
+		return r.svc.DeleteOpportunity(ctx, a, id, int32(input.ExpectedVersion))
+	})
 }
 
 // RestoreOpportunity is the resolver for the restoreOpportunity field.
 func (r *mutationResolver) RestoreOpportunity(ctx context.Context, input model.DeleteRecordInput) (*model.OpportunityPayload, error) {
-	panic(fmt.Errorf("not implemented: RestoreOpportunity - restoreOpportunity"))
+	return r.opportunityChange(ctx, input.ID, func(a *crm.Actor, id crm.ID) (crm.Opportunity, error) {
+		return r.svc.RestoreOpportunity(ctx, a, id, int32(input.ExpectedVersion))
+	})
 }
 
 // LogActivity is the resolver for the logActivity field.
@@ -578,102 +700,126 @@ func (r *notificationDeliveryResolver) Cursor(ctx context.Context, obj *service.
 
 // Account is the resolver for the account field.
 func (r *opportunityResolver) Account(ctx context.Context, obj *crm.Opportunity) (*crm.Account, error) {
-	panic(fmt.Errorf("not implemented: Account - account"))
+	return r.account(ctx, obj.AccountID)
 }
 
 // Owner is the resolver for the owner field.
 func (r *opportunityResolver) Owner(ctx context.Context, obj *crm.Opportunity) (*crm.User, error) {
-	panic(fmt.Errorf("not implemented: Owner - owner"))
+	return r.user(ctx, obj.OwnerID)
 }
 
 // Team is the resolver for the team field.
 func (r *opportunityResolver) Team(ctx context.Context, obj *crm.Opportunity) (*crm.Team, error) {
-	panic(fmt.Errorf("not implemented: Team - team"))
+	return r.team(ctx, obj.TeamID)
 }
 
 // Pipeline is the resolver for the pipeline field.
 func (r *opportunityResolver) Pipeline(ctx context.Context, obj *crm.Opportunity) (*crm.Pipeline, error) {
-	panic(fmt.Errorf("not implemented: Pipeline - pipeline"))
+	return r.pipeline(ctx, obj.PipelineID)
 }
 
 // Stage is the resolver for the stage field.
 func (r *opportunityResolver) Stage(ctx context.Context, obj *crm.Opportunity) (*crm.Stage, error) {
-	panic(fmt.Errorf("not implemented: Stage - stage"))
+	return r.stage(ctx, obj.StageID)
 }
 
 // Amount is the resolver for the amount field.
 func (r *opportunityResolver) Amount(ctx context.Context, obj *crm.Opportunity) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: Amount - amount"))
+	return money(obj.Amount, obj.Currency), nil
 }
 
 // WeightedAmount is the resolver for the weightedAmount field.
 func (r *opportunityResolver) WeightedAmount(ctx context.Context, obj *crm.Opportunity) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: WeightedAmount - weightedAmount"))
+	if obj.Amount == nil {
+		return nil, nil
+	}
+	w := obj.Amount.Mul(decimal.NewFromInt32(obj.Probability)).Div(decimal.NewFromInt(100)).Round(4)
+	return money(&w, obj.Currency), nil
 }
 
 // Contacts is the resolver for the contacts field.
 func (r *opportunityResolver) Contacts(ctx context.Context, obj *crm.Opportunity) ([]crm.DealContact, error) {
-	panic(fmt.Errorf("not implemented: Contacts - contacts"))
+	return r.dealContacts(ctx, obj.ID)
 }
 
 // PrimaryContact is the resolver for the primaryContact field.
 func (r *opportunityResolver) PrimaryContact(ctx context.Context, obj *crm.Opportunity) (*crm.Contact, error) {
-	panic(fmt.Errorf("not implemented: PrimaryContact - primaryContact"))
+	cs, err := r.dealContacts(ctx, obj.ID)
+	if err != nil || len(cs) == 0 || !cs[0].Primary {
+		return nil, err
+	}
+	return r.contact(ctx, cs[0].ContactID)
 }
 
 // Closed is the resolver for the closed field.
 func (r *opportunityResolver) Closed(ctx context.Context, obj *crm.Opportunity) (bool, error) {
-	panic(fmt.Errorf("not implemented: Closed - closed"))
+	return obj.ClosedAt != nil, nil
 }
 
 // Won is the resolver for the won field.
 func (r *opportunityResolver) Won(ctx context.Context, obj *crm.Opportunity) (bool, error) {
-	panic(fmt.Errorf("not implemented: Won - won"))
+	return obj.ClosedAt != nil && obj.ForecastCategory == crm.CategoryClosedWon, nil
 }
 
 // DaysInStage is the resolver for the daysInStage field.
 func (r *opportunityResolver) DaysInStage(ctx context.Context, obj *crm.Opportunity) (float64, error) {
-	panic(fmt.Errorf("not implemented: DaysInStage - daysInStage"))
+	return days(obj.StageEnteredAt, r.svc.Now()), nil
 }
 
 // DaysOpen is the resolver for the daysOpen field.
 func (r *opportunityResolver) DaysOpen(ctx context.Context, obj *crm.Opportunity) (float64, error) {
-	panic(fmt.Errorf("not implemented: DaysOpen - daysOpen"))
+	end := r.svc.Now()
+	if obj.ClosedAt != nil {
+		end = *obj.ClosedAt
+	}
+	return days(obj.CreatedAt, end), nil
 }
 
 // StageHistory is the resolver for the stageHistory field.
 func (r *opportunityResolver) StageHistory(ctx context.Context, obj *crm.Opportunity) ([]service.StageChange, error) {
-	panic(fmt.Errorf("not implemented: StageHistory - stageHistory"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	got, err := cacheOf(ctx).stageHistory.get(ctx, a, []crm.ID{obj.ID}, r.svc.StageHistory)
+	return got[obj.ID], err
 }
 
 // AvailableTransitions is the resolver for the availableTransitions field.
 func (r *opportunityResolver) AvailableTransitions(ctx context.Context, obj *crm.Opportunity) ([]service.Transition, error) {
-	panic(fmt.Errorf("not implemented: AvailableTransitions - availableTransitions"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.svc.Transitions(ctx, a, *obj)
 }
 
 // TotalCount is the resolver for the totalCount field.
 func (r *opportunityConnectionResolver) TotalCount(ctx context.Context, obj *model.OpportunityConnection) (int, error) {
-	panic(fmt.Errorf("not implemented: TotalCount - totalCount"))
+	return obj.Count(ctx)
 }
 
 // Stages is the resolver for the stages field.
 func (r *pipelineResolver) Stages(ctx context.Context, obj *crm.Pipeline) ([]crm.Stage, error) {
-	panic(fmt.Errorf("not implemented: Stages - stages"))
+	return obj.Stages, nil
 }
 
 // Cursor is the resolver for the cursor field.
 func (r *pipelineChangeResolver) Cursor(ctx context.Context, obj *service.PipelineChange) (string, error) {
-	panic(fmt.Errorf("not implemented: Cursor - cursor"))
+	return service.EventCursor(obj.Seq), nil
 }
 
 // FromStage is the resolver for the fromStage field.
 func (r *pipelineChangeResolver) FromStage(ctx context.Context, obj *service.PipelineChange) (*crm.Stage, error) {
-	panic(fmt.Errorf("not implemented: FromStage - fromStage"))
+	return r.stage(ctx, obj.FromStageID)
 }
 
 // Actor is the resolver for the actor field.
 func (r *pipelineChangeResolver) Actor(ctx context.Context, obj *service.PipelineChange) (*crm.User, error) {
-	panic(fmt.Errorf("not implemented: Actor - actor"))
+	if obj.ActorKind != crm.ActorUser {
+		return nil, nil
+	}
+	return r.user(ctx, obj.ActorID)
 }
 
 // Node is the resolver for the node field.
@@ -863,17 +1009,62 @@ func (r *queryResolver) AuditTrail(ctx context.Context, recordID string, first *
 
 // Pipelines is the resolver for the pipelines field.
 func (r *queryResolver) Pipelines(ctx context.Context) ([]crm.Pipeline, error) {
-	panic(fmt.Errorf("not implemented: Pipelines - pipelines"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.svc.ListPipelines(ctx, a)
 }
 
 // Opportunities is the resolver for the opportunities field.
 func (r *queryResolver) Opportunities(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.OpportunityFilter, orderBy *model.OpportunityOrder) (*model.OpportunityConnection, error) {
-	panic(fmt.Errorf("not implemented: Opportunities - opportunities"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := opportunityFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	o := opportunityOrder(orderBy)
+	ds, info, err := r.svc.ListOpportunities(ctx, a, f, o, page(first, after, last, before))
+	if err == nil {
+		err = r.prefetchOpportunityPage(ctx, a, ds)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return opportunityConnection(ds, info, o, func(ctx context.Context) (int, error) { return r.svc.CountOpportunities(ctx, a, f) }), nil
 }
 
 // PipelineBoard is the resolver for the pipelineBoard field.
 func (r *queryResolver) PipelineBoard(ctx context.Context, pipelineID string, dealsPerStage *int, ownerIds []string) (*model.PipelineBoard, error) {
-	panic(fmt.Errorf("not implemented: PipelineBoard - pipelineBoard"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseID("pipelineId", crm.TypePipeline, pipelineID)
+	if err != nil {
+		return nil, err
+	}
+	owners, err := parseIDs("ownerIds", crm.TypeUser, ownerIds)
+	if err != nil {
+		return nil, err
+	}
+	p, cols, err := r.svc.PipelineBoard(ctx, a, id, deref(dealsPerStage), owners)
+	if err == nil {
+		err = r.prefetchBoard(ctx, a, cols)
+	}
+	if err != nil {
+		return nil, err
+	}
+	board := &model.PipelineBoard{Pipeline: &p, Columns: make([]model.BoardColumn, len(cols))}
+	order := service.Order{Field: service.OrderCloseDate}
+	for i, c := range cols {
+		board.Columns[i] = model.BoardColumn{Stage: c.Stage, Count: c.Count, Totals: c.Totals,
+			Deals: opportunityConnection(c.Deals, c.Page, order, func(context.Context) (int, error) { return c.Count, nil })}
+	}
+	return board, nil
 }
 
 // Timeline is the resolver for the timeline field.
@@ -928,22 +1119,25 @@ func (r *quotaResolver) Amount(ctx context.Context, obj *service.Quota) (*model.
 
 // FromStage is the resolver for the fromStage field.
 func (r *stageChangeResolver) FromStage(ctx context.Context, obj *service.StageChange) (*crm.Stage, error) {
-	panic(fmt.Errorf("not implemented: FromStage - fromStage"))
+	return r.stage(ctx, obj.FromStageID)
 }
 
 // ToStage is the resolver for the toStage field.
 func (r *stageChangeResolver) ToStage(ctx context.Context, obj *service.StageChange) (*crm.Stage, error) {
-	panic(fmt.Errorf("not implemented: ToStage - toStage"))
+	return r.stage(ctx, obj.ToStageID)
 }
 
 // Actor is the resolver for the actor field.
 func (r *stageChangeResolver) Actor(ctx context.Context, obj *service.StageChange) (*crm.User, error) {
-	panic(fmt.Errorf("not implemented: Actor - actor"))
+	if obj.ActorKind != crm.ActorUser {
+		return nil, nil
+	}
+	return r.user(ctx, obj.ActorID)
 }
 
 // Amount is the resolver for the amount field.
 func (r *stageChangeResolver) Amount(ctx context.Context, obj *service.StageChange) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: Amount - amount"))
+	return money(obj.Amount, obj.Currency), nil
 }
 
 // RecordChanged is the resolver for the recordChanged field.
@@ -956,23 +1150,24 @@ func (r *subscriptionResolver) RecordChanged(ctx context.Context, types []model.
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan *crm.Event)
-	go func() {
-		defer close(out)
-		for e := range in {
-			select {
-			case out <- &e:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return forward(ctx, in), nil
 }
 
 // PipelineChanged is the resolver for the pipelineChanged field.
 func (r *subscriptionResolver) PipelineChanged(ctx context.Context, pipelineID string, after *string) (<-chan *service.PipelineChange, error) {
-	panic(fmt.Errorf("not implemented: PipelineChanged - pipelineChanged"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseID("pipelineId", crm.TypePipeline, pipelineID)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.svc.SubscribePipeline(ctx, a, id, after)
+	if err != nil {
+		return nil, err
+	}
+	return forward(ctx, in), nil
 }
 
 // NotificationReceived is the resolver for the notificationReceived field.

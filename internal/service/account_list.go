@@ -112,7 +112,11 @@ func (s *Service) ListAccounts(ctx context.Context, a *crm.Actor, f AccountFilte
 func runPage[R, T any](ctx context.Context, s *Service, a *crm.Actor, q *listQuery, o Order, p Page,
 	fromRow func(R) T, cursorOf func(T) string,
 ) ([]T, PageInfo, error) {
-	key, orderName, err := sortFor(o)
+	keys := q.sortKeys
+	if keys == nil {
+		keys = recordSortKeys
+	}
+	key, orderName, err := sortFor(keys, o)
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
@@ -157,12 +161,12 @@ func (s *Service) count(ctx context.Context, a *crm.Actor, q *listQuery) (n int,
 }
 
 // sortFor resolves an order to its sort key; the zero Order sorts by creation time.
-func sortFor(o Order) (sortKey, string, error) {
+func sortFor(keys map[string]sortKey, o Order) (sortKey, string, error) {
 	name := o.Field
 	if name == "" {
 		name = OrderCreatedAt
 	}
-	key, ok := recordSortKeys[name]
+	key, ok := keys[name]
 	if !ok {
 		return sortKey{}, "", crm.Invalid("orderBy", "Unknown order field %q.", o.Field)
 	}
@@ -184,7 +188,7 @@ func sortValue(order, name string, created, updated time.Time) any {
 
 // RecordCursor returns the cursor of an account or contact in a list sorted by o.
 func RecordCursor(o Order, name string, created, updated time.Time, id crm.ID) string {
-	key, orderName, err := sortFor(o)
+	key, orderName, err := sortFor(recordSortKeys, o)
 	if err != nil {
 		return ""
 	}

@@ -160,6 +160,12 @@ func (s *Service) Subscribe(ctx context.Context, a *crm.Actor, types []string, a
 	if err := checkTypes(types); err != nil {
 		return nil, err
 	}
+	return s.subscribe(ctx, a, after, func(e crm.Event) bool { return len(types) == 0 || contains(types, e.RecordType) })
+}
+
+// subscribe streams, masked, the events after the cursor (or from now on) that the actor may see
+// and keep accepts.
+func (s *Service) subscribe(ctx context.Context, a *crm.Actor, after *string, keep func(crm.Event) bool) (<-chan crm.Event, error) {
 	if s.hub == nil {
 		return nil, crm.Errorf(crm.EINTERNAL, "This process does not serve subscriptions.")
 	}
@@ -178,9 +184,7 @@ func (s *Service) Subscribe(ctx context.Context, a *crm.Actor, types []string, a
 	}); err != nil {
 		return nil, err
 	}
-	in, err := s.hub.Subscribe(ctx, a.OrgID, from, func(e crm.Event) bool {
-		return (len(types) == 0 || contains(types, e.RecordType)) && see(e)
-	})
+	in, err := s.hub.Subscribe(ctx, a.OrgID, from, func(e crm.Event) bool { return keep(e) && see(e) })
 	if err != nil {
 		return nil, err
 	}

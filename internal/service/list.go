@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/rapportcrm/rapport/internal/crm"
 )
 
@@ -71,15 +73,36 @@ var (
 			decode: func(s string) (any, error) { return time.Parse(time.RFC3339Nano, s) },
 			encode: func(v any) string { return v.(time.Time).UTC().Format(time.RFC3339Nano) }}
 	}
+	// decimalKey and dateKey travel as text and are cast by PostgreSQL (exact, no float).
+	decimalKey = func(col string) sortKey {
+		return sortKey{column: col,
+			decode: func(s string) (any, error) {
+				d, err := decimal.NewFromString(s)
+				return d.String(), err
+			},
+			encode: func(v any) string { return v.(string) }}
+	}
+	dateKey = func(col string) sortKey {
+		return sortKey{column: col,
+			decode: func(s string) (any, error) {
+				if s == "infinity" {
+					return s, nil
+				}
+				_, err := time.Parse(time.DateOnly, s)
+				return s, err
+			},
+			encode: func(v any) string { return v.(string) }}
+	}
 )
 
 // listQuery builds one keyset-paginated SELECT. Every value travels as a bind parameter; column
 // names come only from the whitelists in this package.
 type listQuery struct {
-	table   string
-	columns string
-	where   []string
-	args    []any
+	table    string
+	columns  string
+	where    []string
+	args     []any
+	sortKeys map[string]sortKey // nil: recordSortKeys
 }
 
 // arg adds a bind parameter and returns its placeholder.

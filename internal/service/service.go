@@ -76,6 +76,9 @@ func New(d Deps) *Service {
 		relay: d.Relay, hub: d.Hub, cfg: d.Config, jobs: jobs}
 }
 
+// Now returns the service's current time (derived figures such as days in stage use it).
+func (s *Service) Now() time.Time { return s.now() }
+
 // now returns the current time at the database's microsecond precision, so values read back
 // compare equal to values written.
 func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,267 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/shopspring/decimal"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/rapportcrm/rapport/graph/model"
+	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/service"
+)
+
+func pipelineID(p crm.Pipeline) crm.ID       { return p.ID }
+func stageID(s crm.Stage) crm.ID             { return s.ID }
+func opportunityID(d crm.Opportunity) crm.ID { return d.ID }
+
+func (r *Resolver) pipeline(ctx context.Context, id crm.ID) (*crm.Pipeline, error) {
+	return ref(ctx, id, func(c *cache) *table[crm.Pipeline] { return &c.pipelines }, r.svc.Pipelines, pipelineID)
+}
+
+func (r *Resolver) stage(ctx context.Context, id crm.ID) (*crm.Stage, error) {
+	return ref(ctx, id, func(c *cache) *table[crm.Stage] { return &c.stages }, r.svc.Stages, stageID)
+}
+
+func (r *Resolver) opportunity(ctx context.Context, id crm.ID) (*crm.Opportunity, error) {
+	return ref(ctx, id, func(c *cache) *table[crm.Opportunity] { return &c.opportunities }, r.svc.Opportunities, opportunityID)
+}
+
+// dealContacts returns a deal's contacts through the response cache.
+func (r *Resolver) dealContacts(ctx context.Context, id crm.ID) ([]crm.DealContact, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	got, err := cacheOf(ctx).dealContacts.get(ctx, a, []crm.ID{id}, r.svc.DealContacts)
+	return got[id], err
+}
+
+// money returns an amount with its currency, or nil when there is no amount.
+func money(amount *decimal.Decimal, currency string) *model.Money {
+	if amount == nil {
+		return nil
+	}
+	return &model.Money{Amount: *amount, Currency: currency}
+}
+
+func days(from, to time.Time) float64 { return math.Round(to.Sub(from).Hours()/24*100) / 100 }
+
+// stageInputs converts the stages of a pipeline definition.
+func stageInputs(in []model.StageInput) ([]crm.Stage, error) {
+	out := make([]crm.Stage, len(in))
+	for i, s := range in {
+		id, err := parseOptionalID(fmt.Sprintf("stages[%d].id", i), crm.TypeStage, s.ID.Value())
+		if err != nil {
+			return nil, err
+		}
+		stale, err := int32Ptr(fmt.Sprintf("stages[%d].staleAfterDays", i), s.StaleAfterDays.Value())
+		if err != nil {
+			return nil, err
+		}
+		crits := make([]crm.EntryCriterion, len(s.EntryCriteria.Value()))
+		for j, c := range s.EntryCriteria.Value() {
+			crits[j] = crm.EntryCriterion{Kind: c.Kind, Value: c.Value, Label: val(c.Label)}
+		}
+		prob, err := int32Ptr(fmt.Sprintf("stages[%d].probability", i), &s.Probability)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = crm.Stage{ID: id, Name: s.Name, Probability: *prob, ForecastCategory: s.ForecastCategory,
+			Closed: val(s.Closed), Won: val(s.Won), StaleAfterDays: stale, EntryCriteria: crits}
+	}
+	return out, nil
+}
+
+// dealContactInputs converts a deal's contacts.
+func dealContactInputs(in []model.DealContactInput) ([]crm.DealContact, error) {
+	out := make([]crm.DealContact, len(in))
+	for i, c := range in {
+		id, err := parseID(fmt.Sprintf("contacts[%d].contactId", i), crm.TypeContact, c.ContactID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = crm.DealContact{ContactID: id, Roles: c.Roles, Primary: val(c.Primary)}
+	}
+	return out, nil
+}
+
+func opportunityOrder(o *model.OpportunityOrder) service.Order {
+	if o == nil {
+		return service.Order{}
+	}
+	return service.Order{Field: string(o.Field), Desc: o.Direction == model.OrderDirectionDesc}
+}
+
+func opportunityFilter(f *model.OpportunityFilter) (service.OpportunityFilter, error) {
+	if f == nil {
+		return service.OpportunityFilter{}, nil
+	}
+	var out service.OpportunityFilter
+	var err error
+	if out.PipelineID, err = optionalID("filter.pipelineId", crm.TypePipeline, f.PipelineID.Value()); err != nil {
+		return out, err
+	}
+	if out.StageIDs, err = parseIDs("filter.stageIds", crm.TypeStage, f.StageIds.Value()); err != nil {
+		return out, err
+	}
+	if out.AccountIDs, err = parseIDs("filter.accountIds", crm.TypeAccount, f.AccountIds.Value()); err != nil {
+		return out, err
+	}
+	if out.OwnerIDs, err = parseIDs("filter.ownerIds", crm.TypeUser, f.OwnerIds.Value()); err != nil {
+		return out, err
+	}
+	if out.TeamID, err = optionalID("filter.teamId", crm.TypeTeam, f.TeamID.Value()); err != nil {
+		return out, err
+	}
+	if r := f.Amount.Value(); r != nil {
+		out.AmountMin, out.AmountMax = r.Min.Value(), r.Max.Value()
+	}
+	if r := f.CloseDate.Value(); r != nil {
+		out.CloseFrom, out.CloseTo = r.From.Value(), r.To.Value()
+	}
+	out.Search, out.ForecastCategories = f.Search.Value(), f.ForecastCategories.Value()
+	out.Stale, out.Closed, out.CreatedAt, out.Deleted = f.Stale.Value(), f.Closed.Value(), timeRange(f.CreatedAt), val(f.Deleted)
+	return out, nil
+}
+
+// opportunityConnection builds a page of deals.
+func opportunityConnection(ds []crm.Opportunity, info service.PageInfo, o service.Order, count func(context.Context) (int, error)) *model.OpportunityConnection {
+	c := &model.OpportunityConnection{Nodes: ds, PageInfo: model.NewPageInfo(info), Edges: make([]model.OpportunityEdge, len(ds)), Count: count}
+	for i := range ds {
+		c.Edges[i] = model.OpportunityEdge{Node: &ds[i], Cursor: service.OpportunityCursor(o, ds[i])}
+	}
+	return c
+}
+
+// opportunityChange runs a mutation on one deal named by a global ID.
+func (r *mutationResolver) opportunityChange(ctx context.Context, gid string, do func(*crm.Actor, crm.ID) (crm.Opportunity, error)) (*model.OpportunityPayload, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseID("id", crm.TypeOpportunity, gid)
+	if err != nil {
+		return nil, err
+	}
+	d, err := do(a, id)
+	if err != nil {
+		return nil, err
+	}
+	return &model.OpportunityPayload{Opportunity: &d}, nil
+}
+
+// opportunities prefetches what a page of deals selects: account, owner, team, pipeline, stage,
+// contacts (and primary contact) and stage history, one query per selected field.
+func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets []ast.SelectionSet) error {
+	if len(ds) == 0 || len(sets) == 0 {
+		return nil
+	}
+	fields := p.selected(sets, "Opportunity")
+	if f := fields["account"]; f != nil {
+		got, err := p.c.accounts.get(ctx, p.a, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), p.r.svc.Accounts, accountID)
+		if err == nil {
+			err = p.accounts(ctx, values(got), subSelections(f))
+		}
+		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+			return err
+		}
+	}
+	if f := fields["owner"]; f != nil {
+		if err := p.users(ctx, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if f := fields["team"]; f != nil {
+		if err := p.teams(ctx, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.TeamID }), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if fields["pipeline"] != nil || fields["stage"] != nil || fields["stageHistory"] != nil {
+		if err := p.pipelines(ctx, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID })); err != nil {
+			return err
+		}
+	}
+	ids := refIDs(ds, opportunityID)
+	if fields["contacts"] != nil || fields["primaryContact"] != nil {
+		lists, err := p.c.dealContacts.get(ctx, p.a, ids, p.r.svc.DealContacts)
+		if err != nil {
+			return err
+		}
+		var contactIDs []crm.ID
+		for _, l := range lists {
+			for _, c := range l {
+				contactIDs = append(contactIDs, c.ContactID)
+			}
+		}
+		if len(contactIDs) > 0 {
+			if _, err := p.c.contacts.get(ctx, p.a, contactIDs, p.r.svc.Contacts, contactID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+				return err
+			}
+		}
+	}
+	if f := fields["stageHistory"]; f != nil {
+		lists, err := p.c.stageHistory.get(ctx, p.a, ids, p.r.svc.StageHistory)
+		if err != nil {
+			return err
+		}
+		var actors []crm.ID
+		for _, l := range lists {
+			for _, h := range l {
+				if h.ActorKind == crm.ActorUser {
+					actors = append(actors, h.ActorID)
+				}
+			}
+		}
+		if len(actors) > 0 {
+			if _, err := p.c.users.get(ctx, p.a, refIDs(actors, func(id crm.ID) crm.ID { return id }), p.r.svc.Users, userID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pipelines caches pipelines and, through them, their live stages.
+func (p *prefetch) pipelines(ctx context.Context, ids []crm.ID) error {
+	got, err := p.c.pipelines.get(ctx, p.a, ids, p.r.svc.Pipelines, pipelineID)
+	if err != nil {
+		return err
+	}
+	var stages []crm.Stage
+	for _, pl := range got {
+		if pl != nil {
+			stages = append(stages, pl.Stages...)
+		}
+	}
+	p.c.stages.put(stages, stageID)
+	return nil
+}
+
+// prefetchOpportunityPage fetches ahead what a page of deals selects below its nodes.
+func (r *Resolver) prefetchOpportunityPage(ctx context.Context, a *crm.Actor, ds []crm.Opportunity) error {
+	p := r.prefetcher(ctx, a)
+	return p.opportunities(ctx, ds, p.connectionNodes(ctx, "OpportunityConnection", "OpportunityEdge"))
+}
+
+// prefetchBoard fetches ahead what the deals of every board column select.
+func (r *Resolver) prefetchBoard(ctx context.Context, a *crm.Actor, cols []service.BoardColumn) error {
+	p := r.prefetcher(ctx, a)
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return nil
+	}
+	board := p.selected([]ast.SelectionSet{fc.Field.Selections}, "PipelineBoard")
+	columns := p.selected(subSelections(board["columns"]), "BoardColumn")
+	conn := p.selected(subSelections(columns["deals"]), "OpportunityConnection")
+	sets := append(subSelections(conn["nodes"]), subSelections(p.selected(subSelections(conn["edges"]), "OpportunityEdge")["node"])...)
+	var all []crm.Opportunity
+	for _, c := range cols {
+		all = append(all, c.Deals...)
+	}
+	return p.opportunities(ctx, all, sets)
+}

@@ -1,0 +1,274 @@
+package service
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/rapportcrm/rapport/db"
+	"github.com/rapportcrm/rapport/db/query"
+	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/access"
+)
+
+// OpportunityFilter narrows a deal list. Set conditions combine with AND.
+type OpportunityFilter struct {
+	Search             *string
+	PipelineID         *crm.ID
+	StageIDs           []crm.ID
+	AccountIDs         []crm.ID
+	OwnerIDs           []crm.ID
+	TeamID             *crm.ID
+	AmountMin          *decimal.Decimal
+	AmountMax          *decimal.Decimal
+	CloseFrom          *crm.Date
+	CloseTo            *crm.Date // exclusive
+	ForecastCategories []crm.ForecastCategory
+	Stale              *bool
+	Closed             *bool
+	CreatedAt          *TimeRange
+	Deleted            bool
+}
+
+// Deal list orders besides those of records.
+const (
+	OrderAmount    = "AMOUNT"
+	OrderCloseDate = "CLOSE_DATE"
+)
+
+// Unset amounts sort as 0 and unset close dates last, matching the indexes.
+const (
+	amountSortColumn    = "coalesce(amount, 0)"
+	closeDateSortColumn = "coalesce(close_date, 'infinity'::date)"
+)
+
+var opportunitySortKeys = map[string]sortKey{
+	OrderName:      textKey("name"),
+	OrderCreatedAt: timeKey("created_at"),
+	OrderUpdatedAt: timeKey("updated_at"),
+	OrderAmount:    decimalKey(amountSortColumn),
+	OrderCloseDate: dateKey(closeDateSortColumn),
+}
+
+const opportunityColumns = `org_id, id, name, account_id, owner_id, team_id, pipeline_id, stage_id, amount, currency,
+close_date, probability, forecast_category, source, source_lead_id, campaign, next_step, loss_reason, competitor,
+checklist, custom, stage_entered_at, last_activity_at, stale_since, closed_at, created_at, updated_at, deleted_at, version`
+
+func (s *Service) opportunityQuery(a *crm.Actor, f OpportunityFilter) *listQuery {
+	q := &listQuery{table: "opportunities", columns: opportunityColumns, sortKeys: opportunitySortKeys}
+	q.cond("org_id = %s", a.OrgID)
+	if f.Deleted {
+		q.where = append(q.where, "deleted_at IS NOT NULL")
+	} else {
+		q.where = append(q.where, "deleted_at IS NULL")
+	}
+	q.visibleTo(a.OrgID, viewer(a))
+	if f.Search != nil && strings.TrimSpace(*f.Search) != "" {
+		q.cond("name ILIKE %s", "%"+escapeLike(strings.TrimSpace(*f.Search))+"%")
+	}
+	if f.PipelineID != nil {
+		q.cond("pipeline_id = %s", *f.PipelineID)
+	}
+	if f.StageIDs != nil {
+		q.cond("stage_id = ANY(%s)", f.StageIDs)
+	}
+	if f.AccountIDs != nil {
+		q.cond("account_id = ANY(%s)", f.AccountIDs)
+	}
+	ownerFilters(q, a.OrgID, f.OwnerIDs, nil, nil)
+	if f.TeamID != nil {
+		q.cond("team_id = %s", *f.TeamID)
+	}
+	if f.AmountMin != nil {
+		q.cond("amount >= %s::numeric", f.AmountMin.String())
+	}
+	if f.AmountMax != nil {
+		q.cond("amount <= %s::numeric", f.AmountMax.String())
+	}
+	if f.CloseFrom != nil {
+		q.cond("close_date >= %s::date", f.CloseFrom.String())
+	}
+	if f.CloseTo != nil {
+		q.cond("close_date < %s::date", f.CloseTo.String())
+	}
+	if f.ForecastCategories != nil {
+		cats := make([]string, len(f.ForecastCategories))
+		for i, c := range f.ForecastCategories {
+			cats[i] = string(c)
+		}
+		q.cond("forecast_category = ANY(%s)", cats)
+	}
+	if f.Stale != nil {
+		if *f.Stale {
+			q.where = append(q.where, "stale_since IS NOT NULL")
+		} else {
+			q.where = append(q.where, "stale_since IS NULL")
+		}
+	}
+	if f.Closed != nil {
+		if *f.Closed {
+			q.where = append(q.where, "closed_at IS NOT NULL")
+		} else {
+			q.where = append(q.where, "closed_at IS NULL")
+		}
+	}
+	q.timeRange("created_at", f.CreatedAt)
+	return q
+}
+
+// ListOpportunities returns one page of the deals the actor may see.
+func (s *Service) ListOpportunities(ctx context.Context, a *crm.Actor, f OpportunityFilter, o Order, p Page) ([]crm.Opportunity, PageInfo, error) {
+	if err := authorize(a, access.DealsRead); err != nil {
+		return nil, PageInfo{}, err
+	}
+	return runPage(ctx, s, a, s.opportunityQuery(a, f), o, p, opportunityFromRow, func(d crm.Opportunity) string {
+		return OpportunityCursor(o, d)
+	})
+}
+
+// CountOpportunities counts the deals matching f that the actor may see.
+func (s *Service) CountOpportunities(ctx context.Context, a *crm.Actor, f OpportunityFilter) (int, error) {
+	if err := authorize(a, access.DealsRead); err != nil {
+		return 0, err
+	}
+	return s.count(ctx, a, s.opportunityQuery(a, f))
+}
+
+// OpportunityCursor returns the cursor of a deal in a list sorted by o.
+func OpportunityCursor(o Order, d crm.Opportunity) string {
+	key, orderName, err := sortFor(opportunitySortKeys, o)
+	if err != nil {
+		return ""
+	}
+	var v any
+	switch strings.TrimSuffix(orderName, "_DESC") {
+	case OrderAmount:
+		v = decimal.Zero.String()
+		if d.Amount != nil {
+			v = d.Amount.String()
+		}
+	case OrderCloseDate:
+		v = "infinity"
+		if d.CloseDate != nil {
+			v = d.CloseDate.String()
+		}
+	default:
+		v = sortValue(orderName, d.Name, d.CreatedAt, d.UpdatedAt)
+	}
+	return encodeCursor(orderName, key.encode(v), d.ID)
+}
+
+// BoardColumn is one stage of a pipeline board: its count and totals over every deal in it the
+// actor may see, and the first deals by close date.
+type BoardColumn struct {
+	Stage  crm.Stage
+	Count  int
+	Totals []StageTotal
+	Deals  []crm.Opportunity
+	Page   PageInfo
+}
+
+// MaxBoardDeals caps the deals per board column.
+const MaxBoardDeals = MaxPageSize
+
+// PipelineBoard returns the pipeline's stages with counts, per-currency totals and the first
+// dealsPerStage deals of each (by close date, then ID), in two statements whatever the number of
+// stages. Continue a column with ListOpportunities(StageIDs: [stage], CLOSE_DATE, after: EndCursor).
+func (s *Service) PipelineBoard(ctx context.Context, a *crm.Actor, pipelineID crm.ID, dealsPerStage int, owners []crm.ID) (crm.Pipeline, []BoardColumn, error) {
+	if dealsPerStage < 0 || dealsPerStage > MaxBoardDeals {
+		return crm.Pipeline{}, nil, crm.Invalid("dealsPerStage", "dealsPerStage is between 0 and %d.", MaxBoardDeals)
+	}
+	ps, err := s.Pipelines(ctx, a, []crm.ID{pipelineID})
+	if err != nil {
+		return crm.Pipeline{}, nil, err
+	}
+	p := ps[0]
+	if p.ID == crm.NilID {
+		return p, nil, crm.NotFound("pipeline", pipelineID)
+	}
+	cols := make([]BoardColumn, len(p.Stages))
+	index := map[crm.ID]int{}
+	stageIDs := make([]crm.ID, len(p.Stages))
+	for i, st := range p.Stages {
+		cols[i] = BoardColumn{Stage: st, Totals: []StageTotal{}}
+		index[st.ID] = i
+		stageIDs[i] = st.ID
+	}
+	vis := &listQuery{}
+	vis.cond("o.org_id = %s", a.OrgID)
+	vis.cond("o.pipeline_id = %s", pipelineID)
+	vis.where = append(vis.where, "o.deleted_at IS NULL")
+	if v := viewer(a); v != nil {
+		vis.cond("(o.owner_id IS NULL OR o.owner_id IN (SELECT v.owner_id FROM user_visibility v WHERE v.org_id = o.org_id AND v.viewer_id = %s))", *v)
+	}
+	if owners != nil {
+		vis.cond("o.owner_id = ANY(%s)", owners)
+	}
+	where := strings.Join(vis.where, " AND ")
+	totalsSQL := `SELECT o.stage_id, o.currency, count(*)::int, coalesce(sum(o.amount), 0),
+	       coalesce(sum(o.amount * o.probability / 100), 0)
+	FROM opportunities o WHERE ` + where + ` GROUP BY o.stage_id, o.currency ORDER BY o.stage_id, o.currency`
+	dealsArgs := append(append([]any{}, vis.args...), stageIDs, dealsPerStage+1)
+	dealsSQL := `SELECT d.* FROM unnest($` + itoa(len(vis.args)+1) + `::uuid[]) AS s(id)
+	CROSS JOIN LATERAL (SELECT ` + prefixed("o.", opportunityColumns) + ` FROM opportunities o
+	    WHERE ` + where + ` AND o.stage_id = s.id
+	    ORDER BY ` + closeDateSortColumn + `, o.id LIMIT $` + itoa(len(vis.args)+2) + `) d`
+	err = db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
+		rows, err := dbtx.Query(ctx, totalsSQL, vis.args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var stage crm.ID
+			var t StageTotal
+			var n int
+			if err := rows.Scan(&stage, &t.Currency, &n, &t.Amount, &t.Weighted); err != nil {
+				rows.Close()
+				return err
+			}
+			if i, ok := index[stage]; ok {
+				cols[i].Count += n
+				t.Weighted = t.Weighted.Round(4)
+				cols[i].Totals = append(cols[i].Totals, t)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = dbtx.Query(ctx, dealsSQL, dealsArgs...)
+		if err != nil {
+			return err
+		}
+		deals, err := pgx.CollectRows(rows, pgx.RowToStructByPos[query.Opportunity])
+		if err != nil {
+			return err
+		}
+		for _, r := range deals {
+			i := index[r.StageID]
+			cols[i].Deals = append(cols[i].Deals, opportunityFromRow(r))
+		}
+		return nil
+	})
+	if err != nil {
+		return p, nil, err
+	}
+	order := Order{Field: OrderCloseDate}
+	for i := range cols {
+		cols[i].Deals, cols[i].Page = finishPage(cols[i].Deals, dealsPerStage, false, Page{First: &dealsPerStage},
+			func(d crm.Opportunity) string { return OpportunityCursor(order, d) })
+	}
+	return p, cols, nil
+}
+
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
