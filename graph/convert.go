@@ -165,6 +165,9 @@ var recordTypes = map[model.RecordType]string{
 	model.RecordTypeAccount: crm.TypeAccount, model.RecordTypeContact: crm.TypeContact,
 	model.RecordTypeUser: crm.TypeUser, model.RecordTypeTeam: crm.TypeTeam,
 	model.RecordTypeOrganization: crm.TypeOrganization, model.RecordTypeAPIKey: crm.TypeAPIKey,
+	model.RecordTypePipeline: crm.TypePipeline, model.RecordTypeOpportunity: crm.TypeOpportunity,
+	model.RecordTypeActivity: crm.TypeActivity, model.RecordTypeTask: crm.TypeTask,
+	model.RecordTypeNotification: crm.TypeNotification,
 }
 
 func typeNames(ts []model.RecordType) []string {

@@ -235,6 +235,7 @@ func (s *Service) PipelineBoard(ctx context.Context, a *crm.Actor, pipelineID cr
 				cols[i].Totals = append(cols[i].Totals, t)
 			}
 		}
+		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
