@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -78,8 +79,16 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	}
 }
 
-// presentDetail renders error details for clients: record IDs become global IDs.
+// presentDetail renders error details for clients: record IDs become global IDs, and unmet entry
+// criteria are spelled like the Blocker type (kind as the CriterionKind enum).
 func presentDetail(details map[string]any, key string, v any) any {
+	if blockers, ok := v.([]crm.Blocker); ok {
+		out := make([]map[string]string, len(blockers))
+		for i, b := range blockers {
+			out[i] = map[string]string{"kind": strings.ToUpper(string(b.Kind)), "value": b.Value, "detail": b.Detail}
+		}
+		return out
+	}
 	id, ok := v.(crm.ID)
 	if !ok {
 		return v

@@ -206,7 +206,7 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 	}
 	if f := fields["stageHistory"]; f != nil {
 		lists, err := p.c.stageHistory.get(ctx, p.a, ids, p.r.svc.StageHistory)
-		if err != nil {
+		if err != nil || p.selected(subSelections(f), "StageChange")["actor"] == nil {
 			return err
 		}
 		var actors []crm.ID
@@ -248,9 +248,11 @@ func (r *Resolver) prefetchOpportunityPage(ctx context.Context, a *crm.Actor, ds
 	return p.opportunities(ctx, ds, p.connectionNodes(ctx, "OpportunityConnection", "OpportunityEdge"))
 }
 
-// prefetchBoard fetches ahead what the deals of every board column select.
-func (r *Resolver) prefetchBoard(ctx context.Context, a *crm.Actor, cols []service.BoardColumn) error {
+// prefetchBoard caches the board's pipeline and fetches ahead what the deals of every column select.
+func (r *Resolver) prefetchBoard(ctx context.Context, a *crm.Actor, pl crm.Pipeline, cols []service.BoardColumn) error {
 	p := r.prefetcher(ctx, a)
+	p.c.pipelines.put([]crm.Pipeline{pl}, pipelineID)
+	p.c.stages.put(pl.Stages, stageID)
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
 		return nil

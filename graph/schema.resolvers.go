@@ -1053,7 +1053,7 @@ func (r *queryResolver) PipelineBoard(ctx context.Context, pipelineID string, de
 	}
 	p, cols, err := r.svc.PipelineBoard(ctx, a, id, deref(dealsPerStage), owners)
 	if err == nil {
-		err = r.prefetchBoard(ctx, a, cols)
+		err = r.prefetchBoard(ctx, a, p, cols)
 	}
 	if err != nil {
 		return nil, err

@@ -44,8 +44,10 @@ func MarshalDecimal(d decimal.Decimal) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(d.String())) })
 }
 
-// UnmarshalDecimal reads a decimal from a string such as "12500.50" (or an integer). Floats are
-// refused: they may already have lost the cents the client meant.
+// UnmarshalDecimal reads a decimal from a string such as "12500.50", or from a JSON number taken
+// as written (variables are decoded with UseNumber, so 12500.5 stays exact). At most 12 decimal
+// places and no exponent: a float that already lost its cents (0.30000000000000004) is refused,
+// never rounded.
 func UnmarshalDecimal(v any) (decimal.Decimal, error) {
 	var s string
 	switch x := v.(type) {

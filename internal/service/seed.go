@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 
 	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/db/query"
@@ -101,7 +102,16 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 			Industry: "Wholesale", Employees: ptr[int32](60), Region: "广东", Country: "CN"}, // in the shared pool
 			[]ContactInput{{LastName: "黄", FirstName: "志伟", Title: "外贸经理", Phones: []string{"+86 755 8888 6666"}}}},
 	}
-	for _, x := range accounts {
+	deals := []struct {
+		name, amount, currency string
+	}{
+		{"云栖 CRM 私有化部署", "860000", "CNY"},
+		{"浦江 MES 二期", "1250000.50", "CNY"},
+		{"长城数据 BI 年度订阅", "98000", "CNY"},
+		{"Globex EMEA rollout", "120000", "GBP"},
+		{"Initech support renewal", "45000", "EUR"},
+	}
+	for i, x := range accounts {
 		acct, _, err := s.CreateAccount(ctx, sys, x.in)
 		if err != nil {
 			return false, err
@@ -110,6 +120,13 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 			c.AccountID, c.OwnerID = acct.ID, Some(acct.OwnerID)
 			c.EmailConsent = crm.ConsentGranted
 			if _, _, err := s.CreateContact(ctx, sys, c); err != nil {
+				return false, err
+			}
+		}
+		if i < len(deals) {
+			amount := decimal.RequireFromString(deals[i].amount)
+			if _, _, err := s.CreateOpportunity(ctx, sys, OpportunityInput{Name: deals[i].name, AccountID: acct.ID,
+				OwnerID: Some(acct.OwnerID), Amount: &amount, Currency: deals[i].currency, Source: "demo"}); err != nil {
 				return false, err
 			}
 		}
