@@ -150,7 +150,9 @@ func TestDealListsDoNotMultiplyStatements(t *testing.T) {
 		check func(r gqlResponse, n int)
 	}{
 		"board": {boardQuery, func(n int) map[string]any { return map[string]any{"p": pipelineID, "n": n} },
-			func(r gqlResponse, n int) { require.Len(t, dig(r.Data, "pipelineBoard", "columns", 0, "deals", "nodes"), n) }},
+			func(r gqlResponse, n int) {
+				require.Len(t, dig(r.Data, "pipelineBoard", "columns", 0, "deals", "nodes"), n)
+			}},
 		"deal page": {`query($n: Int) { opportunities(first: $n, orderBy: {field: CREATED_AT, direction: DESC}) { nodes { name amount { amount } account { name owner { name } }
 		  owner { name } primaryContact { name } stage { name } pipeline { name } stageHistory { toStage { name } } } } }`,
 			func(n int) map[string]any { return map[string]any{"n": n} },
