@@ -645,6 +645,49 @@ func TestServeEndToEnd(t *testing.T) {
 	legacy.subscribe("1", "start", eventB.Cursor)
 	requireCreated(t, legacy.event(legacy.next("graphql-ws data of "+nameC), "1", "data"), nameC)
 
+	// The live pipeline board: a deal created and moved over HTTP reaches a pipelineChanged
+	// subscriber with the deal's new state, resuming after a known cursor.
+	board := s.dialWS("graphql-transport-ws", admin)
+	pipes := s.gql(admin, `{ pipelines { id stages { id name } } }`, nil)
+	pipelineID := dig(pipes, "pipelines", 0, "id").(string)
+	needsAnalysis := dig(pipes, "pipelines", 0, "stages", 1, "id").(string)
+	board.mustSend(wsMessage{ID: "b", Type: "subscribe", Payload: mustJSON(t, map[string]any{
+		"query": `subscription($p: ID!, $after: String) { pipelineChanged(pipelineId: $p, after: $after) {
+			cursor kind fromStage { name } opportunity { name stage { name } amount { amount currency } account { name } } } }`,
+		"variables": map[string]any{"p": pipelineID, "after": eventC.Cursor}})})
+	deal := s.gql(admin, `mutation($in: CreateOpportunityInput!) { createOpportunity(input: $in) { opportunity { id version } } }`,
+		map[string]any{"in": map[string]any{"name": "实时看板商机", "accountId": idA, "amount": "88000.00"}})
+	s.gql(admin, `mutation($in: MoveOpportunityInput!) { moveOpportunity(input: $in) { opportunity { version } } }`,
+		map[string]any{"in": map[string]any{"id": dig(deal, "createOpportunity", "opportunity", "id"), "toStageId": needsAnalysis,
+			"expectedVersion": dig(deal, "createOpportunity", "opportunity", "version")}})
+	for _, want := range []struct{ kind, stage, from string }{{"CREATED", "Initial contact", ""}, {"MOVED", "Needs analysis", "Initial contact"}} {
+		m := board.next("pipelineChanged " + want.kind)
+		var p struct {
+			Data struct {
+				PipelineChanged struct {
+					Kind        string
+					FromStage   *struct{ Name string }
+					Opportunity struct {
+						Name    string
+						Stage   struct{ Name string }
+						Amount  struct{ Amount, Currency string }
+						Account struct{ Name string }
+					}
+				}
+			}
+		}
+		require.NoError(t, json.Unmarshal(m.Payload, &p), "%s", m.Payload)
+		c := p.Data.PipelineChanged
+		require.Equal(t, want.kind, c.Kind, "%s", m.Payload)
+		require.Equal(t, "实时看板商机", c.Opportunity.Name)
+		require.Equal(t, want.stage, c.Opportunity.Stage.Name)
+		require.Equal(t, "88000", c.Opportunity.Amount.Amount)
+		require.Equal(t, nameA, c.Opportunity.Account.Name)
+		if want.from != "" {
+			require.Equal(t, want.from, c.FromStage.Name)
+		}
+	}
+
 	// A WebSocket with a bad token gets no connection_ack.
 	s.requireWSRejected("graphql-transport-ws", admin+"tampered")
 	s.requireWSRejected("graphql-ws", admin+"tampered")
@@ -666,7 +709,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if !s.log.has("stopped") {
 		s.fatalf(`no "stopped" in the log after SIGTERM`)
 	}
-	for _, c := range []*wsClient{ws, legacy} {
+	for _, c := range []*wsClient{ws, legacy, board} {
 		select {
 		case m, ok := <-c.msgs:
 			if ok {
