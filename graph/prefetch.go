@@ -429,6 +429,15 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 			return err
 		}
 	}
+	if ids := byType[crm.TypeOpportunity]; ids != nil {
+		got, err := p.c.opportunities.get(ctx, p.a, ids, p.r.svc.Opportunities, opportunityID)
+		if err == nil {
+			err = p.opportunities(ctx, values(got), sets)
+		}
+		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+			return err
+		}
+	}
 	return nil
 }
 
