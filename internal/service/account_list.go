@@ -56,11 +56,7 @@ custom, merged_into_id, created_at, updated_at, deleted_at, version, last_activi
 func (s *Service) accountQuery(a *crm.Actor, f AccountFilter) *listQuery {
 	q := &listQuery{table: "accounts", columns: accountColumns}
 	q.cond("org_id = %s", a.OrgID)
-	if f.Deleted {
-		q.where = append(q.where, "deleted_at IS NOT NULL")
-	} else {
-		q.where = append(q.where, "deleted_at IS NULL")
-	}
+	q.deleted(f.Deleted)
 	q.visibleTo(a.OrgID, viewer(a))
 	if f.Search != nil && strings.TrimSpace(*f.Search) != "" {
 		term := strings.TrimSpace(*f.Search)

@@ -31,11 +31,7 @@ email_consent, sms_consent, phone_consent, custom, merged_into_id, created_at, u
 func (s *Service) contactQuery(a *crm.Actor, f ContactFilter) *listQuery {
 	q := &listQuery{table: "contacts", columns: contactColumns}
 	q.cond("org_id = %s", a.OrgID)
-	if f.Deleted {
-		q.where = append(q.where, "deleted_at IS NOT NULL")
-	} else {
-		q.where = append(q.where, "deleted_at IS NULL")
-	}
+	q.deleted(f.Deleted)
 	q.visibleTo(a.OrgID, viewer(a))
 	if f.Search != nil && strings.TrimSpace(*f.Search) != "" {
 		like := "%" + escapeLike(strings.TrimSpace(*f.Search)) + "%"

@@ -159,6 +159,15 @@ func (q *listQuery) intRange(column string, r *IntRange) {
 	}
 }
 
+// deleted lists deleted records (the recycle bin) instead of live ones.
+func (q *listQuery) deleted(deleted bool) {
+	if deleted {
+		q.where = append(q.where, "deleted_at IS NOT NULL")
+	} else {
+		q.where = append(q.where, "deleted_at IS NULL")
+	}
+}
+
 // visibleTo confines the list to records the viewer may see (nil viewer: no confinement).
 func (q *listQuery) visibleTo(orgID crm.ID, viewer *crm.ID) {
 	if viewer == nil {

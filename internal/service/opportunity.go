@@ -179,12 +179,9 @@ func (s *Service) UpdateOpportunity(ctx context.Context, a *crm.Actor, in Opport
 		return d, err
 	}
 	err = s.write(ctx, a, func(w *writer) error {
-		before, err := w.lockOpportunity(in.ID, in.ExpectedVersion)
+		before, err := w.lockLiveOpportunity(in.ID, in.ExpectedVersion)
 		if err != nil {
 			return err
-		}
-		if before.DeletedAt != nil {
-			return crm.Invalid("id", "The deal is deleted; restore it first.")
 		}
 		stage, err := w.stage(before.StageID)
 		if err != nil {
@@ -266,12 +263,9 @@ func (s *Service) MoveOpportunity(ctx context.Context, a *crm.Actor, in Move) (d
 		return d, err
 	}
 	err = s.write(ctx, a, func(w *writer) error {
-		before, err := w.lockOpportunity(in.ID, in.ExpectedVersion)
+		before, err := w.lockLiveOpportunity(in.ID, in.ExpectedVersion)
 		if err != nil {
 			return err
-		}
-		if before.DeletedAt != nil {
-			return crm.Invalid("id", "The deal is deleted; restore it first.")
 		}
 		stages, err := w.stagesByID(before.StageID, in.ToStageID)
 		if err != nil {
@@ -499,6 +493,15 @@ func (w *writer) lockOpportunity(id crm.ID, expectedVersion int32) (crm.Opportun
 	}
 	d := opportunityFromRow(row)
 	return d, checkVersion("opportunity", d.Version, expectedVersion)
+}
+
+// lockLiveOpportunity is lockOpportunity for changes that a deleted deal cannot take.
+func (w *writer) lockLiveOpportunity(id crm.ID, expectedVersion int32) (crm.Opportunity, error) {
+	d, err := w.lockOpportunity(id, expectedVersion)
+	if err == nil && d.DeletedAt != nil {
+		return d, crm.Invalid("id", "The deal is deleted; restore it first.")
+	}
+	return d, err
 }
 
 // opportunity reads one deal in the writer's transaction (no visibility check: internal use).

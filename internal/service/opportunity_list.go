@@ -60,11 +60,7 @@ checklist, custom, stage_entered_at, last_activity_at, stale_since, closed_at, c
 func (s *Service) opportunityQuery(a *crm.Actor, f OpportunityFilter) *listQuery {
 	q := &listQuery{table: "opportunities", columns: opportunityColumns, sortKeys: opportunitySortKeys}
 	q.cond("org_id = %s", a.OrgID)
-	if f.Deleted {
-		q.where = append(q.where, "deleted_at IS NOT NULL")
-	} else {
-		q.where = append(q.where, "deleted_at IS NULL")
-	}
+	q.deleted(f.Deleted)
 	q.visibleTo(a.OrgID, viewer(a))
 	if f.Search != nil && strings.TrimSpace(*f.Search) != "" {
 		q.cond("name ILIKE %s", "%"+escapeLike(strings.TrimSpace(*f.Search))+"%")
