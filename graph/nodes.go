@@ -66,6 +66,12 @@ func (r *Resolver) prefetchNodes(ctx context.Context, a *crm.Actor, ids map[stri
 			_, err = c.users.get(ctx, a, list, r.svc.Users, userID)
 		case crm.TypeTeam:
 			_, err = c.teams.get(ctx, a, list, r.svc.Teams, teamID)
+		case crm.TypeActivity:
+			_, err = c.followups.activities.get(ctx, a, list, r.svc.Activities, activityID)
+		case crm.TypeTask:
+			_, err = c.followups.tasks.get(ctx, a, list, r.svc.Tasks, taskID)
+		case crm.TypeNotification:
+			_, err = c.followups.notifications.get(ctx, a, list, r.svc.Notifications, notificationID)
 		}
 		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
 			return err
@@ -92,6 +98,12 @@ func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node,
 		n, err = r.team(ctx, id)
 	case crm.TypeAPIKey:
 		n, err = r.apiKey(ctx, id)
+	case crm.TypeActivity:
+		n, err = r.activity(ctx, id)
+	case crm.TypeTask:
+		n, err = r.task(ctx, id)
+	case crm.TypeNotification:
+		n, err = r.notification(ctx, id)
 	case crm.TypeOrganization:
 		if id != a.OrgID {
 			return nil, nil
@@ -122,6 +134,12 @@ func isNilRecord(n model.Node) bool {
 	case *crm.Team:
 		return v == nil
 	case *crm.APIKey:
+		return v == nil
+	case *crm.Activity:
+		return v == nil
+	case *crm.Task:
+		return v == nil
+	case *crm.Notification:
 		return v == nil
 	}
 	return n == nil

@@ -80,6 +80,7 @@ type cache struct {
 	accounts   table[crm.Account]
 	contacts   table[crm.Contact]
 	apiKeys    table[crm.APIKey]
+	followups  followupCache
 	mu         sync.Mutex
 	contactsOf map[accountPage][]crm.Contact
 }
