@@ -70,6 +70,12 @@ func (r *Resolver) prefetchNodes(ctx context.Context, a *crm.Actor, ids map[stri
 			_, err = c.opportunities.get(ctx, a, list, r.svc.Opportunities, opportunityID)
 		case crm.TypePipeline:
 			_, err = c.pipelines.get(ctx, a, list, r.svc.Pipelines, pipelineID)
+		case crm.TypeActivity:
+			_, err = c.followups.activities.get(ctx, a, list, r.svc.Activities, activityID)
+		case crm.TypeTask:
+			_, err = c.followups.tasks.get(ctx, a, list, r.svc.Tasks, taskID)
+		case crm.TypeNotification:
+			_, err = c.followups.notifications.get(ctx, a, list, r.svc.Notifications, notificationID)
 		}
 		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
 			return err
@@ -102,6 +108,12 @@ func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node,
 		n, err = r.pipeline(ctx, id)
 	case crm.TypeStage:
 		n, err = r.stage(ctx, id)
+	case crm.TypeActivity:
+		n, err = r.activity(ctx, id)
+	case crm.TypeTask:
+		n, err = r.task(ctx, id)
+	case crm.TypeNotification:
+		n, err = r.notification(ctx, id)
 	case crm.TypeOrganization:
 		if id != a.OrgID {
 			return nil, nil
@@ -138,6 +150,12 @@ func isNilRecord(n model.Node) bool {
 	case *crm.Pipeline:
 		return v == nil
 	case *crm.Stage:
+		return v == nil
+	case *crm.Activity:
+		return v == nil
+	case *crm.Task:
+		return v == nil
+	case *crm.Notification:
 		return v == nil
 	}
 	return n == nil

@@ -139,6 +139,7 @@ type cache struct {
 	opportunities table[crm.Opportunity]
 	dealContacts  lists[crm.DealContact]
 	stageHistory  lists[service.StageChange]
+	followups     followupCache
 	mu            sync.Mutex
 	contactsOf    map[accountPage][]crm.Contact
 }
@@ -405,40 +406,7 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 	for _, e := range evs {
 		byType[e.RecordType] = append(byType[e.RecordType], e.RecordID)
 	}
-	sets = subSelections(f)
-	if ids := byType[crm.TypeAccount]; ids != nil {
-		got, err := p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID)
-		if err == nil {
-			err = p.accounts(ctx, values(got), sets)
-		}
-		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
-			return err
-		}
-	}
-	if ids := byType[crm.TypeContact]; ids != nil {
-		got, err := p.c.contacts.get(ctx, p.a, ids, p.r.svc.Contacts, contactID)
-		if err == nil {
-			err = p.contacts(ctx, values(got), sets)
-		}
-		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
-			return err
-		}
-	}
-	if ids := byType[crm.TypeUser]; ids != nil {
-		if err := p.users(ctx, ids, sets); err != nil {
-			return err
-		}
-	}
-	if ids := byType[crm.TypeOpportunity]; ids != nil {
-		got, err := p.c.opportunities.get(ctx, p.a, ids, p.r.svc.Opportunities, opportunityID)
-		if err == nil {
-			err = p.opportunities(ctx, values(got), sets)
-		}
-		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
-			return err
-		}
-	}
-	return nil
+	return p.records(ctx, byType, subSelections(f))
 }
 
 // refIDs returns the distinct non-nil references of records.

@@ -47,32 +47,32 @@ func (r *accountConnectionResolver) TotalCount(ctx context.Context, obj *model.A
 
 // Direction is the resolver for the direction field.
 func (r *activityResolver) Direction(ctx context.Context, obj *crm.Activity) (*model.Direction, error) {
-	panic(fmt.Errorf("not implemented: Direction - direction"))
+	return directionOf(obj.Direction), nil
 }
 
 // RecordID is the resolver for the recordId field.
 func (r *activityResolver) RecordID(ctx context.Context, obj *crm.Activity) (string, error) {
-	panic(fmt.Errorf("not implemented: RecordID - recordId"))
+	return crm.GlobalID(obj.RecordType, obj.RecordID), nil
 }
 
 // Record is the resolver for the record field.
 func (r *activityResolver) Record(ctx context.Context, obj *crm.Activity) (model.Node, error) {
-	panic(fmt.Errorf("not implemented: Record - record"))
+	return r.recordNode(ctx, obj.RecordType, obj.RecordID)
 }
 
 // Owner is the resolver for the owner field.
 func (r *activityResolver) Owner(ctx context.Context, obj *crm.Activity) (*crm.User, error) {
-	panic(fmt.Errorf("not implemented: Owner - owner"))
+	return r.user(ctx, obj.OwnerID)
 }
 
 // ParticipantUsers is the resolver for the participantUsers field.
 func (r *activityResolver) ParticipantUsers(ctx context.Context, obj *crm.Activity) ([]crm.User, error) {
-	panic(fmt.Errorf("not implemented: ParticipantUsers - participantUsers"))
+	return refList(ctx, obj.ParticipantUserIDs, func(c *cache) *table[crm.User] { return &c.users }, r.svc.Users, userID)
 }
 
 // ParticipantContacts is the resolver for the participantContacts field.
 func (r *activityResolver) ParticipantContacts(ctx context.Context, obj *crm.Activity) ([]crm.Contact, error) {
-	panic(fmt.Errorf("not implemented: ParticipantContacts - participantContacts"))
+	return refList(ctx, obj.ParticipantContactIDs, func(c *cache) *table[crm.Contact] { return &c.contacts }, r.svc.Contacts, contactID)
 }
 
 // CreatedBy is the batch resolver for the createdBy field.
@@ -639,22 +639,106 @@ func (r *mutationResolver) RestoreOpportunity(ctx context.Context, input model.D
 
 // LogActivity is the resolver for the logActivity field.
 func (r *mutationResolver) LogActivity(ctx context.Context, input model.LogActivityInput) (*model.LogActivityPayload, error) {
-	panic(fmt.Errorf("not implemented: LogActivity - logActivity"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	typ, id, err := parseGlobalID("recordId", input.RecordID)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := optID("ownerId", crm.TypeUser, input.OwnerID)
+	if err != nil {
+		return nil, err
+	}
+	users, err := parseIDs("participantUserIds", crm.TypeUser, input.ParticipantUserIds.Value())
+	if err != nil {
+		return nil, err
+	}
+	contacts, err := parseIDs("participantContactIds", crm.TypeContact, input.ParticipantContactIds.Value())
+	if err != nil {
+		return nil, err
+	}
+	duration, err := int32Ptr("durationSeconds", input.DurationSeconds.Value())
+	if err != nil {
+		return nil, err
+	}
+	act, replayed, err := r.svc.LogActivity(ctx, a, service.ActivityInput{Type: input.Type, RecordType: typ, RecordID: id,
+		Subject: val(input.Subject), Body: val(input.Body), Direction: directionName(input.Direction.Value()),
+		DurationSeconds: duration, Outcome: val(input.Outcome), OccurredAt: input.OccurredAt.Value(), OwnerID: owner,
+		ParticipantUserIDs: users, ParticipantContactIDs: contacts,
+		IdempotencyKey: idempotencyKeyOf(ctx, input.IdempotencyKey.Value())})
+	if err != nil {
+		return nil, err
+	}
+	return &model.LogActivityPayload{Activity: &act, Replayed: replayed}, nil
 }
 
 // CreateTask is the resolver for the createTask field.
 func (r *mutationResolver) CreateTask(ctx context.Context, input model.CreateTaskInput) (*model.CreateTaskPayload, error) {
-	panic(fmt.Errorf("not implemented: CreateTask - createTask"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := optID("ownerId", crm.TypeUser, input.OwnerID)
+	if err != nil {
+		return nil, err
+	}
+	var recordType string
+	var recordID crm.ID
+	if gid := input.RecordID.Value(); gid != nil {
+		if recordType, recordID, err = parseGlobalID("recordId", *gid); err != nil {
+			return nil, err
+		}
+	}
+	t, replayed, err := r.svc.CreateTask(ctx, a, service.TaskInput{Title: input.Title, Notes: val(input.Notes), OwnerID: owner,
+		DueAt: input.DueAt.Value(), RemindAt: input.RemindAt.Value(), Priority: priorityName(input.Priority.Value()),
+		RecordType: recordType, RecordID: recordID, IdempotencyKey: idempotencyKeyOf(ctx, input.IdempotencyKey.Value())})
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreateTaskPayload{Task: &t, Replayed: replayed}, nil
 }
 
 // UpdateTask is the resolver for the updateTask field.
 func (r *mutationResolver) UpdateTask(ctx context.Context, input model.UpdateTaskInput) (*model.TaskPayload, error) {
-	panic(fmt.Errorf("not implemented: UpdateTask - updateTask"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseID("id", crm.TypeTask, input.ID)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := optID("ownerId", crm.TypeUser, input.OwnerID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.svc.UpdateTask(ctx, a, service.TaskUpdate{ID: id, ExpectedVersion: int32(input.ExpectedVersion),
+		Title: opt(input.Title), Notes: opt(input.Notes), OwnerID: owner, DueAt: optValue(input.DueAt),
+		RemindAt: optValue(input.RemindAt), Priority: optPriority(input.Priority.Value(), input.Priority.IsSet()),
+		Status: opt(input.Status)})
+	if err != nil {
+		return nil, err
+	}
+	return &model.TaskPayload{Task: &t}, nil
 }
 
 // MarkNotificationsRead is the resolver for the markNotificationsRead field.
 func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error) {
-	panic(fmt.Errorf("not implemented: MarkNotificationsRead - markNotificationsRead"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := parseIDs("ids", crm.TypeNotification, input.Ids.Value())
+	if err != nil {
+		return nil, err
+	}
+	marked, unread, err := r.svc.MarkNotificationsRead(ctx, a, ids)
+	if err != nil {
+		return nil, err
+	}
+	return &model.MarkNotificationsReadPayload{Marked: marked, UnreadCount: unread}, nil
 }
 
 // ClaimAccount is the resolver for the claimAccount field.
@@ -679,22 +763,26 @@ func (r *mutationResolver) SubmitForecast(ctx context.Context, input model.Submi
 
 // RecordID is the resolver for the recordId field.
 func (r *notificationResolver) RecordID(ctx context.Context, obj *crm.Notification) (*string, error) {
-	panic(fmt.Errorf("not implemented: RecordID - recordId"))
+	return recordGlobalID(obj.RecordType, obj.RecordID), nil
 }
 
 // Record is the resolver for the record field.
 func (r *notificationResolver) Record(ctx context.Context, obj *crm.Notification) (model.Node, error) {
-	panic(fmt.Errorf("not implemented: Record - record"))
+	return r.recordNode(ctx, obj.RecordType, obj.RecordID)
 }
 
 // UnreadCount is the resolver for the unreadCount field.
 func (r *notificationConnectionResolver) UnreadCount(ctx context.Context, obj *model.NotificationConnection) (int, error) {
-	panic(fmt.Errorf("not implemented: UnreadCount - unreadCount"))
+	a, err := actor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return r.svc.UnreadNotifications(ctx, a)
 }
 
 // Cursor is the resolver for the cursor field.
 func (r *notificationDeliveryResolver) Cursor(ctx context.Context, obj *service.NotificationDelivery) (string, error) {
-	panic(fmt.Errorf("not implemented: Cursor - cursor"))
+	return service.EventCursor(obj.Seq), nil
 }
 
 // Account is the resolver for the account field.
@@ -1068,17 +1156,66 @@ func (r *queryResolver) PipelineBoard(ctx context.Context, pipelineID string, de
 
 // Timeline is the resolver for the timeline field.
 func (r *queryResolver) Timeline(ctx context.Context, recordID string, types []crm.ActivityType, first *int, after *string) (*model.ActivityConnection, error) {
-	panic(fmt.Errorf("not implemented: Timeline - timeline"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	typ, id, err := parseGlobalID("recordId", recordID)
+	if err != nil {
+		return nil, err
+	}
+	n := service.DefaultPageSize
+	if first != nil {
+		n = *first
+	}
+	acts, info, err := r.svc.Timeline(ctx, a, typ, id, types, n, deref(after))
+	if err == nil {
+		err = r.prefetchActivityPage(ctx, a, acts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return activityConnection(acts, info), nil
 }
 
 // Tasks is the resolver for the tasks field.
 func (r *queryResolver) Tasks(ctx context.Context, filter *model.TaskFilter, first *int, after *string) (*model.TaskConnection, error) {
-	panic(fmt.Errorf("not implemented: Tasks - tasks"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := taskFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	ts, info, err := r.svc.ListTasks(ctx, a, f, page(first, after, nil, nil))
+	if err == nil {
+		err = r.prefetchTaskPage(ctx, a, ts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return taskConnection(ts, info), nil
 }
 
 // Notifications is the resolver for the notifications field.
 func (r *queryResolver) Notifications(ctx context.Context, unreadOnly *bool, first *int, after *string) (*model.NotificationConnection, error) {
-	panic(fmt.Errorf("not implemented: Notifications - notifications"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := service.DefaultPageSize
+	if first != nil {
+		n = *first
+	}
+	ns, info, err := r.svc.ListNotifications(ctx, a, deref(unreadOnly), n, deref(after))
+	if err == nil {
+		err = r.prefetchNotificationPage(ctx, a, ns)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return notificationConnection(ns, info), nil
 }
 
 // Forecast is the resolver for the forecast field.
@@ -1171,32 +1308,51 @@ func (r *subscriptionResolver) PipelineChanged(ctx context.Context, pipelineID s
 
 // NotificationReceived is the resolver for the notificationReceived field.
 func (r *subscriptionResolver) NotificationReceived(ctx context.Context, after *string) (<-chan *service.NotificationDelivery, error) {
-	panic(fmt.Errorf("not implemented: NotificationReceived - notificationReceived"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.svc.SubscribeNotifications(ctx, a, after)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *service.NotificationDelivery)
+	go func() {
+		defer close(out)
+		for d := range in {
+			select {
+			case out <- &d:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 // Kind is the resolver for the kind field.
 func (r *taskResolver) Kind(ctx context.Context, obj *crm.Task) (model.TaskKind, error) {
-	panic(fmt.Errorf("not implemented: Kind - kind"))
+	return taskKindOf(obj.Kind), nil
 }
 
 // Owner is the resolver for the owner field.
 func (r *taskResolver) Owner(ctx context.Context, obj *crm.Task) (*crm.User, error) {
-	panic(fmt.Errorf("not implemented: Owner - owner"))
+	return r.user(ctx, obj.OwnerID)
 }
 
 // Priority is the resolver for the priority field.
 func (r *taskResolver) Priority(ctx context.Context, obj *crm.Task) (model.TaskPriority, error) {
-	panic(fmt.Errorf("not implemented: Priority - priority"))
+	return priorityOf(obj.Priority), nil
 }
 
 // RecordID is the resolver for the recordId field.
 func (r *taskResolver) RecordID(ctx context.Context, obj *crm.Task) (*string, error) {
-	panic(fmt.Errorf("not implemented: RecordID - recordId"))
+	return recordGlobalID(obj.RecordType, obj.RecordID), nil
 }
 
 // Record is the resolver for the record field.
 func (r *taskResolver) Record(ctx context.Context, obj *crm.Task) (model.Node, error) {
-	panic(fmt.Errorf("not implemented: Record - record"))
+	return r.recordNode(ctx, obj.RecordType, obj.RecordID)
 }
 
 // Parent is the batch resolver for the parent field.

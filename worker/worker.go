@@ -31,10 +31,12 @@ func NewClient(pool *pgxpool.Pool, svc *service.Service, log *slog.Logger, opts 
 	if opts.RunWorkers {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &expireIdempotencyKeys{svc: svc, log: log})
+		river.AddWorker(workers, &taskRemind{svc: svc})
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault:       {MaxWorkers: 10},
 			jobargs.QueueMaintenance: {MaxWorkers: 2},
+			jobargs.QueueReminders:   {MaxWorkers: 10},
 		}
 		cfg.PeriodicJobs = PeriodicJobs(opts.MaintenanceInterval)
 	}
@@ -67,4 +69,16 @@ func (w *expireIdempotencyKeys) Work(ctx context.Context, _ *river.Job[jobargs.E
 		w.log.InfoContext(ctx, "expired idempotency keys", "count", n)
 	}
 	return err
+}
+
+// taskRemind notifies a task's owner when its reminder is due; the service ignores a reminder since
+// moved, a finished task and a repeated run.
+type taskRemind struct {
+	river.WorkerDefaults[jobargs.TaskRemind]
+	svc *service.Service
+}
+
+// Work implements river.Worker.
+func (w *taskRemind) Work(ctx context.Context, job *river.Job[jobargs.TaskRemind]) error {
+	return w.svc.RemindTask(ctx, job.Args.OrgID, job.Args.TaskID, job.Args.RemindAt)
 }

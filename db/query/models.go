@@ -32,6 +32,27 @@ type Account struct {
 	OwnerSince       *time.Time
 }
 
+type Activity struct {
+	OrgID                 uuid.UUID
+	ID                    uuid.UUID
+	Type                  string
+	Subject               string
+	Body                  string
+	Direction             *string
+	DurationSeconds       *int32
+	Outcome               string
+	OccurredAt            time.Time
+	RecordType            string
+	RecordID              uuid.UUID
+	OwnerID               *uuid.UUID
+	ParticipantUserIds    []uuid.UUID
+	ParticipantContactIds []uuid.UUID
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+	DeletedAt             *time.Time
+	Version               int32
+}
+
 type Contact struct {
 	OrgID        uuid.UUID
 	ID           uuid.UUID
@@ -69,6 +90,20 @@ type Event struct {
 	PublishedAt *time.Time
 	ContainerID *uuid.UUID
 	Snapshot    []byte
+}
+
+type Notification struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	Kind       string
+	Title      string
+	Body       string
+	RecordType *string
+	RecordID   *uuid.UUID
+	DedupKey   *string
+	CreatedAt  time.Time
+	ReadAt     *time.Time
 }
 
 type Opportunity struct {
@@ -162,6 +197,26 @@ type StageHistory struct {
 	Currency         string
 	Probability      int32
 	ForecastCategory string
+}
+
+type Task struct {
+	OrgID         uuid.UUID
+	ID            uuid.UUID
+	Title         string
+	Notes         string
+	Kind          string
+	OwnerID       uuid.UUID
+	DueAt         *time.Time
+	RemindAt      *time.Time
+	Priority      string
+	Status        string
+	RecordType    *string
+	RecordID      *uuid.UUID
+	ReminderJobID *int64
+	CompletedAt   *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Version       int32
 }
 
 type Team struct {

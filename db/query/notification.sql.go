@@ -12,6 +12,22 @@ import (
 	"github.com/google/uuid"
 )
 
+const countUnreadNotifications = `-- name: CountUnreadNotifications :one
+SELECT count(*)::integer FROM notifications WHERE org_id = $1 AND user_id = $2 AND read_at IS NULL
+`
+
+type CountUnreadNotificationsParams struct {
+	OrgID  uuid.UUID
+	UserID uuid.UUID
+}
+
+func (q *Queries) CountUnreadNotifications(ctx context.Context, arg CountUnreadNotificationsParams) (int32, error) {
+	row := q.db.QueryRow(ctx, countUnreadNotifications, arg.OrgID, arg.UserID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const createNotification = `-- name: CreateNotification :one
 INSERT INTO notifications (org_id, id, user_id, kind, title, body, record_type, record_id, dedup_key, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -50,4 +66,135 @@ func (q *Queries) CreateNotification(ctx context.Context, arg CreateNotification
 	var id uuid.UUID
 	err := row.Scan(&id)
 	return id, err
+}
+
+const getNotifications = `-- name: GetNotifications :many
+SELECT org_id, id, user_id, kind, title, body, record_type, record_id, dedup_key, created_at, read_at
+FROM notifications
+WHERE org_id = $1 AND user_id = $2 AND id = ANY($3::uuid[])
+`
+
+type GetNotificationsParams struct {
+	OrgID  uuid.UUID
+	UserID uuid.UUID
+	Ids    []uuid.UUID
+}
+
+// A user's notifications by ID; nobody else's.
+func (q *Queries) GetNotifications(ctx context.Context, arg GetNotificationsParams) ([]Notification, error) {
+	rows, err := q.db.Query(ctx, getNotifications, arg.OrgID, arg.UserID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Notification{}
+	for rows.Next() {
+		var i Notification
+		if err := rows.Scan(
+			&i.OrgID,
+			&i.ID,
+			&i.UserID,
+			&i.Kind,
+			&i.Title,
+			&i.Body,
+			&i.RecordType,
+			&i.RecordID,
+			&i.DedupKey,
+			&i.CreatedAt,
+			&i.ReadAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listNotifications = `-- name: ListNotifications :many
+SELECT org_id, id, user_id, kind, title, body, record_type, record_id, dedup_key, created_at, read_at
+FROM notifications
+WHERE org_id = $1 AND user_id = $2 AND (NOT $3::boolean OR read_at IS NULL)
+  AND ($4::timestamptz IS NULL
+       OR (created_at, id) < ($4::timestamptz, $5::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $6
+`
+
+type ListNotificationsParams struct {
+	OrgID      uuid.UUID
+	UserID     uuid.UUID
+	UnreadOnly bool
+	AfterAt    *time.Time
+	AfterID    *uuid.UUID
+	MaxRows    int32
+}
+
+// A user's inbox, newest first, keyset-paged on (created_at, id).
+func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsParams) ([]Notification, error) {
+	rows, err := q.db.Query(ctx, listNotifications,
+		arg.OrgID,
+		arg.UserID,
+		arg.UnreadOnly,
+		arg.AfterAt,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Notification{}
+	for rows.Next() {
+		var i Notification
+		if err := rows.Scan(
+			&i.OrgID,
+			&i.ID,
+			&i.UserID,
+			&i.Kind,
+			&i.Title,
+			&i.Body,
+			&i.RecordType,
+			&i.RecordID,
+			&i.DedupKey,
+			&i.CreatedAt,
+			&i.ReadAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const markNotificationsRead = `-- name: MarkNotificationsRead :execrows
+UPDATE notifications SET read_at = $1::timestamptz
+WHERE org_id = $2 AND user_id = $3 AND read_at IS NULL
+  AND ($4::uuid[] IS NULL OR id = ANY($4::uuid[]))
+`
+
+type MarkNotificationsReadParams struct {
+	Now    time.Time
+	OrgID  uuid.UUID
+	UserID uuid.UUID
+	Ids    []uuid.UUID
+}
+
+// Marks a user's unread notifications read: those with the given IDs, or all when ids is NULL.
+func (q *Queries) MarkNotificationsRead(ctx context.Context, arg MarkNotificationsReadParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markNotificationsRead,
+		arg.Now,
+		arg.OrgID,
+		arg.UserID,
+		arg.Ids,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

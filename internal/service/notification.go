@@ -1,7 +1,10 @@
 package service
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,4 +33,172 @@ func (w *writer) notify(n crm.Notification, dedupKey string) (bool, error) {
 	w.emit("notification.created", crm.TypeNotification, n.ID, nil, n.UserID)
 	w.events[len(w.events)-1].Snapshot = mustJSON(n) // decoded by the live delivery
 	return true, nil
+}
+
+// inbox returns the user whose inbox the actor reads: notifications belong to users only.
+func inbox(a *crm.Actor) (crm.ID, error) {
+	if a == nil {
+		return crm.NilID, authorize(a, "")
+	}
+	if a.Kind != crm.ActorUser {
+		return crm.NilID, crm.Errorf(crm.EFORBIDDEN, "Only users have an inbox; sign in as a user to read notifications.")
+	}
+	return a.UserID, nil
+}
+
+// inboxOrder names the inbox order in its cursors.
+const inboxOrder = "INBOX"
+
+// NotificationCursor returns the position of a notification in its inbox.
+func NotificationCursor(n crm.Notification) string {
+	return encodeCursor(inboxOrder, n.CreatedAt.UTC().Format(time.RFC3339Nano), n.ID)
+}
+
+// ListNotifications returns a page of the actor's own inbox, newest first.
+func (s *Service) ListNotifications(ctx context.Context, a *crm.Actor, unreadOnly bool, first int, after string) ([]crm.Notification, PageInfo, error) {
+	user, err := inbox(a)
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	if first < 0 || first > MaxPageSize {
+		return nil, PageInfo{}, crm.Invalid("first", "Page size must be between 0 and %d.", MaxPageSize)
+	}
+	params := query.ListNotificationsParams{OrgID: a.OrgID, UserID: user, UnreadOnly: unreadOnly, MaxRows: int32(first + 1)}
+	if after != "" {
+		c, err := decodeCursor("after", after, inboxOrder)
+		if err != nil {
+			return nil, PageInfo{}, err
+		}
+		at, err := time.Parse(time.RFC3339Nano, c.Value)
+		if err != nil {
+			return nil, PageInfo{}, crm.Invalid("after", "The cursor is damaged; pass one from a previous page.")
+		}
+		params.AfterAt, params.AfterID = &at, &c.ID
+	}
+	var rows []query.Notification
+	if err := s.read(ctx, a, func(q *query.Queries) (err error) {
+		rows, err = q.ListNotifications(ctx, params)
+		return err
+	}); err != nil {
+		return nil, PageInfo{}, err
+	}
+	info := PageInfo{HasPreviousPage: after != "", HasNextPage: len(rows) > first}
+	if len(rows) > first {
+		rows = rows[:first]
+	}
+	out := make([]crm.Notification, len(rows))
+	for i, r := range rows {
+		out[i] = notificationFromRow(r)
+	}
+	if len(out) > 0 {
+		info.StartCursor, info.EndCursor = NotificationCursor(out[0]), NotificationCursor(out[len(out)-1])
+	}
+	return out, info, nil
+}
+
+// UnreadNotifications counts the unread notifications of the actor's inbox.
+func (s *Service) UnreadNotifications(ctx context.Context, a *crm.Actor) (n int, err error) {
+	user, err := inbox(a)
+	if err != nil {
+		return 0, err
+	}
+	err = s.read(ctx, a, func(q *query.Queries) error {
+		c, err := q.CountUnreadNotifications(ctx, query.CountUnreadNotificationsParams{OrgID: a.OrgID, UserID: user})
+		n = int(c)
+		return err
+	})
+	return n, err
+}
+
+// Notifications returns the actor's own notifications with the given IDs, in the order of ids;
+// others' and missing ones are zero Notifications.
+func (s *Service) Notifications(ctx context.Context, a *crm.Actor, ids []crm.ID) ([]crm.Notification, error) {
+	user, err := inbox(a)
+	if err != nil {
+		return nil, err
+	}
+	var rows []query.Notification
+	err = s.read(ctx, a, func(q *query.Queries) (err error) {
+		rows, err = q.GetNotifications(ctx, query.GetNotificationsParams{OrgID: a.OrgID, UserID: user, Ids: ids})
+		return err
+	})
+	out := make([]crm.Notification, len(rows))
+	for i, r := range rows {
+		out[i] = notificationFromRow(r)
+	}
+	return inOrder(out, ids, func(n crm.Notification) crm.ID { return n.ID }), err
+}
+
+// MarkNotificationsRead marks the actor's unread notifications with the given IDs read, or all of
+// them when ids is nil. IDs of notifications that are not the actor's are ignored. It returns how
+// many were marked and how many unread remain.
+func (s *Service) MarkNotificationsRead(ctx context.Context, a *crm.Actor, ids []crm.ID) (marked, unread int, err error) {
+	user, err := inbox(a)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(ids) > MaxPageSize {
+		return 0, 0, crm.Invalid("ids", "Mark at most %d notifications at a time, or leave ids out to mark all.", MaxPageSize)
+	}
+	if ids != nil {
+		ids = distinctIDs(ids)
+	}
+	err = s.write(ctx, a, func(w *writer) error {
+		n, err := w.q.MarkNotificationsRead(w.ctx, query.MarkNotificationsReadParams{OrgID: a.OrgID, UserID: user, Ids: ids, Now: w.now})
+		if err != nil {
+			return err
+		}
+		c, err := w.q.CountUnreadNotifications(w.ctx, query.CountUnreadNotificationsParams{OrgID: a.OrgID, UserID: user})
+		marked, unread = int(n), int(c)
+		return err
+	})
+	return marked, unread, err
+}
+
+// SubscribeNotifications streams the actor's new notifications: first those created after the
+// cursor (when given), then live ones, with no gap and no duplicate. Each carries its position in
+// the event log. The stream ends when ctx ends.
+func (s *Service) SubscribeNotifications(ctx context.Context, a *crm.Actor, after *string) (<-chan NotificationDelivery, error) {
+	user, err := inbox(a)
+	if err != nil {
+		return nil, err
+	}
+	if s.hub == nil {
+		return nil, crm.Errorf(crm.EINTERNAL, "This process does not serve subscriptions.")
+	}
+	var from *int64
+	if after != nil {
+		seq, err := parseEventCursor("after", *after)
+		if err != nil {
+			return nil, err
+		}
+		from = &seq
+	}
+	in, err := s.hub.Subscribe(ctx, a.OrgID, from, func(e crm.Event) bool {
+		return e.RecordType == crm.TypeNotification && e.Type == "notification.created" && containsID(e.OwnerIDs, user)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan NotificationDelivery)
+	go func() {
+		defer close(out)
+		for e := range in {
+			var n crm.Notification
+			if json.Unmarshal(e.Snapshot, &n) != nil || n.UserID != user {
+				continue
+			}
+			select {
+			case out <- NotificationDelivery{Seq: e.Seq, Notification: n}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func notificationFromRow(r query.Notification) crm.Notification {
+	return crm.Notification{ID: r.ID, OrgID: r.OrgID, UserID: r.UserID, Kind: r.Kind, Title: r.Title, Body: r.Body,
+		RecordType: strOf(r.RecordType), RecordID: idOf(r.RecordID), CreatedAt: r.CreatedAt, ReadAt: r.ReadAt}
 }

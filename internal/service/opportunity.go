@@ -169,7 +169,28 @@ func (w *writer) createOpportunity(id crm.ID, in OpportunityInput) (crm.Opportun
 		return d, err
 	}
 	w.emitDeal("opportunity.created", d, diff(nil, opportunityFields(d, contacts)), d.OwnerID)
+	if d.OwnerID != w.actor.UserID {
+		if err := w.firstContactTask(d); err != nil {
+			return d, err
+		}
+	}
 	return d, nil
+}
+
+// firstContactTask gives the owner a deal was just assigned to the automatic "first contact" task,
+// due after the organization's firstContactHours. Nobody is tasked for an unassigned deal.
+func (w *writer) firstContactTask(d crm.Opportunity) error {
+	if d.OwnerID == crm.NilID {
+		return nil
+	}
+	st, err := w.settings()
+	if err != nil {
+		return err
+	}
+	due := w.now.Add(time.Duration(st.FirstContactHours) * time.Hour)
+	_, err = w.createTask(crm.Task{Title: "First contact: " + d.Name, Kind: crm.TaskFirstContact, OwnerID: d.OwnerID,
+		DueAt: &due, Priority: "high", RecordType: crm.TypeOpportunity, RecordID: d.ID})
+	return err
 }
 
 // UpdateOpportunity applies the set fields. A stale ExpectedVersion is a CONFLICT with the current
@@ -249,6 +270,9 @@ func (s *Service) UpdateOpportunity(ctx context.Context, a *crm.Actor, in Opport
 			return err
 		}
 		w.emitDeal("opportunity.updated", d, changes, before.OwnerID, d.OwnerID)
+		if d.OwnerID != before.OwnerID && d.OwnerID != w.actor.UserID {
+			return w.firstContactTask(d)
+		}
 		return nil
 	})
 	return d, err

@@ -502,3 +502,24 @@ func TestPipelineSubscriptionDeliversVisibleDealChanges(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+func TestAssigningADealCreatesAFirstContactTask(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.account(e.manager, "Acme", func(in *service.AccountInput) { in.OwnerID = service.Some(crm.NilID) })
+	own := e.deal(e.rep1, acct, "Own deal")
+	require.Zero(t, e.count("SELECT count(*) FROM tasks WHERE record_id = $1", own.ID), "nobody tasks themselves")
+
+	d := e.deal(e.manager, acct, "Assigned deal", func(in *service.OpportunityInput) { in.OwnerID = service.Some(e.rep1.UserID) })
+	var kind, owner string
+	var due time.Time
+	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT kind, owner_id::text, due_at FROM tasks WHERE record_id = $1", d.ID).Scan(&kind, &owner, &due))
+	require.Equal(t, crm.TaskFirstContact, kind)
+	require.Equal(t, e.rep1.UserID.String(), owner)
+	require.WithinDuration(t, d.CreatedAt.Add(24*time.Hour), due, time.Second, "due after the organization's firstContactHours")
+
+	_, err := e.svc.UpdateOpportunity(e.ctx, e.manager, service.OpportunityUpdate{ID: d.ID, ExpectedVersion: d.Version,
+		OwnerID: service.Some(e.rep1b.UserID)})
+	require.NoError(t, err)
+	require.Equal(t, 1, e.count("SELECT count(*) FROM tasks WHERE record_id = $1 AND owner_id = $2 AND kind = 'first_contact'", d.ID, e.rep1b.UserID))
+}

@@ -317,13 +317,6 @@ func containsKey[K comparable, V any](m map[K]V, k K) bool {
 	return ok
 }
 
-func nonNilIDs(ids []crm.ID) []crm.ID {
-	if ids == nil {
-		return []crm.ID{}
-	}
-	return ids
-}
-
 func (w *writer) saveStage(st crm.Stage, position int32) error {
 	criteria := st.EntryCriteria
 	if criteria == nil {

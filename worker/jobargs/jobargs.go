@@ -6,6 +6,7 @@ package jobargs
 import (
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 )
 
@@ -24,4 +25,25 @@ func (ExpireIdempotencyKeys) Kind() string { return "maintenance.expire_idempote
 func (ExpireIdempotencyKeys) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5,
 		UniqueOpts: river.UniqueOpts{ByPeriod: 15 * time.Minute}}
+}
+
+// QueueReminders runs the reminders users wait for, apart from maintenance.
+const QueueReminders = "reminders"
+
+// TaskRemind reminds a task's owner at RemindAt. The job is scheduled for RemindAt in the
+// transaction that sets it; changing the reminder cancels the job and schedules another. The
+// worker notifies only if the task is still open and still due to be reminded at RemindAt, so a
+// stale or repeated run does nothing.
+type TaskRemind struct {
+	OrgID    uuid.UUID `json:"org_id"`
+	TaskID   uuid.UUID `json:"task_id"`
+	RemindAt time.Time `json:"remind_at"`
+}
+
+// Kind implements river.JobArgs.
+func (TaskRemind) Kind() string { return "task.remind" }
+
+// InsertOpts puts reminders on their own queue; a few retries cover a database hiccup.
+func (TaskRemind) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueReminders, MaxAttempts: 5}
 }

@@ -1,0 +1,289 @@
+package graph
+
+import (
+	"context"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/rapportcrm/rapport/graph/model"
+	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/service"
+)
+
+// followupCache caches the activities, tasks and notifications of a response.
+type followupCache struct {
+	activities    table[crm.Activity]
+	tasks         table[crm.Task]
+	notifications table[crm.Notification]
+}
+
+func activityID(x crm.Activity) crm.ID         { return x.ID }
+func taskID(t crm.Task) crm.ID                 { return t.ID }
+func notificationID(n crm.Notification) crm.ID { return n.ID }
+
+func (r *Resolver) activity(ctx context.Context, id crm.ID) (*crm.Activity, error) {
+	return ref(ctx, id, func(c *cache) *table[crm.Activity] { return &c.followups.activities }, r.svc.Activities, activityID)
+}
+
+func (r *Resolver) task(ctx context.Context, id crm.ID) (*crm.Task, error) {
+	return ref(ctx, id, func(c *cache) *table[crm.Task] { return &c.followups.tasks }, r.svc.Tasks, taskID)
+}
+
+func (r *Resolver) notification(ctx context.Context, id crm.ID) (*crm.Notification, error) {
+	return ref(ctx, id, func(c *cache) *table[crm.Notification] { return &c.followups.notifications }, r.svc.Notifications, notificationID)
+}
+
+// refList resolves a list of references through the response's cache, dropping missing and
+// invisible records.
+func refList[T any](ctx context.Context, ids []crm.ID, t func(*cache) *table[T],
+	fetch func(context.Context, *crm.Actor, []crm.ID) ([]T, error), idOf func(T) crm.ID,
+) ([]T, error) {
+	out := make([]T, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	got, err := t(cacheOf(ctx)).get(ctx, a, ids, fetch, idOf)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if v := got[id]; v != nil {
+			out = append(out, *v)
+		}
+	}
+	return out, nil
+}
+
+// recordNode resolves the record an activity, task or notification is about; a record the viewer
+// may not read (or of a type this server does not serve yet) is null.
+func (r *Resolver) recordNode(ctx context.Context, typ string, id crm.ID) (model.Node, error) {
+	if id == crm.NilID {
+		return nil, nil
+	}
+	n, err := r.node(ctx, typ, id)
+	if crm.ErrorCode(err) == crm.EFORBIDDEN || crm.ErrorCode(err) == crm.ENOTFOUND {
+		return nil, nil
+	}
+	return n, err
+}
+
+// recordGlobalID is the global ID of an optional record reference.
+func recordGlobalID(typ string, id crm.ID) *string {
+	if id == crm.NilID {
+		return nil
+	}
+	return ptr(crm.GlobalID(typ, id))
+}
+
+func directionOf(d string) *model.Direction {
+	if d == "" {
+		return nil
+	}
+	return ptr(model.Direction(strings.ToUpper(d)))
+}
+
+func directionName(d *model.Direction) string {
+	if d == nil {
+		return ""
+	}
+	return strings.ToLower(string(*d))
+}
+
+func taskKindOf(k string) model.TaskKind { return model.TaskKind(strings.ToUpper(k)) }
+
+func priorityOf(p string) model.TaskPriority { return model.TaskPriority(strings.ToUpper(p)) }
+
+func priorityName(p *model.TaskPriority) string {
+	if p == nil {
+		return ""
+	}
+	return strings.ToLower(string(*p))
+}
+
+// optPriority maps an optional priority of an update.
+func optPriority(p *model.TaskPriority, set bool) service.Opt[string] {
+	if !set {
+		return service.Opt[string]{}
+	}
+	return service.Some(priorityName(p))
+}
+
+func taskFilter(f *model.TaskFilter) (service.TaskFilter, error) {
+	if f == nil {
+		return service.TaskFilter{}, nil
+	}
+	owners, err := parseIDs("filter.ownerIds", crm.TypeUser, f.OwnerIds.Value())
+	if err != nil {
+		return service.TaskFilter{}, err
+	}
+	out := service.TaskFilter{OwnerIDs: owners, Statuses: f.Statuses.Value(), DueBefore: f.DueBefore.Value()}
+	if id := f.RecordID.Value(); id != nil {
+		if out.RecordType, out.RecordID, err = parseGlobalID("filter.recordId", *id); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func activityConnection(acts []crm.Activity, info service.PageInfo) *model.ActivityConnection {
+	c := &model.ActivityConnection{Nodes: acts, Edges: make([]model.ActivityEdge, len(acts)), PageInfo: ptr(model.NewPageInfo(info))}
+	for i := range acts {
+		c.Edges[i] = model.ActivityEdge{Cursor: service.ActivityCursor(acts[i]), Node: &acts[i]}
+	}
+	return c
+}
+
+func taskConnection(ts []crm.Task, info service.PageInfo) *model.TaskConnection {
+	c := &model.TaskConnection{Nodes: ts, Edges: make([]model.TaskEdge, len(ts)), PageInfo: ptr(model.NewPageInfo(info))}
+	for i := range ts {
+		c.Edges[i] = model.TaskEdge{Cursor: service.TaskCursor(ts[i]), Node: &ts[i]}
+	}
+	return c
+}
+
+func notificationConnection(ns []crm.Notification, info service.PageInfo) *model.NotificationConnection {
+	c := &model.NotificationConnection{Nodes: ns, Edges: make([]model.NotificationEdge, len(ns)), PageInfo: ptr(model.NewPageInfo(info))}
+	for i := range ns {
+		c.Edges[i] = model.NotificationEdge{Cursor: service.NotificationCursor(ns[i]), Node: &ns[i]}
+	}
+	return c
+}
+
+// prefetchActivityPage fetches ahead what a timeline page selects below its nodes.
+func (r *Resolver) prefetchActivityPage(ctx context.Context, a *crm.Actor, acts []crm.Activity) error {
+	p := r.prefetcher(ctx, a)
+	return p.activities(ctx, acts, p.connectionNodes(ctx, "ActivityConnection", "ActivityEdge"))
+}
+
+// prefetchTaskPage fetches ahead what a page of tasks selects below its nodes.
+func (r *Resolver) prefetchTaskPage(ctx context.Context, a *crm.Actor, ts []crm.Task) error {
+	p := r.prefetcher(ctx, a)
+	return p.tasks(ctx, ts, p.connectionNodes(ctx, "TaskConnection", "TaskEdge"))
+}
+
+// prefetchNotificationPage fetches ahead the records a page of notifications selects.
+func (r *Resolver) prefetchNotificationPage(ctx context.Context, a *crm.Actor, ns []crm.Notification) error {
+	p := r.prefetcher(ctx, a)
+	sets := p.connectionNodes(ctx, "NotificationConnection", "NotificationEdge")
+	if len(ns) == 0 || len(sets) == 0 {
+		return nil
+	}
+	f := p.selected(sets, "Notification")["record"]
+	if f == nil {
+		return nil
+	}
+	byType := map[string][]crm.ID{}
+	for _, n := range ns {
+		if n.RecordID != crm.NilID {
+			byType[n.RecordType] = append(byType[n.RecordType], n.RecordID)
+		}
+	}
+	return p.records(ctx, byType, subSelections(f))
+}
+
+func (p *prefetch) activities(ctx context.Context, acts []crm.Activity, sets []ast.SelectionSet) error {
+	if len(acts) == 0 || len(sets) == 0 {
+		return nil
+	}
+	fields := p.selected(sets, "Activity")
+	if f := fields["owner"]; f != nil {
+		if err := p.users(ctx, refIDs(acts, func(x crm.Activity) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if f := fields["participantUsers"]; f != nil {
+		var ids []crm.ID
+		for _, x := range acts {
+			ids = append(ids, x.ParticipantUserIDs...)
+		}
+		if err := p.users(ctx, refIDs(ids, func(id crm.ID) crm.ID { return id }), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if f := fields["participantContacts"]; f != nil {
+		var ids []crm.ID
+		for _, x := range acts {
+			ids = append(ids, x.ParticipantContactIDs...)
+		}
+		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: refIDs(ids, func(id crm.ID) crm.ID { return id })}, subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if f := fields["record"]; f != nil {
+		byType := map[string][]crm.ID{}
+		for _, x := range acts {
+			byType[x.RecordType] = append(byType[x.RecordType], x.RecordID)
+		}
+		return p.records(ctx, byType, subSelections(f))
+	}
+	return nil
+}
+
+func (p *prefetch) tasks(ctx context.Context, ts []crm.Task, sets []ast.SelectionSet) error {
+	if len(ts) == 0 || len(sets) == 0 {
+		return nil
+	}
+	fields := p.selected(sets, "Task")
+	if f := fields["owner"]; f != nil {
+		if err := p.users(ctx, refIDs(ts, func(x crm.Task) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
+			return err
+		}
+	}
+	if f := fields["record"]; f != nil {
+		byType := map[string][]crm.ID{}
+		for _, t := range ts {
+			if t.RecordID != crm.NilID {
+				byType[t.RecordType] = append(byType[t.RecordType], t.RecordID)
+			}
+		}
+		return p.records(ctx, byType, subSelections(f))
+	}
+	return nil
+}
+
+// records prefetches records of several types (one call per type) and what is selected below
+// them. Types this server cannot fetch yet are left to their field resolvers; a type the actor may
+// not read is skipped.
+func (p *prefetch) records(ctx context.Context, byType map[string][]crm.ID, sets []ast.SelectionSet) error {
+	for typ, ids := range byType {
+		var err error
+		switch typ {
+		case crm.TypeAccount:
+			var got map[crm.ID]*crm.Account
+			if got, err = p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID); err == nil {
+				err = p.accounts(ctx, values(got), sets)
+			}
+		case crm.TypeContact:
+			var got map[crm.ID]*crm.Contact
+			if got, err = p.c.contacts.get(ctx, p.a, ids, p.r.svc.Contacts, contactID); err == nil {
+				err = p.contacts(ctx, values(got), sets)
+			}
+		case crm.TypeTask:
+			var got map[crm.ID]*crm.Task
+			if got, err = p.c.followups.tasks.get(ctx, p.a, ids, p.r.svc.Tasks, taskID); err == nil {
+				err = p.tasks(ctx, values(got), sets)
+			}
+		case crm.TypeActivity:
+			var got map[crm.ID]*crm.Activity
+			if got, err = p.c.followups.activities.get(ctx, p.a, ids, p.r.svc.Activities, activityID); err == nil {
+				err = p.activities(ctx, values(got), sets)
+			}
+		case crm.TypeOpportunity:
+			var got map[crm.ID]*crm.Opportunity
+			if got, err = p.c.opportunities.get(ctx, p.a, ids, p.r.svc.Opportunities, opportunityID); err == nil {
+				err = p.opportunities(ctx, values(got), sets)
+			}
+		case crm.TypeUser:
+			err = p.users(ctx, ids, sets)
+		}
+		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+			return err
+		}
+	}
+	return nil
+}
