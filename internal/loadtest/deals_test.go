@@ -344,7 +344,9 @@ func TestMoveSourceTracksVersionsAndStages(t *testing.T) {
 	m, err := NewMoveSource([]DealState{{ID: "d1", Version: 3, Stage: "s1"}, {ID: "d2", Version: 1, Stage: "s2"}}, stages)
 	require.NoError(t, err)
 	input := func(body []byte) map[string]any {
-		var req struct{ Variables struct{ Input map[string]any } }
+		var req struct {
+			Variables struct{ Input map[string]any }
+		}
 		require.NoError(t, json.Unmarshal(body, &req))
 		return req.Variables.Input
 	}
