@@ -9,12 +9,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/rapportcrm/rapport/graph/generated"
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/service"
+	"github.com/shopspring/decimal"
 )
 
 // Owner is the batch resolver for the owner field.
