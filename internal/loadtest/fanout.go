@@ -23,6 +23,12 @@ const FanoutQuery = `subscription Board($pipelineId: ID!) { pipelineChanged(pipe
   cursor kind occurredAt fromStage { id }
   opportunity { id name version stage { id } amount { amount currency } closeDate probability stageEnteredAt owner { id name } } } }`
 
+// FanoutScalarsQuery is FanoutQuery without the nested objects (stage, fromStage, owner), which
+// the server resolves per message and subscriber: only what the change's snapshot carries.
+const FanoutScalarsQuery = `subscription Board($pipelineId: ID!) { pipelineChanged(pipelineId: $pipelineId) {
+  cursor kind occurredAt
+  opportunity { id name version amount { amount currency } closeDate probability stageEnteredAt } } }`
+
 // FanoutConfig says how to measure the live board fan-out.
 type FanoutConfig struct {
 	// URLs are the base URLs of the API processes; subscribers connect to them in turn, and the
