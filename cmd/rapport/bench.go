@@ -15,6 +15,9 @@ import (
 // bench drives a running server with the load-test scenarios and reports throughput, latency and
 // the server's memory (internal/loadtest does the work).
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "fanout" {
+		return benchFanout(ctx, args[1:], stdout, stderr)
+	}
 	table := loadtest.Scenarios()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -27,14 +30,20 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	connections := fs.Int("connections", 32, "TCP connections (closed loop: requests in flight)")
 	jsonOut := fs.String("json", "", "also write the results as a JSON array to this file")
 	prepare := fs.Int("prepare", 200, "ensure at least this many contacts at accounts exist (0: skip)")
+	deals := fs.Int("deals", 0, "ensure the default pipeline holds at least this many open deals of the data set, e.g. 20000 (0: skip; the deal scenarios run by default only with it)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: rapport bench --url http://127.0.0.1:8080 --token <bearer> [flags]\n\nscenarios:")
+		fmt.Fprintln(stderr, "usage: rapport bench --url http://127.0.0.1:8080 --token <bearer> [flags]\n"+
+			"       rapport bench fanout --url <A> --url <B> --token <bearer> [flags]   (rapport bench fanout --help)\n\nscenarios:")
 		for _, s := range table {
 			goal := ""
 			if s.GoalRPS > 0 {
 				goal = fmt.Sprintf(" (goal ≥%.0f req/s)", s.GoalRPS)
 			}
-			fmt.Fprintf(stderr, "  %-15s %s%s\n", s.Name, s.Description, goal)
+			needs := ""
+			if s.Deals {
+				needs = " [--deals]"
+			}
+			fmt.Fprintf(stderr, "  %-18s %s%s%s\n", s.Name, s.Description, goal, needs)
 		}
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
@@ -51,12 +60,15 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *token == "" {
 		*token = os.Getenv("RAPPORT_TOKEN") // not the flag's default, which --help would print
 	}
+	if *scenarios == "" && *deals == 0 {
+		table = loadtest.WithoutDeals(table)
+	}
 	selected, err := loadtest.Select(table, *scenarios)
 	if err != nil {
 		return err
 	}
 	b, err := loadtest.New(loadtest.Config{URL: *serverURL, Token: *token, Rate: *rate, Duration: *duration,
-		Warmup: *warmup, Connections: *connections, Prepare: *prepare, Progress: stderr})
+		Warmup: *warmup, Connections: *connections, Prepare: *prepare, Deals: *deals, Progress: stderr})
 	if err != nil {
 		return err
 	}

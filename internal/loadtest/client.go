@@ -59,9 +59,18 @@ func (e *ResponseError) Error() string {
 // Do posts body (a JSON GraphQL request) and returns the response's data. A status other than 200,
 // a body that is not a GraphQL response or any GraphQL error is a *ResponseError.
 func (c *Client) Do(ctx context.Context, body []byte) (json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(body))
+	status, raw, err := c.Post(ctx, body)
 	if err != nil {
 		return nil, err
+	}
+	return decodeResponse(status, raw)
+}
+
+// Post posts body (a JSON GraphQL request) and returns the response's status and body as they are.
+func (c *Client) Post(ctx context.Context, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -70,22 +79,28 @@ func (c *Client) Do(ctx context.Context, body []byte) (json.RawMessage, error) {
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
+	return resp.StatusCode, raw, nil
+}
+
+// decodeResponse returns the data of a GraphQL response, or a *ResponseError when the status is
+// not 200, the body is not a GraphQL response or it carries GraphQL errors.
+func decodeResponse(status int, raw []byte) (json.RawMessage, error) {
 	var out struct {
 		Data   json.RawMessage `json:"data"`
 		Errors []GraphQLError  `json:"errors"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &ResponseError{Status: resp.StatusCode, Body: excerpt(raw)}
+		return nil, &ResponseError{Status: status, Body: excerpt(raw)}
 	}
-	if resp.StatusCode != http.StatusOK || len(out.Errors) > 0 {
-		return nil, &ResponseError{Status: resp.StatusCode, Errors: out.Errors, Body: excerpt(raw)}
+	if status != http.StatusOK || len(out.Errors) > 0 {
+		return nil, &ResponseError{Status: status, Errors: out.Errors, Body: excerpt(raw)}
 	}
 	return out.Data, nil
 }

@@ -55,7 +55,7 @@ func Prepare(ctx context.Context, c *Client, n, workers int) (PrepareStats, erro
 					return
 				}
 				tally(&created, &reused, replayed)
-				replayed, err = createBenchContact(ctx, c, i, acct)
+				_, replayed, err = createBenchContact(ctx, c, i, acct)
 				if err != nil {
 					errs[w] = err
 					cancel()
@@ -122,11 +122,12 @@ func createBenchAccount(ctx context.Context, c *Client, i int) (string, bool, er
 	return out.CreateAccount.Account.ID, out.CreateAccount.Replayed, nil
 }
 
-// createBenchContact creates contact i of the data set at account, or finds it, and reports whether
-// it existed.
-func createBenchContact(ctx context.Context, c *Client, i int, account string) (bool, error) {
+// createBenchContact creates contact i of the data set at account, or finds it, and returns its ID
+// and whether it existed.
+func createBenchContact(ctx context.Context, c *Client, i int, account string) (string, bool, error) {
 	var out struct {
 		CreateContact struct {
+			Contact  struct{ ID string }
 			Replayed bool
 		}
 	}
@@ -140,13 +141,13 @@ func createBenchContact(ctx context.Context, c *Client, i int, account string) (
 		"idempotencyKey": fmt.Sprintf("bench-contact-%d", i),
 	}
 	err := c.Query(ctx, createContactDoc, map[string]any{"input": input}, &out)
-	if _, ok := existing(err); ok {
-		return true, nil
+	if id, ok := existing(err); ok {
+		return id, true, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("creating contact %d: %w", i, err)
+		return "", false, fmt.Errorf("creating contact %d: %w", i, err)
 	}
-	return out.CreateContact.Replayed, nil
+	return out.CreateContact.Contact.ID, out.CreateContact.Replayed, nil
 }
 
 // existing returns the ID of the record a CONFLICT error names as the existing duplicate.
@@ -160,7 +161,7 @@ func existing(err error) (string, bool) {
 }
 
 // LoadFixture reads what the scenarios refer to: up to 100 contacts that have an account (in the
-// server's default order) and up to 100 accounts.
+// server's default order), up to 100 accounts and the default pipeline.
 func LoadFixture(ctx context.Context, c *Client) (Fixture, error) {
 	var out struct {
 		Contacts struct {
@@ -172,9 +173,10 @@ func LoadFixture(ctx context.Context, c *Client) (Fixture, error) {
 		Accounts struct {
 			Nodes []struct{ ID string }
 		}
+		Pipelines []Pipeline
 	}
 	err := c.Query(ctx, `query BenchFixture { contacts(first: 100) { nodes { id account { id } } }
-  accounts(first: 100) { nodes { id } } }`, nil, &out)
+  accounts(first: 100) { nodes { id } } pipelines { id isDefault stages { id name closed } } }`, nil, &out)
 	if err != nil {
 		return Fixture{}, fmt.Errorf("reading the fixture: %w", err)
 	}
@@ -187,5 +189,6 @@ func LoadFixture(ctx context.Context, c *Client) (Fixture, error) {
 	for _, n := range out.Accounts.Nodes {
 		f.AccountIDs = append(f.AccountIDs, n.ID)
 	}
+	f.Pipeline, _ = defaultPipeline(out.Pipelines)
 	return f, nil
 }

@@ -2,13 +2,16 @@ package loadtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,12 +43,18 @@ type Config struct {
 	Timeout time.Duration
 	// Prepare is how many contacts the organization must have; see Prepare. 0 skips preparation.
 	Prepare int
+	// Deals is how many open deals of the data set the default pipeline must hold; see
+	// PrepareDeals. 0 skips their preparation.
+	Deals int
 	// Progress receives progress lines; nil discards them.
 	Progress io.Writer
 }
 
 // Bench runs scenarios against one server.
 type Bench struct {
+	// moved counts the moves that succeeded in the last run of a MoveSource scenario, warm-up
+	// included (what live subscribers are sent).
+	moved      int
 	cfg        Config
 	client     *Client
 	endpoint   string
@@ -70,8 +79,8 @@ func New(cfg Config) (*Bench, error) {
 	if cfg.Connections <= 0 {
 		return nil, fmt.Errorf("connections is %d: it must be positive", cfg.Connections)
 	}
-	if cfg.Warmup < 0 || cfg.Prepare < 0 {
-		return nil, errors.New("warmup and prepare may not be negative")
+	if cfg.Warmup < 0 || cfg.Prepare < 0 || cfg.Deals < 0 {
+		return nil, errors.New("warmup, prepare and deals may not be negative")
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -103,11 +112,30 @@ func (b *Bench) Setup(ctx context.Context) (Fixture, error) {
 				st.Before, b.cfg.Prepare, st.CreatedAccounts, st.CreatedContacts, st.Reused, time.Since(start).Round(time.Millisecond))
 		}
 	}
+	if b.cfg.Deals > 0 {
+		start := time.Now()
+		st, err := PrepareDeals(ctx, b.client, b.cfg.Deals, min(8, b.cfg.Connections), func(line string) {
+			fmt.Fprintln(b.cfg.Progress, line)
+		})
+		if err != nil {
+			return Fixture{}, err
+		}
+		if st.Created+st.Replayed == 0 {
+			fmt.Fprintf(b.cfg.Progress, "prepare deals: %d open deals of the data set in the default pipeline (%d stages, %d open), at least %d wanted: nothing to do\n",
+				st.Before, st.Stages, st.Open, b.cfg.Deals)
+		} else {
+			fmt.Fprintf(b.cfg.Progress, "prepare deals: %d open deals of the data set in the default pipeline (%d stages, %d open), at least %d wanted: "+
+				"created %d deals (%d replayed) at %d accounts (%d created) for %d owners (%s)\n",
+				st.Before, st.Stages, st.Open, b.cfg.Deals, st.Created, st.Replayed, st.Accounts, st.CreatedAccounts, st.Owners,
+				time.Since(start).Round(time.Millisecond))
+		}
+	}
 	f, err := LoadFixture(ctx, b.client)
 	if err != nil {
 		return Fixture{}, err
 	}
-	fmt.Fprintf(b.cfg.Progress, "fixture: %d contacts with an account, %d accounts\n", len(f.ContactIDs), len(f.AccountIDs))
+	fmt.Fprintf(b.cfg.Progress, "fixture: %d contacts with an account, %d accounts, default pipeline with %d stages\n",
+		len(f.ContactIDs), len(f.AccountIDs), len(f.Pipeline.Stages))
 	return f, nil
 }
 
@@ -134,17 +162,44 @@ func (b *Bench) RunAll(ctx context.Context, scenarios []Scenario) ([]Result, err
 // broken scenario fails at once instead of measuring errors), warms up, measures for
 // Config.Duration while checking every response, and then reads the server's resident memory.
 func (b *Bench) Run(ctx context.Context, s Scenario, f Fixture) (Result, error) {
-	bodies, err := s.Bodies(f)
-	if err != nil {
-		return Result{}, err
-	}
-	for i, body := range bodies {
-		data, err := b.client.Do(ctx, body)
-		if err == nil && s.Check != nil {
-			err = s.Check(data)
+	var targeter vegeta.Targeter
+	var src Source
+	var srcErr error
+	if s.Source != nil {
+		var err error
+		if src, err = s.Source(ctx, b.client, f); err != nil {
+			return Result{}, fmt.Errorf("%s: %w", s.Name, err)
 		}
+		if err := b.check(ctx, s, src); err != nil {
+			return Result{}, err
+		}
+		targeter = sourceTargeter(b.endpoint, b.cfg.Token, src, &srcErr)
+	} else {
+		bodies, err := s.Bodies(f)
 		if err != nil {
-			return Result{}, fmt.Errorf("%s: request %d of %d fails before any load: %w", s.Name, i+1, len(bodies), err)
+			return Result{}, err
+		}
+		for i, body := range bodies {
+			data, err := b.client.Do(ctx, body)
+			if err == nil && s.Check != nil {
+				err = s.Check(data)
+			}
+			if err != nil {
+				return Result{}, fmt.Errorf("%s: request %d of %d fails before any load: %w", s.Name, i+1, len(bodies), err)
+			}
+		}
+		targeter = roundRobin(http.MethodPost, b.endpoint, b.cfg.Token, bodies)
+	}
+	// Every response goes back to the source, measured or not.
+	feed := func(each func(*vegeta.Result)) func(*vegeta.Result) {
+		if src == nil {
+			return each
+		}
+		return func(r *vegeta.Result) {
+			if slot, ok := slotOf(r.URL); ok {
+				src.Done(slot, int(r.Code), r.Body)
+			}
+			each(r)
 		}
 	}
 
@@ -159,21 +214,29 @@ func (b *Bench) Run(ctx context.Context, s Scenario, f Fixture) (Result, error) 
 	}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: b.cfg.Timeout}
-	targeter := roundRobin(http.MethodPost, b.endpoint, b.cfg.Token, bodies)
 
 	if b.cfg.Warmup > 0 {
 		fmt.Fprintf(b.cfg.Progress, "%s: warming up for %s\n", s.Name, b.cfg.Warmup)
-		if err := b.attack(ctx, client, targeter, b.cfg.Warmup, s.Name, func(*vegeta.Result) {}); err != nil {
+		if err := b.attack(ctx, client, targeter, b.cfg.Warmup, s.Name, feed(func(*vegeta.Result) {})); err != nil {
 			return Result{}, err
+		}
+		if srcErr != nil {
+			return Result{}, fmt.Errorf("%s: %w", s.Name, srcErr)
 		}
 	}
 	fmt.Fprintf(b.cfg.Progress, "%s: measuring for %s (%s)\n", s.Name, b.cfg.Duration, Result{Rate: b.cfg.Rate, Connections: b.cfg.Connections}.Mode())
 	var rec recorder
-	err = b.attack(ctx, client, targeter, b.cfg.Duration, s.Name, func(r *vegeta.Result) {
+	err := b.attack(ctx, client, targeter, b.cfg.Duration, s.Name, feed(func(r *vegeta.Result) {
 		rec.add(r.Timestamp, r.Latency, outcome(r))
-	})
+	}))
 	if err != nil {
 		return Result{}, err
+	}
+	if srcErr != nil {
+		return Result{}, fmt.Errorf("%s: %w", s.Name, srcErr)
+	}
+	if ms, ok := src.(*MoveSource); ok {
+		b.moved = ms.Moved()
 	}
 	res := rec.result()
 	res.Scenario, res.Rate, res.Connections, res.GoalRPS = s.Name, b.cfg.Rate, b.cfg.Connections, s.GoalRPS
@@ -232,6 +295,63 @@ func roundRobin(method, endpoint, token string, bodies [][]byte) vegeta.Targeter
 		t.Body = bodies[i%uint64(len(bodies))]
 		return nil
 	}
+}
+
+// check sends one request of src and checks its response, so that a broken scenario fails before
+// any load.
+func (b *Bench) check(ctx context.Context, s Scenario, src Source) error {
+	slot, body, err := src.Next()
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Name, err)
+	}
+	status, raw, err := b.client.Post(ctx, body)
+	src.Done(slot, status, raw)
+	var data json.RawMessage
+	if err == nil {
+		data, err = decodeResponse(status, raw)
+	}
+	if err == nil && s.Check != nil {
+		err = s.Check(data)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: the first request fails before any load: %w", s.Name, err)
+	}
+	return nil
+}
+
+// sourceTargeter returns a targeter that posts the requests src makes, each to endpoint with a
+// query parameter "slot" that identifies it to src.Done (the server ignores it). When src fails,
+// the error is kept in *failed and the attack stops.
+func sourceTargeter(endpoint, token string, src Source, failed *error) vegeta.Targeter {
+	header := http.Header{
+		"Content-Type":  {"application/json"},
+		"Accept":        {"application/json"},
+		"Authorization": {"Bearer " + token},
+	}
+	var mu sync.Mutex
+	return func(t *vegeta.Target) error {
+		slot, body, err := src.Next()
+		if err != nil {
+			mu.Lock()
+			if *failed == nil {
+				*failed = err
+			}
+			mu.Unlock()
+			return err
+		}
+		t.Method, t.URL, t.Header, t.Body = http.MethodPost, endpoint+"?slot="+strconv.Itoa(slot), header, body
+		return nil
+	}
+}
+
+// slotOf returns the slot in a URL made by sourceTargeter.
+func slotOf(u string) (int, bool) {
+	i := strings.LastIndex(u, "?slot=")
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(u[i+len("?slot="):])
+	return n, err == nil
 }
 
 // outcome returns why a request failed, or nil: no response at all, or a response CheckResponse

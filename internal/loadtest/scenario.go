@@ -8,6 +8,7 @@
 package loadtest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ type Fixture struct {
 	ContactIDs []string
 	// AccountIDs are global IDs of accounts (at most 100).
 	AccountIDs []string
+	// Pipeline is the organization's default pipeline; its ID is empty when there is none.
+	Pipeline Pipeline
 }
 
 // Scenario is one kind of request the benchmark sends, over and over.
@@ -35,9 +38,15 @@ type Scenario struct {
 	// Variables returns the variable sets to cycle through, round robin; nil or empty means one
 	// request without variables.
 	Variables func(f Fixture) ([]map[string]any, error)
+	// Source, when set, makes the requests instead of Query and Variables: for writes whose bodies
+	// depend on earlier responses. It is called before each run, so it reads the current state.
+	Source func(ctx context.Context, c *Client, f Fixture) (Source, error)
 	// Check validates the data of a response before the run, to catch a request that succeeds
 	// without measuring what it should (an empty page, a null node); nil accepts any data.
 	Check func(data json.RawMessage) error
+	// Deals says that the scenario needs the deal data set (--deals); it does not run by default
+	// without it.
+	Deals bool
 }
 
 // Bodies returns the JSON request bodies of the scenario: one per variable set.
@@ -103,7 +112,57 @@ func Scenarios() []Scenario {
 				`owner { id name } contacts(first: 5) { name } } } pageInfo { hasNextPage endCursor } } }`,
 			Check: nonEmpty("accounts", "edges"),
 		},
+		{
+			Name:        "opportunities-page",
+			Description: "a page of 50 deals with stage, account, owner and primary contact",
+			GoalRPS:     2500,
+			Query: `query OpportunitiesPage { opportunities(first: 50) { edges { cursor node { id name ` +
+				`amount { amount currency } closeDate probability stage { name } account { name } owner { name } ` +
+				`primaryContact { name } } } pageInfo { hasNextPage endCursor } } }`,
+			Check: dealsPage,
+			Deals: true,
+		},
+		{
+			Name:        "pipeline-board",
+			Description: "the default pipeline as a board: per stage count, totals and 20 deals with owner",
+			Query: `query PipelineBoard($pipelineId: ID!) { pipelineBoard(pipelineId: $pipelineId, dealsPerStage: 20) { ` +
+				`pipeline { id name } columns { stage { id name probability } count totals { currency amount weighted } ` +
+				`deals { nodes { id name amount { amount currency } closeDate owner { name } } pageInfo { hasNextPage endCursor } } } } }`,
+			Variables: func(f Fixture) ([]map[string]any, error) {
+				if f.Pipeline.ID == "" {
+					return nil, errors.New("the organization has no pipeline")
+				}
+				return []map[string]any{{"pipelineId": f.Pipeline.ID}}, nil
+			},
+			Check: board,
+			Deals: true,
+		},
+		{
+			Name:        "move-opportunity",
+			Description: "moveOpportunity of deals of the data set back and forth between two open stages",
+			Query:       MoveDoc,
+			Source: func(ctx context.Context, c *Client, f Fixture) (Source, error) {
+				deals, stages, err := LoadMoveDeals(ctx, c, f.Pipeline, 1000)
+				if err != nil {
+					return nil, err
+				}
+				return NewMoveSource(deals, stages)
+			},
+			Check: notNull("moveOpportunity"),
+			Deals: true,
+		},
 	}
+}
+
+// WithoutDeals returns the scenarios of table that do not need the deal data set.
+func WithoutDeals(table []Scenario) []Scenario {
+	var out []Scenario
+	for _, s := range table {
+		if !s.Deals {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Select returns the scenarios of table named in names (comma-separated lists are split), in the
@@ -163,6 +222,54 @@ func nonEmpty(field, list string) func(json.RawMessage) error {
 		}
 		return nil
 	}
+}
+
+// dealsPage checks that data.opportunities.edges is not empty and that some deal on it has a
+// primary contact, so the page measures the nested reads it should.
+func dealsPage(data json.RawMessage) error {
+	if err := nonEmpty("opportunities", "edges")(data); err != nil {
+		return err
+	}
+	var d struct {
+		Opportunities struct {
+			Edges []struct {
+				Node struct{ PrimaryContact json.RawMessage }
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		return fmt.Errorf("unexpected data: %w", err)
+	}
+	for _, e := range d.Opportunities.Edges {
+		if len(e.Node.PrimaryContact) > 0 && string(e.Node.PrimaryContact) != "null" {
+			return nil
+		}
+	}
+	return errors.New("no deal on the page has a primary contact: prepare the deal data set with --deals")
+}
+
+// board checks that the board has columns and that some column shows deals.
+func board(data json.RawMessage) error {
+	var d struct {
+		PipelineBoard struct {
+			Columns []struct {
+				Count int
+				Deals struct{ Nodes []json.RawMessage }
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		return fmt.Errorf("unexpected data: %w", err)
+	}
+	if len(d.PipelineBoard.Columns) == 0 {
+		return errors.New("the board has no columns")
+	}
+	for _, c := range d.PipelineBoard.Columns {
+		if c.Count > 0 && len(c.Deals.Nodes) > 0 {
+			return nil
+		}
+	}
+	return errors.New("the board shows no deals: prepare the deal data set with --deals")
 }
 
 // notNull checks that data.<field> is not null.
