@@ -267,3 +267,20 @@ func (r *Resolver) prefetchBoard(ctx context.Context, a *crm.Actor, pl crm.Pipel
 	}
 	return p.opportunities(ctx, all, sets)
 }
+
+// seedBoardCache puts what a live board change already carries (its pipeline's stages and the
+// organization's users, read once per subscription) into the response's cache, so that stage,
+// fromStage, owner and actor cost no read per change and per subscriber.
+func seedBoardCache(ctx context.Context, c *service.PipelineChange) {
+	cache := cacheOf(ctx)
+	cache.pipelines.put([]crm.Pipeline{c.Pipeline}, pipelineID)
+	cache.stages.put(c.Pipeline.Stages, stageID)
+	ids := []crm.ID{c.Opportunity.OwnerID, c.ActorID}
+	users := make([]crm.User, 0, len(ids))
+	for _, id := range ids {
+		if u, ok := c.Users[id]; ok {
+			users = append(users, u)
+		}
+	}
+	cache.users.put(users, userID)
+}

@@ -896,8 +896,15 @@ func (r *pipelineChangeResolver) Cursor(ctx context.Context, obj *service.Pipeli
 	return service.EventCursor(obj.Seq), nil
 }
 
+// Opportunity is the resolver for the opportunity field.
+func (r *pipelineChangeResolver) Opportunity(ctx context.Context, obj *service.PipelineChange) (*crm.Opportunity, error) {
+	seedBoardCache(ctx, obj)
+	return &obj.Opportunity, nil
+}
+
 // FromStage is the resolver for the fromStage field.
 func (r *pipelineChangeResolver) FromStage(ctx context.Context, obj *service.PipelineChange) (*crm.Stage, error) {
+	seedBoardCache(ctx, obj)
 	return r.stage(ctx, obj.FromStageID)
 }
 
@@ -906,6 +913,7 @@ func (r *pipelineChangeResolver) Actor(ctx context.Context, obj *service.Pipelin
 	if obj.ActorKind != crm.ActorUser {
 		return nil, nil
 	}
+	seedBoardCache(ctx, obj)
 	return r.user(ctx, obj.ActorID)
 }
 

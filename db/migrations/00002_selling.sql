@@ -107,6 +107,9 @@ CREATE INDEX opportunities_close_date ON opportunities (org_id, coalesce(close_d
 CREATE INDEX opportunities_stage ON opportunities (org_id, stage_id, coalesce(close_date, 'infinity'::date), id) WHERE deleted_at IS NULL;
 CREATE INDEX opportunities_owner ON opportunities (org_id, owner_id, id) WHERE deleted_at IS NULL;
 CREATE INDEX opportunities_account ON opportunities (org_id, account_id, id) WHERE deleted_at IS NULL;
+-- Board totals (count, amount, weighted per stage and currency) as an index-only scan.
+CREATE INDEX opportunities_board ON opportunities (org_id, pipeline_id, stage_id, currency)
+    INCLUDE (amount, probability, owner_id) WHERE deleted_at IS NULL;
 -- The stale sweep reads open deals by their last touch.
 CREATE INDEX opportunities_open_touch ON opportunities (org_id, greatest(last_activity_at, stage_entered_at))
     WHERE deleted_at IS NULL AND closed_at IS NULL;

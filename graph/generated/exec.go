@@ -823,6 +823,7 @@ type PipelineResolver interface {
 type PipelineChangeResolver interface {
 	Cursor(ctx context.Context, obj *service.PipelineChange) (string, error)
 
+	Opportunity(ctx context.Context, obj *service.PipelineChange) (*crm.Opportunity, error)
 	FromStage(ctx context.Context, obj *service.PipelineChange) (*crm.Stage, error)
 	Actor(ctx context.Context, obj *service.PipelineChange) (*crm.User, error)
 }
@@ -16338,11 +16339,11 @@ func (ec *executionContext) _PipelineChange_opportunity(ctx context.Context, fie
 			return ec.fieldContext_PipelineChange_opportunity(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Opportunity, nil
+			return ec.Resolvers.PipelineChange().Opportunity(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.Opportunity) graphql.Marshaler {
-			return ec.marshalNOpportunity2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
+			return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -16352,8 +16353,8 @@ func (ec *executionContext) fieldContext_PipelineChange_opportunity(_ context.Co
 	fc = &graphql.FieldContext{
 		Object:     "PipelineChange",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Opportunity(ctx, field)
 		},
@@ -27308,10 +27309,11 @@ func (ec *executionContext) _PipelineChange(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "opportunity":
-			out.Values[i] = ec._PipelineChange_opportunity(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PipelineChange_opportunity(ctx, field, obj)
+				})
 		case "fromStage":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,

@@ -19,6 +19,14 @@ func (s *Service) SubscribePipeline(ctx context.Context, a *crm.Actor, pipelineI
 	if ps[0].ID == crm.NilID {
 		return nil, crm.NotFound("pipeline", pipelineID)
 	}
+	list, err := s.ListUsers(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	users := make(map[crm.ID]crm.User, len(list))
+	for _, u := range list {
+		users[u.ID] = u
+	}
 	in, err := s.subscribe(ctx, a, after, func(e crm.Event) bool {
 		return e.RecordType == crm.TypeOpportunity && e.ContainerID == pipelineID && len(e.Snapshot) > 0
 	})
@@ -33,6 +41,7 @@ func (s *Service) SubscribePipeline(ctx context.Context, a *crm.Actor, pipelineI
 			if !ok {
 				continue
 			}
+			c.Pipeline, c.Users = ps[0], users
 			select {
 			case out <- c:
 			case <-ctx.Done():

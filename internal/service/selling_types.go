@@ -42,7 +42,9 @@ const (
 )
 
 // PipelineChange is one board change: the deal as the event left it, built from the event's
-// snapshot without reading the database.
+// snapshot without reading the database. Pipeline (with its stages) and Users (the organization's
+// users by ID) are read once per subscription, so that a board's stage and owner names cost no
+// read per change and per subscriber; they are as of the subscription's start.
 type PipelineChange struct {
 	Seq         int64
 	Kind        PipelineChangeKind
@@ -51,6 +53,8 @@ type PipelineChange struct {
 	ActorKind   crm.ActorKind
 	ActorID     crm.ID
 	OccurredAt  time.Time
+	Pipeline    crm.Pipeline
+	Users       map[crm.ID]crm.User
 }
 
 // NotificationDelivery is a notification delivered live, with its position in the event log.
