@@ -94,15 +94,15 @@ func (s *Service) sweepStaleDeals(ctx context.Context, a *crm.Actor) (int, error
 				since := r.Touch.In(loc).Format("2 January 2006")
 				if owner != crm.NilID {
 					notes = append(notes, crm.Notification{UserID: owner, Kind: KindDealStale,
-						Title: "Deal going stale: " + r.Name,
-						Body:  "Nothing has happened on this deal since " + since + ". Log an activity or move it on.",
+						Title:      "Deal going stale: " + r.Name,
+						Body:       "Nothing has happened on this deal since " + since + ". Log an activity or move it on.",
 						RecordType: crm.TypeOpportunity, RecordID: r.ID})
 					keys = append(keys, key)
 				}
 				if m := managerOf[owner]; m != crm.NilID {
 					notes = append(notes, crm.Notification{UserID: m, Kind: KindDealStaleTeam,
-						Title: "Stale deal in your team: " + r.Name,
-						Body:  "Nothing has happened on this deal since " + since + ".",
+						Title:      "Stale deal in your team: " + r.Name,
+						Body:       "Nothing has happened on this deal since " + since + ".",
 						RecordType: crm.TypeOpportunity, RecordID: r.ID})
 					keys = append(keys, key)
 				}

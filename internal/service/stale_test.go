@@ -90,7 +90,6 @@ func (e *env) staleSince(deal crm.ID) *time.Time {
 	return t
 }
 
-
 const day = 24 * time.Hour
 
 func TestStaleDealIsFlaggedAndNotifiedOncePerStalePeriod(t *testing.T) {
