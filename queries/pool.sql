@@ -37,8 +37,12 @@ ORDER BY claimed_at;
 INSERT INTO account_claims (org_id, id, account_id, user_id, claimed_at)
 VALUES (@org_id, @id, @account_id, @user_id, @now);
 
--- name: GetAccountState :one
--- An account's owner and deletion, with no visibility filter, to explain a failed claim.
-SELECT owner_id, deleted_at
-FROM accounts
-WHERE org_id = @org_id AND id = @id;
+-- name: GetClaimState :one
+-- An account's owner and deletion, with no visibility filter, to explain a failed claim; claimed
+-- says its current owner took it from the pool (so it was visible to every sales user before).
+SELECT a.owner_id, a.deleted_at,
+       EXISTS (SELECT 1 FROM account_claims c
+               WHERE c.org_id = a.org_id AND c.user_id = a.owner_id AND c.claimed_at = a.owner_since
+                 AND c.account_id = a.id) AS claimed
+FROM accounts a
+WHERE a.org_id = @org_id AND a.id = @id;

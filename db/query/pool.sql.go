@@ -84,27 +84,32 @@ func (q *Queries) CreateAccountClaim(ctx context.Context, arg CreateAccountClaim
 	return err
 }
 
-const getAccountState = `-- name: GetAccountState :one
-SELECT owner_id, deleted_at
-FROM accounts
-WHERE org_id = $1 AND id = $2
+const getClaimState = `-- name: GetClaimState :one
+SELECT a.owner_id, a.deleted_at,
+       EXISTS (SELECT 1 FROM account_claims c
+               WHERE c.org_id = a.org_id AND c.user_id = a.owner_id AND c.claimed_at = a.owner_since
+                 AND c.account_id = a.id) AS claimed
+FROM accounts a
+WHERE a.org_id = $1 AND a.id = $2
 `
 
-type GetAccountStateParams struct {
+type GetClaimStateParams struct {
 	OrgID uuid.UUID
 	ID    uuid.UUID
 }
 
-type GetAccountStateRow struct {
+type GetClaimStateRow struct {
 	OwnerID   *uuid.UUID
 	DeletedAt *time.Time
+	Claimed   bool
 }
 
-// An account's owner and deletion, with no visibility filter, to explain a failed claim.
-func (q *Queries) GetAccountState(ctx context.Context, arg GetAccountStateParams) (GetAccountStateRow, error) {
-	row := q.db.QueryRow(ctx, getAccountState, arg.OrgID, arg.ID)
-	var i GetAccountStateRow
-	err := row.Scan(&i.OwnerID, &i.DeletedAt)
+// An account's owner and deletion, with no visibility filter, to explain a failed claim; claimed
+// says its current owner took it from the pool (so it was visible to every sales user before).
+func (q *Queries) GetClaimState(ctx context.Context, arg GetClaimStateParams) (GetClaimStateRow, error) {
+	row := q.db.QueryRow(ctx, getClaimState, arg.OrgID, arg.ID)
+	var i GetClaimStateRow
+	err := row.Scan(&i.OwnerID, &i.DeletedAt, &i.Claimed)
 	return i, err
 }
 

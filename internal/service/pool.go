@@ -83,17 +83,14 @@ func (s *Service) ClaimAccount(ctx context.Context, a *crm.Actor, id crm.ID) (ac
 		return acct, crm.Errorf(crm.EFORBIDDEN, "Only a signed-in user can claim an account from the pool; assign an owner with updateAccount instead.")
 	}
 	err = s.write(ctx, a, func(w *writer) error {
-		// The account as the user saw it: it must be visible (pool accounts are visible to every
-		// sales user), live and unowned.
+		// The account as the user sees it: visible (pool accounts are visible to every sales user),
+		// live and unowned.
 		rows, err := w.q.GetAccounts(w.ctx, query.GetAccountsParams{OrgID: a.OrgID, Ids: []crm.ID{id}, ViewerID: viewer(a)})
 		if err != nil {
 			return err
 		}
-		if len(rows) == 0 {
-			return crm.NotFound("account", id)
-		}
-		if err := claimable(accountFromRow(rows[0]), a.UserID, false); err != nil {
-			return err
+		if len(rows) == 0 || rows[0].OwnerID != nil || rows[0].DeletedAt != nil {
+			return w.unclaimable(id, len(rows) == 1)
 		}
 		// One user's claims run one at a time, so two concurrent claims cannot both pass the limit.
 		if err := w.lockKeys("claim", a.UserID.String()); err != nil {
@@ -112,17 +109,10 @@ func (s *Service) ClaimAccount(ctx context.Context, a *crm.Actor, id crm.ID) (ac
 				plural(org.PoolClaimLimit, "claim"), next.Format(time.RFC3339)).
 				With("claimLimit", org.PoolClaimLimit).With("nextClaimAt", next.Format(time.RFC3339))
 		}
+		// The first claim wins: a concurrent claim that committed first makes this one match no row.
 		row, err := w.q.ClaimPoolAccount(w.ctx, query.ClaimPoolAccountParams{UserID: a.UserID, Now: w.now, OrgID: a.OrgID, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
-			// Someone changed it since we read it; say what it is now.
-			st, err := w.q.GetAccountState(w.ctx, query.GetAccountStateParams{OrgID: a.OrgID, ID: id})
-			if err != nil {
-				return err
-			}
-			if err := claimable(crm.Account{ID: id, OwnerID: idOf(st.OwnerID), DeletedAt: st.DeletedAt}, a.UserID, true); err != nil {
-				return err
-			}
-			return crm.Errorf(crm.ECONFLICT, "The account changed while you claimed it; try again.")
+			return w.unclaimable(id, true)
 		} else if err != nil {
 			return err
 		}
@@ -137,20 +127,30 @@ func (s *Service) ClaimAccount(ctx context.Context, a *crm.Actor, id crm.ID) (ac
 	return acct, err
 }
 
-// claimable explains why user cannot claim acct, or returns nil when it is a live pool account.
-// raced says the account was in the pool when the claim began.
-func claimable(acct crm.Account, user crm.ID, raced bool) error {
+// unclaimable explains why the actor cannot claim an account. An account the actor cannot see is
+// NOT_FOUND, unless its owner claimed it from the pool, where everyone saw it: then the actor
+// learns that someone else was first.
+func (w *writer) unclaimable(id crm.ID, visible bool) error {
+	st, err := w.q.GetClaimState(w.ctx, query.GetClaimStateParams{OrgID: w.actor.OrgID, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return crm.NotFound("account", id)
+	} else if err != nil {
+		return err
+	}
+	owner := idOf(st.OwnerID)
 	switch {
-	case acct.DeletedAt != nil:
-		return crm.Errorf(crm.ECONFLICT, "This account is deleted; restore it before claiming it.")
-	case acct.OwnerID == user:
+	case owner == w.actor.UserID:
 		return crm.Errorf(crm.ECONFLICT, "You already own this account.")
-	case acct.OwnerID != crm.NilID && raced:
+	case owner != crm.NilID && st.Claimed:
 		return crm.Errorf(crm.ECONFLICT, "Someone else claimed this account first; it is no longer in the shared pool.")
-	case acct.OwnerID != crm.NilID:
+	case !visible:
+		return crm.NotFound("account", id)
+	case st.DeletedAt != nil:
+		return crm.Errorf(crm.ECONFLICT, "This account is deleted; restore it before claiming it.")
+	case owner != crm.NilID:
 		return crm.Errorf(crm.ECONFLICT, "This account is not in the shared pool: someone else owns it.")
 	}
-	return nil
+	return crm.Errorf(crm.ECONFLICT, "The account changed while you claimed it; try again.")
 }
 
 // plural writes a count with its noun, e.g. "1 day", "3 days".

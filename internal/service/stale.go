@@ -3,6 +3,8 @@ package service
 import (
 	"bytes"
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rapportcrm/rapport/db/query"
@@ -80,8 +82,7 @@ func (s *Service) sweepStaleDeals(ctx context.Context, a *crm.Actor) (int, error
 				return err
 			}
 			n = len(rows)
-			notes := make([]crm.Notification, 0, 2*n)
-			keys := make([]string, 0, 2*n)
+			var notices staleNotices
 			for _, r := range rows {
 				if r.Touch.After(afterTouch) || (r.Touch.Equal(afterTouch) && bytes.Compare(r.ID[:], afterID[:]) > 0) {
 					afterTouch, afterID = r.Touch, r.ID
@@ -90,23 +91,11 @@ func (s *Service) sweepStaleDeals(ctx context.Context, a *crm.Actor) (int, error
 				w.emit("opportunity.stale", crm.TypeOpportunity, r.ID,
 					[]crm.FieldChange{{Field: "staleSince", Before: mustJSON(nil), After: mustJSON(w.now)}}, owner)
 				w.events[len(w.events)-1].ContainerID = r.PipelineID
-				key := "stale:" + r.ID.String() + ":" + w.now.Format(time.RFC3339Nano)
-				since := r.Touch.In(loc).Format("2 January 2006")
-				if owner != crm.NilID {
-					notes = append(notes, crm.Notification{UserID: owner, Kind: KindDealStale,
-						Title:      "Deal going stale: " + r.Name,
-						Body:       "Nothing has happened on this deal since " + since + ". Log an activity or move it on.",
-						RecordType: crm.TypeOpportunity, RecordID: r.ID})
-					keys = append(keys, key)
-				}
-				if m := managerOf[owner]; m != crm.NilID {
-					notes = append(notes, crm.Notification{UserID: m, Kind: KindDealStaleTeam,
-						Title:      "Stale deal in your team: " + r.Name,
-						Body:       "Nothing has happened on this deal since " + since + ".",
-						RecordType: crm.TypeOpportunity, RecordID: r.ID})
-					keys = append(keys, key)
-				}
+				d := staleDeal{id: r.ID, name: r.Name, since: r.Touch.In(loc).Format("2 January 2006")}
+				notices.add(owner, KindDealStale, d)
+				notices.add(managerOf[owner], KindDealStaleTeam, d)
 			}
+			notes, keys := notices.notifications(w.now)
 			_, err = w.notifyAll(notes, keys)
 			return err
 		})
@@ -115,4 +104,79 @@ func (s *Service) sweepStaleDeals(ctx context.Context, a *crm.Actor) (int, error
 			return total, err
 		}
 	}
+}
+
+// staleDigestAfter is how many deals going stale in one sweep batch a user is told about one by
+// one; beyond it they get one digest for the batch instead. A sweep that flags a backlog at once
+// (the first run after the feature is turned on, a long outage) would otherwise bury an inbox in
+// thousands of notifications and spend most of its time writing them.
+const staleDigestAfter = 5
+
+type staleDeal struct {
+	id          crm.ID
+	name, since string
+}
+
+// staleNotices groups the deals of one batch by the user to notify and why.
+type staleNotices struct {
+	order []staleRecipient
+	deals map[staleRecipient][]staleDeal
+}
+
+type staleRecipient struct {
+	user crm.ID
+	kind string
+}
+
+func (sn *staleNotices) add(user crm.ID, kind string, d staleDeal) {
+	if user == crm.NilID {
+		return
+	}
+	if sn.deals == nil {
+		sn.deals = map[staleRecipient][]staleDeal{}
+	}
+	r := staleRecipient{user, kind}
+	if _, ok := sn.deals[r]; !ok {
+		sn.order = append(sn.order, r)
+	}
+	sn.deals[r] = append(sn.deals[r], d)
+}
+
+// notifications returns the batch's notifications with their dedup keys: one per deal, keyed by
+// deal and stale period so each period notifies once, or one digest per user past
+// staleDigestAfter deals, keyed by its first deal.
+func (sn *staleNotices) notifications(staleSince time.Time) ([]crm.Notification, []string) {
+	var notes []crm.Notification
+	var keys []string
+	period := staleSince.Format(time.RFC3339Nano)
+	for _, r := range sn.order {
+		deals := sn.deals[r]
+		if len(deals) > staleDigestAfter {
+			names := make([]string, 0, 3)
+			for _, d := range deals[:3] {
+				names = append(names, d.name)
+			}
+			title := strconv.Itoa(len(deals)) + " of your deals are going stale"
+			if r.kind == KindDealStaleTeam {
+				title = strconv.Itoa(len(deals)) + " deals in your team went stale"
+			}
+			notes = append(notes, crm.Notification{UserID: r.user, Kind: r.kind, Title: title,
+				Body: "Nothing happened on " + strings.Join(names, ", ") + " and " + strconv.Itoa(len(deals)-3) +
+					" more deals for their stage's stale period. List the stale opportunities to follow them up."})
+			keys = append(keys, "stale-digest:"+deals[0].id.String()+":"+period)
+			continue
+		}
+		for _, d := range deals {
+			n := crm.Notification{UserID: r.user, Kind: r.kind, RecordType: crm.TypeOpportunity, RecordID: d.id,
+				Title: "Deal going stale: " + d.name,
+				Body:  "Nothing has happened on this deal since " + d.since + ". Log an activity or move it on."}
+			if r.kind == KindDealStaleTeam {
+				n.Title = "Stale deal in your team: " + d.name
+				n.Body = "Nothing has happened on this deal since " + d.since + "."
+			}
+			notes = append(notes, n)
+			keys = append(keys, "stale:"+d.id.String()+":"+period)
+		}
+	}
+	return notes, keys
 }

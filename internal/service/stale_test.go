@@ -216,7 +216,7 @@ func TestStaleSweepSkipsADealAnotherTransactionHoldsInsteadOfWaiting(t *testing.
 	require.NotNil(t, e.staleSince(held))
 }
 
-func TestStaleSweepWalksPastOneBatch(t *testing.T) {
+func TestStaleSweepWalksPastOneBatchAndDigestsABacklog(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	svc, clk := e.clocked()
@@ -234,6 +234,11 @@ func TestStaleSweepWalksPastOneBatch(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2500, n)
 	require.Equal(t, 2500, e.count("SELECT count(*) FROM opportunities WHERE stale_since IS NOT NULL"))
-	require.Equal(t, 5000, e.count("SELECT count(*) FROM notifications"))
+	// A backlog is told as one digest per recipient and batch (1,000, 1,000, 500), not 5,000 notices.
+	require.Equal(t, 3, e.count("SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'deal_stale' AND record_id IS NULL", e.rep2.UserID))
+	require.Equal(t, 3, e.count("SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'deal_stale_team' AND record_id IS NULL", e.manager.UserID))
+	require.Equal(t, 6, e.count("SELECT count(*) FROM notifications"))
+	require.Equal(t, 2, e.count("SELECT count(*) FROM notifications WHERE title = '1000 of your deals are going stale'"))
+	require.Equal(t, 1, e.count("SELECT count(*) FROM notifications WHERE title = '500 deals in your team went stale'"))
 	require.Equal(t, 2500, e.count("SELECT count(*) FROM events WHERE type = 'opportunity.stale'"))
 }
