@@ -56,7 +56,7 @@ func (s *Service) sweepAccountPool(ctx context.Context, a *crm.Actor) (int, erro
 					[]crm.FieldChange{idChange("ownerId", r.FormerOwnerID, crm.NilID)}, r.FormerOwnerID)
 				notes[i] = crm.Notification{UserID: r.FormerOwnerID, Kind: KindAccountPooled,
 					Title: "Account returned to the pool: " + r.Name,
-					Body: "Nobody followed this account up for " + plural(*org.PoolAfterDays, "day") +
+					Body: "Nobody followed this account up for " + countNoun(*org.PoolAfterDays, "day") +
 						", so it went back to the shared pool where anyone may claim it. Claim it again to keep it.",
 					RecordType: crm.TypeAccount, RecordID: r.ID}
 				keys[i] = "pooled:" + r.ID.String() + ":" + w.now.Format(time.RFC3339Nano)
@@ -106,7 +106,7 @@ func (s *Service) ClaimAccount(ctx context.Context, a *crm.Actor, id crm.ID) (ac
 		}
 		if ok, next := pool.NextClaim(w.now, recent, org.PoolClaimLimit); !ok {
 			return crm.Errorf(crm.ECONFLICT, "You reached the limit of %s from the pool per 24 hours; your next claim is possible at %s.",
-				plural(org.PoolClaimLimit, "claim"), next.Format(time.RFC3339)).
+				countNoun(org.PoolClaimLimit, "claim"), next.Format(time.RFC3339)).
 				With("claimLimit", org.PoolClaimLimit).With("nextClaimAt", next.Format(time.RFC3339))
 		}
 		// The first claim wins: a concurrent claim that committed first makes this one match no row.
@@ -153,8 +153,8 @@ func (w *writer) unclaimable(id crm.ID, visible bool) error {
 	return crm.Errorf(crm.ECONFLICT, "The account changed while you claimed it; try again.")
 }
 
-// plural writes a count with its noun, e.g. "1 day", "3 days".
-func plural(n int32, noun string) string {
+// countNoun writes a count with its noun, e.g. "1 day", "3 days".
+func countNoun(n int32, noun string) string {
 	s := noun
 	if n != 1 {
 		s += "s"

@@ -12,7 +12,7 @@ import (
 )
 
 // settings changes the organization's settings as the admin.
-func (e *env) settings(in service.SettingsUpdate) {
+func (e *env) sweepSettings(in service.SettingsUpdate) {
 	e.t.Helper()
 	org, err := e.svc.Organization(e.ctx, e.admin)
 	require.NoError(e.t, err)
@@ -21,20 +21,20 @@ func (e *env) settings(in service.SettingsUpdate) {
 	require.NoError(e.t, err)
 }
 
-func pooled(in *service.AccountInput) { in.OwnerID = service.Some(crm.NilID) }
+func inPool(in *service.AccountInput) { in.OwnerID = service.Some(crm.NilID) }
 
 func TestIdleAccountReturnsToThePoolWithAnEventAndANotice(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	svc, clk := e.clocked()
-	e.settings(service.SettingsUpdate{PoolAfterDays: service.Some(ptr(int32(30)))})
+	svc, clk := e.sweepService()
+	e.sweepSettings(service.SettingsUpdate{PoolAfterDays: service.Some(ptr(int32(30)))})
 	idle := e.account(e.rep1, "Idle")
 	followed := e.account(e.rep1, "Followed up")
 	newlyOwned := e.account(e.rep2, "Newly owned")
 	_, err := e.pool.Exec(e.ctx, "UPDATE accounts SET owner_since = $2 WHERE id = ANY($1)",
-		[]crm.ID{idle.ID, followed.ID}, clk.Now().Add(-31*day))
+		[]crm.ID{idle.ID, followed.ID}, clk.Now().Add(-31*sweepDay))
 	require.NoError(t, err)
-	_, err = e.pool.Exec(e.ctx, "UPDATE accounts SET last_activity_at = $2 WHERE id = $1", followed.ID, clk.Now().Add(-2*day))
+	_, err = e.pool.Exec(e.ctx, "UPDATE accounts SET last_activity_at = $2 WHERE id = $1", followed.ID, clk.Now().Add(-2*sweepDay))
 	require.NoError(t, err)
 
 	n, err := svc.SweepAccountPool(e.ctx)
@@ -50,7 +50,7 @@ func TestIdleAccountReturnsToThePoolWithAnEventAndANotice(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, a.OwnerID, still.OwnerID)
 	}
-	require.Equal(t, 1, e.count(`SELECT count(*) FROM events WHERE type = 'account.pooled' AND record_id = $1
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM events WHERE type = 'account.inPool' AND record_id = $1
 		AND owner_ids = ARRAY[$2::uuid] AND changes @> '[{"field": "ownerId"}]'`, idle.ID, e.rep1.UserID))
 	require.Equal(t, 1, e.count("SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'account_pooled' AND record_id = $2",
 		e.rep1.UserID, idle.ID))
@@ -66,17 +66,17 @@ func TestIdleAccountReturnsToThePoolWithAnEventAndANotice(t *testing.T) {
 func TestWithoutAPoolSettingNoAccountIsPooled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	svc, clk := e.clocked()
+	svc, clk := e.sweepService()
 	old := e.account(e.rep1, "Old")
-	_, err := e.pool.Exec(e.ctx, "UPDATE accounts SET owner_since = $2 WHERE id = $1", old.ID, clk.Now().Add(-3000*day))
+	_, err := e.pool.Exec(e.ctx, "UPDATE accounts SET owner_since = $2 WHERE id = $1", old.ID, clk.Now().Add(-3000*sweepDay))
 	require.NoError(t, err)
 	n, err := svc.SweepAccountPool(e.ctx)
 	require.NoError(t, err)
 	require.Zero(t, n)
 
 	// Turning the pool on, then off again (null), keeps it off.
-	e.settings(service.SettingsUpdate{PoolAfterDays: service.Some(ptr(int32(10)))})
-	e.settings(service.SettingsUpdate{PoolAfterDays: service.Some[*int32](nil)})
+	e.sweepSettings(service.SettingsUpdate{PoolAfterDays: service.Some(ptr(int32(10)))})
+	e.sweepSettings(service.SettingsUpdate{PoolAfterDays: service.Some[*int32](nil)})
 	n, err = svc.SweepAccountPool(e.ctx)
 	require.NoError(t, err)
 	require.Zero(t, n)
@@ -86,7 +86,7 @@ func TestWithoutAPoolSettingNoAccountIsPooled(t *testing.T) {
 func TestConcurrentClaimsOfOnePoolAccountHaveOneWinner(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	acct := e.account(e.admin, "Up for grabs", pooled)
+	acct := e.account(e.admin, "Up for grabs", inPool)
 	claimers := []*crm.Actor{e.rep1, e.rep1b, e.rep2, e.manager}
 	errs := make([]error, len(claimers))
 	var wg sync.WaitGroup
@@ -118,10 +118,10 @@ func TestConcurrentClaimsOfOnePoolAccountHaveOneWinner(t *testing.T) {
 func TestClaimLimitHoldsUnderConcurrentClaims(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.settings(service.SettingsUpdate{PoolClaimLimit: service.Some(int32(2))})
+	e.sweepSettings(service.SettingsUpdate{PoolClaimLimit: service.Some(int32(2))})
 	accts := make([]crm.Account, 5)
 	for i := range accts {
-		accts[i] = e.account(e.admin, "Pool "+string(rune('A'+i)), pooled)
+		accts[i] = e.account(e.admin, "Pool "+string(rune('A'+i)), inPool)
 	}
 	errs := make([]error, len(accts))
 	var wg sync.WaitGroup
@@ -149,15 +149,15 @@ func TestClaimLimitHoldsUnderConcurrentClaims(t *testing.T) {
 	require.Equal(t, 2, e.count("SELECT count(*) FROM account_claims WHERE user_id = $1", e.rep1.UserID))
 
 	// Another user has their own allowance; claims older than 24 hours no longer count.
-	_, err := e.svc.ClaimAccount(e.ctx, e.rep2, firstUnowned(t, e, accts).ID)
+	_, err := e.svc.ClaimAccount(e.ctx, e.rep2, firstInPool(t, e, accts).ID)
 	require.NoError(t, err)
 	_, err = e.pool.Exec(e.ctx, "UPDATE account_claims SET claimed_at = claimed_at - interval '25 hours' WHERE user_id = $1", e.rep1.UserID)
 	require.NoError(t, err)
-	_, err = e.svc.ClaimAccount(e.ctx, e.rep1, firstUnowned(t, e, accts).ID)
+	_, err = e.svc.ClaimAccount(e.ctx, e.rep1, firstInPool(t, e, accts).ID)
 	require.NoError(t, err)
 }
 
-func firstUnowned(t *testing.T, e *env, accts []crm.Account) crm.Account {
+func firstInPool(t *testing.T, e *env, accts []crm.Account) crm.Account {
 	t.Helper()
 	for _, a := range accts {
 		got, err := e.svc.Account(e.ctx, e.admin, a.ID)
@@ -175,7 +175,7 @@ func TestClaimRejectsOwnedDeletedInvisibleAndNonUserClaims(t *testing.T) {
 	e := newEnv(t)
 	mine := e.account(e.rep1, "Mine")
 	theirs := e.account(e.rep1b, "Team mate's")
-	gone := e.account(e.admin, "Gone", pooled)
+	gone := e.account(e.admin, "Gone", inPool)
 	_, err := e.svc.DeleteAccount(e.ctx, e.admin, gone.ID, gone.Version)
 	require.NoError(t, err)
 
@@ -191,7 +191,7 @@ func TestClaimRejectsOwnedDeletedInvisibleAndNonUserClaims(t *testing.T) {
 	requireCode(t, err, crm.ECONFLICT)
 	require.Contains(t, err.Error(), "deleted")
 	// A pool account claimed by someone the loser cannot see is still "someone else was first".
-	grabbed := e.account(e.admin, "Grabbed", pooled)
+	grabbed := e.account(e.admin, "Grabbed", inPool)
 	_, err = e.svc.ClaimAccount(e.ctx, e.rep1, grabbed.ID)
 	require.NoError(t, err)
 	_, err = e.svc.ClaimAccount(e.ctx, e.rep2, grabbed.ID)

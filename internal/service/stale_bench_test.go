@@ -18,8 +18,8 @@ import (
 // slowest of those writes (a write to a deal in the batch being flagged waits for that batch).
 func BenchmarkStaleSweep200k(b *testing.B) {
 	e := newEnv(b)
-	svc, clk := e.clocked()
-	p := e.pipeline()
+	svc, clk := e.sweepService()
+	p := e.sweepPipeline()
 	_, err := e.pool.Exec(e.ctx, `
 		INSERT INTO opportunities (org_id, id, name, account_id, owner_id, pipeline_id, stage_id, currency, probability,
 		                           forecast_category, stage_entered_at, created_at, updated_at)

@@ -12,41 +12,41 @@ import (
 	"github.com/rapportcrm/rapport/internal/service"
 )
 
-// clock is a service clock a test moves by hand.
-type clock struct {
+// sweepClock is a service clock a test moves by hand.
+type sweepClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func (c *clock) Now() time.Time {
+func (c *sweepClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *clock) advance(d time.Duration) {
+func (c *sweepClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
 
-// clocked returns a service on the env's database whose clock the test controls, starting now.
-func (e *env) clocked() (*service.Service, *clock) {
-	c := &clock{now: time.Now().UTC().Truncate(time.Microsecond)}
+// sweepService returns a service on the env's database whose clock the test controls, starting now.
+func (e *env) sweepService() (*service.Service, *sweepClock) {
+	c := &sweepClock{now: time.Now().UTC().Truncate(time.Microsecond)}
 	return service.New(service.Deps{Pool: e.pool, Clock: c.Now, Relay: e.relay}), c
 }
 
-// pipelineFixture is a pipeline written with SQL (the pipeline service is built elsewhere): an
+// sweepFixture is a pipeline written with SQL (the pipeline service is built elsewhere): an
 // open stage on the organization's stale period, a slow one (10 days), one that never goes stale
 // and a closed-won one.
-type pipelineFixture struct {
+type sweepFixture struct {
 	id, open, slow, never, won crm.ID
 	account                    crm.ID
 }
 
-func (e *env) pipeline() pipelineFixture {
+func (e *env) sweepPipeline() sweepFixture {
 	e.t.Helper()
-	p := pipelineFixture{id: crm.NewID(), open: crm.NewID(), slow: crm.NewID(), never: crm.NewID(), won: crm.NewID()}
+	p := sweepFixture{id: crm.NewID(), open: crm.NewID(), slow: crm.NewID(), never: crm.NewID(), won: crm.NewID()}
 	_, err := e.pool.Exec(e.ctx, `
 		INSERT INTO pipelines (org_id, id, name, is_default, created_at, updated_at) VALUES ($1, $2, 'Sales', true, now(), now());
 		`, e.org.ID, p.id)
@@ -67,7 +67,7 @@ func (e *env) pipeline() pipelineFixture {
 }
 
 // deal inserts an open opportunity that entered stage at entered.
-func (e *env) deal(p pipelineFixture, owner, stage crm.ID, entered time.Time) crm.ID {
+func (e *env) sweepDeal(p sweepFixture, owner, stage crm.ID, entered time.Time) crm.ID {
 	e.t.Helper()
 	id := crm.NewID()
 	var ownerID *crm.ID
@@ -83,29 +83,29 @@ func (e *env) deal(p pipelineFixture, owner, stage crm.ID, entered time.Time) cr
 	return id
 }
 
-func (e *env) staleSince(deal crm.ID) *time.Time {
+func (e *env) sweepStaleSince(deal crm.ID) *time.Time {
 	e.t.Helper()
 	var t *time.Time
 	require.NoError(e.t, e.pool.QueryRow(e.ctx, "SELECT stale_since FROM opportunities WHERE id = $1", deal).Scan(&t))
 	return t
 }
 
-const day = 24 * time.Hour
+const sweepDay = 24 * time.Hour
 
 func TestStaleDealIsFlaggedAndNotifiedOncePerStalePeriod(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	svc, clk := e.clocked()
-	p := e.pipeline()
-	old := e.deal(p, e.rep1.UserID, p.open, clk.Now().Add(-4*day))
-	fresh := e.deal(p, e.rep1.UserID, p.open, clk.Now().Add(-2*day))
+	svc, clk := e.sweepService()
+	p := e.sweepPipeline()
+	old := e.sweepDeal(p, e.rep1.UserID, p.open, clk.Now().Add(-4*sweepDay))
+	fresh := e.sweepDeal(p, e.rep1.UserID, p.open, clk.Now().Add(-2*sweepDay))
 
 	n, err := svc.SweepStaleDeals(e.ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	require.NotNil(t, e.staleSince(old))
-	require.True(t, e.staleSince(old).Equal(clk.Now()))
-	require.Nil(t, e.staleSince(fresh))
+	require.NotNil(t, e.sweepStaleSince(old))
+	require.True(t, e.sweepStaleSince(old).Equal(clk.Now()))
+	require.Nil(t, e.sweepStaleSince(fresh))
 	require.Equal(t, 1, e.count("SELECT version FROM opportunities WHERE id = $1", old), "a derived flag is not a new version")
 
 	// The owner, and the manager of the team above the owner's (East has none; Sales has one).
@@ -130,7 +130,7 @@ func TestStaleDealIsFlaggedAndNotifiedOncePerStalePeriod(t *testing.T) {
 	n, err = svc.SweepStaleDeals(e.ctx)
 	require.NoError(t, err)
 	require.Zero(t, n, "touched just now")
-	clk.advance(3*day + time.Minute)
+	clk.advance(3*sweepDay + time.Minute)
 	n, err = svc.SweepStaleDeals(e.ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "both deals are stale now")
@@ -142,18 +142,18 @@ func TestStaleDealIsFlaggedAndNotifiedOncePerStalePeriod(t *testing.T) {
 func TestStalePeriodComesFromTheStageOrTheOrganizationAndClosedDealsNeverGoStale(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	svc, clk := e.clocked()
-	p := e.pipeline()
+	svc, clk := e.sweepService()
+	p := e.sweepPipeline()
 	now := clk.Now()
-	orgDefault := e.deal(p, e.rep2.UserID, p.open, now.Add(-4*day))
-	slowYoung := e.deal(p, e.rep2.UserID, p.slow, now.Add(-5*day))
-	slowOld := e.deal(p, e.rep2.UserID, p.slow, now.Add(-11*day))
-	never := e.deal(p, e.rep2.UserID, p.never, now.Add(-400*day))
-	won := e.deal(p, e.rep2.UserID, p.won, now.Add(-40*day))
-	closed := e.deal(p, e.rep2.UserID, p.open, now.Add(-40*day))
-	deleted := e.deal(p, e.rep2.UserID, p.open, now.Add(-40*day))
-	recentActivity := e.deal(p, e.rep2.UserID, p.open, now.Add(-40*day))
-	unowned := e.deal(p, crm.NilID, p.open, now.Add(-40*day))
+	orgDefault := e.sweepDeal(p, e.rep2.UserID, p.open, now.Add(-4*sweepDay))
+	slowYoung := e.sweepDeal(p, e.rep2.UserID, p.slow, now.Add(-5*sweepDay))
+	slowOld := e.sweepDeal(p, e.rep2.UserID, p.slow, now.Add(-11*sweepDay))
+	never := e.sweepDeal(p, e.rep2.UserID, p.never, now.Add(-400*sweepDay))
+	won := e.sweepDeal(p, e.rep2.UserID, p.won, now.Add(-40*sweepDay))
+	closed := e.sweepDeal(p, e.rep2.UserID, p.open, now.Add(-40*sweepDay))
+	deleted := e.sweepDeal(p, e.rep2.UserID, p.open, now.Add(-40*sweepDay))
+	recentActivity := e.sweepDeal(p, e.rep2.UserID, p.open, now.Add(-40*sweepDay))
+	unowned := e.sweepDeal(p, crm.NilID, p.open, now.Add(-40*sweepDay))
 	_, err := e.pool.Exec(e.ctx, `
 		UPDATE opportunities SET closed_at = now() WHERE id = $1 OR id = $2;
 		`, won, closed)
@@ -167,10 +167,10 @@ func TestStalePeriodComesFromTheStageOrTheOrganizationAndClosedDealsNeverGoStale
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 	for _, id := range []crm.ID{orgDefault, slowOld, unowned} {
-		require.NotNil(t, e.staleSince(id))
+		require.NotNil(t, e.sweepStaleSince(id))
 	}
 	for _, id := range []crm.ID{slowYoung, never, won, closed, deleted, recentActivity} {
-		require.Nil(t, e.staleSince(id))
+		require.Nil(t, e.sweepStaleSince(id))
 	}
 	require.Zero(t, e.count("SELECT count(*) FROM notifications WHERE record_id = $1", unowned), "nobody to tell")
 
@@ -179,21 +179,21 @@ func TestStalePeriodComesFromTheStageOrTheOrganizationAndClosedDealsNeverGoStale
 	require.NoError(t, err)
 	_, err = e.svc.UpdateSettings(e.ctx, e.admin, service.SettingsUpdate{ExpectedVersion: org.Version, StaleAfterDays: service.Some(int32(1))})
 	require.NoError(t, err)
-	young := e.deal(p, e.rep2.UserID, p.open, now.Add(-2*day))
+	young := e.sweepDeal(p, e.rep2.UserID, p.open, now.Add(-2*sweepDay))
 	n, err = svc.SweepStaleDeals(e.ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	require.NotNil(t, e.staleSince(young))
-	require.Nil(t, e.staleSince(slowYoung), "the stage's own period still wins")
+	require.NotNil(t, e.sweepStaleSince(young))
+	require.Nil(t, e.sweepStaleSince(slowYoung), "the stage's own period still wins")
 }
 
 func TestStaleSweepSkipsADealAnotherTransactionHoldsInsteadOfWaiting(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	svc, clk := e.clocked()
-	p := e.pipeline()
-	held := e.deal(p, e.rep1.UserID, p.open, clk.Now().Add(-5*day))
-	free := e.deal(p, e.rep1.UserID, p.open, clk.Now().Add(-4*day))
+	svc, clk := e.sweepService()
+	p := e.sweepPipeline()
+	held := e.sweepDeal(p, e.rep1.UserID, p.open, clk.Now().Add(-5*sweepDay))
+	free := e.sweepDeal(p, e.rep1.UserID, p.open, clk.Now().Add(-4*sweepDay))
 
 	tx, err := e.pool.Begin(e.ctx)
 	require.NoError(t, err)
@@ -206,27 +206,27 @@ func TestStaleSweepSkipsADealAnotherTransactionHoldsInsteadOfWaiting(t *testing.
 	n, err := svc.SweepStaleDeals(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	require.Nil(t, e.staleSince(held))
-	require.NotNil(t, e.staleSince(free))
+	require.Nil(t, e.sweepStaleSince(held))
+	require.NotNil(t, e.sweepStaleSince(free))
 
 	require.NoError(t, tx.Commit(e.ctx))
 	n, err = svc.SweepStaleDeals(e.ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "the next run takes the deal it skipped")
-	require.NotNil(t, e.staleSince(held))
+	require.NotNil(t, e.sweepStaleSince(held))
 }
 
 func TestStaleSweepWalksPastOneBatchAndDigestsABacklog(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	svc, clk := e.clocked()
-	p := e.pipeline()
+	svc, clk := e.sweepService()
+	p := e.sweepPipeline()
 	// 2,500 stale deals and 500 fresh ones, interleaved by last touch, owned by a rep with a manager.
 	_, err := e.pool.Exec(e.ctx, `
 		INSERT INTO opportunities (org_id, id, name, account_id, owner_id, pipeline_id, stage_id, currency, probability,
 		                           forecast_category, stage_entered_at, created_at, updated_at)
 		SELECT $1, gen_random_uuid(), 'Deal ' || i, $2, $3, $4, $5, 'CNY', 50, 'pipeline',
-		       $6::timestamptz - CASE WHEN i % 6 = 0 THEN interval '1 day' ELSE interval '4 days' + i * interval '1 second' END,
+		       $6::timestamptz - CASE WHEN i % 6 = 0 THEN interval '1 sweepDay' ELSE interval '4 days' + i * interval '1 second' END,
 		       $6, $6
 		FROM generate_series(1, 3000) AS i`, e.org.ID, p.account, e.rep2.UserID, p.id, p.open, clk.Now())
 	require.NoError(t, err)
