@@ -50,7 +50,7 @@ func TestIdleAccountReturnsToThePoolWithAnEventAndANotice(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, a.OwnerID, still.OwnerID)
 	}
-	require.Equal(t, 1, e.count(`SELECT count(*) FROM events WHERE type = 'account.inPool' AND record_id = $1
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM events WHERE type = 'account.pooled' AND record_id = $1
 		AND owner_ids = ARRAY[$2::uuid] AND changes @> '[{"field": "ownerId"}]'`, idle.ID, e.rep1.UserID))
 	require.Equal(t, 1, e.count("SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = 'account_pooled' AND record_id = $2",
 		e.rep1.UserID, idle.ID))

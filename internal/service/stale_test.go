@@ -226,7 +226,7 @@ func TestStaleSweepWalksPastOneBatchAndDigestsABacklog(t *testing.T) {
 		INSERT INTO opportunities (org_id, id, name, account_id, owner_id, pipeline_id, stage_id, currency, probability,
 		                           forecast_category, stage_entered_at, created_at, updated_at)
 		SELECT $1, gen_random_uuid(), 'Deal ' || i, $2, $3, $4, $5, 'CNY', 50, 'pipeline',
-		       $6::timestamptz - CASE WHEN i % 6 = 0 THEN interval '1 sweepDay' ELSE interval '4 days' + i * interval '1 second' END,
+		       $6::timestamptz - CASE WHEN i % 6 = 0 THEN interval '1 day' ELSE interval '4 days' + i * interval '1 second' END,
 		       $6, $6
 		FROM generate_series(1, 3000) AS i`, e.org.ID, p.account, e.rep2.UserID, p.id, p.open, clk.Now())
 	require.NoError(t, err)
