@@ -73,7 +73,9 @@ func BenchmarkStaleSweep200k(b *testing.B) {
 		stop()
 		wg.Wait()
 		require.NoError(b, err)
-		require.Equal(b, 100_000, n)
+		// A deal the writer holds at that instant is skipped, not waited on: the next run takes it.
+		require.GreaterOrEqual(b, n, 99_000)
+		require.LessOrEqual(b, n, 100_000)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(slowest.Microseconds())/1000, "write-p100-ms")
