@@ -51,6 +51,21 @@ func optInt32(field string, o graphql.Omittable[*int]) (service.Opt[*int32], err
 	return service.Some(v), err
 }
 
+// optCount maps an optional integer field whose value cannot be null: omitted stays unset.
+func optCount(field string, o graphql.Omittable[*int]) (service.Opt[int32], error) {
+	if !o.IsSet() {
+		return service.Opt[int32]{}, nil
+	}
+	if o.Value() == nil {
+		return service.Opt[int32]{}, crm.Invalid(field, "%s cannot be null; omit it to keep the current value.", field)
+	}
+	v, err := int32Ptr(field, o.Value())
+	if err != nil {
+		return service.Opt[int32]{}, err
+	}
+	return service.Some(*v), nil
+}
+
 func int32Ptr(field string, v *int) (*int32, error) {
 	if v == nil {
 		return nil, nil
@@ -193,4 +208,23 @@ func eventConnection(events []crm.Event, info service.PageInfo, cursor func(crm.
 		c.Edges[i] = model.EventEdge{Cursor: cursor(events[i]), Node: &events[i]}
 	}
 	return c
+}
+
+// settingsNumbers maps the numeric settings of updateOrganizationSettings: omitted fields stay,
+// null poolAfterDays turns the pool off, null elsewhere is rejected.
+func settingsNumbers(in *service.SettingsUpdate, input model.UpdateOrganizationSettingsInput) (err error) {
+	if in.StaleAfterDays, err = optCount("staleAfterDays", input.StaleAfterDays); err != nil {
+		return err
+	}
+	if in.PoolAfterDays, err = optInt32("poolAfterDays", input.PoolAfterDays); err != nil {
+		return err
+	}
+	if in.PoolClaimLimit, err = optCount("poolClaimLimit", input.PoolClaimLimit); err != nil {
+		return err
+	}
+	if in.FirstContactHours, err = optCount("firstContactHours", input.FirstContactHours); err != nil {
+		return err
+	}
+	in.QuoteFollowUpDays, err = optCount("quoteFollowUpDays", input.QuoteFollowUpDays)
+	return err
 }

@@ -204,6 +204,9 @@ func (r *mutationResolver) UpdateOrganizationSettings(ctx context.Context, input
 	if h := input.WorkingHours.Value(); h != nil {
 		in.WorkingHours = service.Some(crm.WorkingHours{Days: h.Days, Start: h.Start, End: h.End, Holidays: h.Holidays.Value()})
 	}
+	if err := settingsNumbers(&in, input); err != nil {
+		return nil, err
+	}
 	org, err := r.svc.UpdateSettings(ctx, a, in)
 	if err != nil {
 		return nil, err
@@ -743,7 +746,9 @@ func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, input mode
 
 // ClaimAccount is the resolver for the claimAccount field.
 func (r *mutationResolver) ClaimAccount(ctx context.Context, input model.ClaimAccountInput) (*model.AccountPayload, error) {
-	panic(fmt.Errorf("not implemented: ClaimAccount - claimAccount"))
+	return r.accountChange(ctx, input.ID, func(a *crm.Actor, id crm.ID) (crm.Account, error) {
+		return r.svc.ClaimAccount(ctx, a, id)
+	})
 }
 
 // SetQuota is the resolver for the setQuota field.

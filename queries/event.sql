@@ -1,10 +1,15 @@
--- name: AppendEvents :batchexec
--- Several events of one transaction, pipelined in one round trip (COPY is not allowed under
--- row-level security).
+-- name: AppendEventRows :exec
+-- Many events of one transaction in one statement: a few times cheaper per event than pipelined
+-- INSERTs when a sweep appends thousands (COPY is not allowed under row-level security). Arrays
+-- cannot nest, so owner IDs travel as uuid[] literals; nil IDs and empty snapshots become NULL.
 INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
                     container_id, snapshot)
-VALUES (@org_id, @id, @type, @record_type, @record_id, @actor_kind, @actor_id, @owner_ids, @changes, @occurred_at,
-        @container_id, @snapshot);
+SELECT unnest(@org_ids::uuid[]), unnest(@ids::uuid[]), unnest(@types::text[]), unnest(@record_types::text[]),
+       unnest(@record_ids::uuid[]), unnest(@actor_kinds::text[]),
+       nullif(unnest(@actor_ids::uuid[]), '00000000-0000-0000-0000-000000000000'),
+       unnest(@owner_ids::text[])::uuid[], unnest(@changes::text[])::jsonb, unnest(@occurred_ats::timestamptz[]),
+       nullif(unnest(@container_ids::uuid[]), '00000000-0000-0000-0000-000000000000'),
+       nullif(unnest(@snapshots::text[]), '')::jsonb;
 
 -- name: PublishEvents :many
 -- The relay's one statement: give the oldest unpublished events their per-organization sequence

@@ -32,6 +32,8 @@ func NewClient(pool *pgxpool.Pool, svc *service.Service, log *slog.Logger, opts 
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &expireIdempotencyKeys{svc: svc, log: log})
 		river.AddWorker(workers, &taskRemind{svc: svc})
+		river.AddWorker(workers, &sweepStaleDeals{svc: svc, log: log})
+		river.AddWorker(workers, &sweepAccountPool{svc: svc, log: log})
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault:       {MaxWorkers: 10},
@@ -52,6 +54,12 @@ func PeriodicJobs(maintenance time.Duration) []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(maintenance),
 			func() (river.JobArgs, *river.InsertOpts) { return jobargs.ExpireIdempotencyKeys{}, nil },
 			&river.PeriodicJobOpts{ID: "expire_idempotency_keys", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(maintenance),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.SweepStaleDeals{}, nil },
+			&river.PeriodicJobOpts{ID: "sweep_stale_deals", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(maintenance),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.SweepAccountPool{}, nil },
+			&river.PeriodicJobOpts{ID: "sweep_account_pool", RunOnStart: true}),
 	}
 }
 

@@ -8,7 +8,6 @@ package query
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -70,80 +69,6 @@ func (b *AddDealContactsBatchResults) Exec(f func(int, error)) {
 }
 
 func (b *AddDealContactsBatchResults) Close() error {
-	b.closed = true
-	return b.br.Close()
-}
-
-const appendEvents = `-- name: AppendEvents :batchexec
-INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
-                    container_id, snapshot)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-        $11, $12)
-`
-
-type AppendEventsBatchResults struct {
-	br     pgx.BatchResults
-	tot    int
-	closed bool
-}
-
-type AppendEventsParams struct {
-	OrgID       uuid.UUID
-	ID          uuid.UUID
-	Type        string
-	RecordType  string
-	RecordID    uuid.UUID
-	ActorKind   string
-	ActorID     *uuid.UUID
-	OwnerIds    []uuid.UUID
-	Changes     []byte
-	OccurredAt  time.Time
-	ContainerID *uuid.UUID
-	Snapshot    []byte
-}
-
-// Several events of one transaction, pipelined in one round trip (COPY is not allowed under
-// row-level security).
-func (q *Queries) AppendEvents(ctx context.Context, arg []AppendEventsParams) *AppendEventsBatchResults {
-	batch := &pgx.Batch{}
-	for _, a := range arg {
-		vals := []interface{}{
-			a.OrgID,
-			a.ID,
-			a.Type,
-			a.RecordType,
-			a.RecordID,
-			a.ActorKind,
-			a.ActorID,
-			a.OwnerIds,
-			a.Changes,
-			a.OccurredAt,
-			a.ContainerID,
-			a.Snapshot,
-		}
-		batch.Queue(appendEvents, vals...)
-	}
-	br := q.db.SendBatch(ctx, batch)
-	return &AppendEventsBatchResults{br, len(arg), false}
-}
-
-func (b *AppendEventsBatchResults) Exec(f func(int, error)) {
-	defer b.br.Close()
-	for t := 0; t < b.tot; t++ {
-		if b.closed {
-			if f != nil {
-				f(t, ErrBatchAlreadyClosed)
-			}
-			continue
-		}
-		_, err := b.br.Exec()
-		if f != nil {
-			f(t, err)
-		}
-	}
-}
-
-func (b *AppendEventsBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }

@@ -52,6 +52,53 @@ func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) error 
 	return err
 }
 
+const appendEventRows = `-- name: AppendEventRows :exec
+INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
+                    container_id, snapshot)
+SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]), unnest($4::text[]),
+       unnest($5::uuid[]), unnest($6::text[]),
+       nullif(unnest($7::uuid[]), '00000000-0000-0000-0000-000000000000'),
+       unnest($8::text[])::uuid[], unnest($9::text[])::jsonb, unnest($10::timestamptz[]),
+       nullif(unnest($11::uuid[]), '00000000-0000-0000-0000-000000000000'),
+       nullif(unnest($12::text[]), '')::jsonb
+`
+
+type AppendEventRowsParams struct {
+	OrgIds       []uuid.UUID
+	Ids          []uuid.UUID
+	Types        []string
+	RecordTypes  []string
+	RecordIds    []uuid.UUID
+	ActorKinds   []string
+	ActorIds     []uuid.UUID
+	OwnerIds     []string
+	Changes      []string
+	OccurredAts  []time.Time
+	ContainerIds []uuid.UUID
+	Snapshots    []string
+}
+
+// Many events of one transaction in one statement: a few times cheaper per event than pipelined
+// INSERTs when a sweep appends thousands (COPY is not allowed under row-level security). Arrays
+// cannot nest, so owner IDs travel as uuid[] literals; nil IDs and empty snapshots become NULL.
+func (q *Queries) AppendEventRows(ctx context.Context, arg AppendEventRowsParams) error {
+	_, err := q.db.Exec(ctx, appendEventRows,
+		arg.OrgIds,
+		arg.Ids,
+		arg.Types,
+		arg.RecordTypes,
+		arg.RecordIds,
+		arg.ActorKinds,
+		arg.ActorIds,
+		arg.OwnerIds,
+		arg.Changes,
+		arg.OccurredAts,
+		arg.ContainerIds,
+		arg.Snapshots,
+	)
+	return err
+}
+
 const eventsAfter = `-- name: EventsAfter :many
 SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at,
        container_id, snapshot

@@ -8,53 +8,88 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
 )
 
 // Append writes events in the caller's transaction, so they exist exactly when the change commits.
-// They are published (given a sequence number and delivered) by the relay after the commit.
+// They are published (given a sequence number and delivered) by the relay after the commit. One
+// event is a plain INSERT; several are one INSERT over arrays (a sweep appends thousands).
 func Append(ctx context.Context, q *query.Queries, events ...crm.Event) error {
-	rows := make([]query.AppendEventsParams, len(events))
-	for i, e := range events {
-		changes, err := json.Marshal(e.Changes)
+	if len(events) == 1 {
+		r, err := row(events[0])
 		if err != nil {
-			return fmt.Errorf("encode event changes: %w", err)
+			return err
 		}
-		if e.Changes == nil {
-			changes = []byte("[]")
-		}
-		var actor *crm.ID
-		if e.ActorID != crm.NilID {
-			actor = &e.ActorID
-		}
-		owners := e.OwnerIDs
-		if owners == nil {
-			owners = []crm.ID{}
-		}
-		var container *crm.ID
-		if e.ContainerID != crm.NilID {
-			container = &e.ContainerID
-		}
-		rows[i] = query.AppendEventsParams{
-			OrgID: e.OrgID, ID: e.ID, Type: e.Type, RecordType: e.RecordType, RecordID: e.RecordID,
-			ActorKind: string(e.ActorKind), ActorID: actor, OwnerIds: owners, Changes: changes,
-			OccurredAt: e.OccurredAt, ContainerID: container, Snapshot: e.Snapshot,
-		}
+		return q.AppendEvent(ctx, r)
 	}
-	if len(rows) == 1 {
-		// One row: a plain INSERT is cheaper than setting up COPY.
-		r := rows[0]
-		return q.AppendEvent(ctx, query.AppendEventParams(r))
+	p := query.AppendEventRowsParams{
+		OrgIds: make([]crm.ID, len(events)), Ids: make([]crm.ID, len(events)), Types: make([]string, len(events)),
+		RecordTypes: make([]string, len(events)), RecordIds: make([]crm.ID, len(events)),
+		ActorKinds: make([]string, len(events)), ActorIds: make([]crm.ID, len(events)),
+		OwnerIds: make([]string, len(events)), Changes: make([]string, len(events)),
+		OccurredAts: make([]time.Time, len(events)), ContainerIds: make([]crm.ID, len(events)),
+		Snapshots: make([]string, len(events)),
 	}
-	var err error
-	q.AppendEvents(ctx, rows).Exec(func(_ int, e error) {
-		if err == nil {
-			err = e
+	var owners strings.Builder
+	for i, e := range events {
+		changes, err := encodeChanges(e.Changes)
+		if err != nil {
+			return err
 		}
-	})
-	return err
+		owners.Reset()
+		owners.WriteByte('{')
+		for j, o := range e.OwnerIDs {
+			if j > 0 {
+				owners.WriteByte(',')
+			}
+			owners.WriteString(o.String())
+		}
+		owners.WriteByte('}')
+		p.OrgIds[i], p.Ids[i], p.Types[i], p.RecordTypes[i], p.RecordIds[i] = e.OrgID, e.ID, e.Type, e.RecordType, e.RecordID
+		p.ActorKinds[i], p.ActorIds[i], p.OwnerIds[i], p.Changes[i] = string(e.ActorKind), e.ActorID, owners.String(), string(changes)
+		p.OccurredAts[i], p.ContainerIds[i], p.Snapshots[i] = e.OccurredAt, e.ContainerID, string(e.Snapshot)
+	}
+	return q.AppendEventRows(ctx, p)
+}
+
+// row maps one event to the parameters of a single INSERT.
+func row(e crm.Event) (query.AppendEventParams, error) {
+	changes, err := encodeChanges(e.Changes)
+	if err != nil {
+		return query.AppendEventParams{}, err
+	}
+	var actor *crm.ID
+	if e.ActorID != crm.NilID {
+		actor = &e.ActorID
+	}
+	owners := e.OwnerIDs
+	if owners == nil {
+		owners = []crm.ID{}
+	}
+	var container *crm.ID
+	if e.ContainerID != crm.NilID {
+		container = &e.ContainerID
+	}
+	return query.AppendEventParams{
+		OrgID: e.OrgID, ID: e.ID, Type: e.Type, RecordType: e.RecordType, RecordID: e.RecordID,
+		ActorKind: string(e.ActorKind), ActorID: actor, OwnerIds: owners, Changes: changes,
+		OccurredAt: e.OccurredAt, ContainerID: container, Snapshot: e.Snapshot,
+	}, nil
+}
+
+func encodeChanges(cs []crm.FieldChange) ([]byte, error) {
+	if cs == nil {
+		return []byte("[]"), nil
+	}
+	b, err := json.Marshal(cs)
+	if err != nil {
+		return nil, fmt.Errorf("encode event changes: %w", err)
+	}
+	return b, nil
 }
 
 // FromRow maps a stored event to the domain type.
