@@ -156,8 +156,8 @@ func TestForecastSumsCategoriesAndWeightedToTheCent(t *testing.T) {
 	b.add(fdeal{owner: e.rep1, amount: "1000.10", close: "2026-11-03", prob: 20, cat: crm.CategoryBestCase})
 	b.add(fdeal{owner: e.rep1, amount: "1000.10", close: "2026-11-30", prob: 60, cat: crm.CategoryCommit})
 	b.add(fdeal{owner: e.rep1, amount: "500", close: "2026-11-10", prob: 100, cat: crm.CategoryClosedWon, closed: true})
-	b.add(fdeal{owner: e.rep1, amount: "999", close: "2026-11-10", prob: 0, cat: crm.CategoryOmitted, closed: true})  // lost
-	b.add(fdeal{owner: e.rep1, amount: "777", close: "2026-11-10", prob: 50, cat: crm.CategoryOmitted})               // open, omitted
+	b.add(fdeal{owner: e.rep1, amount: "999", close: "2026-11-10", prob: 0, cat: crm.CategoryOmitted, closed: true})   // lost
+	b.add(fdeal{owner: e.rep1, amount: "777", close: "2026-11-10", prob: 50, cat: crm.CategoryOmitted})                // open, omitted
 	b.add(fdeal{owner: e.rep1, amount: "5000", close: "2026-11-10", prob: 50, cat: crm.CategoryCommit, deleted: true}) // deleted
 	b.add(fdeal{owner: e.rep1, close: "2026-11-10", prob: 50, cat: crm.CategoryPipeline})                              // no amount
 	b.add(fdeal{owner: e.rep1, amount: "3000", close: "2026-12-01", prob: 50})                                         // after the range
