@@ -64,20 +64,19 @@ SELECT date_trunc($1::text, o.close_date::timestamp)::date AS period_start,
        (CASE $2::text WHEN 'team' THEN o.team_id WHEN 'pipeline' THEN o.pipeline_id ELSE o.owner_id END)::uuid AS group_id,
        o.forecast_category,
        o.currency,
-       (CASE WHEN o.currency = $3::text THEN date_trunc($1::text, o.close_date::timestamp)::date
-             ELSE o.close_date END)::date AS rate_date,
-       sum(coalesce(o.amount, 0))::numeric AS amount,
-       sum(coalesce(o.amount, 0) * o.probability)::numeric AS amount_x_probability,
+       (CASE WHEN o.currency = $3::text THEN 0 ELSE o.close_date - $4::date END)::integer AS rate_day,
+       coalesce(sum(o.amount), 0)::numeric AS amount,
+       coalesce(sum(o.amount * o.probability), 0)::numeric AS amount_x_probability,
        count(*)::integer AS deals
 FROM opportunities o
-WHERE o.org_id = $4 AND o.deleted_at IS NULL
-  AND coalesce(o.close_date, 'infinity'::date) >= $5::date
-  AND coalesce(o.close_date, 'infinity'::date) < $6::date
+WHERE o.org_id = $5 AND o.deleted_at IS NULL
+  AND o.close_date >= $4::date AND o.close_date < $6::date
   AND ($7::uuid IS NULL OR o.pipeline_id = $7)
   AND ((o.closed_at IS NULL AND o.forecast_category IN ('pipeline', 'best_case', 'commit'))
        OR (o.closed_at IS NOT NULL AND o.forecast_category = 'closed_won'))
+  -- not correlated with o, so PostgreSQL hashes the viewer's owners once instead of probing per deal
   AND ($8::uuid IS NULL OR o.owner_id IS NULL
-       OR o.owner_id IN (SELECT v.owner_id FROM user_visibility v WHERE v.org_id = o.org_id AND v.viewer_id = $8))
+       OR o.owner_id IN (SELECT v.owner_id FROM user_visibility v WHERE v.org_id = $5 AND v.viewer_id = $8))
 GROUP BY 1, 2, 3, 4, 5
 `
 
@@ -85,8 +84,8 @@ type ForecastSumsParams struct {
 	Unit       string
 	GroupBy    string
 	Currency   string
-	OrgID      uuid.UUID
 	FromDate   time.Time
+	OrgID      uuid.UUID
 	ToDate     time.Time
 	PipelineID *uuid.UUID
 	ViewerID   *uuid.UUID
@@ -97,24 +96,27 @@ type ForecastSumsRow struct {
 	GroupID            uuid.UUID
 	ForecastCategory   string
 	Currency           string
-	RateDate           time.Time
+	RateDay            int32
 	Amount             decimal.Decimal
 	AmountXProbability decimal.Decimal
 	Deals              int32
 }
 
-// The deals a forecast counts, summed per period, group, category and currency. Deals in another
-// currency than the forecast's are also kept apart per close date, so that the service looks the
-// exchange rate up once per sum rather than once per deal; deals in the forecast's currency need no
-// rate and sum per period. Open deals count in their open category, won deals in closed_won; lost
-// and omitted deals are left out here. group_by is owner, team or pipeline; unit month or quarter.
+// The deals a forecast counts, summed per period, group, category and currency (unit: month or
+// quarter; group_by: owner, team or pipeline). Deals
+// in another currency than the forecast's are also kept apart per close date (rate_day: days since
+// from_date; 0 for the forecast's own currency, which needs no rate), so that the service looks
+// the exchange rate up once per sum rather than once per deal. Open deals count in their open
+// category, won deals in closed_won; lost and omitted deals are left out here. The per-deal
+// expressions are kept cheap (an integer day rather than a date, no coalesce inside the sums):
+// this reads every deal of the range, 200,000 in the benchmark.
 func (q *Queries) ForecastSums(ctx context.Context, arg ForecastSumsParams) ([]ForecastSumsRow, error) {
 	rows, err := q.db.Query(ctx, forecastSums,
 		arg.Unit,
 		arg.GroupBy,
 		arg.Currency,
-		arg.OrgID,
 		arg.FromDate,
+		arg.OrgID,
 		arg.ToDate,
 		arg.PipelineID,
 		arg.ViewerID,
@@ -131,7 +133,7 @@ func (q *Queries) ForecastSums(ctx context.Context, arg ForecastSumsParams) ([]F
 			&i.GroupID,
 			&i.ForecastCategory,
 			&i.Currency,
-			&i.RateDate,
+			&i.RateDay,
 			&i.Amount,
 			&i.AmountXProbability,
 			&i.Deals,

@@ -2,6 +2,7 @@ package service
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"slices"
 
@@ -168,18 +169,18 @@ func computeForecast(ctx context.Context, q *query.Queries, org crm.ID, spec for
 		return r
 	}
 	// Sort so that the first missing rate reported is the earliest, whatever order SQL returned.
-	slices.SortFunc(sums, func(a, b query.ForecastSumsRow) int { return a.RateDate.Compare(b.RateDate) })
+	slices.SortFunc(sums, func(a, b query.ForecastSumsRow) int { return cmp.Compare(a.RateDay, b.RateDay) })
 	for _, s := range sums {
-		c, err := convert(s.Amount, s.Currency, crm.DateOf(s.RateDate))
+		c, err := convert(s.Amount, s.Currency, crm.DateOf(first.Start.Time().AddDate(0, 0, int(s.RateDay))))
 		if err != nil {
 			return Forecast{}, err
 		}
 		row(rowKey{crm.DateOf(s.PeriodStart), s.GroupID}).figures.Add(crm.ForecastCategory(s.ForecastCategory),
 			c.Apply(s.Amount), c.Apply(s.AmountXProbability), int(s.Deals))
 	}
-	starts := make(map[crm.Date]crm.Date, len(spec.periods)) // start -> end
+	ends := make(map[crm.Date]crm.Date, len(spec.periods)) // start -> end
 	for _, p := range spec.periods {
-		starts[p.Start] = p.End
+		ends[p.Start] = p.End
 	}
 	for _, qr := range quotas {
 		target := idOf(qr.UserID)
@@ -187,7 +188,7 @@ func computeForecast(ctx context.Context, q *query.Queries, org crm.ID, spec for
 			target = idOf(qr.TeamID)
 		}
 		start := crm.DateOf(qr.PeriodStart)
-		if end, ok := starts[start]; !ok || end != crm.DateOf(qr.PeriodEnd) || target == crm.NilID {
+		if end, ok := ends[start]; !ok || end != crm.DateOf(qr.PeriodEnd) || target == crm.NilID {
 			continue
 		}
 		c, err := convert(qr.Amount, qr.Currency, start)
@@ -207,7 +208,7 @@ func computeForecast(ctx context.Context, q *query.Queries, org crm.ID, spec for
 		}
 		for _, r := range subs {
 			sub := submissionFromRow(query.ListForecastSubmissionsRow(r))
-			if end, ok := starts[sub.PeriodStart]; ok && end == sub.PeriodEnd {
+			if end, ok := ends[sub.PeriodStart]; ok && end == sub.PeriodEnd {
 				adjusted[rowKey{sub.PeriodStart, sub.TeamID}] = sub
 			}
 		}
@@ -216,7 +217,7 @@ func computeForecast(ctx context.Context, q *query.Queries, org crm.ID, spec for
 	out := Forecast{Currency: spec.currency, Rows: make([]ForecastRow, 0, len(acc))}
 	for k, r := range acc {
 		f := r.figures.Rounded()
-		fr := ForecastRow{PeriodStart: k.period, PeriodEnd: starts[k.period], Period: forecast.PeriodOf(k.period, spec.interval).Label,
+		fr := ForecastRow{PeriodStart: k.period, PeriodEnd: ends[k.period], Period: forecast.PeriodOf(k.period, spec.interval).Label,
 			PipelineAmount: f.Pipeline, BestCase: f.BestCase, Commit: f.Commit, ClosedWon: f.ClosedWon, Weighted: f.Weighted,
 			Deals: f.Deals}
 		switch spec.group {
