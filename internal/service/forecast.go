@@ -6,8 +6,10 @@ import (
 	"context"
 	"slices"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/rules/access"
@@ -79,11 +81,22 @@ func (s *Service) Forecast(ctx context.Context, a *crm.Actor, in ForecastInput) 
 		}
 	}
 	var out Forecast
-	err = s.read(ctx, a, func(q *query.Queries) (err error) {
-		out, err = computeForecast(ctx, q, a.OrgID, spec)
+	err = db.InTenant(ctx, s.pool, a.OrgID, func(tx pgx.Tx) error {
+		if err := forecastMemory(ctx, tx); err != nil {
+			return err
+		}
+		out, err = computeForecast(ctx, query.New(tx), a.OrgID, spec)
 		return err
 	})
 	return out, err
+}
+
+// forecastMemory lets the forecast's aggregation hash its groups in memory. With the default
+// work_mem (4 MB) PostgreSQL sorts the deals of a large organization on disk instead, which the
+// 200,000-deal benchmark measured about half again as slow. SET LOCAL ends with the transaction.
+func forecastMemory(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, "SET LOCAL work_mem = '32MB'")
+	return err
 }
 
 // aggregateViewer decides whose deals the actor's figures cover: nil for the whole organization

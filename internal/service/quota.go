@@ -262,6 +262,9 @@ func (s *Service) SubmitForecast(ctx context.Context, a *crm.Actor, in SubmitFor
 		if err != nil {
 			return err
 		}
+		if err := forecastMemory(w.ctx, w.tx); err != nil {
+			return err
+		}
 		fc, err := computeForecast(w.ctx, w.q, a.OrgID, forecastSpec{periods: []forecast.Period{p}, interval: iv,
 			group: GroupTeam, currency: currency})
 		if err != nil {
