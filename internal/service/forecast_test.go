@@ -491,6 +491,8 @@ func TestSubmitForecastKeepsComputedAndAdjustedFigures(t *testing.T) {
 	requireCode(t, err, crm.EFORBIDDEN)
 	_, err = e.svc.SubmitForecast(e.ctx, e.analyst, east)
 	requireCode(t, err, crm.EFORBIDDEN)
+	_, err = e.svc.SubmitForecast(e.ctx, e.sys, east)
+	requireCode(t, err, crm.EFORBIDDEN)
 	orgWide := east
 	orgWide.TeamID = crm.NilID
 	_, err = e.svc.SubmitForecast(e.ctx, e.manager, orgWide)

@@ -226,9 +226,12 @@ func (s *Service) SubmitForecast(ctx context.Context, a *crm.Actor, in SubmitFor
 		if err := authorize(a, access.DealsWrite); err != nil {
 			return ForecastSubmission{}, err
 		}
-		if a.Kind != crm.ActorUser || in.TeamID == crm.NilID {
+		if in.TeamID == crm.NilID {
 			return ForecastSubmission{}, crm.Errorf(crm.EFORBIDDEN, "Only administrators submit a forecast for the whole organization; managers submit one for a team they manage (teamId).")
 		}
+	}
+	if a.Kind != crm.ActorUser {
+		return ForecastSubmission{}, crm.Errorf(crm.EFORBIDDEN, "A forecast is submitted by a signed-in person, who answers for it.")
 	}
 	p, iv, ok := forecast.Exact(in.PeriodStart, in.PeriodEnd)
 	if !ok {
