@@ -155,32 +155,32 @@ func (r *eventResolver) APIKey(ctx context.Context, obj *crm.Event) (*crm.APIKey
 
 // Owner is the resolver for the owner field.
 func (r *forecastRowResolver) Owner(ctx context.Context, obj *service.ForecastRow) (*crm.User, error) {
-	panic(fmt.Errorf("not implemented: Owner - owner"))
+	return r.user(ctx, obj.OwnerID)
 }
 
 // Team is the resolver for the team field.
 func (r *forecastRowResolver) Team(ctx context.Context, obj *service.ForecastRow) (*crm.Team, error) {
-	panic(fmt.Errorf("not implemented: Team - team"))
+	return r.team(ctx, obj.TeamID)
 }
 
 // Pipeline is the resolver for the pipeline field.
 func (r *forecastRowResolver) Pipeline(ctx context.Context, obj *service.ForecastRow) (*crm.Pipeline, error) {
-	panic(fmt.Errorf("not implemented: Pipeline - pipeline"))
+	return r.forecastPipeline(ctx, obj.PipelineID)
 }
 
 // Adjusted is the resolver for the adjusted field.
 func (r *forecastRowResolver) Adjusted(ctx context.Context, obj *service.ForecastRow) (*service.ForecastSubmission, error) {
-	panic(fmt.Errorf("not implemented: Adjusted - adjusted"))
+	return obj.Adjusted, nil
 }
 
 // Team is the resolver for the team field.
 func (r *forecastSubmissionResolver) Team(ctx context.Context, obj *service.ForecastSubmission) (*crm.Team, error) {
-	panic(fmt.Errorf("not implemented: Team - team"))
+	return r.team(ctx, obj.TeamID)
 }
 
 // SubmittedBy is the resolver for the submittedBy field.
 func (r *forecastSubmissionResolver) SubmittedBy(ctx context.Context, obj *service.ForecastSubmission) (*crm.User, error) {
-	panic(fmt.Errorf("not implemented: SubmittedBy - submittedBy"))
+	return r.user(ctx, obj.SubmittedBy)
 }
 
 // Login is the resolver for the login field.
@@ -753,17 +753,55 @@ func (r *mutationResolver) ClaimAccount(ctx context.Context, input model.ClaimAc
 
 // SetQuota is the resolver for the setQuota field.
 func (r *mutationResolver) SetQuota(ctx context.Context, input model.SetQuotaInput) (*model.SetQuotaPayload, error) {
-	panic(fmt.Errorf("not implemented: SetQuota - setQuota"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := service.QuotaInput{PeriodStart: input.PeriodStart, PeriodEnd: input.PeriodEnd, Amount: input.Amount,
+		Currency: val(input.Currency)}
+	if in.UserID, err = parseOptionalID("userId", crm.TypeUser, input.UserID.Value()); err != nil {
+		return nil, err
+	}
+	if in.TeamID, err = parseOptionalID("teamId", crm.TypeTeam, input.TeamID.Value()); err != nil {
+		return nil, err
+	}
+	q, err := r.svc.SetQuota(ctx, a, in)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SetQuotaPayload{Quota: &q}, nil
 }
 
 // SetExchangeRate is the resolver for the setExchangeRate field.
 func (r *mutationResolver) SetExchangeRate(ctx context.Context, input model.SetExchangeRateInput) (*model.SetExchangeRatePayload, error) {
-	panic(fmt.Errorf("not implemented: SetExchangeRate - setExchangeRate"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rate, err := r.svc.SetExchangeRate(ctx, a, service.ExchangeRate{FromCurrency: input.FromCurrency,
+		ToCurrency: input.ToCurrency, ValidFrom: input.ValidFrom, Rate: input.Rate})
+	if err != nil {
+		return nil, err
+	}
+	return &model.SetExchangeRatePayload{Rate: &rate}, nil
 }
 
 // SubmitForecast is the resolver for the submitForecast field.
 func (r *mutationResolver) SubmitForecast(ctx context.Context, input model.SubmitForecastInput) (*model.SubmitForecastPayload, error) {
-	panic(fmt.Errorf("not implemented: SubmitForecast - submitForecast"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	team, err := parseOptionalID("teamId", crm.TypeTeam, input.TeamID.Value())
+	if err != nil {
+		return nil, err
+	}
+	sub, err := r.svc.SubmitForecast(ctx, a, service.SubmitForecastInput{TeamID: team, PeriodStart: input.PeriodStart,
+		PeriodEnd: input.PeriodEnd, Adjusted: input.Adjusted, Currency: val(input.Currency), Note: val(input.Note)})
+	if err != nil {
+		return nil, err
+	}
+	return &model.SubmitForecastPayload{Submission: &sub}, nil
 }
 
 // RecordID is the resolver for the recordId field.
@@ -1233,37 +1271,65 @@ func (r *queryResolver) Notifications(ctx context.Context, unreadOnly *bool, fir
 
 // Forecast is the resolver for the forecast field.
 func (r *queryResolver) Forecast(ctx context.Context, input model.ForecastInput) (*service.Forecast, error) {
-	panic(fmt.Errorf("not implemented: Forecast - forecast"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := forecastInput(input)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.svc.Forecast(ctx, a, in)
+	if err != nil {
+		return nil, err
+	}
+	return &f, r.prefetchForecast(ctx, a, f)
 }
 
 // ForecastSubmissions is the resolver for the forecastSubmissions field.
 func (r *queryResolver) ForecastSubmissions(ctx context.Context, from crm.Date, to crm.Date) ([]service.ForecastSubmission, error) {
-	panic(fmt.Errorf("not implemented: ForecastSubmissions - forecastSubmissions"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.svc.ForecastSubmissions(ctx, a, from, to)
 }
 
 // Quotas is the resolver for the quotas field.
 func (r *queryResolver) Quotas(ctx context.Context, from crm.Date, to crm.Date) ([]service.Quota, error) {
-	panic(fmt.Errorf("not implemented: Quotas - quotas"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.svc.Quotas(ctx, a, from, to)
 }
 
 // ExchangeRates is the resolver for the exchangeRates field.
 func (r *queryResolver) ExchangeRates(ctx context.Context, fromCurrency *string) ([]service.ExchangeRate, error) {
-	panic(fmt.Errorf("not implemented: ExchangeRates - exchangeRates"))
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var from string
+	if fromCurrency != nil {
+		from = *fromCurrency
+	}
+	return r.svc.ExchangeRates(ctx, a, from)
 }
 
 // User is the resolver for the user field.
 func (r *quotaResolver) User(ctx context.Context, obj *service.Quota) (*crm.User, error) {
-	panic(fmt.Errorf("not implemented: User - user"))
+	return r.user(ctx, obj.UserID)
 }
 
 // Team is the resolver for the team field.
 func (r *quotaResolver) Team(ctx context.Context, obj *service.Quota) (*crm.Team, error) {
-	panic(fmt.Errorf("not implemented: Team - team"))
+	return r.team(ctx, obj.TeamID)
 }
 
 // Amount is the resolver for the amount field.
 func (r *quotaResolver) Amount(ctx context.Context, obj *service.Quota) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: Amount - amount"))
+	return &model.Money{Amount: obj.Amount, Currency: obj.Currency}, nil
 }
 
 // FromStage is the resolver for the fromStage field.
