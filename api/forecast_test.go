@@ -89,12 +89,14 @@ func TestForecastAndSubmissionOverGraphQL(t *testing.T) {
 	require.Equal(t, teamName, dig(r.Data, "forecast", "rows", 0, "team", "name"))
 	require.Equal(t, "3000", dig(r.Data, "forecast", "rows", 0, "adjusted", "adjusted"))
 
-	// Analysts read figures but not deals: pipelines stay null, nothing fails.
+	// Analysts read figures and pipeline definitions, not deals.
 	may["groupBy"] = "PIPELINE"
 	r = s.do("analyst", forecastQuery, map[string]any{"in": may})
 	require.Empty(t, r.Errors)
 	require.Equal(t, "4500.1", dig(r.Data, "forecast", "rows", 0, "pipelineAmount"))
-	require.Nil(t, dig(r.Data, "forecast", "rows", 0, "pipeline"))
+	require.Equal(t, "Sales", dig(r.Data, "forecast", "rows", 0, "pipeline", "name"))
+	r = s.do("analyst", `{ opportunities(first: 1) { nodes { id } } }`, nil)
+	require.Equal(t, "FORBIDDEN", r.code(), "analysts read no individual deals")
 	r = s.do("manager", forecastQuery, map[string]any{"in": may})
 	require.Empty(t, r.Errors)
 	require.NotNil(t, dig(r.Data, "forecast", "rows", 0, "pipeline", "name"))

@@ -49,18 +49,9 @@ func (r *Resolver) prefetchForecast(ctx context.Context, a *crm.Actor, f service
 	}
 	if rows["pipeline"] != nil {
 		ids := refIDs(f.Rows, func(x service.ForecastRow) crm.ID { return x.PipelineID })
-		if err := p.pipelines(ctx, ids); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+		if err := p.pipelines(ctx, ids); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// forecastPipeline resolves a row's pipeline; one the actor may not read is null.
-func (r *Resolver) forecastPipeline(ctx context.Context, id crm.ID) (*crm.Pipeline, error) {
-	pl, err := r.pipeline(ctx, id)
-	if crm.ErrorCode(err) == crm.EFORBIDDEN {
-		return nil, nil
-	}
-	return pl, err
 }

@@ -165,7 +165,7 @@ func (r *forecastRowResolver) Team(ctx context.Context, obj *service.ForecastRow
 
 // Pipeline is the resolver for the pipeline field.
 func (r *forecastRowResolver) Pipeline(ctx context.Context, obj *service.ForecastRow) (*crm.Pipeline, error) {
-	return r.forecastPipeline(ctx, obj.PipelineID)
+	return r.pipeline(ctx, obj.PipelineID)
 }
 
 // Adjusted is the resolver for the adjusted field.
