@@ -225,27 +225,20 @@ func (s *Service) Timeline(ctx context.Context, a *crm.Actor, typ string, id crm
 	if err := authorize(a, access.ActivitiesRead); err != nil {
 		return nil, PageInfo{}, err
 	}
-	if first < 0 || first > MaxPageSize {
-		return nil, PageInfo{}, crm.Invalid("first", "Page size must be between 0 and %d.", MaxPageSize)
+	if err := checkFirst(first); err != nil {
+		return nil, PageInfo{}, err
 	}
 	params := query.TimelineParams{OrgID: a.OrgID, RecordType: typ, RecordID: id, ViewerID: viewer(a),
 		WithDeals: access.Allows(a, access.DealsRead), Types: make([]string, len(types)), MaxRows: int32(first + 1)}
 	for i, t := range types {
 		params.Types[i] = string(t)
 	}
-	if after != "" {
-		c, err := decodeCursor("after", after, timelineOrder)
-		if err != nil {
-			return nil, PageInfo{}, err
-		}
-		at, err := time.Parse(time.RFC3339Nano, c.Value)
-		if err != nil {
-			return nil, PageInfo{}, crm.Invalid("after", "The cursor is damaged; pass one from a previous page.")
-		}
-		params.AfterAt, params.AfterID = &at, &c.ID
+	var err error
+	if params.AfterAt, params.AfterID, err = timeCursor(after, timelineOrder); err != nil {
+		return nil, PageInfo{}, err
 	}
 	var rows []query.Activity
-	err := s.read(ctx, a, func(q *query.Queries) error {
+	err = s.read(ctx, a, func(q *query.Queries) error {
 		_, found, err := lookupRecord(ctx, q, a, "recordId", typ, id)
 		if err != nil {
 			return err
@@ -259,17 +252,11 @@ func (s *Service) Timeline(ctx context.Context, a *crm.Actor, typ string, id crm
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	info := PageInfo{HasPreviousPage: after != "", HasNextPage: len(rows) > first}
-	if len(rows) > first {
-		rows = rows[:first]
-	}
 	acts := make([]crm.Activity, len(rows))
 	for i, r := range rows {
 		acts[i] = activityFromRow(r)
 	}
-	if len(acts) > 0 {
-		info.StartCursor, info.EndCursor = ActivityCursor(acts[0]), ActivityCursor(acts[len(acts)-1])
-	}
+	acts, info := finishPage(acts, first, false, Page{After: after}, ActivityCursor)
 	return acts, info, nil
 }
 

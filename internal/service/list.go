@@ -292,3 +292,28 @@ func finishPage[T any](rows []T, limit int, backward bool, p Page, cursorOf func
 	}
 	return rows, info
 }
+
+// timeCursor decodes the after cursor of a newest-first list keyed by (time, id) in the given
+// order; "" is the start of the list (nil, nil).
+func timeCursor(after, order string) (*time.Time, *crm.ID, error) {
+	if after == "" {
+		return nil, nil, nil
+	}
+	c, err := decodeCursor("after", after, order)
+	if err != nil {
+		return nil, nil, err
+	}
+	at, err := time.Parse(time.RFC3339Nano, c.Value)
+	if err != nil {
+		return nil, nil, crm.Invalid("after", "The cursor is damaged; pass one from a previous page.")
+	}
+	return &at, &c.ID, nil
+}
+
+// checkFirst validates the page size of a forward-only list.
+func checkFirst(first int) error {
+	if first < 0 || first > MaxPageSize {
+		return crm.Invalid("first", "Page size must be between 0 and %d.", MaxPageSize)
+	}
+	return nil
+}

@@ -60,20 +60,12 @@ func (s *Service) ListNotifications(ctx context.Context, a *crm.Actor, unreadOnl
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	if first < 0 || first > MaxPageSize {
-		return nil, PageInfo{}, crm.Invalid("first", "Page size must be between 0 and %d.", MaxPageSize)
+	if err := checkFirst(first); err != nil {
+		return nil, PageInfo{}, err
 	}
 	params := query.ListNotificationsParams{OrgID: a.OrgID, UserID: user, UnreadOnly: unreadOnly, MaxRows: int32(first + 1)}
-	if after != "" {
-		c, err := decodeCursor("after", after, inboxOrder)
-		if err != nil {
-			return nil, PageInfo{}, err
-		}
-		at, err := time.Parse(time.RFC3339Nano, c.Value)
-		if err != nil {
-			return nil, PageInfo{}, crm.Invalid("after", "The cursor is damaged; pass one from a previous page.")
-		}
-		params.AfterAt, params.AfterID = &at, &c.ID
+	if params.AfterAt, params.AfterID, err = timeCursor(after, inboxOrder); err != nil {
+		return nil, PageInfo{}, err
 	}
 	var rows []query.Notification
 	if err := s.read(ctx, a, func(q *query.Queries) (err error) {
@@ -82,17 +74,11 @@ func (s *Service) ListNotifications(ctx context.Context, a *crm.Actor, unreadOnl
 	}); err != nil {
 		return nil, PageInfo{}, err
 	}
-	info := PageInfo{HasPreviousPage: after != "", HasNextPage: len(rows) > first}
-	if len(rows) > first {
-		rows = rows[:first]
-	}
 	out := make([]crm.Notification, len(rows))
 	for i, r := range rows {
 		out[i] = notificationFromRow(r)
 	}
-	if len(out) > 0 {
-		info.StartCursor, info.EndCursor = NotificationCursor(out[0]), NotificationCursor(out[len(out)-1])
-	}
+	out, info := finishPage(out, first, false, Page{After: after}, NotificationCursor)
 	return out, info, nil
 }
 
@@ -163,19 +149,8 @@ func (s *Service) SubscribeNotifications(ctx context.Context, a *crm.Actor, afte
 	if err != nil {
 		return nil, err
 	}
-	if s.hub == nil {
-		return nil, crm.Errorf(crm.EINTERNAL, "This process does not serve subscriptions.")
-	}
-	var from *int64
-	if after != nil {
-		seq, err := parseEventCursor("after", *after)
-		if err != nil {
-			return nil, err
-		}
-		from = &seq
-	}
-	in, err := s.hub.Subscribe(ctx, a.OrgID, from, func(e crm.Event) bool {
-		return e.RecordType == crm.TypeNotification && e.Type == "notification.created" && containsID(e.OwnerIDs, user)
+	in, err := s.subscribe(ctx, a, after, func(e crm.Event) bool {
+		return e.RecordType == crm.TypeNotification && e.Type == "notification.created"
 	})
 	if err != nil {
 		return nil, err
