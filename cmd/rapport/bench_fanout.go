@@ -37,7 +37,7 @@ func benchFanout(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	wait := fs.Duration("wait", 10*time.Second, "how long after the last move its messages may take")
 	throughput := fs.Duration("throughput", 10*time.Second, "measure move-opportunity at maximum throughput this long without and with the subscribers (0: skip)")
 	connections := fs.Int("connections", 16, "requests in flight of the throughput measurement")
-	scalars := fs.Bool("scalars-only", false, "subscribe without the nested stage, fromStage and owner (which the server reads per message and subscriber)")
+	scalars := fs.Bool("scalars-only", false, "subscribe without the nested stage, fromStage and owner objects")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: rapport bench fanout --url http://127.0.0.1:8080 [--url http://127.0.0.1:8081] --token <bearer> [flags]\n\n"+
 			"Needs the deal data set (rapport bench --deals N). The subscription:\n\n"+loadtest.FanoutQuery+"\n\nflags:")
