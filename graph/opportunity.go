@@ -284,3 +284,104 @@ func seedBoardCache(ctx context.Context, c *service.PipelineChange) {
 	}
 	cache.users.put(users, userID)
 }
+
+// opportunityInput converts createOpportunity's input.
+func opportunityInput(ctx context.Context, input model.CreateOpportunityInput) (service.OpportunityInput, error) {
+	var err error
+	in := service.OpportunityInput{Name: input.Name, Amount: input.Amount.Value(), Currency: val(input.Currency),
+		CloseDate: input.CloseDate.Value(), ForecastCategory: input.ForecastCategory.Value(), Source: val(input.Source),
+		Campaign: val(input.Campaign), NextStep: val(input.NextStep), Checklist: input.Checklist.Value(),
+		Custom: input.Custom.Value(), IdempotencyKey: idempotencyKeyOf(ctx, input.IdempotencyKey.Value())}
+	if in.AccountID, err = parseID("accountId", crm.TypeAccount, input.AccountID); err != nil {
+		return in, err
+	}
+	if in.PipelineID, err = parseOptionalID("pipelineId", crm.TypePipeline, input.PipelineID.Value()); err != nil {
+		return in, err
+	}
+	if in.StageID, err = parseOptionalID("stageId", crm.TypeStage, input.StageID.Value()); err != nil {
+		return in, err
+	}
+	if in.OwnerID, err = optID("ownerId", crm.TypeUser, input.OwnerID); err != nil {
+		return in, err
+	}
+	if in.TeamID, err = optID("teamId", crm.TypeTeam, input.TeamID); err != nil {
+		return in, err
+	}
+	if in.Probability, err = int32Ptr("probability", input.Probability.Value()); err != nil {
+		return in, err
+	}
+	in.Contacts, err = dealContactInputs(input.Contacts.Value())
+	return in, err
+}
+
+// opportunityUpdate converts updateOpportunity's input (the ID is parsed by opportunityChange).
+func opportunityUpdate(input model.UpdateOpportunityInput) (service.OpportunityUpdate, error) {
+	in := service.OpportunityUpdate{ExpectedVersion: int32(input.ExpectedVersion), Name: opt(input.Name),
+		Amount: optValue(input.Amount), Currency: opt(input.Currency), CloseDate: optValue(input.CloseDate),
+		Source: opt(input.Source), Campaign: opt(input.Campaign), NextStep: opt(input.NextStep),
+		Checklist: optValue(input.Checklist), Custom: optValue(input.Custom)}
+	var err error
+	if in.OwnerID, err = optID("ownerId", crm.TypeUser, input.OwnerID); err != nil {
+		return in, err
+	}
+	if in.TeamID, err = optID("teamId", crm.TypeTeam, input.TeamID); err != nil {
+		return in, err
+	}
+	if input.Probability.IsSet() {
+		p, err := int32Ptr("probability", input.Probability.Value())
+		if err != nil || p == nil {
+			return in, crm.Invalid("probability", "Probability is a percentage from 0 to 100.")
+		}
+		in.Probability = service.Some(*p)
+	}
+	if c := input.ForecastCategory.Value(); c != nil {
+		in.ForecastCategory = service.Some(*c)
+	}
+	if input.Contacts.IsSet() {
+		contacts, err := dealContactInputs(input.Contacts.Value())
+		if err != nil {
+			return in, err
+		}
+		in.Contacts = service.Some(contacts)
+	}
+	return in, nil
+}
+
+// pipelineUpdate converts updatePipeline's input.
+func pipelineUpdate(input model.UpdatePipelineInput) (service.PipelineUpdate, error) {
+	id, err := parseID("id", crm.TypePipeline, input.ID)
+	if err != nil {
+		return service.PipelineUpdate{}, err
+	}
+	in := service.PipelineUpdate{ID: id, ExpectedVersion: int32(input.ExpectedVersion), Name: opt(input.Name),
+		IsDefault: opt(input.IsDefault), Mappings: map[crm.ID]crm.ID{}}
+	if input.Stages.IsSet() {
+		stages, err := stageInputs(input.Stages.Value())
+		if err != nil {
+			return service.PipelineUpdate{}, err
+		}
+		in.Stages = service.Some(stages)
+	}
+	for i, m := range input.StageMappings.Value() {
+		from, err := parseID(fmt.Sprintf("stageMappings[%d].fromStageId", i), crm.TypeStage, m.FromStageID)
+		if err != nil {
+			return service.PipelineUpdate{}, err
+		}
+		if in.Mappings[from], err = parseID(fmt.Sprintf("stageMappings[%d].toStageId", i), crm.TypeStage, m.ToStageID); err != nil {
+			return service.PipelineUpdate{}, err
+		}
+	}
+	return in, nil
+}
+
+// board builds a pipeline board from its columns; each column's deals are a connection in the
+// close-date order of the deal list, whose totalCount is the column's count.
+func board(p crm.Pipeline, cols []service.BoardColumn) *model.PipelineBoard {
+	b := &model.PipelineBoard{Pipeline: &p, Columns: make([]model.BoardColumn, len(cols))}
+	order := service.Order{Field: service.OrderCloseDate}
+	for i, c := range cols {
+		b.Columns[i] = model.BoardColumn{Stage: c.Stage, Count: c.Count, Totals: c.Totals,
+			Deals: opportunityConnection(c.Deals, c.Page, order, func(context.Context) (int, error) { return c.Count, nil })}
+	}
+	return b
+}

@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/rapportcrm/rapport/graph/generated"
 	"github.com/rapportcrm/rapport/graph/model"
@@ -511,27 +510,9 @@ func (r *mutationResolver) UpdatePipeline(ctx context.Context, input model.Updat
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID("id", crm.TypePipeline, input.ID)
+	in, err := pipelineUpdate(input)
 	if err != nil {
 		return nil, err
-	}
-	in := service.PipelineUpdate{ID: id, ExpectedVersion: int32(input.ExpectedVersion), Name: opt(input.Name),
-		IsDefault: opt(input.IsDefault), Mappings: map[crm.ID]crm.ID{}}
-	if input.Stages.IsSet() {
-		stages, err := stageInputs(input.Stages.Value())
-		if err != nil {
-			return nil, err
-		}
-		in.Stages = service.Some(stages)
-	}
-	for i, m := range input.StageMappings.Value() {
-		from, err := parseID(fmt.Sprintf("stageMappings[%d].fromStageId", i), crm.TypeStage, m.FromStageID)
-		if err != nil {
-			return nil, err
-		}
-		if in.Mappings[from], err = parseID(fmt.Sprintf("stageMappings[%d].toStageId", i), crm.TypeStage, m.ToStageID); err != nil {
-			return nil, err
-		}
 	}
 	p, moved, err := r.svc.UpdatePipeline(ctx, a, in)
 	if err != nil {
@@ -546,29 +527,8 @@ func (r *mutationResolver) CreateOpportunity(ctx context.Context, input model.Cr
 	if err != nil {
 		return nil, err
 	}
-	in := service.OpportunityInput{Name: input.Name, Amount: input.Amount.Value(), Currency: val(input.Currency),
-		CloseDate: input.CloseDate.Value(), ForecastCategory: input.ForecastCategory.Value(), Source: val(input.Source),
-		Campaign: val(input.Campaign), NextStep: val(input.NextStep), Checklist: input.Checklist.Value(),
-		Custom: input.Custom.Value(), IdempotencyKey: idempotencyKeyOf(ctx, input.IdempotencyKey.Value())}
-	if in.AccountID, err = parseID("accountId", crm.TypeAccount, input.AccountID); err != nil {
-		return nil, err
-	}
-	if in.PipelineID, err = parseOptionalID("pipelineId", crm.TypePipeline, input.PipelineID.Value()); err != nil {
-		return nil, err
-	}
-	if in.StageID, err = parseOptionalID("stageId", crm.TypeStage, input.StageID.Value()); err != nil {
-		return nil, err
-	}
-	if in.OwnerID, err = optID("ownerId", crm.TypeUser, input.OwnerID); err != nil {
-		return nil, err
-	}
-	if in.TeamID, err = optID("teamId", crm.TypeTeam, input.TeamID); err != nil {
-		return nil, err
-	}
-	if in.Probability, err = int32Ptr("probability", input.Probability.Value()); err != nil {
-		return nil, err
-	}
-	if in.Contacts, err = dealContactInputs(input.Contacts.Value()); err != nil {
+	in, err := opportunityInput(ctx, input)
+	if err != nil {
 		return nil, err
 	}
 	d, replayed, err := r.svc.CreateOpportunity(ctx, a, in)
@@ -580,33 +540,9 @@ func (r *mutationResolver) CreateOpportunity(ctx context.Context, input model.Cr
 
 // UpdateOpportunity is the resolver for the updateOpportunity field.
 func (r *mutationResolver) UpdateOpportunity(ctx context.Context, input model.UpdateOpportunityInput) (*model.OpportunityPayload, error) {
-	in := service.OpportunityUpdate{ExpectedVersion: int32(input.ExpectedVersion), Name: opt(input.Name),
-		Amount: optValue(input.Amount), Currency: opt(input.Currency), CloseDate: optValue(input.CloseDate),
-		Source: opt(input.Source), Campaign: opt(input.Campaign), NextStep: opt(input.NextStep),
-		Checklist: optValue(input.Checklist), Custom: optValue(input.Custom)}
-	var err error
-	if in.OwnerID, err = optID("ownerId", crm.TypeUser, input.OwnerID); err != nil {
+	in, err := opportunityUpdate(input)
+	if err != nil {
 		return nil, err
-	}
-	if in.TeamID, err = optID("teamId", crm.TypeTeam, input.TeamID); err != nil {
-		return nil, err
-	}
-	if input.Probability.IsSet() {
-		p, err := int32Ptr("probability", input.Probability.Value())
-		if err != nil || p == nil {
-			return nil, crm.Invalid("probability", "Probability is a percentage from 0 to 100.")
-		}
-		in.Probability = service.Some(*p)
-	}
-	if c := input.ForecastCategory.Value(); c != nil {
-		in.ForecastCategory = service.Some(*c)
-	}
-	if input.Contacts.IsSet() {
-		contacts, err := dealContactInputs(input.Contacts.Value())
-		if err != nil {
-			return nil, err
-		}
-		in.Contacts = service.Some(contacts)
 	}
 	return r.opportunityChange(ctx, input.ID, func(a *crm.Actor, id crm.ID) (crm.Opportunity, error) {
 		in.ID = id
@@ -1196,13 +1132,7 @@ func (r *queryResolver) PipelineBoard(ctx context.Context, pipelineID string, de
 	if err != nil {
 		return nil, err
 	}
-	board := &model.PipelineBoard{Pipeline: &p, Columns: make([]model.BoardColumn, len(cols))}
-	order := service.Order{Field: service.OrderCloseDate}
-	for i, c := range cols {
-		board.Columns[i] = model.BoardColumn{Stage: c.Stage, Count: c.Count, Totals: c.Totals,
-			Deals: opportunityConnection(c.Deals, c.Page, order, func(context.Context) (int, error) { return c.Count, nil })}
-	}
-	return board, nil
+	return board(p, cols), nil
 }
 
 // Timeline is the resolver for the timeline field.
