@@ -404,6 +404,34 @@ func TestRequestErrorStatusesPerMediaType(t *testing.T) {
 }
 
 // Subscriptions also work over server-sent events: POST with Accept: text/event-stream.
+// sse starts a subscription over Server-Sent Events as who and returns the stream's lines until it
+// ends (with ctx or the server).
+func (s *server) sse(ctx context.Context, who, body string) <-chan string {
+	s.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+s.tokens[who])
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	s.t.Cleanup(func() { resp.Body.Close() })
+	require.Equal(s.t, http.StatusOK, resp.StatusCode)
+	require.Contains(s.t, resp.Header.Get("Content-Type"), "text/event-stream")
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return lines
+}
+
 func TestSubscriptionOverSSE(t *testing.T) {
 	s := newServer(t)
 	s.relayAll(t)                                                            // the seed's events: a subscription without a cursor starts after them
@@ -412,25 +440,7 @@ func TestSubscriptionOverSSE(t *testing.T) {
 	go func() { _ = s.hub.Run(ctx) }()
 	go func() { _ = s.relay.Run(ctx) }()
 
-	body := `{"query":"subscription { recordChanged(types: [ACCOUNT]) { type recordType record { ... on Account { name } } } }"}`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/graphql", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+s.tokens["admin"])
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Contains(t, resp.Header.Get("Content-Type"), "text/event-stream")
-
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines := s.sse(ctx, "admin", `{"query":"subscription { recordChanged(types: [ACCOUNT]) { type recordType record { ... on Account { name } } } }"}`)
 	created := make(chan error, 1)
 	go func() {
 		time.Sleep(200 * time.Millisecond) // let the subscription register; a later event is caught up anyway

@@ -1,10 +1,8 @@
 package api_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -186,24 +184,7 @@ func TestNotificationReceivedOverSSE(t *testing.T) {
 	rep1 := dig(s.do("rep1", `{ viewer { id } }`, nil).Data, "viewer", "id")
 	rep2 := dig(s.do("rep2", `{ viewer { id } }`, nil).Data, "viewer", "id")
 
-	body := `{"query":"subscription { notificationReceived { cursor notification { kind title record { ... on Task { title } } } } }"}`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/graphql", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+s.tokens["rep1"])
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines := s.sse(ctx, "rep1", `{"query":"subscription { notificationReceived { cursor notification { kind title record { ... on Task { title } } } } }"}`)
 	created := make(chan error, 1)
 	go func() {
 		time.Sleep(200 * time.Millisecond) // let the subscription register; a later one is caught up anyway

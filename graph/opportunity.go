@@ -3,8 +3,6 @@ package graph
 import (
 	"context"
 	"fmt"
-	"math"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/shopspring/decimal"
@@ -48,8 +46,6 @@ func money(amount *decimal.Decimal, currency string) *model.Money {
 	}
 	return &model.Money{Amount: *amount, Currency: currency}
 }
-
-func days(from, to time.Time) float64 { return math.Round(to.Sub(from).Hours()/24*100) / 100 }
 
 // stageInputs converts the stages of a pipeline definition.
 func stageInputs(in []model.StageInput) ([]crm.Stage, error) {

@@ -12,7 +12,6 @@ import (
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/service"
-	"github.com/shopspring/decimal"
 )
 
 // Owner is the batch resolver for the owner field.
@@ -796,11 +795,7 @@ func (r *opportunityResolver) Amount(ctx context.Context, obj *crm.Opportunity) 
 
 // WeightedAmount is the resolver for the weightedAmount field.
 func (r *opportunityResolver) WeightedAmount(ctx context.Context, obj *crm.Opportunity) (*model.Money, error) {
-	if obj.Amount == nil {
-		return nil, nil
-	}
-	w := obj.Amount.Mul(decimal.NewFromInt32(obj.Probability)).Div(decimal.NewFromInt(100)).Round(4)
-	return money(&w, obj.Currency), nil
+	return money(obj.Weighted(), obj.Currency), nil
 }
 
 // Contacts is the resolver for the contacts field.
@@ -817,28 +812,14 @@ func (r *opportunityResolver) PrimaryContact(ctx context.Context, obj *crm.Oppor
 	return r.contact(ctx, cs[0].ContactID)
 }
 
-// Closed is the resolver for the closed field.
-func (r *opportunityResolver) Closed(ctx context.Context, obj *crm.Opportunity) (bool, error) {
-	return obj.ClosedAt != nil, nil
-}
-
-// Won is the resolver for the won field.
-func (r *opportunityResolver) Won(ctx context.Context, obj *crm.Opportunity) (bool, error) {
-	return obj.ClosedAt != nil && obj.ForecastCategory == crm.CategoryClosedWon, nil
-}
-
 // DaysInStage is the resolver for the daysInStage field.
 func (r *opportunityResolver) DaysInStage(ctx context.Context, obj *crm.Opportunity) (float64, error) {
-	return days(obj.StageEnteredAt, r.svc.Now()), nil
+	return obj.DaysInStage(r.svc.Now()), nil
 }
 
 // DaysOpen is the resolver for the daysOpen field.
 func (r *opportunityResolver) DaysOpen(ctx context.Context, obj *crm.Opportunity) (float64, error) {
-	end := r.svc.Now()
-	if obj.ClosedAt != nil {
-		end = *obj.ClosedAt
-	}
-	return days(obj.CreatedAt, end), nil
+	return obj.DaysOpen(r.svc.Now()), nil
 }
 
 // StageHistory is the resolver for the stageHistory field.

@@ -32,25 +32,6 @@ FROM picked
 WHERE o.org_id = @org_id AND o.id = picked.id
 RETURNING o.id, o.name, picked.owner_id, picked.pipeline_id, picked.touch::timestamptz AS touch;
 
--- name: UserManagers :many
--- Each user's manager: the manager of their team, or, when it has none (or it is the user
--- themselves), of the nearest team above it that has one.
-WITH RECURSIVE up AS (
-    SELECT u.id AS user_id, t.parent_id, t.manager_id, 1 AS depth
-    FROM users u
-    JOIN teams t ON t.org_id = u.org_id AND t.id = u.team_id
-    WHERE u.org_id = @org_id
-    UNION ALL
-    SELECT up.user_id, t.parent_id, t.manager_id, up.depth + 1
-    FROM up
-    JOIN teams t ON t.org_id = @org_id AND t.id = up.parent_id
-    WHERE (up.manager_id IS NULL OR up.manager_id = up.user_id) AND up.depth < 64
-)
-SELECT DISTINCT ON (up.user_id) up.user_id, up.manager_id::uuid AS manager_id
-FROM up
-WHERE up.manager_id IS NOT NULL AND up.manager_id <> up.user_id
-ORDER BY up.user_id, up.depth;
-
 -- name: CreateNotifications :many
 -- Several notifications in one statement (empty record types, nil record IDs and empty dedup keys
 -- are stored as NULL); those whose (user, dedup key) already exists are neither inserted nor

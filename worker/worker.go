@@ -30,10 +30,13 @@ func NewClient(pool *pgxpool.Pool, svc *service.Service, log *slog.Logger, opts 
 	cfg := &river.Config{Logger: log}
 	if opts.RunWorkers {
 		workers := river.NewWorkers()
-		river.AddWorker(workers, &expireIdempotencyKeys{svc: svc, log: log})
+		river.AddWorker(workers, &maintenance[jobargs.ExpireIdempotencyKeys]{log: log, done: "expired idempotency keys",
+			run: svc.ExpireIdempotencyKeys})
+		river.AddWorker(workers, &maintenance[jobargs.SweepStaleDeals]{log: log, done: "flagged stale deals",
+			run: svc.SweepStaleDeals})
+		river.AddWorker(workers, &maintenance[jobargs.SweepAccountPool]{log: log, done: "returned idle accounts to the pool",
+			run: svc.SweepAccountPool})
 		river.AddWorker(workers, &taskRemind{svc: svc})
-		river.AddWorker(workers, &sweepStaleDeals{svc: svc, log: log})
-		river.AddWorker(workers, &sweepAccountPool{svc: svc, log: log})
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault:       {MaxWorkers: 10},
@@ -63,18 +66,20 @@ func PeriodicJobs(maintenance time.Duration) []*river.PeriodicJob {
 	}
 }
 
-// expireIdempotencyKeys deletes expired idempotency keys; running it twice is harmless.
-type expireIdempotencyKeys struct {
-	river.WorkerDefaults[jobargs.ExpireIdempotencyKeys]
-	svc *service.Service
-	log *slog.Logger
+// maintenance runs one periodic service sweep (expiring idempotency keys, flagging stale deals,
+// pooling idle accounts) and logs how much it did; every sweep is harmless to run twice.
+type maintenance[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	run  func(context.Context) (int, error)
+	log  *slog.Logger
+	done string // what a positive count means, for the log
 }
 
 // Work implements river.Worker.
-func (w *expireIdempotencyKeys) Work(ctx context.Context, _ *river.Job[jobargs.ExpireIdempotencyKeys]) error {
-	n, err := w.svc.ExpireIdempotencyKeys(ctx)
-	if err == nil && n > 0 {
-		w.log.InfoContext(ctx, "expired idempotency keys", "count", n)
+func (w *maintenance[T]) Work(ctx context.Context, _ *river.Job[T]) error {
+	n, err := w.run(ctx)
+	if n > 0 {
+		w.log.InfoContext(ctx, w.done, "count", n)
 	}
 	return err
 }

@@ -28,46 +28,6 @@ func (q *Queries) CountUnreadNotifications(ctx context.Context, arg CountUnreadN
 	return column_1, err
 }
 
-const createNotification = `-- name: CreateNotification :one
-INSERT INTO notifications (org_id, id, user_id, kind, title, body, record_type, record_id, dedup_key, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (org_id, user_id, dedup_key) DO NOTHING
-RETURNING id
-`
-
-type CreateNotificationParams struct {
-	OrgID      uuid.UUID
-	ID         uuid.UUID
-	UserID     uuid.UUID
-	Kind       string
-	Title      string
-	Body       string
-	RecordType *string
-	RecordID   *uuid.UUID
-	DedupKey   *string
-	Now        time.Time
-}
-
-// A notification with a dedup key is created once per user and key; the second time nothing is
-// inserted and no row is returned.
-func (q *Queries) CreateNotification(ctx context.Context, arg CreateNotificationParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, createNotification,
-		arg.OrgID,
-		arg.ID,
-		arg.UserID,
-		arg.Kind,
-		arg.Title,
-		arg.Body,
-		arg.RecordType,
-		arg.RecordID,
-		arg.DedupKey,
-		arg.Now,
-	)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
-}
-
 const getNotifications = `-- name: GetNotifications :many
 SELECT org_id, id, user_id, kind, title, body, record_type, record_id, dedup_key, created_at, read_at
 FROM notifications

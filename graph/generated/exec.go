@@ -806,9 +806,6 @@ type OpportunityResolver interface {
 	Contacts(ctx context.Context, obj *crm.Opportunity) ([]crm.DealContact, error)
 	PrimaryContact(ctx context.Context, obj *crm.Opportunity) (*crm.Contact, error)
 
-	Closed(ctx context.Context, obj *crm.Opportunity) (bool, error)
-	Won(ctx context.Context, obj *crm.Opportunity) (bool, error)
-
 	DaysInStage(ctx context.Context, obj *crm.Opportunity) (float64, error)
 	DaysOpen(ctx context.Context, obj *crm.Opportunity) (float64, error)
 	StageHistory(ctx context.Context, obj *crm.Opportunity) ([]service.StageChange, error)
@@ -15012,7 +15009,7 @@ func (ec *executionContext) _Opportunity_closed(ctx context.Context, field graph
 			return ec.fieldContext_Opportunity_closed(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Opportunity().Closed(ctx, obj)
+			return obj.Closed(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -15023,7 +15020,7 @@ func (ec *executionContext) _Opportunity_closed(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Opportunity_closed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Opportunity", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Opportunity", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Opportunity_won(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
@@ -15035,7 +15032,7 @@ func (ec *executionContext) _Opportunity_won(ctx context.Context, field graphql.
 			return ec.fieldContext_Opportunity_won(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Opportunity().Won(ctx, obj)
+			return obj.Won(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -15046,7 +15043,7 @@ func (ec *executionContext) _Opportunity_won(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Opportunity_won(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Opportunity", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("Opportunity", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Opportunity_staleSince(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
@@ -26783,17 +26780,15 @@ func (ec *executionContext) _Opportunity(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "closed":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Opportunity_closed(ctx, field, obj)
-				})
+			out.Values[i] = ec._Opportunity_closed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "won":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Opportunity_won(ctx, field, obj)
-				})
+			out.Values[i] = ec._Opportunity_won(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "staleSince":
 			out.Values[i] = ec._Opportunity_staleSince(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {

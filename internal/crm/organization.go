@@ -37,6 +37,16 @@ type Settings struct {
 	QuoteFollowUpDays  int32  // after a quote is sent, until its follow-up task is due
 }
 
+// Location returns the organization's time zone (validated when the settings were saved), or UTC
+// should the zone database no longer know it.
+func (s Settings) Location() *time.Location {
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
 // WorkingHours is the organization's working calendar, in its time zone.
 type WorkingHours struct {
 	Days     []time.Weekday `json:"days"`     // working week days

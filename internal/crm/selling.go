@@ -2,6 +2,7 @@ package crm
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -140,6 +141,36 @@ type Opportunity struct {
 	DeletedAt        *time.Time       `json:"deletedAt"`
 	Version          int32            `json:"version"`
 }
+
+// Closed reports a deal in a closed stage (won or lost).
+func (o Opportunity) Closed() bool { return o.ClosedAt != nil }
+
+// Won reports a deal closed in a won stage: won stages, and only they, have category closed_won.
+func (o Opportunity) Won() bool { return o.Closed() && o.ForecastCategory == CategoryClosedWon }
+
+// Weighted returns amount x probability / 100 in the deal's currency, to 4 decimal places (the
+// precision amounts are stored with), nil without an amount.
+func (o Opportunity) Weighted() *decimal.Decimal {
+	if o.Amount == nil {
+		return nil
+	}
+	w := o.Amount.Mul(decimal.NewFromInt32(o.Probability)).Shift(-2).Round(4)
+	return &w
+}
+
+// DaysInStage is how long, in days, the deal has been in its stage at now.
+func (o Opportunity) DaysInStage(now time.Time) float64 { return days(o.StageEnteredAt, now) }
+
+// DaysOpen is how long, in days, the deal was open: until it closed, or until now.
+func (o Opportunity) DaysOpen(now time.Time) float64 {
+	if o.ClosedAt != nil {
+		now = *o.ClosedAt
+	}
+	return days(o.CreatedAt, now)
+}
+
+// days is the time from from to to in days, to two decimals.
+func days(from, to time.Time) float64 { return math.Round(to.Sub(from).Hours()/24*100) / 100 }
 
 // StageChange is one entry of an opportunity's stage history, with the deal's figures at that time.
 type StageChange struct {

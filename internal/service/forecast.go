@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -16,6 +17,52 @@ import (
 	"github.com/rapportcrm/rapport/internal/rules/forecast"
 	"github.com/rapportcrm/rapport/internal/rules/normalize"
 )
+
+// Forecast is the forecast over the deals an actor may see, in one currency.
+type Forecast struct {
+	Currency string
+	Rows     []ForecastRow
+}
+
+// ForecastRow holds the figures of one group (owner, team or pipeline) in one period.
+type ForecastRow struct {
+	PeriodStart    crm.Date
+	PeriodEnd      crm.Date
+	Period         string // 2026-11 or 2026-Q4
+	OwnerID        crm.ID
+	TeamID         crm.ID
+	PipelineID     crm.ID
+	PipelineAmount decimal.Decimal
+	BestCase       decimal.Decimal
+	Commit         decimal.Decimal
+	ClosedWon      decimal.Decimal
+	Weighted       decimal.Decimal
+	Quota          *decimal.Decimal
+	Attainment     *float64
+	Deals          int
+	Adjusted       *ForecastSubmission
+}
+
+// ForecastSubmission is a manager's adjusted forecast with the computed figures of that moment.
+type ForecastSubmission struct {
+	ID             crm.ID
+	TeamID         crm.ID
+	PeriodStart    crm.Date
+	PeriodEnd      crm.Date
+	Currency       string
+	PipelineAmount decimal.Decimal
+	BestCase       decimal.Decimal
+	Commit         decimal.Decimal
+	ClosedWon      decimal.Decimal
+	Weighted       decimal.Decimal
+	Adjusted       decimal.Decimal
+	Note           string
+	SubmittedBy    crm.ID
+	SubmittedAt    time.Time
+}
+
+// GlobalID returns the submission's global ID.
+func (f ForecastSubmission) GlobalID() string { return crm.GlobalID("ForecastSubmission", f.ID) }
 
 // ForecastGroup says what the rows of a forecast are per.
 type ForecastGroup string

@@ -11,11 +11,11 @@ import (
 
 // ExpireIdempotencyKeys deletes idempotency keys past their expiry in every organization and
 // returns how many it deleted. A periodic job runs it; running it twice is harmless.
-func (s *Service) ExpireIdempotencyKeys(ctx context.Context) (int64, error) {
+func (s *Service) ExpireIdempotencyKeys(ctx context.Context) (int, error) {
 	var n int64
 	err := db.AsSystem(ctx, s.pool, func(tx pgx.Tx) (err error) {
 		n, err = query.New(tx).DeleteExpiredIdempotencyKeys(ctx, s.now())
 		return err
 	})
-	return n, err
+	return int(n), err
 }

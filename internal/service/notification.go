@@ -3,36 +3,66 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
 )
+
+// NotificationDelivery is a notification delivered live, with its position in the event log.
+type NotificationDelivery struct {
+	Seq          int64
+	Notification crm.Notification
+}
 
 // notify puts a notification in a user's inbox in the writer's transaction and emits
 // notification.created (seen only by the recipient), whose snapshot carries the notification so
 // that live delivery needs no read. A non-empty dedupKey makes the call idempotent per user: the
 // same key never notifies the same user twice. It reports whether a notification was created.
 func (w *writer) notify(n crm.Notification, dedupKey string) (bool, error) {
-	if n.UserID == crm.NilID {
-		return false, nil
+	created, err := w.notifyAll([]crm.Notification{n}, []string{dedupKey})
+	return created > 0, err
+}
+
+// notifyAll is notify for many notifications in one statement: each one whose recipient already
+// has its dedup key is skipped; the others land in the inbox with a notification.created event.
+// Notifications without a recipient are ignored. It returns how many were created.
+func (w *writer) notifyAll(ns []crm.Notification, dedupKeys []string) (int, error) {
+	p := query.CreateNotificationsParams{OrgID: w.actor.OrgID, Now: w.now}
+	for i := range ns {
+		n := &ns[i]
+		if n.UserID == crm.NilID {
+			continue
+		}
+		n.ID, n.OrgID, n.CreatedAt = crm.NewID(), w.actor.OrgID, w.now
+		p.Ids = append(p.Ids, n.ID)
+		p.UserIds = append(p.UserIds, n.UserID)
+		p.Kinds = append(p.Kinds, n.Kind)
+		p.Titles = append(p.Titles, n.Title)
+		p.Bodies = append(p.Bodies, n.Body)
+		p.RecordTypes = append(p.RecordTypes, n.RecordType)
+		p.RecordIds = append(p.RecordIds, n.RecordID)
+		p.DedupKeys = append(p.DedupKeys, dedupKeys[i])
 	}
-	n.ID, n.OrgID, n.CreatedAt = crm.NewID(), w.actor.OrgID, w.now
-	_, err := w.q.CreateNotification(w.ctx, query.CreateNotificationParams{
-		OrgID: n.OrgID, ID: n.ID, UserID: n.UserID, Kind: n.Kind, Title: n.Title, Body: n.Body,
-		RecordType: strOrNil(n.RecordType), RecordID: idOrNil(n.RecordID), DedupKey: strOrNil(dedupKey), Now: w.now,
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil // already notified under this key
-	} else if err != nil {
-		return false, err
+	if len(p.Ids) == 0 {
+		return 0, nil
 	}
-	w.emit("notification.created", crm.TypeNotification, n.ID, nil, n.UserID)
-	w.events[len(w.events)-1].Snapshot = mustJSON(n) // decoded by the live delivery
-	return true, nil
+	created, err := w.q.CreateNotifications(w.ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	made := make(map[crm.ID]bool, len(created))
+	for _, id := range created {
+		made[id] = true
+	}
+	for _, n := range ns {
+		if n.UserID == crm.NilID || !made[n.ID] {
+			continue
+		}
+		w.emit("notification.created", crm.TypeNotification, n.ID, nil, n.UserID)
+		w.events[len(w.events)-1].Snapshot = mustJSON(n) // decoded by the live delivery
+	}
+	return len(created), nil
 }
 
 // inbox returns the user whose inbox the actor reads: notifications belong to users only.

@@ -18,6 +18,18 @@ import (
 	"github.com/rapportcrm/rapport/internal/rules/pipeline"
 )
 
+// StageChange is one entry of a deal's stage history with how long the deal stayed.
+type StageChange struct {
+	crm.StageChange
+	DurationSeconds int
+}
+
+// Transition is a stage a deal could move to, with the entry criteria it does not meet yet.
+type Transition struct {
+	Stage     crm.Stage
+	BlockedBy []crm.Blocker
+}
+
 // OpportunityInput is a deal to create.
 type OpportunityInput struct {
 	Name             string
@@ -138,7 +150,7 @@ func (w *writer) createOpportunity(id crm.ID, in OpportunityInput) (crm.Opportun
 	if err := overrideForecast(&d, stage, in.Probability, in.ForecastCategory); err != nil {
 		return d, err
 	}
-	if err := w.checkDealAccount(d.AccountID); err != nil {
+	if _, err := w.recordRef("accountId", crm.TypeAccount, d.AccountID); err != nil {
 		return d, err
 	}
 	if err := w.checkOwner(d.OwnerID, in.OwnerID.Set); err != nil {
@@ -327,7 +339,7 @@ func (s *Service) MoveOpportunity(ctx context.Context, a *crm.Actor, in Move) (d
 			if err != nil {
 				return err
 			}
-			today := crm.DateOf(w.now.In(location(st.TimeZone)))
+			today := crm.DateOf(w.now.In(st.Location()))
 			d.ClosedAt, d.CloseDate = &w.now, &today
 			typ = "opportunity.closed_won"
 			if to.Lost() {
@@ -492,15 +504,7 @@ func (s *Service) Transitions(ctx context.Context, a *crm.Actor, d crm.Opportuni
 			if st.ID == d.StageID {
 				continue
 			}
-			blockers := pipeline.Unmet(st.EntryCriteria, ev)
-			if st.Lost() {
-				blockers = append(blockers, crm.Blocker{Kind: crm.CriterionField, Value: "lossReason",
-					Detail: "Give a loss reason when moving the deal here."})
-			}
-			if blockers == nil {
-				blockers = []crm.Blocker{}
-			}
-			out = append(out, Transition{Stage: st, BlockedBy: blockers})
+			out = append(out, Transition{Stage: st, BlockedBy: pipeline.Blockers(st, ev)})
 		}
 		return nil
 	})
@@ -611,18 +615,6 @@ func (w *writer) stagesByID(ids ...crm.ID) ([]crm.Stage, error) {
 		out[i] = stageFromRow(r)
 	}
 	return inOrder(out, ids, func(s crm.Stage) crm.ID { return s.ID }), err
-}
-
-// checkDealAccount verifies the deal's account is live and visible to the actor.
-func (w *writer) checkDealAccount(id crm.ID) error {
-	rows, err := w.q.GetAccounts(w.ctx, query.GetAccountsParams{OrgID: w.actor.OrgID, Ids: []crm.ID{id}, ViewerID: viewer(w.actor)})
-	if err != nil {
-		return err
-	}
-	if len(rows) == 0 || rows[0].DeletedAt != nil {
-		return crm.Invalid("accountId", "The account does not exist or you cannot see it.")
-	}
-	return nil
 }
 
 // dealTeam decides a deal's team: the one given (which must exist), else the owner's team.
@@ -914,13 +906,4 @@ func dateOrNil(d *crm.Date) *time.Time {
 	}
 	t := d.Time()
 	return &t
-}
-
-// location loads an IANA zone (validated when the organization saved it), UTC if it vanished.
-func location(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
 }

@@ -14,6 +14,13 @@ import (
 	"github.com/rapportcrm/rapport/internal/rules/access"
 )
 
+// StageTotal sums the amounts of a stage's deals in one currency.
+type StageTotal struct {
+	Currency string
+	Amount   decimal.Decimal
+	Weighted decimal.Decimal
+}
+
 // OpportunityFilter narrows a deal list. Set conditions combine with AND.
 type OpportunityFilter struct {
 	Search             *string

@@ -496,11 +496,15 @@ func TestPipelineSubscriptionDeliversVisibleDealChanges(t *testing.T) {
 
 	c = next(rep2Feed)
 	require.Equal(t, "Rep2 deal", c.Opportunity.Name, "rep2 receives only their own deal")
-	select {
-	case c := <-rep1Feed:
-		t.Fatalf("rep1 received a deal they may not see: %s", c.Opportunity.Name)
-	case <-time.After(200 * time.Millisecond):
-	}
+	// Delivery is in log order: a later change of rep1's deal reaching rep1 next proves that rep2's
+	// deal, committed before it, was filtered out rather than merely late.
+	moved, err := e.svc.Opportunity(e.ctx, e.rep1, d.ID)
+	require.NoError(t, err)
+	_, err = e.svc.MoveOpportunity(e.ctx, e.rep1, service.Move{ID: d.ID, ToStageID: stages["Initial contact"].ID, ExpectedVersion: moved.Version})
+	require.NoError(t, err)
+	c = next(rep1Feed)
+	require.Equal(t, "Live deal", c.Opportunity.Name, "rep1 must not receive rep2's deal")
+	require.Equal(t, stages["Initial contact"].ID, c.Opportunity.StageID)
 }
 
 func TestAssigningADealCreatesAFirstContactTask(t *testing.T) {

@@ -4,9 +4,40 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/rapportcrm/rapport/internal/crm"
 )
+
+// PipelineChangeKind says what happened to a deal on a board.
+type PipelineChangeKind string
+
+// Pipeline change kinds, as GraphQL names them.
+const (
+	ChangeCreated  PipelineChangeKind = "CREATED"
+	ChangeMoved    PipelineChangeKind = "MOVED"
+	ChangeUpdated  PipelineChangeKind = "UPDATED"
+	ChangeClosed   PipelineChangeKind = "CLOSED"
+	ChangeReopened PipelineChangeKind = "REOPENED"
+	ChangeDeleted  PipelineChangeKind = "DELETED"
+	ChangeRestored PipelineChangeKind = "RESTORED"
+)
+
+// PipelineChange is one board change: the deal as the event left it, built from the event's
+// snapshot without reading the database. Pipeline (with its stages) and Users (the organization's
+// users by ID) are read once per subscription, so that a board's stage and owner names cost no
+// read per change and per subscriber; they are as of the subscription's start.
+type PipelineChange struct {
+	Seq         int64
+	Kind        PipelineChangeKind
+	Opportunity crm.Opportunity
+	FromStageID crm.ID
+	ActorKind   crm.ActorKind
+	ActorID     crm.ID
+	OccurredAt  time.Time
+	Pipeline    crm.Pipeline
+	Users       map[crm.ID]crm.User
+}
 
 // SubscribePipeline streams the changes of the deals of a pipeline that the actor may see (opportunities:read): after
 // the cursor when given (no gap, no duplicate), then live. Each change carries the deal as the

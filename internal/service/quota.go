@@ -16,6 +16,29 @@ import (
 	"github.com/rapportcrm/rapport/internal/rules/normalize"
 )
 
+// Quota is a sales target of a user or a team for a period [PeriodStart, PeriodEnd).
+type Quota struct {
+	ID          crm.ID
+	UserID      crm.ID
+	TeamID      crm.ID
+	PeriodStart crm.Date
+	PeriodEnd   crm.Date
+	Amount      decimal.Decimal
+	Currency    string
+}
+
+// GlobalID returns the quota's global ID.
+func (q Quota) GlobalID() string { return crm.GlobalID("Quota", q.ID) }
+
+// ExchangeRate says that one FromCurrency is worth Rate ToCurrency from ValidFrom until the
+// pair's next rate.
+type ExchangeRate struct {
+	FromCurrency string
+	ToCurrency   string
+	ValidFrom    crm.Date
+	Rate         decimal.Decimal
+}
+
 // QuotaInput is a quota to set for a user or a team (exactly one) and one calendar month or
 // quarter, replacing that target's quota for the same period.
 type QuotaInput struct {

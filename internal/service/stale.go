@@ -9,6 +9,7 @@ import (
 
 	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/access"
 	"github.com/rapportcrm/rapport/internal/rules/stale"
 )
 
@@ -30,9 +31,8 @@ func (s *Service) SweepStaleDeals(ctx context.Context) (int, error) {
 func (s *Service) sweepStaleDeals(ctx context.Context, a *crm.Actor) (int, error) {
 	now := s.now()
 	var (
-		org      query.Organization
-		stages   []query.ListStageStaleSettingsRow
-		managers []query.UserManagersRow
+		org    query.Organization
+		stages []query.ListStageStaleSettingsRow
 	)
 	err := s.read(ctx, a, func(q *query.Queries) (err error) {
 		if org, err = q.GetOrganization(ctx, a.OrgID); err != nil {
@@ -52,20 +52,16 @@ func (s *Service) sweepStaleDeals(ctx context.Context, a *crm.Actor) (int, error
 	if len(stageIDs) == 0 {
 		return 0, nil
 	}
-	if err := s.read(ctx, a, func(q *query.Queries) (err error) {
-		managers, err = q.UserManagers(ctx, a.OrgID)
-		return err
-	}); err != nil {
+	users, err := s.ListUsers(ctx, a)
+	if err != nil {
 		return 0, err
 	}
-	managerOf := make(map[crm.ID]crm.ID, len(managers))
-	for _, m := range managers {
-		managerOf[m.UserID] = m.ManagerID
-	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	teams, err := s.ListTeams(ctx, a)
 	if err != nil {
-		loc = time.UTC
+		return 0, err
 	}
+	managerOf := access.ManagerOf(users, teams)
+	loc := orgFromRow(org).Settings.Location()
 
 	// A keyset cursor over (last touch, id) walks the open deals once: flagged deals stay in the
 	// index the batches read, and skipped (locked) ones are left behind for the next run.

@@ -26,3 +26,30 @@ func Manages(teams []crm.Team, user, team crm.ID) bool {
 	}
 	return false
 }
+
+// ManagerOf maps each user in a team to the person who manages them: the manager of their team,
+// or, when it has none (or the user manages it themselves), of the nearest team above it that has
+// one. Users without a team, or with nobody above them, are absent. A cycle is walked once.
+func ManagerOf(users []crm.User, teams []crm.Team) map[crm.ID]crm.ID {
+	byID := make(map[crm.ID]crm.Team, len(teams))
+	for _, t := range teams {
+		byID[t.ID] = t
+	}
+	out := make(map[crm.ID]crm.ID, len(users))
+	for _, u := range users {
+		seen := make(map[crm.ID]bool)
+		for id := u.TeamID; id != crm.NilID && !seen[id]; {
+			seen[id] = true
+			t, ok := byID[id]
+			if !ok {
+				break
+			}
+			if t.ManagerID != crm.NilID && t.ManagerID != u.ID {
+				out[u.ID] = t.ManagerID
+				break
+			}
+			id = t.ParentID
+		}
+	}
+	return out
+}

@@ -41,3 +41,23 @@ func TestManagesCoversTheTeamsBelow(t *testing.T) {
 		require.Equal(t, tt.want, Manages(teams, tt.user, tt.team), tt.name)
 	}
 }
+
+func TestManagerOfWalksUpToTheNearestOtherManager(t *testing.T) {
+	t.Parallel()
+	boss, lead, rep, loner, looper := crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID()
+	sales := crm.Team{ID: crm.NewID(), ManagerID: boss}
+	east := crm.Team{ID: crm.NewID(), ParentID: sales.ID, ManagerID: lead}
+	shanghai := crm.Team{ID: crm.NewID(), ParentID: east.ID}
+	loopA := crm.Team{ID: crm.NewID()}
+	loopB := crm.Team{ID: crm.NewID(), ParentID: loopA.ID}
+	loopA.ParentID = loopB.ID
+	users := []crm.User{
+		{ID: boss, TeamID: sales.ID}, {ID: lead, TeamID: east.ID}, {ID: rep, TeamID: shanghai.ID},
+		{ID: loner}, {ID: looper, TeamID: loopA.ID},
+	}
+	got := ManagerOf(users, []crm.Team{sales, east, shanghai, loopA, loopB})
+	require.Equal(t, map[crm.ID]crm.ID{
+		lead: boss, // manages east themselves: the manager above
+		rep:  lead, // shanghai has no manager: east's
+	}, got, "the top manager, users without a team and a managerless cycle have nobody")
+}

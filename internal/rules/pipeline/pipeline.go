@@ -176,6 +176,21 @@ func Unmet(criteria []crm.EntryCriterion, ev Evidence) []crm.Blocker {
 	return out
 }
 
+// Blockers is what stands between a deal and a stage before it tries to move there: the unmet
+// entry criteria and, for a lost stage, the loss reason the move will need. Never nil, so that a
+// possible move reads as an empty list.
+func Blockers(to crm.Stage, ev Evidence) []crm.Blocker {
+	out := Unmet(to.EntryCriteria, ev)
+	if to.Lost() {
+		out = append(out, crm.Blocker{Kind: crm.CriterionField, Value: "lossReason",
+			Detail: "Give a loss reason when moving the deal here."})
+	}
+	if out == nil {
+		out = []crm.Blocker{}
+	}
+	return out
+}
+
 // CheckMove reports what forbids moving a deal from one stage to another regardless of evidence:
 // another pipeline, the same stage, or a lost stage without a loss reason.
 func CheckMove(from, to crm.Stage, lossReason string) error {

@@ -90,6 +90,18 @@ func TestValidateStagesNamesTheFaultyInput(t *testing.T) {
 	}
 }
 
+func TestBlockersAddTheLossReasonOfALostStage(t *testing.T) {
+	t.Parallel()
+	open := crm.Stage{Name: "Open"}
+	lost := crm.Stage{Name: "Lost", Closed: true}
+	won := crm.Stage{Name: "Won", Closed: true, Won: true}
+	require.Equal(t, []crm.Blocker{}, Blockers(open, Evidence{}), "a possible move is an empty list, not null")
+	require.Empty(t, Blockers(won, Evidence{}))
+	got := Blockers(lost, Evidence{})
+	require.Len(t, got, 1)
+	require.Equal(t, "lossReason", got[0].Value)
+}
+
 func TestCheckMove(t *testing.T) {
 	t.Parallel()
 	p1, p2 := crm.NewID(), crm.NewID()
