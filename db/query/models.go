@@ -155,6 +155,7 @@ type Organization struct {
 	PoolClaimLimit     int32
 	FirstContactHours  int32
 	QuoteFollowUpDays  int32
+	LeadSettings       []byte
 }
 
 type Pipeline struct {

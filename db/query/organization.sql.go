@@ -15,10 +15,10 @@ import (
 const createOrganization = `-- name: CreateOrganization :exec
 INSERT INTO organizations (id, slug, name, time_zone, default_currency, default_phone_region,
                            record_visibility, working_hours, stale_after_days, pool_after_days,
-                           pool_claim_limit, first_contact_hours, quote_follow_up_days, created_at, updated_at)
+                           pool_claim_limit, first_contact_hours, quote_follow_up_days, lead_settings, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6,
         $7, $8, $9, $10,
-        $11, $12, $13, $14, $14)
+        $11, $12, $13, $14, $15, $15)
 `
 
 type CreateOrganizationParams struct {
@@ -35,6 +35,7 @@ type CreateOrganizationParams struct {
 	PoolClaimLimit     int32
 	FirstContactHours  int32
 	QuoteFollowUpDays  int32
+	LeadSettings       []byte
 	Now                time.Time
 }
 
@@ -53,6 +54,7 @@ func (q *Queries) CreateOrganization(ctx context.Context, arg CreateOrganization
 		arg.PoolClaimLimit,
 		arg.FirstContactHours,
 		arg.QuoteFollowUpDays,
+		arg.LeadSettings,
 		arg.Now,
 	)
 	return err
@@ -61,7 +63,7 @@ func (q *Queries) CreateOrganization(ctx context.Context, arg CreateOrganization
 const getOrganization = `-- name: GetOrganization :one
 SELECT id, slug, name, time_zone, default_currency, default_phone_region, record_visibility,
        working_hours, created_at, updated_at, version, stale_after_days, pool_after_days,
-       pool_claim_limit, first_contact_hours, quote_follow_up_days
+       pool_claim_limit, first_contact_hours, quote_follow_up_days, lead_settings
 FROM organizations
 WHERE id = $1
 `
@@ -86,6 +88,7 @@ func (q *Queries) GetOrganization(ctx context.Context, id uuid.UUID) (Organizati
 		&i.PoolClaimLimit,
 		&i.FirstContactHours,
 		&i.QuoteFollowUpDays,
+		&i.LeadSettings,
 	)
 	return i, err
 }
@@ -93,7 +96,7 @@ func (q *Queries) GetOrganization(ctx context.Context, id uuid.UUID) (Organizati
 const getOrganizationBySlug = `-- name: GetOrganizationBySlug :one
 SELECT id, slug, name, time_zone, default_currency, default_phone_region, record_visibility,
        working_hours, created_at, updated_at, version, stale_after_days, pool_after_days,
-       pool_claim_limit, first_contact_hours, quote_follow_up_days
+       pool_claim_limit, first_contact_hours, quote_follow_up_days, lead_settings
 FROM organizations
 WHERE slug = $1
 `
@@ -118,6 +121,7 @@ func (q *Queries) GetOrganizationBySlug(ctx context.Context, slug string) (Organ
 		&i.PoolClaimLimit,
 		&i.FirstContactHours,
 		&i.QuoteFollowUpDays,
+		&i.LeadSettings,
 	)
 	return i, err
 }
@@ -163,8 +167,8 @@ SET name = $1, time_zone = $2, default_currency = $3,
     default_phone_region = $4, record_visibility = $5,
     working_hours = $6, stale_after_days = $7, pool_after_days = $8,
     pool_claim_limit = $9, first_contact_hours = $10,
-    quote_follow_up_days = $11, updated_at = $12, version = version + 1
-WHERE id = $13
+    quote_follow_up_days = $11, lead_settings = $12, updated_at = $13, version = version + 1
+WHERE id = $14
 RETURNING version, updated_at
 `
 
@@ -180,6 +184,7 @@ type UpdateOrganizationParams struct {
 	PoolClaimLimit     int32
 	FirstContactHours  int32
 	QuoteFollowUpDays  int32
+	LeadSettings       []byte
 	Now                time.Time
 	ID                 uuid.UUID
 }
@@ -202,6 +207,7 @@ func (q *Queries) UpdateOrganization(ctx context.Context, arg UpdateOrganization
 		arg.PoolClaimLimit,
 		arg.FirstContactHours,
 		arg.QuoteFollowUpDays,
+		arg.LeadSettings,
 		arg.Now,
 		arg.ID,
 	)

@@ -35,6 +35,7 @@ type Settings struct {
 	PoolClaimLimit     int32  // accounts one user may claim from the pool per 24 hours
 	FirstContactHours  int32  // until the automatic first-contact task of an assigned deal is due
 	QuoteFollowUpDays  int32  // after a quote is sent, until its follow-up task is due
+	Leads              LeadSettings
 }
 
 // Location returns the organization's time zone (validated when the settings were saved), or UTC
@@ -71,6 +72,7 @@ func DefaultSettings() Settings {
 		PoolClaimLimit:    20,
 		FirstContactHours: 24,
 		QuoteFollowUpDays: 3,
+		Leads:             DefaultLeadSettings(),
 	}
 }
 

@@ -30,6 +30,31 @@ type SettingsUpdate struct {
 	PoolClaimLimit     Opt[int32]
 	FirstContactHours  Opt[int32]
 	QuoteFollowUpDays  Opt[int32]
+	Leads              LeadSettingsUpdate
+}
+
+// LeadSettingsUpdate changes the set lead rules of the organization.
+type LeadSettingsUpdate struct {
+	QualifyAt         Opt[int32]
+	NurtureAt         Opt[int32]
+	GradeA            Opt[int32]
+	GradeB            Opt[int32]
+	DecayDays         Opt[int32]
+	DemoteOnDrop      Opt[bool]
+	FirstTouchMinutes Opt[int32]
+	ReassignMinutes   Opt[int32]
+}
+
+func (u LeadSettingsUpdate) apply(l crm.LeadSettings) crm.LeadSettings {
+	l.QualifyAt = u.QualifyAt.apply(l.QualifyAt)
+	l.NurtureAt = u.NurtureAt.apply(l.NurtureAt)
+	l.GradeA = u.GradeA.apply(l.GradeA)
+	l.GradeB = u.GradeB.apply(l.GradeB)
+	l.DecayDays = u.DecayDays.apply(l.DecayDays)
+	l.DemoteOnDrop = u.DemoteOnDrop.apply(l.DemoteOnDrop)
+	l.FirstTouchMinutes = u.FirstTouchMinutes.apply(l.FirstTouchMinutes)
+	l.ReassignMinutes = u.ReassignMinutes.apply(l.ReassignMinutes)
+	return l
 }
 
 // Organization returns the actor's organization.
@@ -76,6 +101,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a *crm.Actor, in SettingsU
 		st.PoolClaimLimit = in.PoolClaimLimit.apply(st.PoolClaimLimit)
 		st.FirstContactHours = in.FirstContactHours.apply(st.FirstContactHours)
 		st.QuoteFollowUpDays = in.QuoteFollowUpDays.apply(st.QuoteFollowUpDays)
+		st.Leads = in.Leads.apply(st.Leads)
 		if err := normalizeOrganization(&org); err != nil {
 			return err
 		}
@@ -89,7 +115,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a *crm.Actor, in SettingsU
 			DefaultPhoneRegion: st.DefaultPhoneRegion, RecordVisibility: string(st.RecordVisibility),
 			WorkingHours: hours, StaleAfterDays: st.StaleAfterDays, PoolAfterDays: st.PoolAfterDays,
 			PoolClaimLimit: st.PoolClaimLimit, FirstContactHours: st.FirstContactHours,
-			QuoteFollowUpDays: st.QuoteFollowUpDays, Now: w.now})
+			QuoteFollowUpDays: st.QuoteFollowUpDays, LeadSettings: mustJSON(st.Leads), Now: w.now})
 		if err != nil {
 			return err
 		}
@@ -126,7 +152,7 @@ func (s *Service) CreateOrganization(ctx context.Context, slug, name string, set
 			RecordVisibility: string(org.Settings.RecordVisibility), WorkingHours: hours,
 			StaleAfterDays: org.Settings.StaleAfterDays, PoolAfterDays: org.Settings.PoolAfterDays,
 			PoolClaimLimit: org.Settings.PoolClaimLimit, FirstContactHours: org.Settings.FirstContactHours,
-			QuoteFollowUpDays: org.Settings.QuoteFollowUpDays, Now: now,
+			QuoteFollowUpDays: org.Settings.QuoteFollowUpDays, LeadSettings: mustJSON(org.Settings.Leads), Now: now,
 		}); err != nil {
 			return err
 		}
@@ -179,6 +205,9 @@ func withDefaults(s crm.Settings) crm.Settings {
 	if s.QuoteFollowUpDays != 0 {
 		d.QuoteFollowUpDays = s.QuoteFollowUpDays
 	}
+	if s.Leads != (crm.LeadSettings{}) {
+		d.Leads = s.Leads
+	}
 	return d
 }
 
@@ -211,6 +240,13 @@ func normalizeOrganization(o *crm.Organization) (err error) {
 		{"poolClaimLimit", st.PoolClaimLimit, 1, 10000},
 		{"firstContactHours", st.FirstContactHours, 1, 720},
 		{"quoteFollowUpDays", st.QuoteFollowUpDays, 1, 90},
+		{"leads.qualifyAt", st.Leads.QualifyAt, 1, 10000},
+		{"leads.nurtureAt", st.Leads.NurtureAt, 1, st.Leads.QualifyAt},
+		{"leads.gradeA", st.Leads.GradeA, 1, 10000},
+		{"leads.gradeB", st.Leads.GradeB, 1, st.Leads.GradeA},
+		{"leads.decayDays", st.Leads.DecayDays, 1, 3650},
+		{"leads.firstTouchMinutes", st.Leads.FirstTouchMinutes, 1, 60 * 24 * 30},
+		{"leads.reassignMinutes", st.Leads.ReassignMinutes, 1, 60 * 24 * 30},
 	} {
 		if r.v < r.min || r.v > r.max {
 			return crm.Invalid(r.field, "%s is between %d and %d.", r.field, r.min, r.max)
@@ -249,8 +285,10 @@ func orgFromRow(r query.Organization) crm.Organization {
 		Version: r.Version, Settings: crm.Settings{TimeZone: r.TimeZone, DefaultCurrency: r.DefaultCurrency,
 			DefaultPhoneRegion: r.DefaultPhoneRegion, RecordVisibility: crm.Visibility(r.RecordVisibility),
 			StaleAfterDays: r.StaleAfterDays, PoolAfterDays: r.PoolAfterDays, PoolClaimLimit: r.PoolClaimLimit,
-			FirstContactHours: r.FirstContactHours, QuoteFollowUpDays: r.QuoteFollowUpDays}}
+			FirstContactHours: r.FirstContactHours, QuoteFollowUpDays: r.QuoteFollowUpDays,
+			Leads: crm.DefaultLeadSettings()}}
 	_ = json.Unmarshal(r.WorkingHours, &o.Settings.WorkingHours) // written by this package, always valid
+	_ = json.Unmarshal(r.LeadSettings, &o.Settings.Leads)        // over the defaults: keys added later keep theirs
 	return o
 }
 
@@ -260,5 +298,5 @@ func orgFields(o crm.Organization) fields {
 		"defaultPhoneRegion": st.DefaultPhoneRegion, "recordVisibility": st.RecordVisibility,
 		"workingHours": st.WorkingHours, "staleAfterDays": st.StaleAfterDays, "poolAfterDays": st.PoolAfterDays,
 		"poolClaimLimit": st.PoolClaimLimit, "firstContactHours": st.FirstContactHours,
-		"quoteFollowUpDays": st.QuoteFollowUpDays}
+		"quoteFollowUpDays": st.QuoteFollowUpDays, "leads": st.Leads}
 }
