@@ -42,6 +42,7 @@ func NewClient(pool *pgxpool.Pool, svc *service.Service, log *slog.Logger, opts 
 			river.QueueDefault:       {MaxWorkers: 10},
 			jobargs.QueueMaintenance: {MaxWorkers: 2},
 			jobargs.QueueReminders:   {MaxWorkers: 10},
+			jobargs.QueueLeads:       {MaxWorkers: 4},
 		}
 		cfg.PeriodicJobs = PeriodicJobs(opts.MaintenanceInterval)
 	}
