@@ -37,6 +37,7 @@ func NewClient(pool *pgxpool.Pool, svc *service.Service, log *slog.Logger, opts 
 		river.AddWorker(workers, &maintenance[jobargs.SweepAccountPool]{log: log, done: "returned idle accounts to the pool",
 			run: svc.SweepAccountPool})
 		river.AddWorker(workers, &taskRemind{svc: svc})
+		river.AddWorker(workers, &leadImport{svc: svc})
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault:       {MaxWorkers: 10},

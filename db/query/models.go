@@ -92,6 +92,33 @@ type Event struct {
 	Snapshot    []byte
 }
 
+type LeadImport struct {
+	OrgID        uuid.UUID
+	ID           uuid.UUID
+	FileName     string
+	SizeBytes    int64
+	Encoding     string
+	Mapping      []byte
+	Source       string
+	Campaign     string
+	Status       string
+	Error        string
+	RowsTotal    int32
+	RowsDone     int32
+	RowsImported int32
+	RowsMerged   int32
+	RowsFailed   int32
+	ResumeLine   int32
+	CreatedBy    uuid.UUID
+	CreatedAt    time.Time
+	StartedAt    *time.Time
+	FinishedAt   *time.Time
+	UpdatedAt    time.Time
+	Delimiter    string
+	Headers      []string
+	ChunkCount   int32
+}
+
 type Notification struct {
 	OrgID      uuid.UUID
 	ID         uuid.UUID

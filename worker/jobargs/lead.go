@@ -23,3 +23,18 @@ func (ScoreLeads) Kind() string { return "lead.score" }
 func (ScoreLeads) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueLeads, MaxAttempts: 10}
 }
+
+// LeadImport runs a CSV import of leads: it is inserted in the transaction that queues the
+// import, and resumes after the last committed batch when run again.
+type LeadImport struct {
+	OrgID    uuid.UUID `json:"org_id"`
+	ImportID uuid.UUID `json:"import_id"`
+}
+
+// Kind implements river.JobArgs.
+func (LeadImport) Kind() string { return "lead.import" }
+
+// InsertOpts puts imports on the leads queue; a run resumes where the previous one stopped.
+func (LeadImport) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueLeads, MaxAttempts: 5}
+}
