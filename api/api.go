@@ -64,7 +64,7 @@ func New(cfg Config, d Deps) http.Handler {
 		AllowCredentials: false,
 		MaxAge:           600,
 	}).Handler)
-	r.Use(limitBody(cfg.MaxBodyBytes))
+	r.Use(limitBody(cfg.MaxBodyBytes, importPath))
 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": d.Version})
@@ -76,6 +76,7 @@ func New(cfg Config, d Deps) http.Handler {
 	limits := rateLimits(cfg)
 	gql := graphqlHandler(cfg, d, m)
 	r.With(auth, limits, graph.WithIdempotencyKey).Handle("/graphql", gql)
+	r.With(auth, limits).Post(importPath, uploadLeadImport(d.Service, d.Log))
 	if d.RiverUI != nil {
 		r.With(auth, requireAdmin).Mount("/riverui", d.RiverUI)
 	}

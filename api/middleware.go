@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -120,10 +121,15 @@ func recoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// limitBody caps request bodies; a larger one fails to decode with a clear error.
-func limitBody(n int64) func(http.Handler) http.Handler {
+// limitBody caps request bodies; a larger one fails to decode with a clear error. Paths in own
+// set their own limit (the CSV upload).
+func limitBody(n int64, own ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if slices.Contains(own, r.URL.Path) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			if r.ContentLength > n {
 				writeGraphQLError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT",
 					fmt.Sprintf("The request body is larger than %d bytes.", n))

@@ -44,6 +44,9 @@ type ResolverRoot interface {
 	Event() EventResolver
 	ForecastRow() ForecastRowResolver
 	ForecastSubmission() ForecastSubmissionResolver
+	LeadImport() LeadImportResolver
+	LeadImportError() LeadImportErrorResolver
+	LeadImportProgress() LeadImportProgressResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
 	NotificationConnection() NotificationConnectionResolver
@@ -153,6 +156,11 @@ type ComplexityRoot struct {
 		Deals  func(childComplexity int) int
 		Stage  func(childComplexity int) int
 		Totals func(childComplexity int) int
+	}
+
+	ColumnMapping struct {
+		Column func(childComplexity int) int
+		Field  func(childComplexity int) int
 	}
 
 	Contact struct {
@@ -315,6 +323,68 @@ type ComplexityRoot struct {
 		Weighted       func(childComplexity int) int
 	}
 
+	LeadImport struct {
+		Campaign         func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		CreatedBy        func(childComplexity int) int
+		Delimiter        func(childComplexity int) int
+		Encoding         func(childComplexity int) int
+		Error            func(childComplexity int) int
+		Errors           func(childComplexity int, first *int, after *string) int
+		FileName         func(childComplexity int) int
+		FinishedAt       func(childComplexity int) int
+		GlobalID         func(childComplexity int) int
+		Headers          func(childComplexity int) int
+		Mapping          func(childComplexity int) int
+		ResumeLine       func(childComplexity int) int
+		RowsDone         func(childComplexity int) int
+		RowsFailed       func(childComplexity int) int
+		RowsImported     func(childComplexity int) int
+		RowsMerged       func(childComplexity int) int
+		RowsTotal        func(childComplexity int) int
+		SizeBytes        func(childComplexity int) int
+		Source           func(childComplexity int) int
+		StartedAt        func(childComplexity int) int
+		Status           func(childComplexity int) int
+		SuggestedMapping func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+	}
+
+	LeadImportConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	LeadImportEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	LeadImportError struct {
+		Field  func(childComplexity int) int
+		Line   func(childComplexity int) int
+		Reason func(childComplexity int) int
+	}
+
+	LeadImportErrorConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	LeadImportErrorEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	LeadImportProgress struct {
+		Cursor func(childComplexity int) int
+		Import func(childComplexity int) int
+		Type   func(childComplexity int) int
+	}
+
 	LogActivityPayload struct {
 		Activity func(childComplexity int) int
 		Replayed func(childComplexity int) int
@@ -337,6 +407,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		CancelLeadImport           func(childComplexity int, id string) int
 		ClaimAccount               func(childComplexity int, input model.ClaimAccountInput) int
 		CreateAPIKey               func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAccount              func(childComplexity int, input model.CreateAccountInput) int
@@ -361,6 +432,7 @@ type ComplexityRoot struct {
 		RevokeAPIKey               func(childComplexity int, input model.RevokeAPIKeyInput) int
 		SetExchangeRate            func(childComplexity int, input model.SetExchangeRateInput) int
 		SetQuota                   func(childComplexity int, input model.SetQuotaInput) int
+		StartLeadImport            func(childComplexity int, id string, mapping []model.ColumnMappingInput, source *string, campaign *string) int
 		SubmitForecast             func(childComplexity int, input model.SubmitForecastInput) int
 		UpdateAccount              func(childComplexity int, input model.UpdateAccountInput) int
 		UpdateContact              func(childComplexity int, input model.UpdateContactInput) int
@@ -522,6 +594,9 @@ type ComplexityRoot struct {
 		ExchangeRates       func(childComplexity int, fromCurrency *string) int
 		Forecast            func(childComplexity int, input model.ForecastInput) int
 		ForecastSubmissions func(childComplexity int, from crm.Date, to crm.Date) int
+		LeadImport          func(childComplexity int, id string) int
+		LeadImportFields    func(childComplexity int) int
+		LeadImports         func(childComplexity int, first *int, after *string) int
 		Node                func(childComplexity int, id string) int
 		Nodes               func(childComplexity int, ids []string) int
 		Notifications       func(childComplexity int, unreadOnly *bool, first *int, after *string) int
@@ -593,6 +668,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		LeadImportProgress   func(childComplexity int, id string, after *string) int
 		NotificationReceived func(childComplexity int, after *string) int
 		PipelineChanged      func(childComplexity int, pipelineID string, after *string) int
 		RecordChanged        func(childComplexity int, types []model.RecordType, after *string) int
@@ -748,6 +824,25 @@ type ForecastSubmissionResolver interface {
 
 	SubmittedBy(ctx context.Context, obj *service.ForecastSubmission) (*crm.User, error)
 }
+type LeadImportResolver interface {
+	SizeBytes(ctx context.Context, obj *crm.LeadImport) (int, error)
+
+	SuggestedMapping(ctx context.Context, obj *crm.LeadImport) ([]model.ColumnMapping, error)
+	Mapping(ctx context.Context, obj *crm.LeadImport) ([]model.ColumnMapping, error)
+	Source(ctx context.Context, obj *crm.LeadImport) (string, error)
+
+	Error(ctx context.Context, obj *crm.LeadImport) (*string, error)
+
+	CreatedBy(ctx context.Context, obj *crm.LeadImport) (*crm.User, error)
+
+	Errors(ctx context.Context, obj *crm.LeadImport, first *int, after *string) (*model.LeadImportErrorConnection, error)
+}
+type LeadImportErrorResolver interface {
+	Field(ctx context.Context, obj *crm.ImportError) (*string, error)
+}
+type LeadImportProgressResolver interface {
+	Cursor(ctx context.Context, obj *service.ImportProgress) (string, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
 	UpdateOrganizationSettings(ctx context.Context, input model.UpdateOrganizationSettingsInput) (*model.UpdateOrganizationSettingsPayload, error)
@@ -782,6 +877,8 @@ type MutationResolver interface {
 	SetQuota(ctx context.Context, input model.SetQuotaInput) (*model.SetQuotaPayload, error)
 	SetExchangeRate(ctx context.Context, input model.SetExchangeRateInput) (*model.SetExchangeRatePayload, error)
 	SubmitForecast(ctx context.Context, input model.SubmitForecastInput) (*model.SubmitForecastPayload, error)
+	StartLeadImport(ctx context.Context, id string, mapping []model.ColumnMappingInput, source *string, campaign *string) (*crm.LeadImport, error)
+	CancelLeadImport(ctx context.Context, id string) (*crm.LeadImport, error)
 }
 type NotificationResolver interface {
 	RecordID(ctx context.Context, obj *crm.Notification) (*string, error)
@@ -846,6 +943,9 @@ type QueryResolver interface {
 	ForecastSubmissions(ctx context.Context, from crm.Date, to crm.Date) ([]service.ForecastSubmission, error)
 	Quotas(ctx context.Context, from crm.Date, to crm.Date) ([]service.Quota, error)
 	ExchangeRates(ctx context.Context, fromCurrency *string) ([]service.ExchangeRate, error)
+	LeadImport(ctx context.Context, id string) (*crm.LeadImport, error)
+	LeadImports(ctx context.Context, first *int, after *string) (*model.LeadImportConnection, error)
+	LeadImportFields(ctx context.Context) ([]string, error)
 }
 type QuotaResolver interface {
 	User(ctx context.Context, obj *service.Quota) (*crm.User, error)
@@ -864,6 +964,7 @@ type SubscriptionResolver interface {
 	RecordChanged(ctx context.Context, types []model.RecordType, after *string) (<-chan *crm.Event, error)
 	PipelineChanged(ctx context.Context, pipelineID string, after *string) (<-chan *service.PipelineChange, error)
 	NotificationReceived(ctx context.Context, after *string) (<-chan *service.NotificationDelivery, error)
+	LeadImportProgress(ctx context.Context, id string, after *string) (<-chan *service.ImportProgress, error)
 }
 type TaskResolver interface {
 	Kind(ctx context.Context, obj *crm.Task) (model.TaskKind, error)
@@ -1274,6 +1375,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BoardColumn.Totals(childComplexity), true
+
+	case "ColumnMapping.column":
+		if e.ComplexityRoot.ColumnMapping.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnMapping.Column(childComplexity), true
+	case "ColumnMapping.field":
+		if e.ComplexityRoot.ColumnMapping.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ColumnMapping.Field(childComplexity), true
 
 	case "Contact.account":
 		if e.ComplexityRoot.Contact.Account == nil {
@@ -1878,6 +1992,264 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ForecastSubmission.Weighted(childComplexity), true
 
+	case "LeadImport.campaign":
+		if e.ComplexityRoot.LeadImport.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.Campaign(childComplexity), true
+	case "LeadImport.createdAt":
+		if e.ComplexityRoot.LeadImport.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.CreatedAt(childComplexity), true
+	case "LeadImport.createdBy":
+		if e.ComplexityRoot.LeadImport.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.CreatedBy(childComplexity), true
+	case "LeadImport.delimiter":
+		if e.ComplexityRoot.LeadImport.Delimiter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.Delimiter(childComplexity), true
+	case "LeadImport.encoding":
+		if e.ComplexityRoot.LeadImport.Encoding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.Encoding(childComplexity), true
+	case "LeadImport.error":
+		if e.ComplexityRoot.LeadImport.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.Error(childComplexity), true
+	case "LeadImport.errors":
+		if e.ComplexityRoot.LeadImport.Errors == nil {
+			break
+		}
+
+		args, err := ec.field_LeadImport_errors_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.LeadImport.Errors(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "LeadImport.fileName":
+		if e.ComplexityRoot.LeadImport.FileName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.FileName(childComplexity), true
+	case "LeadImport.finishedAt":
+		if e.ComplexityRoot.LeadImport.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.FinishedAt(childComplexity), true
+	case "LeadImport.id":
+		if e.ComplexityRoot.LeadImport.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.GlobalID(childComplexity), true
+	case "LeadImport.headers":
+		if e.ComplexityRoot.LeadImport.Headers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.Headers(childComplexity), true
+	case "LeadImport.mapping":
+		if e.ComplexityRoot.LeadImport.Mapping == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.Mapping(childComplexity), true
+	case "LeadImport.resumeLine":
+		if e.ComplexityRoot.LeadImport.ResumeLine == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.ResumeLine(childComplexity), true
+	case "LeadImport.rowsDone":
+		if e.ComplexityRoot.LeadImport.RowsDone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.RowsDone(childComplexity), true
+	case "LeadImport.rowsFailed":
+		if e.ComplexityRoot.LeadImport.RowsFailed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.RowsFailed(childComplexity), true
+	case "LeadImport.rowsImported":
+		if e.ComplexityRoot.LeadImport.RowsImported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.RowsImported(childComplexity), true
+	case "LeadImport.rowsMerged":
+		if e.ComplexityRoot.LeadImport.RowsMerged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.RowsMerged(childComplexity), true
+	case "LeadImport.rowsTotal":
+		if e.ComplexityRoot.LeadImport.RowsTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.RowsTotal(childComplexity), true
+	case "LeadImport.sizeBytes":
+		if e.ComplexityRoot.LeadImport.SizeBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.SizeBytes(childComplexity), true
+	case "LeadImport.source":
+		if e.ComplexityRoot.LeadImport.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.Source(childComplexity), true
+	case "LeadImport.startedAt":
+		if e.ComplexityRoot.LeadImport.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.StartedAt(childComplexity), true
+	case "LeadImport.status":
+		if e.ComplexityRoot.LeadImport.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.Status(childComplexity), true
+	case "LeadImport.suggestedMapping":
+		if e.ComplexityRoot.LeadImport.SuggestedMapping == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.SuggestedMapping(childComplexity), true
+	case "LeadImport.updatedAt":
+		if e.ComplexityRoot.LeadImport.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImport.UpdatedAt(childComplexity), true
+
+	case "LeadImportConnection.edges":
+		if e.ComplexityRoot.LeadImportConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportConnection.Edges(childComplexity), true
+	case "LeadImportConnection.nodes":
+		if e.ComplexityRoot.LeadImportConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportConnection.Nodes(childComplexity), true
+	case "LeadImportConnection.pageInfo":
+		if e.ComplexityRoot.LeadImportConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportConnection.PageInfo(childComplexity), true
+
+	case "LeadImportEdge.cursor":
+		if e.ComplexityRoot.LeadImportEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportEdge.Cursor(childComplexity), true
+	case "LeadImportEdge.node":
+		if e.ComplexityRoot.LeadImportEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportEdge.Node(childComplexity), true
+
+	case "LeadImportError.field":
+		if e.ComplexityRoot.LeadImportError.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportError.Field(childComplexity), true
+	case "LeadImportError.line":
+		if e.ComplexityRoot.LeadImportError.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportError.Line(childComplexity), true
+	case "LeadImportError.reason":
+		if e.ComplexityRoot.LeadImportError.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportError.Reason(childComplexity), true
+
+	case "LeadImportErrorConnection.edges":
+		if e.ComplexityRoot.LeadImportErrorConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportErrorConnection.Edges(childComplexity), true
+	case "LeadImportErrorConnection.nodes":
+		if e.ComplexityRoot.LeadImportErrorConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportErrorConnection.Nodes(childComplexity), true
+	case "LeadImportErrorConnection.pageInfo":
+		if e.ComplexityRoot.LeadImportErrorConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportErrorConnection.PageInfo(childComplexity), true
+	case "LeadImportErrorConnection.totalCount":
+		if e.ComplexityRoot.LeadImportErrorConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportErrorConnection.TotalCount(childComplexity), true
+
+	case "LeadImportErrorEdge.cursor":
+		if e.ComplexityRoot.LeadImportErrorEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportErrorEdge.Cursor(childComplexity), true
+	case "LeadImportErrorEdge.node":
+		if e.ComplexityRoot.LeadImportErrorEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportErrorEdge.Node(childComplexity), true
+
+	case "LeadImportProgress.cursor":
+		if e.ComplexityRoot.LeadImportProgress.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportProgress.Cursor(childComplexity), true
+	case "LeadImportProgress.import":
+		if e.ComplexityRoot.LeadImportProgress.Import == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportProgress.Import(childComplexity), true
+	case "LeadImportProgress.event":
+		if e.ComplexityRoot.LeadImportProgress.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadImportProgress.Type(childComplexity), true
+
 	case "LogActivityPayload.activity":
 		if e.ComplexityRoot.LogActivityPayload.Activity == nil {
 			break
@@ -1936,6 +2308,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.cancelLeadImport":
+		if e.ComplexityRoot.Mutation.CancelLeadImport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelLeadImport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelLeadImport(childComplexity, args["id"].(string)), true
 	case "Mutation.claimAccount":
 		if e.ComplexityRoot.Mutation.ClaimAccount == nil {
 			break
@@ -2200,6 +2583,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetQuota(childComplexity, args["input"].(model.SetQuotaInput)), true
+	case "Mutation.startLeadImport":
+		if e.ComplexityRoot.Mutation.StartLeadImport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startLeadImport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartLeadImport(childComplexity, args["id"].(string), args["mapping"].([]model.ColumnMappingInput), args["source"].(*string), args["campaign"].(*string)), true
 	case "Mutation.submitForecast":
 		if e.ComplexityRoot.Mutation.SubmitForecast == nil {
 			break
@@ -2975,6 +3369,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.ForecastSubmissions(childComplexity, args["from"].(crm.Date), args["to"].(crm.Date)), true
 
+	case "Query.leadImport":
+		if e.ComplexityRoot.Query.LeadImport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_leadImport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LeadImport(childComplexity, args["id"].(string)), true
+	case "Query.leadImportFields":
+		if e.ComplexityRoot.Query.LeadImportFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.LeadImportFields(childComplexity), true
+	case "Query.leadImports":
+		if e.ComplexityRoot.Query.LeadImports == nil {
+			break
+		}
+
+		args, err := ec.field_Query_leadImports_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LeadImports(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -3288,6 +3710,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubmitForecastPayload.Submission(childComplexity), true
 
+	case "Subscription.leadImportProgress":
+		if e.ComplexityRoot.Subscription.LeadImportProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_leadImportProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.LeadImportProgress(childComplexity, args["id"].(string), args["after"].(*string)), true
 	case "Subscription.notificationReceived":
 		if e.ComplexityRoot.Subscription.NotificationReceived == nil {
 			break
@@ -3634,6 +4067,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AccountFilter", ec.unmarshalInputAccountFilter),
 			graphql.NewInputUnmarshaler("ClaimAccountInput", ec.unmarshalInputClaimAccountInput),
+			graphql.NewInputUnmarshaler("ColumnMappingInput", ec.unmarshalInputColumnMappingInput),
 			graphql.NewInputUnmarshaler("ContactFilter", ec.unmarshalInputContactFilter),
 			graphql.NewInputUnmarshaler("CreateAccountInput", ec.unmarshalInputCreateAccountInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
@@ -5952,6 +6386,191 @@ extend type Subscription {
   notificationReceived("Cursor of the last delivery already received." after: String): NotificationDelivery!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/imports.graphql", Input: `# ---------------------------------------------------------------- imports: CSV import of leads
+
+"""
+A CSV file of leads imported in the background. Upload the file with ` + "`" + `POST /imports/leads` + "`" + ` (the
+raw CSV as the body, or a multipart form with one file part, and your bearer token); the answer
+carries the import's ID, the detected encoding and delimiter, the header row and a suggested
+mapping. Then call ` + "`" + `startLeadImport` + "`" + ` with the mapping, and follow ` + "`" + `leadImportProgress` + "`" + ` or poll
+` + "`" + `leadImport` + "`" + `.
+"""
+type LeadImport {
+  "Global ID."
+  id: ID!
+  "The uploaded file's name."
+  fileName: String!
+  "The file's size in bytes."
+  sizeBytes: Int!
+  "The file's text encoding as detected: UTF-8, UTF-16LE, UTF-16BE or GB18030 (which reads GBK and GB2312 files)."
+  encoding: String!
+  "The column separator as detected: a comma, a semicolon or a tab."
+  delimiter: String!
+  "The file's header row, in column order (blank headers are named \"column N\", repeated ones numbered)."
+  headers: [String!]!
+  "The mapping proposed from the headers' English or Chinese names (姓名, 公司, 邮箱, 手机, ...)."
+  suggestedMapping: [ColumnMapping!]!
+  "The mapping the import runs with, once started: mapped columns only."
+  mapping: [ColumnMapping!]!
+  "Lead source of the imported leads where a row has none (lower case, e.g. import, event)."
+  source: String!
+  "Campaign of the imported leads where a row has none."
+  campaign: String!
+  "Where the import stands."
+  status: LeadImportStatus!
+  "Why the import failed."
+  error: String
+  "Rows in the file: estimated from its line breaks until the import is done, then exact."
+  rowsTotal: Int!
+  "Rows read so far (blank lines are not rows)."
+  rowsDone: Int!
+  "Rows that became new leads."
+  rowsImported: Int!
+  "Rows recognised (same e-mail or phone) as an existing lead or contact: a new touch on it."
+  rowsMerged: Int!
+  "Rows that could not become a lead; ` + "`" + `errors` + "`" + ` says why."
+  rowsFailed: Int!
+  "The last line of the file whose batch is committed; a resumed job goes on after it."
+  resumeLine: Int!
+  "Who uploaded the file; the rows are imported as this user."
+  createdBy: User
+  "When the file was uploaded."
+  createdAt: Time!
+  "When the job started."
+  startedAt: Time
+  "When the import ended."
+  finishedAt: Time
+  "Last change."
+  updatedAt: Time!
+  "The problems found, in file order: rows that failed and values that were dropped as invalid."
+  errors("Page size, up to 100." first: Int = 50, "Cursor of the last problem of the previous page." after: String): LeadImportErrorConnection!
+}
+
+"Where an import stands."
+enum LeadImportStatus {
+  "Uploaded; waiting for startLeadImport."
+  UPLOADED
+  "Started; waiting for a worker."
+  QUEUED
+  "Importing, batch by batch."
+  RUNNING
+  "Every row was read."
+  DONE
+  "Stopped; error says why. Batches committed before stay imported."
+  FAILED
+  "Cancelled; batches committed before stay imported."
+  CANCELLED
+}
+
+"Which lead field a column of the file feeds."
+type ColumnMapping {
+  "The column's header."
+  column: String!
+  "A lead field (see leadImportFields), custom.<key> for a custom field, or \"\" when the column is skipped."
+  field: String!
+}
+
+"Which lead field a column of the file feeds."
+input ColumnMappingInput {
+  "The column's header, as in LeadImport.headers."
+  column: String!
+  "A lead field (see leadImportFields), custom.<key> for a custom field, or \"\" to skip the column."
+  field: String!
+}
+
+"One reason why (part of) a row was not imported."
+type LeadImportError {
+  "Line of the file; the header is line 1."
+  line: Int!
+  "The lead field at fault; null when the whole row failed."
+  field: String
+  "What is wrong and what to send instead."
+  reason: String!
+}
+
+"A page of an import's problems, in file order."
+type LeadImportErrorConnection {
+  "The problems with their cursors."
+  edges: [LeadImportErrorEdge!]!
+  "The problems."
+  nodes: [LeadImportError!]!
+  "Where this page sits."
+  pageInfo: PageInfo!
+  "All problems of the import."
+  totalCount: Int!
+}
+
+"A problem in a page."
+type LeadImportErrorEdge {
+  "Position."
+  cursor: String!
+  "The problem."
+  node: LeadImportError!
+}
+
+"A page of imports, newest first."
+type LeadImportConnection {
+  "The imports with their cursors."
+  edges: [LeadImportEdge!]!
+  "The imports."
+  nodes: [LeadImport!]!
+  "Where this page sits."
+  pageInfo: PageInfo!
+}
+
+"An import in a page."
+type LeadImportEdge {
+  "Position."
+  cursor: String!
+  "The import."
+  node: LeadImport!
+}
+
+"An import's state after a batch, or when it was queued, cancelled or ended."
+type LeadImportProgress {
+  "Position in the event log; pass it as ` + "`" + `after` + "`" + ` to resume."
+  cursor: String!
+  "What happened: lead_import.queued, lead_import.progress or lead_import.cancelled."
+  event: String!
+  "The import as it stood then."
+  import: LeadImport!
+}
+
+extend type Query {
+  "An import you uploaded (administrators: any import of the organization)."
+  leadImport("The import's ID." id: ID!): LeadImport
+  "Your imports (administrators: all of the organization's), newest first."
+  leadImports("Page size, up to 100." first: Int = 20, "Cursor of the last import of the previous page." after: String): LeadImportConnection!
+  "The lead fields a column can be mapped to (besides custom.<key>)."
+  leadImportFields: [String!]!
+}
+
+extend type Mutation {
+  """
+  Starts an uploaded import (leads:write): checks the mapping against the header row and queues
+  the job. Without a mapping the suggested one is used. A mapping that names an unknown column or
+  field, feeds a field twice, or leaves no name, e-mail or phone column is BAD_USER_INPUT on
+  ` + "`" + `mapping` + "`" + `, before any row is read.
+  """
+  startLeadImport(
+    "The import's ID, from the upload."
+    id: ID!
+    "Column -> field; columns left out are skipped."
+    mapping: [ColumnMappingInput!]
+    "Lead source for rows without one (lower case, e.g. import, event); default the upload's, else import."
+    source: String
+    "Campaign for rows without one; default the upload's."
+    campaign: String
+  ): LeadImport!
+  "Cancels an import that has not ended; the job stops before its next batch. An ended import is a CONFLICT."
+  cancelLeadImport("The import's ID." id: ID!): LeadImport!
+}
+
+extend type Subscription {
+  "An import's progress: a snapshot after every batch of 500 rows, and when it is queued, cancelled or ends."
+  leadImportProgress("The import's ID." id: ID!, "Cursor of the last delivery already received." after: String): LeadImportProgress!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -6137,6 +6756,16 @@ func (ec *executionContext) childFields_BoardColumn(ctx context.Context, field g
 		return ec.fieldContext_BoardColumn_deals(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BoardColumn", field.Name)
+}
+
+func (ec *executionContext) childFields_ColumnMapping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "column":
+		return ec.fieldContext_ColumnMapping_column(ctx, field)
+	case "field":
+		return ec.fieldContext_ColumnMapping_field(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ColumnMapping", field.Name)
 }
 
 func (ec *executionContext) childFields_Contact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6457,6 +7086,130 @@ func (ec *executionContext) childFields_ForecastSubmission(ctx context.Context, 
 		return ec.fieldContext_ForecastSubmission_submittedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ForecastSubmission", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LeadImport_id(ctx, field)
+	case "fileName":
+		return ec.fieldContext_LeadImport_fileName(ctx, field)
+	case "sizeBytes":
+		return ec.fieldContext_LeadImport_sizeBytes(ctx, field)
+	case "encoding":
+		return ec.fieldContext_LeadImport_encoding(ctx, field)
+	case "delimiter":
+		return ec.fieldContext_LeadImport_delimiter(ctx, field)
+	case "headers":
+		return ec.fieldContext_LeadImport_headers(ctx, field)
+	case "suggestedMapping":
+		return ec.fieldContext_LeadImport_suggestedMapping(ctx, field)
+	case "mapping":
+		return ec.fieldContext_LeadImport_mapping(ctx, field)
+	case "source":
+		return ec.fieldContext_LeadImport_source(ctx, field)
+	case "campaign":
+		return ec.fieldContext_LeadImport_campaign(ctx, field)
+	case "status":
+		return ec.fieldContext_LeadImport_status(ctx, field)
+	case "error":
+		return ec.fieldContext_LeadImport_error(ctx, field)
+	case "rowsTotal":
+		return ec.fieldContext_LeadImport_rowsTotal(ctx, field)
+	case "rowsDone":
+		return ec.fieldContext_LeadImport_rowsDone(ctx, field)
+	case "rowsImported":
+		return ec.fieldContext_LeadImport_rowsImported(ctx, field)
+	case "rowsMerged":
+		return ec.fieldContext_LeadImport_rowsMerged(ctx, field)
+	case "rowsFailed":
+		return ec.fieldContext_LeadImport_rowsFailed(ctx, field)
+	case "resumeLine":
+		return ec.fieldContext_LeadImport_resumeLine(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_LeadImport_createdBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_LeadImport_createdAt(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_LeadImport_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_LeadImport_finishedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_LeadImport_updatedAt(ctx, field)
+	case "errors":
+		return ec.fieldContext_LeadImport_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadImport", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadImportConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_LeadImportConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_LeadImportConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LeadImportConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadImportConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadImportEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LeadImportEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_LeadImportEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadImportEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadImportError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "line":
+		return ec.fieldContext_LeadImportError_line(ctx, field)
+	case "field":
+		return ec.fieldContext_LeadImportError_field(ctx, field)
+	case "reason":
+		return ec.fieldContext_LeadImportError_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadImportError", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadImportErrorConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_LeadImportErrorConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_LeadImportErrorConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LeadImportErrorConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_LeadImportErrorConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadImportErrorConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadImportErrorEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LeadImportErrorEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_LeadImportErrorEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadImportErrorEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadImportProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LeadImportProgress_cursor(ctx, field)
+	case "event":
+		return ec.fieldContext_LeadImportProgress_event(ctx, field)
+	case "import":
+		return ec.fieldContext_LeadImportProgress_import(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadImportProgress", field.Name)
 }
 
 func (ec *executionContext) childFields_LogActivityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7197,6 +7950,42 @@ func (ec *executionContext) field_Account_contacts_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_LeadImport_errors_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelLeadImport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_claimAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7530,6 +8319,44 @@ func (ec *executionContext) field_Mutation_setQuota_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startLeadImport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "mapping",
+		func(ctx context.Context, v any) ([]model.ColumnMappingInput, error) {
+			return ec.unmarshalOColumnMappingInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐColumnMappingInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mapping"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "source",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["source"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "campaign",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaign"] = arg3
 	return args, nil
 }
 
@@ -7891,6 +8718,42 @@ func (ec *executionContext) field_Query_forecast_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_leadImport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_leadImports_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8120,6 +8983,28 @@ func (ec *executionContext) field_Query_timeline_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_leadImportProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -9825,6 +10710,52 @@ func (ec *executionContext) fieldContext_BoardColumn_deals(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ColumnMapping_column(ctx context.Context, field graphql.CollectedField, obj *model.ColumnMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnMapping_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnMapping_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _ColumnMapping_field(ctx context.Context, field graphql.CollectedField, obj *model.ColumnMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ColumnMapping_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ColumnMapping_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ColumnMapping", field, false, false, "String")
 }
 
 func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
@@ -12337,6 +13268,1078 @@ func (ec *executionContext) fieldContext_ForecastSubmission_submittedAt(_ contex
 	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Time")
 }
 
+func (ec *executionContext) _LeadImport_id(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, true, false, "ID")
+}
+
+func (ec *executionContext) _LeadImport_fileName(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_fileName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FileName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_fileName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadImport_sizeBytes(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_sizeBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadImport().SizeBytes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_sizeBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, true, true, "Int")
+}
+
+func (ec *executionContext) _LeadImport_encoding(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_encoding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Encoding, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_encoding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadImport_delimiter(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_delimiter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delimiter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_delimiter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadImport_headers(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_headers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Headers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_headers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadImport_suggestedMapping(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_suggestedMapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadImport().SuggestedMapping(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ColumnMapping) graphql.Marshaler {
+			return ec.marshalNColumnMapping2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐColumnMappingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_suggestedMapping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImport_mapping(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_mapping(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadImport().Mapping(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ColumnMapping) graphql.Marshaler {
+			return ec.marshalNColumnMapping2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐColumnMappingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_mapping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ColumnMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImport_source(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadImport().Source(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, true, true, "String")
+}
+
+func (ec *executionContext) _LeadImport_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadImport_status(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.ImportStatus) graphql.Marshaler {
+			return ec.marshalNLeadImportStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "LeadImportStatus")
+}
+
+func (ec *executionContext) _LeadImport_error(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadImport().Error(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, true, true, "String")
+}
+
+func (ec *executionContext) _LeadImport_rowsTotal(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_rowsTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowsTotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_rowsTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadImport_rowsDone(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_rowsDone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowsDone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_rowsDone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadImport_rowsImported(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_rowsImported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowsImported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_rowsImported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadImport_rowsMerged(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_rowsMerged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowsMerged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_rowsMerged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadImport_rowsFailed(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_rowsFailed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowsFailed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_rowsFailed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadImport_resumeLine(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_resumeLine(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResumeLine, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_resumeLine(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadImport_createdBy(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadImport().CreatedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImport_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadImport_startedAt(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadImport_finishedAt(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadImport_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadImport_errors(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImport_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.LeadImport().Errors(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadImportErrorConnection) graphql.Marshaler {
+			return ec.marshalNLeadImportErrorConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportErrorConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImport_errors(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImport",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImportErrorConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_LeadImport_errors_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImportConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LeadImportEdge) graphql.Marshaler {
+			return ec.marshalNLeadImportEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImportConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImportEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImportConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.LeadImport) graphql.Marshaler {
+			return ec.marshalNLeadImport2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImportᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImportConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImportConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImportConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImportEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImportEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadImportEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadImport) graphql.Marshaler {
+			return ec.marshalNLeadImport2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImportEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImportError_line(ctx context.Context, field graphql.CollectedField, obj *crm.ImportError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportError_line(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportError_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImportError", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadImportError_field(ctx context.Context, field graphql.CollectedField, obj *crm.ImportError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportError_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadImportError().Field(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImportError", field, true, true, "String")
+}
+
+func (ec *executionContext) _LeadImportError_reason(ctx context.Context, field graphql.CollectedField, obj *crm.ImportError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportError_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportError_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImportError", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadImportErrorConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportErrorConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LeadImportErrorEdge) graphql.Marshaler {
+			return ec.marshalNLeadImportErrorEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportErrorEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportErrorConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImportErrorConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImportErrorEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImportErrorConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportErrorConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.ImportError) graphql.Marshaler {
+			return ec.marshalNLeadImportError2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportErrorConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImportErrorConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImportError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImportErrorConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportErrorConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportErrorConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImportErrorConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImportErrorConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportErrorConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportErrorConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImportErrorConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadImportErrorEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportErrorEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportErrorEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImportErrorEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadImportErrorEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportErrorEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.ImportError) graphql.Marshaler {
+			return ec.marshalNLeadImportError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportError(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportErrorEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImportErrorEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImportError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadImportProgress_cursor(ctx context.Context, field graphql.CollectedField, obj *service.ImportProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportProgress_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadImportProgress().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportProgress_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImportProgress", field, true, true, "String")
+}
+
+func (ec *executionContext) _LeadImportProgress_event(ctx context.Context, field graphql.CollectedField, obj *service.ImportProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportProgress_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportProgress_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadImportProgress", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadImportProgress_import(ctx context.Context, field graphql.CollectedField, obj *service.ImportProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadImportProgress_import(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Import, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.LeadImport) graphql.Marshaler {
+			return ec.marshalNLeadImport2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadImportProgress_import(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadImportProgress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LogActivityPayload_activity(ctx context.Context, field graphql.CollectedField, obj *model.LogActivityPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14008,6 +16011,94 @@ func (ec *executionContext) fieldContext_Mutation_submitForecast(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_submitForecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startLeadImport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startLeadImport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartLeadImport(ctx, fc.Args["id"].(string), fc.Args["mapping"].([]model.ColumnMappingInput), fc.Args["source"].(*string), fc.Args["campaign"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadImport) graphql.Marshaler {
+			return ec.marshalNLeadImport2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startLeadImport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startLeadImport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelLeadImport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelLeadImport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelLeadImport(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadImport) graphql.Marshaler {
+			return ec.marshalNLeadImport2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelLeadImport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelLeadImport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17353,6 +19444,117 @@ func (ec *executionContext) fieldContext_Query_exchangeRates(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_leadImport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leadImport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LeadImport(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadImport) graphql.Marshaler {
+			return ec.marshalOLeadImport2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leadImport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_leadImport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_leadImports(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leadImports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LeadImports(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadImportConnection) graphql.Marshaler {
+			return ec.marshalNLeadImportConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leadImports(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImportConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_leadImports_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_leadImportFields(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leadImportFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().LeadImportFields(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leadImportFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18376,6 +20578,50 @@ func (ec *executionContext) fieldContext_Subscription_notificationReceived(ctx c
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_notificationReceived_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_leadImportProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_leadImportProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().LeadImportProgress(ctx, fc.Args["id"].(string), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ImportProgress) graphql.Marshaler {
+			return ec.marshalNLeadImportProgress2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐImportProgress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_leadImportProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadImportProgress(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_leadImportProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20888,6 +23134,55 @@ func (ec *executionContext) unmarshalInputClaimAccountInput(ctx context.Context,
 func UnmarshalClaimAccountInput(ctx context.Context, raw any) (model.ClaimAccountInput, error) {
 	var out model.ClaimAccountInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimAccountInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputColumnMappingInput(ctx context.Context, obj any) (model.ColumnMappingInput, error) {
+	var it model.ColumnMappingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"column", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "column":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("column"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Column = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalColumnMappingInput unmarshals raw into the ColumnMappingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalColumnMappingInput(ctx context.Context, raw any) (model.ColumnMappingInput, error) {
+	var out model.ColumnMappingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ColumnMappingInput", raw, &out)
 	return out, err
 }
 
@@ -24943,6 +27238,44 @@ func (ec *executionContext) _BoardColumn(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var columnMappingImplementors = []string{"ColumnMapping"}
+
+func (ec *executionContext) _ColumnMapping(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnMapping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, columnMappingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ColumnMapping")
+		case "column":
+			out.Values[i] = ec._ColumnMapping_column(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "field":
+			out.Values[i] = ec._ColumnMapping_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var contactImplementors = []string{"Contact", "Node"}
 
 func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, obj *crm.Contact) graphql.Marshaler {
@@ -26034,6 +28367,416 @@ func (ec *executionContext) _ForecastSubmission(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var leadImportImplementors = []string{"LeadImport"}
+
+func (ec *executionContext) _LeadImport(ctx context.Context, sel ast.SelectionSet, obj *crm.LeadImport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadImport")
+		case "id":
+			out.Values[i] = ec._LeadImport_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fileName":
+			out.Values[i] = ec._LeadImport_fileName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sizeBytes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadImport_sizeBytes(ctx, field, obj)
+				})
+		case "encoding":
+			out.Values[i] = ec._LeadImport_encoding(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "delimiter":
+			out.Values[i] = ec._LeadImport_delimiter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "headers":
+			out.Values[i] = ec._LeadImport_headers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "suggestedMapping":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadImport_suggestedMapping(ctx, field, obj)
+				})
+		case "mapping":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadImport_mapping(ctx, field, obj)
+				})
+		case "source":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadImport_source(ctx, field, obj)
+				})
+		case "campaign":
+			out.Values[i] = ec._LeadImport_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._LeadImport_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadImport_error(ctx, field, obj)
+				})
+		case "rowsTotal":
+			out.Values[i] = ec._LeadImport_rowsTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rowsDone":
+			out.Values[i] = ec._LeadImport_rowsDone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rowsImported":
+			out.Values[i] = ec._LeadImport_rowsImported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rowsMerged":
+			out.Values[i] = ec._LeadImport_rowsMerged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rowsFailed":
+			out.Values[i] = ec._LeadImport_rowsFailed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resumeLine":
+			out.Values[i] = ec._LeadImport_resumeLine(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadImport_createdBy(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._LeadImport_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._LeadImport_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._LeadImport_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._LeadImport_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "errors":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadImport_errors(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadImportConnectionImplementors = []string{"LeadImportConnection"}
+
+func (ec *executionContext) _LeadImportConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LeadImportConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadImportConnection")
+		case "edges":
+			out.Values[i] = ec._LeadImportConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._LeadImportConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LeadImportConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadImportEdgeImplementors = []string{"LeadImportEdge"}
+
+func (ec *executionContext) _LeadImportEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LeadImportEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadImportEdge")
+		case "cursor":
+			out.Values[i] = ec._LeadImportEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._LeadImportEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadImportErrorImplementors = []string{"LeadImportError"}
+
+func (ec *executionContext) _LeadImportError(ctx context.Context, sel ast.SelectionSet, obj *crm.ImportError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadImportError")
+		case "line":
+			out.Values[i] = ec._LeadImportError_line(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "field":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadImportError_field(ctx, field, obj)
+				})
+		case "reason":
+			out.Values[i] = ec._LeadImportError_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadImportErrorConnectionImplementors = []string{"LeadImportErrorConnection"}
+
+func (ec *executionContext) _LeadImportErrorConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LeadImportErrorConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportErrorConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadImportErrorConnection")
+		case "edges":
+			out.Values[i] = ec._LeadImportErrorConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._LeadImportErrorConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LeadImportErrorConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._LeadImportErrorConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadImportErrorEdgeImplementors = []string{"LeadImportErrorEdge"}
+
+func (ec *executionContext) _LeadImportErrorEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LeadImportErrorEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportErrorEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadImportErrorEdge")
+		case "cursor":
+			out.Values[i] = ec._LeadImportErrorEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._LeadImportErrorEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadImportProgressImplementors = []string{"LeadImportProgress"}
+
+func (ec *executionContext) _LeadImportProgress(ctx context.Context, sel ast.SelectionSet, obj *service.ImportProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadImportProgress")
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadImportProgress_cursor(ctx, field, obj)
+				})
+		case "event":
+			out.Values[i] = ec._LeadImportProgress_event(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "import":
+			out.Values[i] = ec._LeadImportProgress_import(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var logActivityPayloadImplementors = []string{"LogActivityPayload"}
 
 func (ec *executionContext) _LogActivityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LogActivityPayload) graphql.Marshaler {
@@ -26437,6 +29180,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "submitForecast":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_submitForecast(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startLeadImport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startLeadImport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelLeadImport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelLeadImport(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -27526,6 +30283,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_exchangeRates(ctx, field)
 				})
+		case "leadImport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leadImport(ctx, field)
+				})
+		case "leadImports":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leadImports(ctx, field)
+				})
+		case "leadImportFields":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leadImportFields(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -27962,6 +30737,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_pipelineChanged(ctx, fields[0])
 	case "notificationReceived":
 		return ec._Subscription_notificationReceived(ctx, fields[0])
+	case "leadImportProgress":
+		return ec._Subscription_leadImportProgress(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -29206,6 +31983,31 @@ func (ec *executionContext) unmarshalNClaimAccountInput2githubᚗcomᚋrapportcr
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNColumnMapping2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐColumnMapping(ctx context.Context, sel ast.SelectionSet, v model.ColumnMapping) graphql.Marshaler {
+	return ec._ColumnMapping(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNColumnMapping2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐColumnMappingᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ColumnMapping) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNColumnMapping2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐColumnMapping(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNColumnMappingInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐColumnMappingInput(ctx context.Context, v any) (model.ColumnMappingInput, error) {
+	res, err := ec.unmarshalInputColumnMappingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNConsent2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐConsent(ctx context.Context, v any) (crm.Consent, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNConsent2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐConsent[tmp]
@@ -29868,6 +32670,160 @@ func (ec *executionContext) marshalNJSON2encodingᚋjsonᚐRawMessage(ctx contex
 	}
 	return res
 }
+
+func (ec *executionContext) marshalNLeadImport2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx context.Context, sel ast.SelectionSet, v crm.LeadImport) graphql.Marshaler {
+	return ec._LeadImport(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadImport2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImportᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.LeadImport) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadImport2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadImport2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx context.Context, sel ast.SelectionSet, v *crm.LeadImport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadImport!")
+		return graphql.Null
+	}
+	return ec._LeadImport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadImportConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportConnection(ctx context.Context, sel ast.SelectionSet, v *model.LeadImportConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadImportConnection!")
+		return graphql.Null
+	}
+	return ec._LeadImportConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadImportEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportEdge(ctx context.Context, sel ast.SelectionSet, v model.LeadImportEdge) graphql.Marshaler {
+	return ec._LeadImportEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadImportEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LeadImportEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadImportEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadImportError2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportError(ctx context.Context, sel ast.SelectionSet, v crm.ImportError) graphql.Marshaler {
+	return ec._LeadImportError(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadImportError2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.ImportError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadImportError2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadImportError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportError(ctx context.Context, sel ast.SelectionSet, v *crm.ImportError) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadImportError!")
+		return graphql.Null
+	}
+	return ec._LeadImportError(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadImportErrorConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportErrorConnection(ctx context.Context, sel ast.SelectionSet, v *model.LeadImportErrorConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadImportErrorConnection!")
+		return graphql.Null
+	}
+	return ec._LeadImportErrorConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadImportErrorEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportErrorEdge(ctx context.Context, sel ast.SelectionSet, v model.LeadImportErrorEdge) graphql.Marshaler {
+	return ec._LeadImportErrorEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadImportErrorEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportErrorEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LeadImportErrorEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadImportErrorEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportErrorEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadImportProgress2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐImportProgress(ctx context.Context, sel ast.SelectionSet, v *service.ImportProgress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadImportProgress!")
+		return graphql.Null
+	}
+	return ec._LeadImportProgress(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLeadImportStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportStatus(ctx context.Context, v any) (crm.ImportStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNLeadImportStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadImportStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportStatus(ctx context.Context, sel ast.SelectionSet, v crm.ImportStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNLeadImportStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LeadImportStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNLeadImportStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportStatus = map[string]crm.ImportStatus{
+		"UPLOADED":  crm.ImportUploaded,
+		"QUEUED":    crm.ImportQueued,
+		"RUNNING":   crm.ImportRunning,
+		"DONE":      crm.ImportDone,
+		"FAILED":    crm.ImportFailed,
+		"CANCELLED": crm.ImportCancelled,
+	}
+	marshalNLeadImportStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportStatus = map[crm.ImportStatus]string{
+		crm.ImportUploaded:  "UPLOADED",
+		crm.ImportQueued:    "QUEUED",
+		crm.ImportRunning:   "RUNNING",
+		crm.ImportDone:      "DONE",
+		crm.ImportFailed:    "FAILED",
+		crm.ImportCancelled: "CANCELLED",
+	}
+)
 
 func (ec *executionContext) unmarshalNLogActivityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLogActivityInput(ctx context.Context, v any) (model.LogActivityInput, error) {
 	res, err := ec.unmarshalInputLogActivityInput(ctx, v)
@@ -31071,6 +34027,23 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOColumnMappingInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐColumnMappingInputᚄ(ctx context.Context, v any) ([]model.ColumnMappingInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ColumnMappingInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNColumnMappingInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐColumnMappingInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOConsent2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐConsent(ctx context.Context, v any) (*crm.Consent, error) {
 	if v == nil {
 		return nil, nil
@@ -31461,6 +34434,13 @@ func (ec *executionContext) marshalOJSON2encodingᚋjsonᚐRawMessage(ctx contex
 	_ = ctx
 	res := model.MarshalJSON(v)
 	return res
+}
+
+func (ec *executionContext) marshalOLeadImport2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx context.Context, sel ast.SelectionSet, v *crm.LeadImport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LeadImport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {

@@ -86,6 +86,22 @@ type ClaimAccountInput struct {
 	ID string `json:"id"`
 }
 
+// Which lead field a column of the file feeds.
+type ColumnMapping struct {
+	// The column's header.
+	Column string `json:"column"`
+	// A lead field (see leadImportFields), custom.<key> for a custom field, or "" when the column is skipped.
+	Field string `json:"field"`
+}
+
+// Which lead field a column of the file feeds.
+type ColumnMappingInput struct {
+	// The column's header, as in LeadImport.headers.
+	Column string `json:"column"`
+	// A lead field (see leadImportFields), custom.<key> for a custom field, or "" to skip the column.
+	Field string `json:"field"`
+}
+
 // A contact in a page.
 type ContactEdge struct {
 	// Position of the contact in the list.
@@ -424,6 +440,44 @@ type IntRange struct {
 	Min graphql.Omittable[*int] `json:"min,omitempty"`
 	// Largest value.
 	Max graphql.Omittable[*int] `json:"max,omitempty"`
+}
+
+// A page of imports, newest first.
+type LeadImportConnection struct {
+	// The imports with their cursors.
+	Edges []LeadImportEdge `json:"edges"`
+	// The imports.
+	Nodes []crm.LeadImport `json:"nodes"`
+	// Where this page sits.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An import in a page.
+type LeadImportEdge struct {
+	// Position.
+	Cursor string `json:"cursor"`
+	// The import.
+	Node *crm.LeadImport `json:"node"`
+}
+
+// A page of an import's problems, in file order.
+type LeadImportErrorConnection struct {
+	// The problems with their cursors.
+	Edges []LeadImportErrorEdge `json:"edges"`
+	// The problems.
+	Nodes []crm.ImportError `json:"nodes"`
+	// Where this page sits.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// All problems of the import.
+	TotalCount int `json:"totalCount"`
+}
+
+// A problem in a page.
+type LeadImportErrorEdge struct {
+	// Position.
+	Cursor string `json:"cursor"`
+	// The problem.
+	Node *crm.ImportError `json:"node"`
 }
 
 // An activity to log.

@@ -226,6 +226,8 @@ func (s *Service) eventFilter(ctx context.Context, q *query.Queries, a *crm.Acto
 		switch e.RecordType {
 		case crm.TypeNotification:
 			return a.Kind == crm.ActorUser && containsID(e.OwnerIDs, a.UserID)
+		case crm.TypeLeadImport: // its uploader's, as LeadImports
+			return access.Allows(a, access.LeadsRead) && (importOwner(a) == nil || containsID(e.OwnerIDs, a.UserID))
 		case crm.TypePipeline:
 			return access.Allows(a, access.DealsRead)
 		case crm.TypeAccount, crm.TypeContact, crm.TypeOpportunity, crm.TypeActivity, crm.TypeTask:
