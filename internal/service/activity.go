@@ -19,7 +19,7 @@ const maxParticipants = 50
 // ActivityInput is an activity to log on a record.
 type ActivityInput struct {
 	Type                  crm.ActivityType
-	RecordType            string // Contact, Account or Opportunity (Lead once leads exist)
+	RecordType            string // Lead, Contact, Account or Opportunity
 	RecordID              crm.ID
 	Subject               string
 	Body                  string
