@@ -29,11 +29,6 @@ func (r *leadImportResolver) Mapping(ctx context.Context, obj *crm.LeadImport) (
 	return columnMappings(obj.Headers, obj.Mapping, false), nil
 }
 
-// Source is the resolver for the source field.
-func (r *leadImportResolver) Source(ctx context.Context, obj *crm.LeadImport) (string, error) {
-	return string(obj.Source), nil
-}
-
 // Error is the resolver for the error field.
 func (r *leadImportResolver) Error(ctx context.Context, obj *crm.LeadImport) (*string, error) {
 	if obj.Error == "" {
@@ -78,7 +73,7 @@ func (r *leadImportProgressResolver) Cursor(ctx context.Context, obj *service.Im
 }
 
 // StartLeadImport is the resolver for the startLeadImport field.
-func (r *mutationResolver) StartLeadImport(ctx context.Context, id string, mapping []model.ColumnMappingInput, source *string, campaign *string) (*crm.LeadImport, error) {
+func (r *mutationResolver) StartLeadImport(ctx context.Context, id string, mapping []model.ColumnMappingInput, source *crm.LeadSource, campaign *string) (*crm.LeadImport, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err

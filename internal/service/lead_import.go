@@ -166,7 +166,7 @@ func LeadImportFields() []string { return leadcsv.Fields }
 // campaign of its leads. A mapping that names unknown columns or fields, feeds a field twice, or
 // leaves no name, e-mail or phone column is refused before any row is read. The import job is
 // enqueued in the same transaction.
-func (s *Service) StartLeadImport(ctx context.Context, a *crm.Actor, id crm.ID, mapping map[string]string, source, campaign *string) (imp crm.LeadImport, err error) {
+func (s *Service) StartLeadImport(ctx context.Context, a *crm.Actor, id crm.ID, mapping map[string]string, source *crm.LeadSource, campaign *string) (imp crm.LeadImport, err error) {
 	if err := authorize(a, access.LeadsWrite); err != nil {
 		return imp, err
 	}
@@ -188,7 +188,7 @@ func (s *Service) StartLeadImport(ctx context.Context, a *crm.Actor, id crm.ID, 
 			}
 		}
 		if source != nil {
-			if imp.Source, err = importSource(*source); err != nil {
+			if imp.Source, err = importSource(string(*source)); err != nil {
 				return err
 			}
 		}

@@ -20,18 +20,19 @@ import (
 // problems and a progress event, as the user who uploaded the file. Rows up to the import's resume
 // line were committed by an earlier run and are skipped, so a crashed or retried job goes on where
 // it stopped and nothing is imported twice or half. It stops before the next batch once the import
-// is cancelled. A file that cannot be read fails the import with the reason; other errors are
-// returned for the job to retry.
+// is cancelled. A file that cannot be read fails the import with the reason; other errors
+// (conflicts with concurrent captures, outages) are returned for the job to retry.
 func (s *Service) RunLeadImport(ctx context.Context, orgID, id crm.ID) error {
 	imp, a, region, err := s.claimImport(ctx, orgID, id)
 	if err != nil || imp.Status != crm.ImportRunning {
 		return err
 	}
 	err = s.importRows(ctx, a, imp, region)
-	if err != nil && crm.ErrorCode(err) != crm.EINTERNAL {
+	switch crm.ErrorCode(err) {
+	case crm.EINVALID, crm.ENOTFOUND, crm.EFORBIDDEN: // the file, its mapping or its uploader: retrying changes nothing
 		return s.FailLeadImport(ctx, orgID, id, crm.ErrorMessage(err))
 	}
-	return err
+	return err // conflicts and outages: the job retries from the last committed batch
 }
 
 // FailLeadImport ends an import that has not ended with status failed and the reason (the job
