@@ -175,6 +175,11 @@ func (s *Service) importRows(ctx context.Context, a *crm.Actor, imp crm.LeadImpo
 			if err != nil || !goOn {
 				return err
 			}
+			if s.afterImportBatch != nil {
+				if err := s.afterImportBatch(imp); err != nil {
+					return err
+				}
+			}
 		}
 	}
 }

@@ -52,6 +52,9 @@ type Service struct {
 	// jobs inserts and cancels River jobs inside business transactions. It is an insert-only
 	// client: the worker package runs the jobs.
 	jobs *river.Client[pgx.Tx]
+	// afterImportBatch, when set (by tests), runs after each committed batch of an import that is
+	// not its last; an error stops the run as a crash would.
+	afterImportBatch func(crm.LeadImport) error
 }
 
 // New returns a Service.
