@@ -25,6 +25,7 @@ func Complexity() generated.ComplexityRoot {
 	}
 	c.Query.Nodes = func(child int, ids []string) int { return 1 + child*max(len(ids), 1) }
 	c.Account.Contacts = func(child int, first *int) int { return 1 + child*pageSize(first, nil) }
+	importComplexity(&c)
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/rapportcrm/rapport/graph/generated"
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/service"
@@ -64,3 +65,14 @@ func Actor(ctx context.Context) (*crm.Actor, error) { return actor(ctx) }
 
 // ErrorCode returns the extensions.code GraphQL gives an error (INTERNAL for non-application ones).
 func ErrorCode(err error) string { return errorCodes[crm.ErrorCode(err)] }
+
+// importComplexity prices the import lists by their page size, like the other lists.
+func importComplexity(c *generated.ComplexityRoot) {
+	c.Query.LeadImports = func(child int, first *int, _ *string) int { return 1 + child*pageSize(first, nil) }
+	c.LeadImport.Errors = func(child int, first *int, _ *string) int {
+		if first == nil {
+			return 1 + child*50
+		}
+		return 1 + child*pageSize(first, nil)
+	}
+}
