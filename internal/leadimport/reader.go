@@ -95,7 +95,8 @@ func newCSV(r io.Reader, delimiter rune) *csv.Reader {
 	cr := csv.NewReader(r)
 	cr.Comma = delimiter
 	cr.FieldsPerRecord = -1 // short and long rows are the rows' problem, reported per line
-	cr.LazyQuotes = true    // a stray quote in a name is kept, not a reason to stop
+	// Quotes are strict: with lazy quotes, one unbalanced quote silently swallows the rest of the
+	// file into a single value; strict, the line is reported and reading resumes on the next one.
 	cr.ReuseRecord = true
 	return cr
 }
@@ -117,8 +118,8 @@ func NewRows(r io.Reader, h Header) (*Rows, error) {
 }
 
 // Next returns the next record and the line it starts on. The record is reused by the next call.
-// At the end it returns io.EOF; a record that cannot be parsed is a *csv.ParseError naming its
-// line, after which reading may go on.
+// At the end it returns io.EOF; a record that cannot be parsed is a *csv.ParseError (see
+// ParseProblem) with the line it starts on, after which reading goes on with the next line.
 func (r *Rows) Next() (record []string, line int, err error) {
 	record, err = r.cr.Read()
 	if err != nil {
@@ -130,4 +131,13 @@ func (r *Rows) Next() (record []string, line int, err error) {
 	}
 	line, _ = r.cr.FieldPos(0)
 	return record, line, nil
+}
+
+// ParseProblem explains a record the CSV reader could not parse.
+func ParseProblem(pe *csv.ParseError) string {
+	if pe.Line > pe.StartLine {
+		return fmt.Sprintf("A quote opened on line %d is not closed where it should be (%v on line %d), so lines %d to %d were not imported; check the quotes.",
+			pe.StartLine, pe.Err, pe.Line, pe.StartLine, pe.Line)
+	}
+	return fmt.Sprintf("The line cannot be read as CSV: %v at column %d; check its quotes.", pe.Err, pe.Column)
 }

@@ -151,8 +151,7 @@ func (s *Service) importRows(ctx context.Context, a *crm.Actor, imp crm.LeadImpo
 		case errors.As(err, &pe):
 			if line > resume {
 				b.done, b.failed, b.last = b.done+1, b.failed+1, line
-				b.problems = append(b.problems, leadcsv.Problem{Line: line,
-					Reason: "The line cannot be read as CSV (" + pe.Err.Error() + "); check its quotes."})
+				b.problems = append(b.problems, leadcsv.Problem{Line: line, Reason: leadimport.ParseProblem(pe)})
 			}
 		case err != nil:
 			return err
