@@ -114,6 +114,8 @@ func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node,
 		n, err = r.task(ctx, id)
 	case crm.TypeNotification:
 		n, err = r.notification(ctx, id)
+	case crm.TypeLeadForm:
+		n, err = r.leadForm(ctx, id)
 	case crm.TypeOrganization:
 		if id != a.OrgID {
 			return nil, nil
@@ -156,6 +158,8 @@ func isNilRecord(n model.Node) bool {
 	case *crm.Task:
 		return v == nil
 	case *crm.Notification:
+		return v == nil
+	case *crm.LeadForm:
 		return v == nil
 	}
 	return n == nil

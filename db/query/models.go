@@ -92,6 +92,27 @@ type Event struct {
 	Snapshot    []byte
 }
 
+type LeadForm struct {
+	OrgID          uuid.UUID
+	ID             uuid.UUID
+	PublicKey      string
+	Name           string
+	Fields         []string
+	RequiredFields []string
+	AllowedOrigins []string
+	Source         string
+	Campaign       string
+	RedirectUrl    string
+	HoneypotField  string
+	AllowPartial   bool
+	RatePerMinute  int32
+	Active         bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeletedAt      *time.Time
+	Version        int32
+}
+
 type Notification struct {
 	OrgID      uuid.UUID
 	ID         uuid.UUID

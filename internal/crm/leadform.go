@@ -25,3 +25,9 @@ type LeadForm struct {
 	DeletedAt      *time.Time
 	Version        int32
 }
+
+// GlobalID returns the form's GraphQL ID.
+func (f LeadForm) GlobalID() string { return GlobalID(TypeLeadForm, f.ID) }
+
+// SubmitPath is the path pages post the form to.
+func (f LeadForm) SubmitPath() string { return "/forms/" + f.PublicKey }
