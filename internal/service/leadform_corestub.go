@@ -11,19 +11,19 @@ import (
 
 type LeadInput struct {
 	Name, Title, Company, Email, Phone, Website, RegistrationCode, Industry string
-	CompanySize                                                            *int32
-	Country, Region, City                                                  string
-	Source                                                                 crm.LeadSource
-	Campaign                                                               string
-	UTM                                                                    crm.UTM
-	Custom                                                                 json.RawMessage
-	VisitorID                                                              string
-	Payload                                                                json.RawMessage
-	FormID, ImportID                                                       crm.ID
-	Spam                                                                   bool
-	AllowPartial                                                           bool
-	IdempotencyKey                                                         string
-	Line                                                                   int
+	CompanySize                                                             *int32
+	Country, Region, City                                                   string
+	Source                                                                  crm.LeadSource
+	Campaign                                                                string
+	UTM                                                                     crm.UTM
+	Custom                                                                  json.RawMessage
+	VisitorID                                                               string
+	Payload                                                                 json.RawMessage
+	FormID, ImportID                                                        crm.ID
+	Spam                                                                    bool
+	AllowPartial                                                            bool
+	IdempotencyKey                                                          string
+	Line                                                                    int
 }
 
 type CaptureResult struct {
