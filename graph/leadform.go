@@ -5,6 +5,7 @@ import (
 
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/leadform"
 	"github.com/rapportcrm/rapport/internal/service"
 )
 
@@ -30,7 +31,8 @@ func leadFormInput(in model.CreateLeadFormInput) (crm.LeadForm, error) {
 	}
 	f := crm.LeadForm{Name: in.Name, Fields: in.Fields, RequiredFields: in.RequiredFields.Value(),
 		AllowedOrigins: in.AllowedOrigins.Value(), Source: val(in.Source), Campaign: val(in.Campaign),
-		RedirectURL: val(in.RedirectURL), HoneypotField: val(in.HoneypotField), AllowPartial: true, Active: true}
+		RedirectURL: val(in.RedirectURL), HoneypotField: val(in.HoneypotField), AllowPartial: true, Active: true,
+		RatePerMinute: leadform.DefaultRate}
 	if rate != nil {
 		f.RatePerMinute = *rate
 	}

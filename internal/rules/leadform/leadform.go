@@ -63,7 +63,8 @@ func CheckField(field, name string) error {
 // Normalize validates a form definition and puts it in canonical form: trimmed name and campaign,
 // fields without duplicates, required fields among the fields, origins as browsers send them
 // (lower case, Punycode host, no default port), a thank-you URL that is absolute http or https, a
-// honeypot name that is not a field, a known source and a rate in range.
+// honeypot name that is not a field, a known source (empty: web_form) and a rate in range (0 is not "default": the caller sets
+// DefaultRate).
 func Normalize(f *crm.LeadForm) error {
 	var err error
 	if f.Name, err = normalize.Text("name", f.Name, MaxNameLength); err != nil {
@@ -135,9 +136,6 @@ func Normalize(f *crm.LeadForm) error {
 	}
 	if f.Campaign, err = normalize.Text("campaign", f.Campaign, MaxCampaignBytes); err != nil {
 		return err
-	}
-	if f.RatePerMinute == 0 {
-		f.RatePerMinute = DefaultRate
 	}
 	if f.RatePerMinute < 1 || f.RatePerMinute > MaxRate {
 		return crm.Invalid("ratePerMinute", "The rate is submissions per client IP per minute, from 1 to %d.", MaxRate)

@@ -49,7 +49,7 @@ func TestOrigin(t *testing.T) {
 func validForm() crm.LeadForm {
 	return crm.LeadForm{Name: "Contact us", Fields: []string{"name", "email", "phone", "company", "custom.budget", "message"},
 		RequiredFields: []string{"name"}, AllowedOrigins: []string{"https://www.example.cn"}, HoneypotField: "website_url2",
-		AllowPartial: true}
+		AllowPartial: true, RatePerMinute: DefaultRate}
 }
 
 func TestNormalize(t *testing.T) {
@@ -75,6 +75,7 @@ func TestNormalize(t *testing.T) {
 		{name: "unknown source", edit: func(f *crm.LeadForm) { f.Source = "carrier_pigeon" }, field: "source"},
 		{name: "rate too high", edit: func(f *crm.LeadForm) { f.RatePerMinute = 10001 }, field: "ratePerMinute"},
 		{name: "rate negative", edit: func(f *crm.LeadForm) { f.RatePerMinute = -1 }, field: "ratePerMinute"},
+		{name: "rate zero", edit: func(f *crm.LeadForm) { f.RatePerMinute = 0 }, field: "ratePerMinute"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +96,7 @@ func TestNormalize(t *testing.T) {
 
 func TestNormalizeFillsDefaultsAndDeduplicates(t *testing.T) {
 	f := crm.LeadForm{Name: " 联系我们 ", Fields: []string{"email", " email", "name"}, RequiredFields: []string{"email", "email"},
-		AllowedOrigins: []string{"https://A.example", "https://a.example:443"}}
+		AllowedOrigins: []string{"https://A.example", "https://a.example:443"}, RatePerMinute: DefaultRate}
 	require.NoError(t, Normalize(&f))
 	require.Equal(t, "联系我们", f.Name)
 	require.Equal(t, []string{"email", "name"}, f.Fields)
