@@ -245,3 +245,130 @@ func TestFormRateLimitPerClient(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, s.post(http.MethodPost, other, "application/json", `{}`, nil).Status,
 		"the limit is per form")
 }
+
+// storedLead is a lead as the database holds it, with its touches' raw payloads.
+type storedLead struct {
+	Name, Email, Phone, Source, Campaign string
+	UTM                                  map[string]string
+	Custom                               map[string]any
+	Spam                                 bool
+	TouchCount                           int
+	Payloads                             []map[string]any
+	FormIDs                              int
+}
+
+func (s *server) leadByEmail(email string) storedLead {
+	s.t.Helper()
+	var l storedLead
+	ctx := context.Background()
+	err := db.AsSystem(ctx, s.pool, func(tx pgx.Tx) error {
+		var utm, custom []byte
+		var id any
+		if err := tx.QueryRow(ctx, `SELECT id, name, coalesce(email, ''), coalesce(phone, ''), source, campaign, utm, custom, spam, touch_count
+			FROM leads WHERE email = $1`, email).Scan(&id, &l.Name, &l.Email, &l.Phone, &l.Source, &l.Campaign, &utm, &custom, &l.Spam, &l.TouchCount); err != nil {
+			return err
+		}
+		_ = json.Unmarshal(utm, &l.UTM)
+		_ = json.Unmarshal(custom, &l.Custom)
+		rows, err := tx.Query(ctx, `SELECT payload, form_id IS NOT NULL FROM lead_touches WHERE lead_id = $1 ORDER BY received_at, id`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var raw []byte
+			var hasForm bool
+			if err := rows.Scan(&raw, &hasForm); err != nil {
+				return err
+			}
+			var p map[string]any
+			_ = json.Unmarshal(raw, &p)
+			l.Payloads = append(l.Payloads, p)
+			if hasForm {
+				l.FormIDs++
+			}
+		}
+		return rows.Err()
+	})
+	require.NoError(s.t, err)
+	return l
+}
+
+func TestFormCapturesURLEncodedAndJSON(t *testing.T) {
+	s := newServer(t)
+	f := s.createForm(map[string]any{"redirectUrl": "https://www.example.cn/thanks", "source": "ADVERTISING"})
+	key := f["publicKey"].(string)
+
+	// A browser posts the page's form: 303 to the thank-you page.
+	body := url.Values{"name": {" 张伟 "}, "email": {"ZhangWei@Example.CN"}, "phone": {"150 2100 7788"}, "company": {"上海某某科技有限公司"},
+		"custom.budget": {"50万"}, "message": {"请尽快联系我"}, "title": {"not a field of this form"}, "tag": {"a", "b"},
+		"website_url2": {""}}.Encode()
+	r := s.post(http.MethodPost, key, "application/x-www-form-urlencoded", body, map[string]string{
+		"Origin": "https://www.example.cn", "Referer": "https://www.example.cn/contact?utm_source=baidu&utm_medium=cpc&utm_campaign=brand"})
+	require.Equal(t, http.StatusSeeOther, r.Status)
+	require.Equal(t, "https://www.example.cn/thanks", r.Header.Get("Location"))
+	require.Equal(t, "https://www.example.cn", r.Header.Get("Access-Control-Allow-Origin"))
+
+	l := s.leadByEmail("zhangwei@example.cn")
+	require.Equal(t, "张伟", l.Name, "Chinese name intact, trimmed")
+	require.Equal(t, "+8615021007788", l.Phone)
+	require.Equal(t, "advertising", l.Source)
+	require.Equal(t, "spring-2026", l.Campaign, "the form's campaign")
+	require.Equal(t, map[string]string{"source": "baidu", "medium": "cpc", "campaign": "brand"}, l.UTM, "UTM from the referrer")
+	require.Equal(t, map[string]any{"budget": "50万"}, l.Custom)
+	require.False(t, l.Spam)
+	require.Len(t, l.Payloads, 1)
+	require.Equal(t, 1, l.FormIDs)
+	p := l.Payloads[0]
+	require.Equal(t, "not a field of this form", p["title"], "ignored fields are kept in the raw payload")
+	require.Equal(t, []any{"a", "b"}, p["tag"])
+	require.Equal(t, "请尽快联系我", p["message"])
+
+	// A script posts JSON from a server (no Origin): 201, and the same person is a touch, not a second lead.
+	r = s.post(http.MethodPost, key, "application/json",
+		`{"name":"张伟","email":"zhangwei@example.cn","utm_source":"wechat","custom":{"budget":100},"extra":{"nested":true}}`, nil)
+	require.Equal(t, http.StatusCreated, r.Status)
+	require.True(t, r.Body.OK)
+	require.Equal(t, "received", r.Body.Outcome, "the public answer never says whether the person was known")
+	require.Empty(t, r.Body.Errors)
+	l = s.leadByEmail("zhangwei@example.cn")
+	require.Equal(t, 2, l.TouchCount)
+	require.Len(t, l.Payloads, 2)
+	require.Equal(t, map[string]any{"nested": true}, l.Payloads[1]["extra"])
+	leads, touches := s.stored()
+	require.Equal(t, 1, leads)
+	require.Equal(t, 2, touches)
+}
+
+func TestFormInvalidEmailWarnsOrRefusesByPartial(t *testing.T) {
+	s := newServer(t)
+	partial := s.createForm(nil)["publicKey"].(string)
+	r := s.post(http.MethodPost, partial, "application/json", `{"name":"李娜","email":"not-an-email","phone":"13900139000"}`, nil)
+	require.Equal(t, http.StatusCreated, r.Status)
+	require.Len(t, r.Body.Errors, 1)
+	require.Equal(t, "email", r.Body.Errors[0].Field)
+	leads, _ := s.stored()
+	require.Equal(t, 1, leads)
+
+	strict := s.createForm(map[string]any{"allowPartial": false})["publicKey"].(string)
+	r = s.post(http.MethodPost, strict, "application/json", `{"name":"王芳","email":"not-an-email"}`, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status)
+	require.Equal(t, "email", r.Body.Errors[0].Field)
+	leads, _ = s.stored()
+	require.Equal(t, 1, leads, "nothing stored")
+}
+
+func TestFormHoneypotAnswersLikeSuccessAndStoresSpam(t *testing.T) {
+	s := newServer(t)
+	key := s.createForm(nil)["publicKey"].(string)
+	real := s.post(http.MethodPost, key, "application/json", `{"name":"Real Person","email":"real@example.cn"}`, nil)
+	bot := s.post(http.MethodPost, key, "application/json", `{"name":"Bot","email":"bot@example.cn","website_url2":"http://spam.example"}`, nil)
+	require.Equal(t, real.Status, bot.Status)
+	require.Equal(t, real.Body, bot.Body)
+	l := s.leadByEmail("bot@example.cn")
+	require.True(t, l.Spam)
+	require.False(t, s.leadByEmail("real@example.cn").Spam)
+
+	empty := s.post(http.MethodPost, key, "application/json", `{"website_url2":"x"}`, nil)
+	require.Equal(t, real.Status, empty.Status, "even unstorable junk gets the success answer")
+}

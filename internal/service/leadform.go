@@ -276,6 +276,9 @@ func (s *Service) SubmitLeadForm(ctx context.Context, f crm.LeadForm, in FormSub
 	res, err := s.CaptureLead(ctx, crm.SystemActor(f.OrgID), lead)
 	if err != nil {
 		var e *crm.Error
+		if sub.Spam && errors.As(err, &e) && e.Code == crm.EINVALID {
+			return FormOutcome{}, nil // a bot learns nothing, even when its junk is unstorable
+		}
 		if errors.As(err, &e) && e.Code == crm.EINVALID {
 			if _, ok := e.Details["problems"]; !ok {
 				return FormOutcome{}, formRefused([]leadform.Problem{{Field: e.Field, Reason: e.Message}})
