@@ -107,6 +107,68 @@ type Event struct {
 	Snapshot    []byte
 }
 
+type Lead struct {
+	OrgID            uuid.UUID
+	ID               uuid.UUID
+	Status           string
+	StatusReason     string
+	Name             string
+	Title            string
+	Company          string
+	Email            *string
+	Phone            *string
+	Website          string
+	RegistrationCode string
+	Industry         string
+	CompanySize      *int32
+	Country          string
+	Region           string
+	City             string
+	Source           string
+	Campaign         string
+	Utm              []byte
+	OwnerID          *uuid.UUID
+	TeamID           *uuid.UUID
+	AssignedAt       *time.Time
+	ScoreTotal       int32
+	ScoreFit         int32
+	ScoreEngagement  int32
+	Grade            string
+	QualifiedAt      *time.Time
+	NurturedAt       *time.Time
+	SlaState         string
+	SlaDueAt         *time.Time
+	ContactedAt      *time.Time
+	Spam             bool
+	TouchCount       int32
+	FirstTouchAt     time.Time
+	LastTouchAt      time.Time
+	ConvertedAt      *time.Time
+	ContactID        *uuid.UUID
+	AccountID        *uuid.UUID
+	OpportunityID    *uuid.UUID
+	MergedIntoID     *uuid.UUID
+	Custom           []byte
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	DeletedAt        *time.Time
+	Version          int32
+}
+
+type LeadTouch struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	LeadID     *uuid.UUID
+	ContactID  *uuid.UUID
+	Source     string
+	Campaign   string
+	Utm        []byte
+	FormID     *uuid.UUID
+	ImportID   *uuid.UUID
+	Payload    []byte
+	ReceivedAt time.Time
+}
+
 type Notification struct {
 	OrgID      uuid.UUID
 	ID         uuid.UUID
