@@ -101,26 +101,6 @@ WHERE org_id = @org_id AND lead_id = @lead_id
 ORDER BY decided_at DESC, id DESC
 LIMIT @max_rows;
 
--- name: RoutingLead :one
--- The lead as routing reads it, when the viewer (nil: everyone) may see it.
-SELECT org_id, id, status, name, title, company, email, phone, website, registration_code, industry, company_size,
-       country, region, city, source, campaign, utm, owner_id, team_id, assigned_at, score_total, score_fit,
-       score_engagement, grade, sla_state, sla_due_at, contacted_at, spam, contact_id, account_id, custom, version
-FROM leads l
-WHERE l.org_id = @org_id AND l.id = @id AND l.deleted_at IS NULL AND l.merged_into_id IS NULL
-  AND (sqlc.narg('viewer_id')::uuid IS NULL OR l.owner_id IS NULL
-       OR l.owner_id IN (SELECT v.owner_id FROM user_visibility v WHERE v.org_id = l.org_id AND v.viewer_id = sqlc.narg('viewer_id')));
-
--- name: LockRoutingLead :one
-SELECT org_id, id, status, name, title, company, email, phone, website, registration_code, industry, company_size,
-       country, region, city, source, campaign, utm, owner_id, team_id, assigned_at, score_total, score_fit,
-       score_engagement, grade, sla_state, sla_due_at, contacted_at, spam, contact_id, account_id, custom, version
-FROM leads l
-WHERE l.org_id = @org_id AND l.id = @id AND l.deleted_at IS NULL AND l.merged_into_id IS NULL
-  AND (sqlc.narg('viewer_id')::uuid IS NULL OR l.owner_id IS NULL
-       OR l.owner_id IN (SELECT v.owner_id FROM user_visibility v WHERE v.org_id = l.org_id AND v.viewer_id = sqlc.narg('viewer_id')))
-FOR UPDATE;
-
 -- name: AssignLeadOwner :one
 -- Gives the lead its owner and starts (or, with a nil due time, leaves) the first-touch timer.
 UPDATE leads

@@ -403,8 +403,11 @@ func (s *Service) AssignLead(ctx context.Context, a *crm.Actor, leadID crm.ID) (
 		return d, err
 	}
 	err = s.write(ctx, a, func(w *writer) error {
-		l, err := w.routingLead(leadID, viewer(a))
+		l, err := w.routableLead(leadID, viewer(a))
 		if err != nil {
+			return err
+		}
+		if err := checkRoutable(l); err != nil {
 			return err
 		}
 		d, err = w.routeLead(&l, nil)
@@ -419,13 +422,10 @@ func (s *Service) PreviewAssignment(ctx context.Context, a *crm.Actor, leadID cr
 		return d, err
 	}
 	err = s.read(ctx, a, func(q *query.Queries) error {
-		row, err := q.RoutingLead(ctx, query.RoutingLeadParams{OrgID: a.OrgID, ID: leadID, ViewerID: viewer(a)})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return crm.NotFound("lead", leadID)
-		} else if err != nil {
+		l, err := readLead(ctx, q, a, leadID)
+		if err != nil {
 			return err
 		}
-		l := routingLeadFromRow(query.LockRoutingLeadRow(row))
 		rd, err := decideRoute(ctx, q, a.OrgID, &l, nil, nil)
 		d = decisionRecord(rd, &l, a, s.now())
 		return err
@@ -447,8 +447,11 @@ func (s *Service) ReassignLead(ctx context.Context, a *crm.Actor, leadID, ownerI
 		return d, crm.Invalid("reason", "Say why the lead changes hands; the reason is kept with the decision.")
 	}
 	err = s.write(ctx, a, func(w *writer) error {
-		l, err := w.routingLead(leadID, viewer(a))
+		l, err := w.routableLead(leadID, viewer(a))
 		if err != nil {
+			return err
+		}
+		if err := checkRoutable(l); err != nil {
 			return err
 		}
 		cands, err := w.q.RoutingCandidates(w.ctx, query.RoutingCandidatesParams{OrgID: a.OrgID, UserIds: []crm.ID{ownerID}, TeamIds: []crm.ID{}})
@@ -480,9 +483,7 @@ func (s *Service) AssignmentDecisions(ctx context.Context, a *crm.Actor, leadID 
 	}
 	var out []AssignmentDecision
 	err := s.read(ctx, a, func(q *query.Queries) error {
-		if _, err := q.RoutingLead(ctx, query.RoutingLeadParams{OrgID: a.OrgID, ID: leadID, ViewerID: viewer(a)}); errors.Is(err, pgx.ErrNoRows) {
-			return crm.NotFound("lead", leadID)
-		} else if err != nil {
+		if _, err := readLead(ctx, q, a, leadID); err != nil {
 			return err
 		}
 		rows, err := q.ListAssignmentDecisions(ctx, query.ListAssignmentDecisionsParams{OrgID: a.OrgID, LeadID: leadID, MaxRows: MaxPageSize})
@@ -535,27 +536,36 @@ func (s *Service) SetUserAway(ctx context.Context, a *crm.Actor, userID crm.ID, 
 	return u, err
 }
 
-// routingLead reads and locks a lead the viewer (nil: anyone) sees.
-func (w *writer) routingLead(id crm.ID, viewer *crm.ID) (crm.Lead, error) {
-	row, err := w.q.LockRoutingLead(w.ctx, query.LockRoutingLeadParams{OrgID: w.actor.OrgID, ID: id, ViewerID: viewer})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return crm.Lead{}, crm.NotFound("lead", id)
-	} else if err != nil {
-		return crm.Lead{}, err
+// routableLead locks a live, unmerged lead the viewer (nil: anyone) sees.
+func (w *writer) routableLead(id crm.ID, viewer *crm.ID) (crm.Lead, error) {
+	l, err := w.lockLead(id, viewer)
+	if err == nil && (l.DeletedAt != nil || l.MergedIntoID != crm.NilID) {
+		return l, crm.NotFound("lead", id)
 	}
-	return routingLeadFromRow(row), nil
+	return l, err
 }
 
-func routingLeadFromRow(r query.LockRoutingLeadRow) crm.Lead {
-	l := crm.Lead{ID: r.ID, OrgID: r.OrgID, Status: crm.LeadStatus(r.Status), Name: r.Name, Title: r.Title, Company: r.Company,
-		Email: strOf(r.Email), Phone: strOf(r.Phone), Website: r.Website, RegistrationCode: r.RegistrationCode,
-		Industry: r.Industry, CompanySize: r.CompanySize, Country: r.Country, Region: r.Region, City: r.City,
-		Source: crm.LeadSource(r.Source), Campaign: r.Campaign, OwnerID: idOf(r.OwnerID), TeamID: idOf(r.TeamID),
-		AssignedAt: r.AssignedAt, ScoreTotal: r.ScoreTotal, ScoreFit: r.ScoreFit, ScoreEngagement: r.ScoreEngagement,
-		Grade: r.Grade, SLAState: crm.SLAState(r.SlaState), SLADueAt: r.SlaDueAt, ContactedAt: r.ContactedAt, Spam: r.Spam,
-		ContactID: idOf(r.ContactID), AccountID: idOf(r.AccountID), Custom: r.Custom, Version: r.Version}
-	_ = json.Unmarshal(r.Utm, &l.UTM)
-	return l
+// checkRoutable refuses leads that are no longer anyone's to work: converted, or spam.
+func checkRoutable(l crm.Lead) error {
+	if l.Status == crm.LeadConverted {
+		return crm.Errorf(crm.ECONFLICT, "This lead was converted; its contact has an owner already.")
+	}
+	if l.Spam {
+		return crm.Invalid("id", "This lead was captured as spam; spam is never routed.")
+	}
+	return nil
+}
+
+// readLead reads a live lead the actor sees, without a lock.
+func readLead(ctx context.Context, q *query.Queries, a *crm.Actor, id crm.ID) (crm.Lead, error) {
+	rows, err := q.LeadsByID(ctx, query.LeadsByIDParams{OrgID: a.OrgID, Ids: []crm.ID{id}, ViewerID: viewer(a)})
+	if err != nil {
+		return crm.Lead{}, err
+	}
+	if len(rows) == 0 || rows[0].DeletedAt != nil || rows[0].MergedIntoID != nil {
+		return crm.Lead{}, crm.NotFound("lead", id)
+	}
+	return leadFromRow(rows[0]), nil
 }
 
 // routeLead routes a lead the transaction holds locked: the sticky owner the person already has,
@@ -753,7 +763,7 @@ func (w *writer) giveLead(l *crm.Lead, to, team crm.ID, d AssignmentDecision) er
 	if before.OwnerID != crm.NilID {
 		typ = "lead.reassigned"
 	}
-	w.emit(typ, crm.TypeLead, l.ID, diff(leadAssignmentFields(before), leadAssignmentFields(*l)), before.OwnerID, to)
+	w.emitLead(typ, *l, diff(leadAssignmentFields(before), leadAssignmentFields(*l)), before.OwnerID)
 	if due != nil {
 		if _, err := w.jobs.InsertTx(w.ctx, w.tx, jobargs.LeadSLA{OrgID: w.actor.OrgID, LeadID: l.ID, DueAt: *due, Stage: jobargs.SLAStageBreach},
 			&river.InsertOpts{ScheduledAt: *due}); err != nil {
@@ -907,7 +917,7 @@ func (w *writer) managerOf(user crm.ID) (crm.ID, error) {
 }
 
 func (w *writer) reassignBreachedLead(leadID crm.ID, dueAt time.Time) error {
-	l, err := w.routingLead(leadID, nil)
+	l, err := w.routableLead(leadID, nil)
 	if crm.ErrorCode(err) == crm.ENOTFOUND {
 		return nil
 	} else if err != nil {
