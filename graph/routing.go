@@ -93,4 +93,3 @@ func (r *Resolver) leadRef(ctx context.Context, id crm.ID) (*crm.Lead, error) {
 	}
 	return &leads[0], nil
 }
-

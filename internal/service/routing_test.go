@@ -411,3 +411,32 @@ func (e *env) teamOf(a *crm.Actor) crm.ID {
 	require.NoError(e.t, err)
 	return us[0].TeamID
 }
+
+func TestContactStopsTheFirstTouchTimer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.rule(service.AssignmentRuleInput{Name: "All", Strategy: routing.StrategyUser, TargetUserID: e.rep1.UserID})
+	onTime, late := e.lead("ontime"), e.lead("late")
+	for _, l := range []crm.Lead{onTime, late} {
+		_, err := e.svc.AssignLead(e.ctx, e.admin, l.ID)
+		require.NoError(t, err)
+	}
+	due := *e.owner(late.ID).SLADueAt
+	require.NoError(t, e.svc.LeadSLADue(e.ctx, e.org.ID, late.ID, due, jobargs.SLAStageBreach))
+
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	require.NoError(t, e.svc.LeadContacted(e.ctx, e.rep1, onTime.ID, now))
+	require.NoError(t, e.svc.LeadContacted(e.ctx, e.rep1, late.ID, due.Add(time.Minute)))
+	require.NoError(t, e.svc.LeadContacted(e.ctx, e.rep1, onTime.ID, now.Add(time.Hour))) // later contacts change nothing
+	got := e.owner(onTime.ID)
+	require.Equal(t, crm.SLAMet, got.SLAState)
+	require.True(t, got.ContactedAt.Equal(now))
+	require.Equal(t, crm.SLALate, e.owner(late.ID).SLAState)
+	require.Equal(t, 1, e.count("SELECT count(*) FROM events WHERE record_id = $1 AND type = 'lead.contacted'", onTime.ID))
+
+	// The timer's jobs find nothing to do.
+	require.NoError(t, e.svc.LeadSLADue(e.ctx, e.org.ID, onTime.ID, *got.SLADueAt, jobargs.SLAStageBreach))
+	require.NoError(t, e.svc.LeadSLADue(e.ctx, e.org.ID, late.ID, due, jobargs.SLAStageReassign))
+	require.Equal(t, crm.SLAMet, e.owner(onTime.ID).SLAState)
+	require.Equal(t, e.rep1.UserID, e.owner(late.ID).OwnerID)
+}
