@@ -638,7 +638,8 @@ func decideRoute(ctx context.Context, q *query.Queries, orgID crm.ID, l *crm.Lea
 		rules = append(rules, r)
 	}
 	var teamIDs, userIDs, lockIDs []crm.ID
-	for _, i := range routing.Matching(rules, l) {
+	matching := routing.Matching(rules, l)
+	for _, i := range matching {
 		r := &rules[i]
 		if r.NeedsTurn() {
 			teamIDs = append(teamIDs, r.TargetTeamID)
@@ -664,7 +665,7 @@ func decideRoute(ctx context.Context, q *query.Queries, orgID crm.ID, l *crm.Lea
 		if err != nil {
 			return routing.Decision{}, err
 		}
-		for i := range rules {
+		for _, i := range matching {
 			r := &rules[i]
 			for _, c := range cands {
 				if (r.NeedsTurn() && idOf(c.TeamID) == r.TargetTeamID) || (!r.NeedsTurn() && c.ID == r.TargetUserID) {
