@@ -5534,6 +5534,8 @@ enum RecordType {
   TASK
   "A notification (only its recipient sees it)."
   NOTIFICATION
+  "A lead."
+  LEAD
 }
 
 "Who made a change."

@@ -1806,6 +1806,8 @@ const (
 	RecordTypeTask RecordType = "TASK"
 	// A notification (only its recipient sees it).
 	RecordTypeNotification RecordType = "NOTIFICATION"
+	// A lead.
+	RecordTypeLead RecordType = "LEAD"
 )
 
 var AllRecordType = []RecordType{
@@ -1820,11 +1822,12 @@ var AllRecordType = []RecordType{
 	RecordTypeActivity,
 	RecordTypeTask,
 	RecordTypeNotification,
+	RecordTypeLead,
 }
 
 func (e RecordType) IsValid() bool {
 	switch e {
-	case RecordTypeAccount, RecordTypeContact, RecordTypeUser, RecordTypeTeam, RecordTypeOrganization, RecordTypeAPIKey, RecordTypePipeline, RecordTypeOpportunity, RecordTypeActivity, RecordTypeTask, RecordTypeNotification:
+	case RecordTypeAccount, RecordTypeContact, RecordTypeUser, RecordTypeTeam, RecordTypeOrganization, RecordTypeAPIKey, RecordTypePipeline, RecordTypeOpportunity, RecordTypeActivity, RecordTypeTask, RecordTypeNotification, RecordTypeLead:
 		return true
 	}
 	return false

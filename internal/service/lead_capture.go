@@ -10,7 +10,6 @@ import (
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/rules/access"
 	"github.com/rapportcrm/rapport/internal/rules/leads"
-	"github.com/rapportcrm/rapport/worker/jobargs"
 )
 
 // MaxCaptureBatch is the most leads one captureLeads call may carry.
@@ -535,6 +534,5 @@ func (c *capture) finish(items []CaptureItem) error {
 	if len(score) == 0 {
 		return nil
 	}
-	_, err := w.jobs.InsertTx(w.ctx, w.tx, jobargs.ScoreLeads{OrgID: w.actor.OrgID, LeadIDs: score}, nil)
-	return err
+	return w.scoreLater(score...)
 }

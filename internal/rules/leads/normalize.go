@@ -93,8 +93,11 @@ func fallbackName(l *crm.Lead) string {
 	return l.Phone
 }
 
-// companySuffixes are punctuation pasted around company names that carries no meaning.
-const companyTrim = " \t\"'“”‘’「」『』,，;；.。"
+// companyTrim is punctuation pasted around company names that carries no meaning.
+const companyTrim = " \t\"'“”‘’「」『』,，;；"
+
+// legalForms end with a dot that belongs to the name.
+var legalForms = []string{"inc.", "ltd.", "co.", "corp.", "llc.", "plc.", "gmbh.", "s.a."}
 
 // Company tidies a company name: trimmed and single-spaced like any text, surrounding quotes and
 // stray punctuation removed ("“北京某某科技有限公司”。" becomes 北京某某科技有限公司). Legal forms
@@ -104,11 +107,27 @@ func Company(s string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	keepDot := strings.HasSuffix(strings.ToLower(s), "inc.") || strings.HasSuffix(strings.ToLower(s), "ltd.") ||
-		strings.HasSuffix(strings.ToLower(s), "co.") || strings.HasSuffix(strings.ToLower(s), "corp.")
-	trimmed := strings.Trim(s, companyTrim)
-	if keepDot && strings.HasSuffix(s, ".") && !strings.HasSuffix(trimmed, ".") {
-		trimmed += "."
+	for {
+		t := strings.Trim(s, companyTrim)
+		if strings.HasSuffix(t, "。") {
+			t = strings.TrimSuffix(t, "。")
+		}
+		if strings.HasSuffix(t, ".") && !hasLegalForm(t) {
+			t = strings.TrimSuffix(t, ".")
+		}
+		if t == s {
+			return s, nil
+		}
+		s = t
 	}
-	return trimmed, nil
+}
+
+func hasLegalForm(s string) bool {
+	lower := strings.ToLower(s)
+	for _, f := range legalForms {
+		if strings.HasSuffix(lower, " "+f) || lower == f {
+			return true
+		}
+	}
+	return false
 }
