@@ -36,7 +36,10 @@ func NewClient(pool *pgxpool.Pool, svc *service.Service, log *slog.Logger, opts 
 			run: svc.SweepStaleDeals})
 		river.AddWorker(workers, &maintenance[jobargs.SweepAccountPool]{log: log, done: "returned idle accounts to the pool",
 			run: svc.SweepAccountPool})
+		river.AddWorker(workers, &maintenance[jobargs.SweepLeadSLAs]{log: log, done: "repaired lead first-touch timers",
+			run: svc.SweepLeadSLAs})
 		river.AddWorker(workers, &taskRemind{svc: svc})
+		river.AddWorker(workers, &leadSLA{svc: svc})
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault:       {MaxWorkers: 10},
@@ -64,6 +67,9 @@ func PeriodicJobs(maintenance time.Duration) []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(maintenance),
 			func() (river.JobArgs, *river.InsertOpts) { return jobargs.SweepAccountPool{}, nil },
 			&river.PeriodicJobOpts{ID: "sweep_account_pool", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(maintenance),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.SweepLeadSLAs{}, nil },
+			&river.PeriodicJobOpts{ID: "sweep_lead_slas", RunOnStart: true}),
 	}
 }
 
@@ -95,4 +101,16 @@ type taskRemind struct {
 // Work implements river.Worker.
 func (w *taskRemind) Work(ctx context.Context, job *river.Job[jobargs.TaskRemind]) error {
 	return w.svc.RemindTask(ctx, job.Args.OrgID, job.Args.TaskID, job.Args.RemindAt)
+}
+
+// leadSLA acts on a stage of a lead's first-touch timer; the service ignores a timer the lead no
+// longer has (contacted, reassigned) and a repeated run.
+type leadSLA struct {
+	river.WorkerDefaults[jobargs.LeadSLA]
+	svc *service.Service
+}
+
+// Work implements river.Worker.
+func (w *leadSLA) Work(ctx context.Context, job *river.Job[jobargs.LeadSLA]) error {
+	return w.svc.LeadSLADue(ctx, job.Args.OrgID, job.Args.LeadID, job.Args.DueAt, job.Args.Stage)
 }

@@ -53,6 +53,21 @@ type Activity struct {
 	Version               int32
 }
 
+type AssignmentDecision struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	LeadID     uuid.UUID
+	RuleID     *uuid.UUID
+	Reason     string
+	Candidates []byte
+	ChosenID   *uuid.UUID
+	PreviousID *uuid.UUID
+	Manual     bool
+	ActorKind  string
+	ActorID    *uuid.UUID
+	DecidedAt  time.Time
+}
+
 type Contact struct {
 	OrgID        uuid.UUID
 	ID           uuid.UUID

@@ -17,6 +17,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/criteria"
+	"github.com/rapportcrm/rapport/internal/rules/routing"
 	"github.com/rapportcrm/rapport/internal/service"
 	"github.com/shopspring/decimal"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -37,6 +39,10 @@ type ResolverRoot interface {
 	AccountConnection() AccountConnectionResolver
 	Activity() ActivityResolver
 	ApiKey() ApiKeyResolver
+	AssignmentCandidate() AssignmentCandidateResolver
+	AssignmentCriterion() AssignmentCriterionResolver
+	AssignmentDecision() AssignmentDecisionResolver
+	AssignmentRule() AssignmentRuleResolver
 	Contact() ContactResolver
 	ContactConnection() ContactConnectionResolver
 	DealContact() DealContactResolver
@@ -144,6 +150,51 @@ type ComplexityRoot struct {
 		Prefix     func(childComplexity int) int
 		RevokedAt  func(childComplexity int) int
 		Scopes     func(childComplexity int) int
+	}
+
+	AssignmentCandidate struct {
+		Eligible  func(childComplexity int) int
+		OpenLeads func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Rule      func(childComplexity int) int
+		Sticky    func(childComplexity int) int
+		User      func(childComplexity int) int
+	}
+
+	AssignmentCriterion struct {
+		Field    func(childComplexity int) int
+		Operator func(childComplexity int) int
+		Value    func(childComplexity int) int
+	}
+
+	AssignmentDecision struct {
+		Actor      func(childComplexity int) int
+		Candidates func(childComplexity int) int
+		Chosen     func(childComplexity int) int
+		DecidedAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Lead       func(childComplexity int) int
+		Manual     func(childComplexity int) int
+		Previous   func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Rule       func(childComplexity int) int
+		Sticky     func(childComplexity int) int
+	}
+
+	AssignmentRule struct {
+		Active       func(childComplexity int) int
+		Capacity     func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Criteria     func(childComplexity int) int
+		GlobalID     func(childComplexity int) int
+		LastAssigned func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Position     func(childComplexity int) int
+		Strategy     func(childComplexity int) int
+		TargetTeam   func(childComplexity int) int
+		TargetUser   func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+		Version      func(childComplexity int) int
 	}
 
 	Blocker struct {
@@ -492,12 +543,14 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AssignLead                 func(childComplexity int, id string) int
 		CaptureLead                func(childComplexity int, input model.CaptureLeadInput) int
 		CaptureLeads               func(childComplexity int, leads []model.CaptureLeadInput) int
 		ClaimAccount               func(childComplexity int, input model.ClaimAccountInput) int
 		ConvertLead                func(childComplexity int, input model.ConvertLeadInput) int
 		CreateAPIKey               func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAccount              func(childComplexity int, input model.CreateAccountInput) int
+		CreateAssignmentRule       func(childComplexity int, input model.CreateAssignmentRuleInput) int
 		CreateContact              func(childComplexity int, input model.CreateContactInput) int
 		CreateLeadForm             func(childComplexity int, input model.CreateLeadFormInput) int
 		CreateOpportunity          func(childComplexity int, input model.CreateOpportunityInput) int
@@ -506,6 +559,7 @@ type ComplexityRoot struct {
 		CreateTeam                 func(childComplexity int, input model.CreateTeamInput) int
 		CreateUser                 func(childComplexity int, input model.CreateUserInput) int
 		DeleteAccount              func(childComplexity int, input model.DeleteRecordInput) int
+		DeleteAssignmentRule       func(childComplexity int, id string, expectedVersion int) int
 		DeleteContact              func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteLead                 func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteLeadForm             func(childComplexity int, id string, expectedVersion int) int
@@ -517,6 +571,8 @@ type ComplexityRoot struct {
 		MergeContacts              func(childComplexity int, input model.MergeRecordsInput) int
 		MergeLeads                 func(childComplexity int, input model.MergeLeadsInput) int
 		MoveOpportunity            func(childComplexity int, input model.MoveOpportunityInput) int
+		ReassignLead               func(childComplexity int, id string, ownerID string, reason string) int
+		ReorderAssignmentRules     func(childComplexity int, ids []string) int
 		RestoreAccount             func(childComplexity int, input model.DeleteRecordInput) int
 		RestoreContact             func(childComplexity int, input model.DeleteRecordInput) int
 		RestoreLead                func(childComplexity int, input model.DeleteRecordInput) int
@@ -526,8 +582,10 @@ type ComplexityRoot struct {
 		SetExchangeRate            func(childComplexity int, input model.SetExchangeRateInput) int
 		SetLeadStatus              func(childComplexity int, input model.SetLeadStatusInput) int
 		SetQuota                   func(childComplexity int, input model.SetQuotaInput) int
+		SetUserAway                func(childComplexity int, userID string, away bool) int
 		SubmitForecast             func(childComplexity int, input model.SubmitForecastInput) int
 		UpdateAccount              func(childComplexity int, input model.UpdateAccountInput) int
+		UpdateAssignmentRule       func(childComplexity int, input model.UpdateAssignmentRuleInput) int
 		UpdateContact              func(childComplexity int, input model.UpdateContactInput) int
 		UpdateLead                 func(childComplexity int, input model.UpdateLeadInput) int
 		UpdateLeadForm             func(childComplexity int, input model.UpdateLeadFormInput) int
@@ -683,6 +741,8 @@ type ComplexityRoot struct {
 	Query struct {
 		APIKeys             func(childComplexity int) int
 		Accounts            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AccountFilter, orderBy *model.RecordOrder) int
+		AssignmentDecisions func(childComplexity int, leadID string) int
+		AssignmentRules     func(childComplexity int) int
 		AuditTrail          func(childComplexity int, recordID string, first *int, after *string) int
 		Changes             func(childComplexity int, after *string, types []model.RecordType, first *int) int
 		Contacts            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ContactFilter, orderBy *model.RecordOrder) int
@@ -700,6 +760,7 @@ type ComplexityRoot struct {
 		Organization        func(childComplexity int) int
 		PipelineBoard       func(childComplexity int, pipelineID string, dealsPerStage *int, ownerIds []string) int
 		Pipelines           func(childComplexity int) int
+		PreviewAssignment   func(childComplexity int, leadID string) int
 		Quotas              func(childComplexity int, from crm.Date, to crm.Date) int
 		Tasks               func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
 		Teams               func(childComplexity int) int
@@ -840,6 +901,7 @@ type ComplexityRoot struct {
 
 	User struct {
 		Active    func(childComplexity int) int
+		Away      func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
 		GlobalID  func(childComplexity int) int
@@ -890,6 +952,31 @@ type ActivityResolver interface {
 }
 type ApiKeyResolver interface {
 	CreatedBy(ctx context.Context, obj *crm.APIKey) (*crm.User, error)
+}
+type AssignmentCandidateResolver interface {
+	User(ctx context.Context, obj *routing.Considered) (*crm.User, error)
+	Rule(ctx context.Context, obj *routing.Considered) (*service.AssignmentRule, error)
+	Sticky(ctx context.Context, obj *routing.Considered) (*routing.StickyKind, error)
+}
+type AssignmentCriterionResolver interface {
+	Operator(ctx context.Context, obj *criteria.Criterion) (string, error)
+}
+type AssignmentDecisionResolver interface {
+	ID(ctx context.Context, obj *service.AssignmentDecision) (*string, error)
+	Lead(ctx context.Context, obj *service.AssignmentDecision) (*crm.Lead, error)
+	Rule(ctx context.Context, obj *service.AssignmentDecision) (*service.AssignmentRule, error)
+	Sticky(ctx context.Context, obj *service.AssignmentDecision) (*routing.StickyKind, error)
+
+	Chosen(ctx context.Context, obj *service.AssignmentDecision) (*crm.User, error)
+	Previous(ctx context.Context, obj *service.AssignmentDecision) (*crm.User, error)
+
+	Actor(ctx context.Context, obj *service.AssignmentDecision) (*crm.User, error)
+}
+type AssignmentRuleResolver interface {
+	TargetUser(ctx context.Context, obj *service.AssignmentRule) (*crm.User, error)
+	TargetTeam(ctx context.Context, obj *service.AssignmentRule) (*crm.Team, error)
+
+	LastAssigned(ctx context.Context, obj *service.AssignmentRule) (*crm.User, error)
 }
 type ContactResolver interface {
 	Account(ctx context.Context, obj *crm.Contact) (*crm.Account, error)
@@ -1002,6 +1089,13 @@ type MutationResolver interface {
 	RestoreLead(ctx context.Context, input model.DeleteRecordInput) (*model.LeadPayload, error)
 	ConvertLead(ctx context.Context, input model.ConvertLeadInput) (*model.ConvertLeadPayload, error)
 	MergeLeads(ctx context.Context, input model.MergeLeadsInput) (*model.LeadPayload, error)
+	CreateAssignmentRule(ctx context.Context, input model.CreateAssignmentRuleInput) (*service.AssignmentRule, error)
+	UpdateAssignmentRule(ctx context.Context, input model.UpdateAssignmentRuleInput) (*service.AssignmentRule, error)
+	ReorderAssignmentRules(ctx context.Context, ids []string) ([]service.AssignmentRule, error)
+	DeleteAssignmentRule(ctx context.Context, id string, expectedVersion int) (string, error)
+	AssignLead(ctx context.Context, id string) (*service.AssignmentDecision, error)
+	ReassignLead(ctx context.Context, id string, ownerID string, reason string) (*service.AssignmentDecision, error)
+	SetUserAway(ctx context.Context, userID string, away bool) (*crm.User, error)
 }
 type NotificationResolver interface {
 	RecordID(ctx context.Context, obj *crm.Notification) (*string, error)
@@ -1070,6 +1164,9 @@ type QueryResolver interface {
 	LeadForm(ctx context.Context, id string) (*crm.LeadForm, error)
 	Leads(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) (*model.LeadConnection, error)
 	FindDuplicates(ctx context.Context, leadID string) ([]service.LeadDuplicate, error)
+	AssignmentRules(ctx context.Context) ([]service.AssignmentRule, error)
+	PreviewAssignment(ctx context.Context, leadID string) (*service.AssignmentDecision, error)
+	AssignmentDecisions(ctx context.Context, leadID string) ([]service.AssignmentDecision, error)
 }
 type QuotaResolver interface {
 	User(ctx context.Context, obj *service.Quota) (*crm.User, error)
@@ -1455,6 +1552,208 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApiKey.Scopes(childComplexity), true
+
+	case "AssignmentCandidate.eligible":
+		if e.ComplexityRoot.AssignmentCandidate.Eligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.Eligible(childComplexity), true
+	case "AssignmentCandidate.openLeads":
+		if e.ComplexityRoot.AssignmentCandidate.OpenLeads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.OpenLeads(childComplexity), true
+	case "AssignmentCandidate.reason":
+		if e.ComplexityRoot.AssignmentCandidate.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.Reason(childComplexity), true
+	case "AssignmentCandidate.rule":
+		if e.ComplexityRoot.AssignmentCandidate.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.Rule(childComplexity), true
+	case "AssignmentCandidate.sticky":
+		if e.ComplexityRoot.AssignmentCandidate.Sticky == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.Sticky(childComplexity), true
+	case "AssignmentCandidate.user":
+		if e.ComplexityRoot.AssignmentCandidate.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.User(childComplexity), true
+
+	case "AssignmentCriterion.field":
+		if e.ComplexityRoot.AssignmentCriterion.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCriterion.Field(childComplexity), true
+	case "AssignmentCriterion.operator":
+		if e.ComplexityRoot.AssignmentCriterion.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCriterion.Operator(childComplexity), true
+	case "AssignmentCriterion.value":
+		if e.ComplexityRoot.AssignmentCriterion.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCriterion.Value(childComplexity), true
+
+	case "AssignmentDecision.actor":
+		if e.ComplexityRoot.AssignmentDecision.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Actor(childComplexity), true
+	case "AssignmentDecision.candidates":
+		if e.ComplexityRoot.AssignmentDecision.Candidates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Candidates(childComplexity), true
+	case "AssignmentDecision.chosen":
+		if e.ComplexityRoot.AssignmentDecision.Chosen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Chosen(childComplexity), true
+	case "AssignmentDecision.decidedAt":
+		if e.ComplexityRoot.AssignmentDecision.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.DecidedAt(childComplexity), true
+	case "AssignmentDecision.id":
+		if e.ComplexityRoot.AssignmentDecision.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.ID(childComplexity), true
+	case "AssignmentDecision.lead":
+		if e.ComplexityRoot.AssignmentDecision.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Lead(childComplexity), true
+	case "AssignmentDecision.manual":
+		if e.ComplexityRoot.AssignmentDecision.Manual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Manual(childComplexity), true
+	case "AssignmentDecision.previous":
+		if e.ComplexityRoot.AssignmentDecision.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Previous(childComplexity), true
+	case "AssignmentDecision.reason":
+		if e.ComplexityRoot.AssignmentDecision.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Reason(childComplexity), true
+	case "AssignmentDecision.rule":
+		if e.ComplexityRoot.AssignmentDecision.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Rule(childComplexity), true
+	case "AssignmentDecision.sticky":
+		if e.ComplexityRoot.AssignmentDecision.Sticky == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Sticky(childComplexity), true
+
+	case "AssignmentRule.active":
+		if e.ComplexityRoot.AssignmentRule.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Active(childComplexity), true
+	case "AssignmentRule.capacity":
+		if e.ComplexityRoot.AssignmentRule.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Capacity(childComplexity), true
+	case "AssignmentRule.createdAt":
+		if e.ComplexityRoot.AssignmentRule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.CreatedAt(childComplexity), true
+	case "AssignmentRule.criteria":
+		if e.ComplexityRoot.AssignmentRule.Criteria == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Criteria(childComplexity), true
+	case "AssignmentRule.id":
+		if e.ComplexityRoot.AssignmentRule.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.GlobalID(childComplexity), true
+	case "AssignmentRule.lastAssigned":
+		if e.ComplexityRoot.AssignmentRule.LastAssigned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.LastAssigned(childComplexity), true
+	case "AssignmentRule.name":
+		if e.ComplexityRoot.AssignmentRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Name(childComplexity), true
+	case "AssignmentRule.position":
+		if e.ComplexityRoot.AssignmentRule.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Position(childComplexity), true
+	case "AssignmentRule.strategy":
+		if e.ComplexityRoot.AssignmentRule.Strategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Strategy(childComplexity), true
+	case "AssignmentRule.targetTeam":
+		if e.ComplexityRoot.AssignmentRule.TargetTeam == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.TargetTeam(childComplexity), true
+	case "AssignmentRule.targetUser":
+		if e.ComplexityRoot.AssignmentRule.TargetUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.TargetUser(childComplexity), true
+	case "AssignmentRule.updatedAt":
+		if e.ComplexityRoot.AssignmentRule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.UpdatedAt(childComplexity), true
+	case "AssignmentRule.version":
+		if e.ComplexityRoot.AssignmentRule.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Version(childComplexity), true
 
 	case "Blocker.detail":
 		if e.ComplexityRoot.Blocker.Detail == nil {
@@ -2817,6 +3116,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.assignLead":
+		if e.ComplexityRoot.Mutation.AssignLead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignLead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignLead(childComplexity, args["id"].(string)), true
 	case "Mutation.captureLead":
 		if e.ComplexityRoot.Mutation.CaptureLead == nil {
 			break
@@ -2883,6 +3193,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAccount(childComplexity, args["input"].(model.CreateAccountInput)), true
+	case "Mutation.createAssignmentRule":
+		if e.ComplexityRoot.Mutation.CreateAssignmentRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAssignmentRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAssignmentRule(childComplexity, args["input"].(model.CreateAssignmentRuleInput)), true
 	case "Mutation.createContact":
 		if e.ComplexityRoot.Mutation.CreateContact == nil {
 			break
@@ -2971,6 +3292,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteAccount(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.deleteAssignmentRule":
+		if e.ComplexityRoot.Mutation.DeleteAssignmentRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAssignmentRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAssignmentRule(childComplexity, args["id"].(string), args["expectedVersion"].(int)), true
 	case "Mutation.deleteContact":
 		if e.ComplexityRoot.Mutation.DeleteContact == nil {
 			break
@@ -3092,6 +3424,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MoveOpportunity(childComplexity, args["input"].(model.MoveOpportunityInput)), true
+	case "Mutation.reassignLead":
+		if e.ComplexityRoot.Mutation.ReassignLead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reassignLead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReassignLead(childComplexity, args["id"].(string), args["ownerId"].(string), args["reason"].(string)), true
+	case "Mutation.reorderAssignmentRules":
+		if e.ComplexityRoot.Mutation.ReorderAssignmentRules == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reorderAssignmentRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReorderAssignmentRules(childComplexity, args["ids"].([]string)), true
 	case "Mutation.restoreAccount":
 		if e.ComplexityRoot.Mutation.RestoreAccount == nil {
 			break
@@ -3191,6 +3545,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetQuota(childComplexity, args["input"].(model.SetQuotaInput)), true
+	case "Mutation.setUserAway":
+		if e.ComplexityRoot.Mutation.SetUserAway == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setUserAway_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetUserAway(childComplexity, args["userId"].(string), args["away"].(bool)), true
 	case "Mutation.submitForecast":
 		if e.ComplexityRoot.Mutation.SubmitForecast == nil {
 			break
@@ -3213,6 +3578,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAccount(childComplexity, args["input"].(model.UpdateAccountInput)), true
+	case "Mutation.updateAssignmentRule":
+		if e.ComplexityRoot.Mutation.UpdateAssignmentRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAssignmentRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAssignmentRule(childComplexity, args["input"].(model.UpdateAssignmentRuleInput)), true
 	case "Mutation.updateContact":
 		if e.ComplexityRoot.Mutation.UpdateContact == nil {
 			break
@@ -3921,6 +4297,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Accounts(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.AccountFilter), args["orderBy"].(*model.RecordOrder)), true
+	case "Query.assignmentDecisions":
+		if e.ComplexityRoot.Query.AssignmentDecisions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_assignmentDecisions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AssignmentDecisions(childComplexity, args["leadId"].(string)), true
+	case "Query.assignmentRules":
+		if e.ComplexityRoot.Query.AssignmentRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AssignmentRules(childComplexity), true
 	case "Query.auditTrail":
 		if e.ComplexityRoot.Query.AuditTrail == nil {
 			break
@@ -4094,6 +4487,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Pipelines(childComplexity), true
+	case "Query.previewAssignment":
+		if e.ComplexityRoot.Query.PreviewAssignment == nil {
+			break
+		}
+
+		args, err := ec.field_Query_previewAssignment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PreviewAssignment(childComplexity, args["leadId"].(string)), true
 	case "Query.quotas":
 		if e.ComplexityRoot.Query.Quotas == nil {
 			break
@@ -4612,6 +5016,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Active(childComplexity), true
+	case "User.away":
+		if e.ComplexityRoot.User.Away == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Away(childComplexity), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -4727,12 +5137,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AccountFilter", ec.unmarshalInputAccountFilter),
+			graphql.NewInputUnmarshaler("AssignmentCriterionInput", ec.unmarshalInputAssignmentCriterionInput),
 			graphql.NewInputUnmarshaler("CaptureLeadInput", ec.unmarshalInputCaptureLeadInput),
 			graphql.NewInputUnmarshaler("ClaimAccountInput", ec.unmarshalInputClaimAccountInput),
 			graphql.NewInputUnmarshaler("ContactFilter", ec.unmarshalInputContactFilter),
 			graphql.NewInputUnmarshaler("ConvertLeadInput", ec.unmarshalInputConvertLeadInput),
 			graphql.NewInputUnmarshaler("CreateAccountInput", ec.unmarshalInputCreateAccountInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
+			graphql.NewInputUnmarshaler("CreateAssignmentRuleInput", ec.unmarshalInputCreateAssignmentRuleInput),
 			graphql.NewInputUnmarshaler("CreateContactInput", ec.unmarshalInputCreateContactInput),
 			graphql.NewInputUnmarshaler("CreateLeadFormInput", ec.unmarshalInputCreateLeadFormInput),
 			graphql.NewInputUnmarshaler("CreateOpportunityInput", ec.unmarshalInputCreateOpportunityInput),
@@ -4769,6 +5181,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TaskFilter", ec.unmarshalInputTaskFilter),
 			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
+			graphql.NewInputUnmarshaler("UpdateAssignmentRuleInput", ec.unmarshalInputUpdateAssignmentRuleInput),
 			graphql.NewInputUnmarshaler("UpdateContactInput", ec.unmarshalInputUpdateContactInput),
 			graphql.NewInputUnmarshaler("UpdateLeadFormInput", ec.unmarshalInputUpdateLeadFormInput),
 			graphql.NewInputUnmarshaler("UpdateLeadInput", ec.unmarshalInputUpdateLeadInput),
@@ -7719,6 +8132,193 @@ extend type Subscription {
   ): LeadChange!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/routing.graphql", Input: `# ---------------------------------------------------------------- routing: assignment rules, decisions, away users
+
+"How an assignment rule picks the owner."
+enum AssignmentStrategy {
+  "Always the rule's target user."
+  USER
+  "The next eligible member of the target team after the one who got the rule's last lead (members in a stable order)."
+  ROUND_ROBIN
+  "The eligible member of the target team with the fewest open leads; ties go by the round-robin order."
+  LEAST_LOADED
+}
+
+"Where a sticky owner comes from: a person who already has an owner goes back to them."
+enum AssignmentSticky {
+  "The lead's own owner."
+  LEAD
+  "The owner of the contact with the lead's e-mail or phone."
+  CONTACT
+  "The owner of the account with the lead's registration code or web domain."
+  ACCOUNT
+}
+
+"One condition of an assignment rule on a lead's field."
+type AssignmentCriterion {
+  "The lead field: name, title, company, email, emailDomain, phone, website, industry, country, region, city, source, campaign, utmSource, utmMedium, utmCampaign, grade, status, registrationCode, companySize, score, fit, engagement, seniority, or custom.<key>."
+  field: String!
+  "eq, neq, in, not_in, contains, starts_with, gt, gte, lt, lte, exists or missing."
+  operator: String!
+  "A string or number; an array of strings for in and not_in; absent for exists and missing."
+  value: JSON
+}
+
+"One condition of an assignment rule."
+input AssignmentCriterionInput {
+  "The lead field (see AssignmentCriterion.field)."
+  field: String!
+  "The operator (see AssignmentCriterion.operator)."
+  operator: String!
+  "The value to compare with."
+  value: JSON
+}
+
+"An ordered assignment rule: leads matching all its criteria go to its target."
+type AssignmentRule {
+  "Global ID."
+  id: ID!
+  "Order in which rules are tried, from 0."
+  position: Int!
+  "Name."
+  name: String!
+  "Conditions that must all hold; none means every lead."
+  criteria: [AssignmentCriterion!]!
+  "How the owner is picked."
+  strategy: AssignmentStrategy!
+  "The user of a USER rule."
+  targetUser: User
+  "The team of a ROUND_ROBIN or LEAST_LOADED rule (its direct members)."
+  targetTeam: Team
+  "Most open leads a member may hold to get another; null means no cap."
+  capacity: Int
+  "The member the rule last gave a lead to (the round-robin turn)."
+  lastAssigned: User
+  "Inactive rules are skipped."
+  active: Boolean!
+  "When the rule was created."
+  createdAt: Time!
+  "When the rule last changed."
+  updatedAt: Time!
+  "Optimistic-concurrency version."
+  version: Int!
+}
+
+"A person considered for a lead, and whether and why they could take it."
+type AssignmentCandidate {
+  "The person."
+  user: User
+  "The rule that considered them; null for a sticky owner."
+  rule: AssignmentRule
+  "Set when the person was considered as a sticky owner."
+  sticky: AssignmentSticky
+  "Open leads they held at the time."
+  openLeads: Int!
+  "Whether they could take the lead."
+  eligible: Boolean!
+  "Why not (away, inactive, at capacity, excluded), or chosen."
+  reason: String!
+}
+
+"Who got a lead and why."
+type AssignmentDecision {
+  "Global ID; null for a preview."
+  id: ID
+  "The lead."
+  lead: Lead
+  "The rule that chose; null for sticky, manual and unassigned decisions."
+  rule: AssignmentRule
+  "Set when a sticky owner was chosen."
+  sticky: AssignmentSticky
+  "Everyone considered, in the order they were."
+  candidates: [AssignmentCandidate!]!
+  "The new owner; null when nobody could take the lead (it stays as it was)."
+  chosen: User
+  "The owner before."
+  previous: User
+  "Why, in words."
+  reason: String!
+  "Whether a person reassigned the lead by hand."
+  manual: Boolean!
+  "The user who decided (manual reassignment, assignLead); null for the system and API keys."
+  actor: User
+  "When."
+  decidedAt: Time!
+}
+
+"A new assignment rule."
+input CreateAssignmentRuleInput {
+  "Name."
+  name: String!
+  "Conditions that must all hold."
+  criteria: [AssignmentCriterionInput!]
+  "How the owner is picked."
+  strategy: AssignmentStrategy!
+  "The user of a USER rule."
+  targetUserId: ID
+  "The team of a team rule."
+  targetTeamId: ID
+  "Most open leads per member; null for no cap."
+  capacity: Int
+  "Default true."
+  active: Boolean
+  "Where to insert it (0: tried first); default last."
+  position: Int
+}
+
+"Changes to an assignment rule; omitted fields stay as they are."
+input UpdateAssignmentRuleInput {
+  "The rule."
+  id: ID!
+  "The version you read; a different current version is a CONFLICT."
+  expectedVersion: Int!
+  "Name."
+  name: String
+  "The complete new list of conditions."
+  criteria: [AssignmentCriterionInput!]
+  "How the owner is picked."
+  strategy: AssignmentStrategy
+  "The user of a USER rule."
+  targetUserId: ID
+  "The team of a team rule."
+  targetTeamId: ID
+  "Most open leads per member; null for no cap."
+  capacity: Int
+  "Inactive rules are skipped."
+  active: Boolean
+}
+
+extend type User {
+  "Away users receive no new leads from the assignment rules."
+  away: Boolean!
+}
+
+extend type Query {
+  "The organization's assignment rules in the order they are tried."
+  assignmentRules: [AssignmentRule!]!
+  "The decision assignLead would take now, without applying it."
+  previewAssignment("The lead." leadId: ID!): AssignmentDecision!
+  "A lead's assignment decisions, newest first."
+  assignmentDecisions("The lead." leadId: ID!): [AssignmentDecision!]!
+}
+
+extend type Mutation {
+  "Adds an assignment rule (admins)."
+  createAssignmentRule(input: CreateAssignmentRuleInput!): AssignmentRule!
+  "Changes an assignment rule (admins)."
+  updateAssignmentRule(input: UpdateAssignmentRuleInput!): AssignmentRule!
+  "Sets the order of the assignment rules (admins): every rule exactly once."
+  reorderAssignmentRules("Every rule, in the new order." ids: [ID!]!): [AssignmentRule!]!
+  "Removes an assignment rule (admins); returns its ID."
+  deleteAssignmentRule("The rule." id: ID!, "The version you read." expectedVersion: Int!): ID!
+  "Routes a lead by the rules now (sticky owner first) and stores the decision."
+  assignLead("The lead." id: ID!): AssignmentDecision!
+  "Gives a lead to a person by hand; audited as a manual decision."
+  reassignLead("The lead." id: ID!, "The new owner." ownerId: ID!, "Why; kept with the decision." reason: String!): AssignmentDecision!
+  "Marks a user away (no new leads) or back: yourself, or anyone as an admin."
+  setUserAway("The user." userId: ID!, "Away or back." away: Boolean!): User!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -7878,6 +8478,96 @@ func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphq
 		return ec.fieldContext_ApiKey_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApiKey", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentCandidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AssignmentCandidate_user(ctx, field)
+	case "rule":
+		return ec.fieldContext_AssignmentCandidate_rule(ctx, field)
+	case "sticky":
+		return ec.fieldContext_AssignmentCandidate_sticky(ctx, field)
+	case "openLeads":
+		return ec.fieldContext_AssignmentCandidate_openLeads(ctx, field)
+	case "eligible":
+		return ec.fieldContext_AssignmentCandidate_eligible(ctx, field)
+	case "reason":
+		return ec.fieldContext_AssignmentCandidate_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentCandidate", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentCriterion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_AssignmentCriterion_field(ctx, field)
+	case "operator":
+		return ec.fieldContext_AssignmentCriterion_operator(ctx, field)
+	case "value":
+		return ec.fieldContext_AssignmentCriterion_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentCriterion", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AssignmentDecision_id(ctx, field)
+	case "lead":
+		return ec.fieldContext_AssignmentDecision_lead(ctx, field)
+	case "rule":
+		return ec.fieldContext_AssignmentDecision_rule(ctx, field)
+	case "sticky":
+		return ec.fieldContext_AssignmentDecision_sticky(ctx, field)
+	case "candidates":
+		return ec.fieldContext_AssignmentDecision_candidates(ctx, field)
+	case "chosen":
+		return ec.fieldContext_AssignmentDecision_chosen(ctx, field)
+	case "previous":
+		return ec.fieldContext_AssignmentDecision_previous(ctx, field)
+	case "reason":
+		return ec.fieldContext_AssignmentDecision_reason(ctx, field)
+	case "manual":
+		return ec.fieldContext_AssignmentDecision_manual(ctx, field)
+	case "actor":
+		return ec.fieldContext_AssignmentDecision_actor(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_AssignmentDecision_decidedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentDecision", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AssignmentRule_id(ctx, field)
+	case "position":
+		return ec.fieldContext_AssignmentRule_position(ctx, field)
+	case "name":
+		return ec.fieldContext_AssignmentRule_name(ctx, field)
+	case "criteria":
+		return ec.fieldContext_AssignmentRule_criteria(ctx, field)
+	case "strategy":
+		return ec.fieldContext_AssignmentRule_strategy(ctx, field)
+	case "targetUser":
+		return ec.fieldContext_AssignmentRule_targetUser(ctx, field)
+	case "targetTeam":
+		return ec.fieldContext_AssignmentRule_targetTeam(ctx, field)
+	case "capacity":
+		return ec.fieldContext_AssignmentRule_capacity(ctx, field)
+	case "lastAssigned":
+		return ec.fieldContext_AssignmentRule_lastAssigned(ctx, field)
+	case "active":
+		return ec.fieldContext_AssignmentRule_active(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AssignmentRule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AssignmentRule_updatedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_AssignmentRule_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentRule", field.Name)
 }
 
 func (ec *executionContext) childFields_Blocker(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9118,6 +9808,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_updatedAt(ctx, field)
 	case "version":
 		return ec.fieldContext_User_version(ctx, field)
+	case "away":
+		return ec.fieldContext_User_away(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
@@ -9296,6 +9988,20 @@ func (ec *executionContext) field_Lead_touches_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_assignLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_captureLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9372,6 +10078,20 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
 			return ec.unmarshalNCreateApiKeyInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createAssignmentRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAssignmentRuleInput, error) {
+			return ec.unmarshalNCreateAssignmentRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateAssignmentRuleInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9489,6 +10209,28 @@ func (ec *executionContext) field_Mutation_deleteAccount_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteAssignmentRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
 	return args, nil
 }
 
@@ -9654,6 +10396,50 @@ func (ec *executionContext) field_Mutation_moveOpportunity_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reassignLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "ownerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ownerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reorderAssignmentRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_restoreAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9788,6 +10574,28 @@ func (ec *executionContext) field_Mutation_setQuota_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setUserAway_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "away",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["away"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_submitForecast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9808,6 +10616,20 @@ func (ec *executionContext) field_Mutation_updateAccount_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateAccountInput, error) {
 			return ec.unmarshalNUpdateAccountInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateAssignmentRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAssignmentRuleInput, error) {
+			return ec.unmarshalNUpdateAssignmentRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateAssignmentRuleInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10007,6 +10829,20 @@ func (ec *executionContext) field_Query_accounts_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["orderBy"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_assignmentDecisions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "leadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leadId"] = arg0
 	return args, nil
 }
 
@@ -10395,6 +11231,20 @@ func (ec *executionContext) field_Query_pipelineBoard_args(ctx context.Context, 
 		return nil, err
 	}
 	args["ownerIds"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_previewAssignment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "leadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leadId"] = arg0
 	return args, nil
 }
 
@@ -12024,6 +12874,873 @@ func (ec *executionContext) _ApiKey_revokedAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_ApiKey_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssignmentCandidate_user(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentCandidate().User(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentCandidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentCandidate_rule(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentCandidate().Rule(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalOAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentCandidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentCandidate_sticky(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_sticky(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentCandidate().Sticky(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *routing.StickyKind) graphql.Marshaler {
+			return ec.marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_sticky(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCandidate", field, true, true, "AssignmentSticky")
+}
+
+func (ec *executionContext) _AssignmentCandidate_openLeads(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_openLeads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenLeads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_openLeads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCandidate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AssignmentCandidate_eligible(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_eligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_eligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCandidate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AssignmentCandidate_reason(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCandidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssignmentCriterion_field(ctx context.Context, field graphql.CollectedField, obj *criteria.Criterion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCriterion_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCriterion_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCriterion", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssignmentCriterion_operator(ctx context.Context, field graphql.CollectedField, obj *criteria.Criterion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCriterion_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentCriterion().Operator(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCriterion_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCriterion", field, true, true, "String")
+}
+
+func (ec *executionContext) _AssignmentCriterion_value(ctx context.Context, field graphql.CollectedField, obj *criteria.Criterion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCriterion_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCriterion_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCriterion", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _AssignmentDecision_id(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AssignmentDecision_lead(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Lead(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_rule(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Rule(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalOAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_sticky(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_sticky(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Sticky(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *routing.StickyKind) graphql.Marshaler {
+			return ec.marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_sticky(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, true, true, "AssignmentSticky")
+}
+
+func (ec *executionContext) _AssignmentDecision_candidates(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_candidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []routing.Considered) graphql.Marshaler {
+			return ec.marshalNAssignmentCandidate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsideredᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentCandidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_chosen(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_chosen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Chosen(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_chosen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_previous(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_previous(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Previous(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_reason(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssignmentDecision_manual(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_manual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Manual, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_manual(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AssignmentDecision_actor(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_decidedAt(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssignmentRule_id(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, true, false, "ID")
+}
+
+func (ec *executionContext) _AssignmentRule_position(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AssignmentRule_name(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssignmentRule_criteria(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_criteria(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Criteria, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []criteria.Criterion) graphql.Marshaler {
+			return ec.marshalNAssignmentCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_criteria(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentRule",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentCriterion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentRule_strategy(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_strategy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Strategy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v routing.Strategy) graphql.Marshaler {
+			return ec.marshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_strategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "AssignmentStrategy")
+}
+
+func (ec *executionContext) _AssignmentRule_targetUser(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_targetUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentRule().TargetUser(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_targetUser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentRule",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentRule_targetTeam(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_targetTeam(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentRule().TargetTeam(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Team) graphql.Marshaler {
+			return ec.marshalOTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_targetTeam(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentRule",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentRule_capacity(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AssignmentRule_lastAssigned(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_lastAssigned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentRule().LastAssigned(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_lastAssigned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentRule",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentRule_active(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AssignmentRule_createdAt(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssignmentRule_updatedAt(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssignmentRule_version(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Blocker_kind(ctx context.Context, field graphql.CollectedField, obj *crm.Blocker) (ret graphql.Marshaler) {
@@ -19640,6 +21357,314 @@ func (ec *executionContext) fieldContext_Mutation_mergeLeads(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createAssignmentRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAssignmentRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAssignmentRule(ctx, fc.Args["input"].(model.CreateAssignmentRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalNAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAssignmentRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAssignmentRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAssignmentRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAssignmentRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAssignmentRule(ctx, fc.Args["input"].(model.UpdateAssignmentRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalNAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAssignmentRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAssignmentRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reorderAssignmentRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reorderAssignmentRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReorderAssignmentRules(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalNAssignmentRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reorderAssignmentRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reorderAssignmentRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAssignmentRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAssignmentRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAssignmentRule(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAssignmentRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAssignmentRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_assignLead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_assignLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AssignLead(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentDecision) graphql.Marshaler {
+			return ec.marshalNAssignmentDecision2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_assignLead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_assignLead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reassignLead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reassignLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReassignLead(ctx, fc.Args["id"].(string), fc.Args["ownerId"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentDecision) graphql.Marshaler {
+			return ec.marshalNAssignmentDecision2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reassignLead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reassignLead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setUserAway(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setUserAway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetUserAway(ctx, fc.Args["userId"].(string), fc.Args["away"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setUserAway(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setUserAway_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23143,6 +25168,126 @@ func (ec *executionContext) fieldContext_Query_findDuplicates(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_assignmentRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_assignmentRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AssignmentRules(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalNAssignmentRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_assignmentRules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_previewAssignment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_previewAssignment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PreviewAssignment(ctx, fc.Args["leadId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentDecision) graphql.Marshaler {
+			return ec.marshalNAssignmentDecision2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_previewAssignment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_previewAssignment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_assignmentDecisions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_assignmentDecisions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AssignmentDecisions(ctx, fc.Args["leadId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.AssignmentDecision) graphql.Marshaler {
+			return ec.marshalNAssignmentDecision2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecisionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_assignmentDecisions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_assignmentDecisions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25381,6 +27526,29 @@ func (ec *executionContext) fieldContext_User_version(_ context.Context, field g
 	return graphql.NewScalarFieldContext("User", field, false, false, "Int")
 }
 
+func (ec *executionContext) _User_away(ctx context.Context, field graphql.CollectedField, obj *crm.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_away(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Away, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_away(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Utm_source(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26798,6 +28966,62 @@ func UnmarshalAccountFilter(ctx context.Context, raw any) (model.AccountFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAssignmentCriterionInput(ctx context.Context, obj any) (model.AssignmentCriterionInput, error) {
+	var it model.AssignmentCriterionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"field", "operator", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "operator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operator"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Operator = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAssignmentCriterionInput unmarshals raw into the AssignmentCriterionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAssignmentCriterionInput(ctx context.Context, raw any) (model.AssignmentCriterionInput, error) {
+	var out model.AssignmentCriterionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AssignmentCriterionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCaptureLeadInput(ctx context.Context, obj any) (model.CaptureLeadInput, error) {
 	var it model.CaptureLeadInput
 	if obj == nil {
@@ -27420,6 +29644,97 @@ func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context,
 func UnmarshalCreateApiKeyInput(ctx context.Context, raw any) (model.CreateAPIKeyInput, error) {
 	var out model.CreateAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateApiKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateAssignmentRuleInput(ctx context.Context, obj any) (model.CreateAssignmentRuleInput, error) {
+	var it model.CreateAssignmentRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "criteria", "strategy", "targetUserId", "targetTeamId", "capacity", "active", "position"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "criteria":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("criteria"))
+			data, err := ec.unmarshalOAssignmentCriterionInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Criteria = graphql.OmittableOf(data)
+		case "strategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategy"))
+			data, err := ec.unmarshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Strategy = data
+		case "targetUserId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetUserId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetUserID = graphql.OmittableOf(data)
+		case "targetTeamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetTeamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetTeamID = graphql.OmittableOf(data)
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		case "position":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Position = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateAssignmentRuleInput unmarshals raw into the CreateAssignmentRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAssignmentRuleInput(ctx context.Context, raw any) (model.CreateAssignmentRuleInput, error) {
+	var out model.CreateAssignmentRuleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAssignmentRuleInput", raw, &out)
 	return out, err
 }
 
@@ -30102,6 +32417,104 @@ func UnmarshalUpdateAccountInput(ctx context.Context, raw any) (model.UpdateAcco
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateAssignmentRuleInput(ctx context.Context, obj any) (model.UpdateAssignmentRuleInput, error) {
+	var it model.UpdateAssignmentRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "name", "criteria", "strategy", "targetUserId", "targetTeamId", "capacity", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "criteria":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("criteria"))
+			data, err := ec.unmarshalOAssignmentCriterionInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Criteria = graphql.OmittableOf(data)
+		case "strategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategy"))
+			data, err := ec.unmarshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Strategy = graphql.OmittableOf(data)
+		case "targetUserId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetUserId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetUserID = graphql.OmittableOf(data)
+		case "targetTeamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetTeamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetTeamID = graphql.OmittableOf(data)
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAssignmentRuleInput unmarshals raw into the UpdateAssignmentRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAssignmentRuleInput(ctx context.Context, raw any) (model.UpdateAssignmentRuleInput, error) {
+	var out model.UpdateAssignmentRuleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAssignmentRuleInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateContactInput(ctx context.Context, obj any) (model.UpdateContactInput, error) {
 	var it model.UpdateContactInput
 	if obj == nil {
@@ -31858,6 +34271,297 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 		case "revokedAt":
 			out.Values[i] = ec._ApiKey_revokedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var assignmentCandidateImplementors = []string{"AssignmentCandidate"}
+
+func (ec *executionContext) _AssignmentCandidate(ctx context.Context, sel ast.SelectionSet, obj *routing.Considered) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentCandidateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssignmentCandidate")
+		case "user":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentCandidate_user(ctx, field, obj)
+				})
+		case "rule":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentCandidate_rule(ctx, field, obj)
+				})
+		case "sticky":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentCandidate_sticky(ctx, field, obj)
+				})
+		case "openLeads":
+			out.Values[i] = ec._AssignmentCandidate_openLeads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eligible":
+			out.Values[i] = ec._AssignmentCandidate_eligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._AssignmentCandidate_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var assignmentCriterionImplementors = []string{"AssignmentCriterion"}
+
+func (ec *executionContext) _AssignmentCriterion(ctx context.Context, sel ast.SelectionSet, obj *criteria.Criterion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentCriterionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssignmentCriterion")
+		case "field":
+			out.Values[i] = ec._AssignmentCriterion_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "operator":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentCriterion_operator(ctx, field, obj)
+				})
+		case "value":
+			out.Values[i] = ec._AssignmentCriterion_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var assignmentDecisionImplementors = []string{"AssignmentDecision"}
+
+func (ec *executionContext) _AssignmentDecision(ctx context.Context, sel ast.SelectionSet, obj *service.AssignmentDecision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentDecisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssignmentDecision")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_id(ctx, field, obj)
+				})
+		case "lead":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_lead(ctx, field, obj)
+				})
+		case "rule":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_rule(ctx, field, obj)
+				})
+		case "sticky":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_sticky(ctx, field, obj)
+				})
+		case "candidates":
+			out.Values[i] = ec._AssignmentDecision_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "chosen":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_chosen(ctx, field, obj)
+				})
+		case "previous":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_previous(ctx, field, obj)
+				})
+		case "reason":
+			out.Values[i] = ec._AssignmentDecision_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "manual":
+			out.Values[i] = ec._AssignmentDecision_manual(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_actor(ctx, field, obj)
+				})
+		case "decidedAt":
+			out.Values[i] = ec._AssignmentDecision_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var assignmentRuleImplementors = []string{"AssignmentRule"}
+
+func (ec *executionContext) _AssignmentRule(ctx context.Context, sel ast.SelectionSet, obj *service.AssignmentRule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssignmentRule")
+		case "id":
+			out.Values[i] = ec._AssignmentRule_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "position":
+			out.Values[i] = ec._AssignmentRule_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._AssignmentRule_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "criteria":
+			out.Values[i] = ec._AssignmentRule_criteria(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "strategy":
+			out.Values[i] = ec._AssignmentRule_strategy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "targetUser":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentRule_targetUser(ctx, field, obj)
+				})
+		case "targetTeam":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentRule_targetTeam(ctx, field, obj)
+				})
+		case "capacity":
+			out.Values[i] = ec._AssignmentRule_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastAssigned":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentRule_lastAssigned(ctx, field, obj)
+				})
+		case "active":
+			out.Values[i] = ec._AssignmentRule_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AssignmentRule_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._AssignmentRule_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._AssignmentRule_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -34515,6 +37219,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createAssignmentRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAssignmentRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAssignmentRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAssignmentRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reorderAssignmentRules":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reorderAssignmentRules(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAssignmentRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAssignmentRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignLead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_assignLead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reassignLead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reassignLead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setUserAway":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setUserAway(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -35624,6 +38377,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_findDuplicates(ctx, field)
 				})
+		case "assignmentRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_assignmentRules(ctx, field)
+				})
+		case "previewAssignment":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_previewAssignment(ctx, field)
+				})
+		case "assignmentDecisions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_assignmentDecisions(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -36614,6 +39385,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "away":
+			out.Values[i] = ec._User_away(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37300,6 +40076,135 @@ func (ec *executionContext) marshalNApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrappor
 	return ec._ApiKey(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAssignmentCandidate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsidered(ctx context.Context, sel ast.SelectionSet, v routing.Considered) graphql.Marshaler {
+	return ec._AssignmentCandidate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAssignmentCandidate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsideredᚄ(ctx context.Context, sel ast.SelectionSet, v []routing.Considered) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignmentCandidate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsidered(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssignmentCriterion2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterion(ctx context.Context, sel ast.SelectionSet, v criteria.Criterion) graphql.Marshaler {
+	return ec._AssignmentCriterion(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAssignmentCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterionᚄ(ctx context.Context, sel ast.SelectionSet, v []criteria.Criterion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignmentCriterion2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNAssignmentCriterionInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInput(ctx context.Context, v any) (model.AssignmentCriterionInput, error) {
+	res, err := ec.unmarshalInputAssignmentCriterionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssignmentDecision2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx context.Context, sel ast.SelectionSet, v service.AssignmentDecision) graphql.Marshaler {
+	return ec._AssignmentDecision(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAssignmentDecision2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecisionᚄ(ctx context.Context, sel ast.SelectionSet, v []service.AssignmentDecision) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignmentDecision2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssignmentDecision2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx context.Context, sel ast.SelectionSet, v *service.AssignmentDecision) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AssignmentDecision!")
+		return graphql.Null
+	}
+	return ec._AssignmentDecision(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAssignmentRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx context.Context, sel ast.SelectionSet, v service.AssignmentRule) graphql.Marshaler {
+	return ec._AssignmentRule(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAssignmentRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []service.AssignmentRule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignmentRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx context.Context, sel ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AssignmentRule!")
+		return graphql.Null
+	}
+	return ec._AssignmentRule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx context.Context, v any) (routing.Strategy, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx context.Context, sel ast.SelectionSet, v routing.Strategy) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AssignmentStrategy!")
+	}
+	return res
+}
+
+var (
+	unmarshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy = map[string]routing.Strategy{
+		"USER":         routing.StrategyUser,
+		"ROUND_ROBIN":  routing.StrategyRoundRobin,
+		"LEAST_LOADED": routing.StrategyLeastLoaded,
+	}
+	marshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy = map[routing.Strategy]string{
+		routing.StrategyUser:        "USER",
+		routing.StrategyRoundRobin:  "ROUND_ROBIN",
+		routing.StrategyLeastLoaded: "LEAST_LOADED",
+	}
+)
+
 func (ec *executionContext) marshalNBlocker2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐBlocker(ctx context.Context, sel ast.SelectionSet, v crm.Blocker) graphql.Marshaler {
 	return ec._Blocker(ctx, sel, &v)
 }
@@ -37635,6 +40540,11 @@ func (ec *executionContext) marshalNCreateApiKeyPayload2ᚖgithubᚗcomᚋrappor
 		return graphql.Null
 	}
 	return ec._CreateApiKeyPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateAssignmentRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateAssignmentRuleInput(ctx context.Context, v any) (model.CreateAssignmentRuleInput, error) {
+	res, err := ec.unmarshalInputCreateAssignmentRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateContactInput(ctx context.Context, v any) (model.CreateContactInput, error) {
@@ -39262,6 +42172,11 @@ func (ec *executionContext) marshalNUpdateAccountPayload2ᚖgithubᚗcomᚋrappo
 	return ec._UpdateAccountPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpdateAssignmentRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateAssignmentRuleInput(ctx context.Context, v any) (model.UpdateAssignmentRuleInput, error) {
+	res, err := ec.unmarshalInputUpdateAssignmentRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateContactInput(ctx context.Context, v any) (model.UpdateContactInput, error) {
 	res, err := ec.unmarshalInputUpdateContactInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -39640,6 +42555,94 @@ func (ec *executionContext) marshalOApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrappor
 	}
 	return ec._ApiKey(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalOAssignmentCriterionInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInputᚄ(ctx context.Context, v any) ([]model.AssignmentCriterionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.AssignmentCriterionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAssignmentCriterionInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx context.Context, sel ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AssignmentRule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind(ctx context.Context, v any) (*routing.StickyKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind(ctx context.Context, sel ast.SelectionSet, v *routing.StickyKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind[*v])
+	return res
+}
+
+var (
+	unmarshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind = map[string]routing.StickyKind{
+		"LEAD":    routing.StickyLead,
+		"CONTACT": routing.StickyContact,
+		"ACCOUNT": routing.StickyAccount,
+	}
+	marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind = map[routing.StickyKind]string{
+		routing.StickyLead:    "LEAD",
+		routing.StickyContact: "CONTACT",
+		routing.StickyAccount: "ACCOUNT",
+	}
+)
+
+func (ec *executionContext) unmarshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx context.Context, v any) (*routing.Strategy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx context.Context, sel ast.SelectionSet, v *routing.Strategy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy[*v])
+	return res
+}
+
+var (
+	unmarshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy = map[string]routing.Strategy{
+		"USER":         routing.StrategyUser,
+		"ROUND_ROBIN":  routing.StrategyRoundRobin,
+		"LEAST_LOADED": routing.StrategyLeastLoaded,
+	}
+	marshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy = map[routing.Strategy]string{
+		routing.StrategyUser:        "USER",
+		routing.StrategyRoundRobin:  "ROUND_ROBIN",
+		routing.StrategyLeastLoaded: "LEAST_LOADED",
+	}
+)
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)

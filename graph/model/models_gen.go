@@ -12,6 +12,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/routing"
 	"github.com/rapportcrm/rapport/internal/service"
 	"github.com/shopspring/decimal"
 )
@@ -78,6 +79,16 @@ type ActivityEdge struct {
 	Cursor string `json:"cursor"`
 	// The activity.
 	Node *crm.Activity `json:"node"`
+}
+
+// One condition of an assignment rule.
+type AssignmentCriterionInput struct {
+	// The lead field (see AssignmentCriterion.field).
+	Field string `json:"field"`
+	// The operator (see AssignmentCriterion.operator).
+	Operator string `json:"operator"`
+	// The value to compare with.
+	Value graphql.Omittable[json.RawMessage] `json:"value,omitempty"`
 }
 
 // Why one item of a batch was refused.
@@ -312,6 +323,26 @@ type CreateAPIKeyPayload struct {
 	APIKey *crm.APIKey `json:"apiKey"`
 	// The full key to send as `Authorization: Bearer ...`. Shown only now: store it safely.
 	Secret string `json:"secret"`
+}
+
+// A new assignment rule.
+type CreateAssignmentRuleInput struct {
+	// Name.
+	Name string `json:"name"`
+	// Conditions that must all hold.
+	Criteria graphql.Omittable[[]AssignmentCriterionInput] `json:"criteria,omitempty"`
+	// How the owner is picked.
+	Strategy routing.Strategy `json:"strategy"`
+	// The user of a USER rule.
+	TargetUserID graphql.Omittable[*string] `json:"targetUserId,omitempty"`
+	// The team of a team rule.
+	TargetTeamID graphql.Omittable[*string] `json:"targetTeamId,omitempty"`
+	// Most open leads per member; null for no cap.
+	Capacity graphql.Omittable[*int] `json:"capacity,omitempty"`
+	// Default true.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
+	// Where to insert it (0: tried first); default last.
+	Position graphql.Omittable[*int] `json:"position,omitempty"`
 }
 
 // A contact to create.
@@ -1078,6 +1109,28 @@ type UpdateAccountInput struct {
 type UpdateAccountPayload struct {
 	// The account after the change.
 	Account *crm.Account `json:"account"`
+}
+
+// Changes to an assignment rule; omitted fields stay as they are.
+type UpdateAssignmentRuleInput struct {
+	// The rule.
+	ID string `json:"id"`
+	// The version you read; a different current version is a CONFLICT.
+	ExpectedVersion int `json:"expectedVersion"`
+	// Name.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// The complete new list of conditions.
+	Criteria graphql.Omittable[[]AssignmentCriterionInput] `json:"criteria,omitempty"`
+	// How the owner is picked.
+	Strategy graphql.Omittable[*routing.Strategy] `json:"strategy,omitempty"`
+	// The user of a USER rule.
+	TargetUserID graphql.Omittable[*string] `json:"targetUserId,omitempty"`
+	// The team of a team rule.
+	TargetTeamID graphql.Omittable[*string] `json:"targetTeamId,omitempty"`
+	// Most open leads per member; null for no cap.
+	Capacity graphql.Omittable[*int] `json:"capacity,omitempty"`
+	// Inactive rules are skipped.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
 }
 
 // Changes to a contact; omitted fields stay as they are.
