@@ -92,6 +92,54 @@ type Event struct {
 	Snapshot    []byte
 }
 
+type Lead struct {
+	OrgID            uuid.UUID
+	ID               uuid.UUID
+	Status           string
+	StatusReason     string
+	Name             string
+	Title            string
+	Company          string
+	Email            *string
+	Phone            *string
+	Website          string
+	RegistrationCode string
+	Industry         string
+	CompanySize      *int32
+	Country          string
+	Region           string
+	City             string
+	Source           string
+	Campaign         string
+	Utm              []byte
+	OwnerID          *uuid.UUID
+	TeamID           *uuid.UUID
+	AssignedAt       *time.Time
+	ScoreTotal       int32
+	ScoreFit         int32
+	ScoreEngagement  int32
+	Grade            string
+	QualifiedAt      *time.Time
+	NurturedAt       *time.Time
+	SlaState         string
+	SlaDueAt         *time.Time
+	ContactedAt      *time.Time
+	Spam             bool
+	TouchCount       int32
+	FirstTouchAt     time.Time
+	LastTouchAt      time.Time
+	ConvertedAt      *time.Time
+	ContactID        *uuid.UUID
+	AccountID        *uuid.UUID
+	OpportunityID    *uuid.UUID
+	MergedIntoID     *uuid.UUID
+	Custom           []byte
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	DeletedAt        *time.Time
+	Version          int32
+}
+
 type Notification struct {
 	OrgID      uuid.UUID
 	ID         uuid.UUID
@@ -183,6 +231,40 @@ type PipelineStage struct {
 	StaleAfterDays   *int32
 	EntryCriteria    []byte
 	DeletedAt        *time.Time
+}
+
+type ScoringRule struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	Kind       string
+	Name       string
+	Field      string
+	Operator   string
+	Value      []byte
+	EventType  string
+	UrlPattern string
+	Points     int32
+	CapPoints  *int32
+	CapDays    *int32
+	Active     bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	DeletedAt  *time.Time
+	Version    int32
+}
+
+type ScoringRun struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	Status     string
+	Reason     string
+	Total      int32
+	Done       int32
+	Changed    int32
+	LastLeadID *uuid.UUID
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt *time.Time
 }
 
 type StageHistory struct {

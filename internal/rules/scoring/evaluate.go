@@ -30,7 +30,7 @@ type Award struct {
 	Part        Part
 	Points      int32
 	Reason      string    // e.g. "Visited https://x/pricing on 2026-11-02: +15 (Visited the pricing page)"
-	AwardedAt   time.Time // the event's time; for fit, the lead's last change
+	AwardedAt   time.Time // the event's time; for fit, when the lead first matched the rule (see Carry)
 	ExpiresAt   time.Time // zero: never (fit, or no decay window)
 }
 
@@ -104,7 +104,7 @@ func (s *Set) Evaluate(lead *crm.Lead, events []Event, now time.Time, st crm.Lea
 			continue
 		}
 		out = append(out, Award{RuleID: r.ID, RuleVersion: r.Version, RuleName: r.Name, Part: Fit, Points: r.Points,
-			Reason: r.reason, AwardedAt: lead.UpdatedAt})
+			Reason: r.reason, AwardedAt: now})
 	}
 	if len(s.behav) == 0 || len(events) == 0 {
 		return out
@@ -256,6 +256,31 @@ func Glob(pattern, s string) bool {
 		p++
 	}
 	return p == len(pattern)
+}
+
+// Carry makes a new ledger continue the previous one of the same lead: a fit award that the same
+// rule version gave before keeps its award time (so the ledger says since when the lead matches).
+// same reports whether next equals prev, order aside, so that an unchanged ledger is not rewritten:
+// scoring a lead twice gives the same ledger. Each (rule, event) pair occurs at most once in a ledger.
+func Carry(next, prev []Award) (out []Award, same bool) {
+	same = len(next) == len(prev)
+	for i := range next {
+		n := &next[i]
+		j := slices.IndexFunc(prev, func(p Award) bool { return p.RuleID == n.RuleID && p.EventID == n.EventID })
+		if j < 0 {
+			same = false
+			continue
+		}
+		p := &prev[j]
+		if n.Part == Fit && p.Part == Fit && p.RuleVersion == n.RuleVersion && p.Points == n.Points {
+			n.AwardedAt = p.AwardedAt
+		}
+		if p.RuleVersion != n.RuleVersion || p.Points != n.Points || p.Part != n.Part || p.Reason != n.Reason ||
+			!p.AwardedAt.Equal(n.AwardedAt) || !p.ExpiresAt.Equal(n.ExpiresAt) {
+			same = false
+		}
+	}
+	return next, same
 }
 
 // Score is a lead's score at one moment.

@@ -217,6 +217,30 @@ func TestEvaluateCaps(t *testing.T) {
 	require.Len(t, awards, 6)
 }
 
+func TestCarryKeepsFitTimesAndSpotsAnUnchangedLedger(t *testing.T) {
+	t.Parallel()
+	size := int32(500)
+	lead := &crm.Lead{Title: "CEO", CompanySize: &size}
+	events := []Event{{ID: id(100), Type: Webinar, OccurredAt: t0}}
+	first := Evaluate(defaults(), lead, events, t0.Add(time.Hour), settings)
+	require.Equal(t, t0.Add(time.Hour), first[0].AwardedAt, "a fit award is dated when first awarded")
+
+	again := Evaluate(defaults(), lead, events, t0.Add(48*time.Hour), settings)
+	again, same := Carry(again, first)
+	require.True(t, same)
+	require.Equal(t, first, again)
+
+	rules := defaults()
+	rules[5].Version, rules[5].Points = 2, 7 // company size now gives 7
+	changed, same := Carry(Evaluate(rules, lead, events, t0.Add(48*time.Hour), settings), first)
+	require.False(t, same)
+	require.Equal(t, t0.Add(time.Hour), changed[0].AwardedAt, "an unchanged rule keeps its date")
+	require.Equal(t, t0.Add(48*time.Hour), changed[1].AwardedAt, "a new version is awarded anew")
+
+	_, same = Carry(first[:1], first)
+	require.False(t, same, "a ledger that lost an entry changed")
+}
+
 func TestDecide(t *testing.T) {
 	t.Parallel()
 	demote := settings
