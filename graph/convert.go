@@ -182,7 +182,7 @@ var recordTypes = map[model.RecordType]string{
 	model.RecordTypeOrganization: crm.TypeOrganization, model.RecordTypeAPIKey: crm.TypeAPIKey,
 	model.RecordTypePipeline: crm.TypePipeline, model.RecordTypeOpportunity: crm.TypeOpportunity,
 	model.RecordTypeActivity: crm.TypeActivity, model.RecordTypeTask: crm.TypeTask,
-	model.RecordTypeNotification: crm.TypeNotification,
+	model.RecordTypeNotification: crm.TypeNotification, model.RecordTypeLead: crm.TypeLead,
 }
 
 func typeNames(ts []model.RecordType) []string {

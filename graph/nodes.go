@@ -76,6 +76,8 @@ func (r *Resolver) prefetchNodes(ctx context.Context, a *crm.Actor, ids map[stri
 			_, err = c.followups.tasks.get(ctx, a, list, r.svc.Tasks, taskID)
 		case crm.TypeNotification:
 			_, err = c.followups.notifications.get(ctx, a, list, r.svc.Notifications, notificationID)
+		case crm.TypeLead:
+			_, err = c.leads.get(ctx, a, list, r.svc.Leads, leadID)
 		}
 		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
 			return err
@@ -114,6 +116,8 @@ func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node,
 		n, err = r.task(ctx, id)
 	case crm.TypeNotification:
 		n, err = r.notification(ctx, id)
+	case crm.TypeLead:
+		n, err = r.lead(ctx, id)
 	case crm.TypeOrganization:
 		if id != a.OrgID {
 			return nil, nil
@@ -156,6 +160,8 @@ func isNilRecord(n model.Node) bool {
 	case *crm.Task:
 		return v == nil
 	case *crm.Notification:
+		return v == nil
+	case *crm.Lead:
 		return v == nil
 	}
 	return n == nil

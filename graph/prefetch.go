@@ -139,6 +139,8 @@ type cache struct {
 	opportunities table[crm.Opportunity]
 	dealContacts  lists[crm.DealContact]
 	stageHistory  lists[service.StageChange]
+	leads         table[crm.Lead]
+	touches       lists[crm.Touch]
 	followups     followupCache
 	mu            sync.Mutex
 	contactsOf    map[accountPage][]crm.Contact

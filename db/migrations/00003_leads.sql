@@ -102,11 +102,12 @@ CREATE TABLE lead_forms (
     CHECK (required_fields <@ fields)
 );
 
--- Every arrival of a person, with the raw payload for audit.
+-- Every arrival of a person, with the raw payload for audit: on a lead, or on a contact when the
+-- person is already a contact.
 CREATE TABLE lead_touches (
     org_id      uuid NOT NULL REFERENCES organizations (id),
     id          uuid NOT NULL,
-    lead_id     uuid NOT NULL,
+    lead_id     uuid,
     contact_id  uuid,
     source      text NOT NULL,
     campaign    text NOT NULL DEFAULT '',
@@ -117,8 +118,10 @@ CREATE TABLE lead_touches (
     received_at timestamptz NOT NULL,
     PRIMARY KEY (org_id, id),
     FOREIGN KEY (org_id, lead_id) REFERENCES leads (org_id, id),
-    FOREIGN KEY (org_id, contact_id) REFERENCES contacts (org_id, id)
+    FOREIGN KEY (org_id, contact_id) REFERENCES contacts (org_id, id),
+    CHECK (lead_id IS NOT NULL OR contact_id IS NOT NULL)
 );
+CREATE INDEX lead_touches_contact ON lead_touches (org_id, contact_id) WHERE contact_id IS NOT NULL;
 CREATE INDEX lead_touches_lead ON lead_touches (org_id, lead_id, received_at DESC, id DESC);
 
 -- Behaviour events (page visits, downloads, webinars, e-mail opens and clicks). An event of an

@@ -140,6 +140,20 @@ type Lead struct {
 	Version          int32
 }
 
+type LeadTouch struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	LeadID     *uuid.UUID
+	ContactID  *uuid.UUID
+	Source     string
+	Campaign   string
+	Utm        []byte
+	FormID     *uuid.UUID
+	ImportID   *uuid.UUID
+	Payload    []byte
+	ReceivedAt time.Time
+}
+
 type Notification struct {
 	OrgID      uuid.UUID
 	ID         uuid.UUID

@@ -44,6 +44,10 @@ type ResolverRoot interface {
 	Event() EventResolver
 	ForecastRow() ForecastRowResolver
 	ForecastSubmission() ForecastSubmissionResolver
+	Lead() LeadResolver
+	LeadChange() LeadChangeResolver
+	LeadConnection() LeadConnectionResolver
+	LeadTouch() LeadTouchResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
 	NotificationConnection() NotificationConnectionResolver
@@ -155,6 +159,35 @@ type ComplexityRoot struct {
 		Totals func(childComplexity int) int
 	}
 
+	CaptureError struct {
+		Code    func(childComplexity int) int
+		Field   func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
+	CaptureLeadPayload struct {
+		Contact  func(childComplexity int) int
+		Lead     func(childComplexity int) int
+		Outcome  func(childComplexity int) int
+		Replayed func(childComplexity int) int
+		Warnings func(childComplexity int) int
+	}
+
+	CaptureLeadsItem struct {
+		Contact  func(childComplexity int) int
+		Error    func(childComplexity int) int
+		Index    func(childComplexity int) int
+		Lead     func(childComplexity int) int
+		Outcome  func(childComplexity int) int
+		Warnings func(childComplexity int) int
+	}
+
+	CaptureLeadsPayload struct {
+		Captured func(childComplexity int) int
+		Failed   func(childComplexity int) int
+		Items    func(childComplexity int) int
+	}
+
 	Contact struct {
 		Account      func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
@@ -190,6 +223,15 @@ type ComplexityRoot struct {
 
 	ContactPayload struct {
 		Contact func(childComplexity int) int
+	}
+
+	ConvertLeadPayload struct {
+		Account        func(childComplexity int) int
+		AccountCreated func(childComplexity int) int
+		Contact        func(childComplexity int) int
+		ContactCreated func(childComplexity int) int
+		Lead           func(childComplexity int) int
+		Opportunity    func(childComplexity int) int
 	}
 
 	CreateAccountPayload struct {
@@ -275,6 +317,11 @@ type ComplexityRoot struct {
 		Field  func(childComplexity int) int
 	}
 
+	FieldWarning struct {
+		Field   func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
 	Forecast struct {
 		Currency func(childComplexity int) int
 		Rows     func(childComplexity int) int
@@ -315,6 +362,90 @@ type ComplexityRoot struct {
 		Weighted       func(childComplexity int) int
 	}
 
+	Lead struct {
+		Account          func(childComplexity int) int
+		AllowedStatuses  func(childComplexity int) int
+		AssignedAt       func(childComplexity int) int
+		Campaign         func(childComplexity int) int
+		City             func(childComplexity int) int
+		Company          func(childComplexity int) int
+		CompanySize      func(childComplexity int) int
+		Contact          func(childComplexity int) int
+		ContactedAt      func(childComplexity int) int
+		ConvertedAt      func(childComplexity int) int
+		Country          func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Custom           func(childComplexity int) int
+		DeletedAt        func(childComplexity int) int
+		Email            func(childComplexity int) int
+		FirstTouchAt     func(childComplexity int) int
+		GlobalID         func(childComplexity int) int
+		Industry         func(childComplexity int) int
+		LastTouchAt      func(childComplexity int) int
+		MergedInto       func(childComplexity int) int
+		Name             func(childComplexity int) int
+		NurturedAt       func(childComplexity int) int
+		Opportunity      func(childComplexity int) int
+		Owner            func(childComplexity int) int
+		Phone            func(childComplexity int) int
+		QualifiedAt      func(childComplexity int) int
+		Region           func(childComplexity int) int
+		RegistrationCode func(childComplexity int) int
+		SLADueAt         func(childComplexity int) int
+		SLAState         func(childComplexity int) int
+		Source           func(childComplexity int) int
+		Spam             func(childComplexity int) int
+		Status           func(childComplexity int) int
+		StatusReason     func(childComplexity int) int
+		Title            func(childComplexity int) int
+		TouchCount       func(childComplexity int) int
+		Touches          func(childComplexity int, first *int) int
+		UTM              func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		Version          func(childComplexity int) int
+		Website          func(childComplexity int) int
+	}
+
+	LeadChange struct {
+		Actor      func(childComplexity int) int
+		Cursor     func(childComplexity int) int
+		Lead       func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
+		Type       func(childComplexity int) int
+	}
+
+	LeadConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	LeadDuplicate struct {
+		Lead    func(childComplexity int) int
+		Reasons func(childComplexity int) int
+	}
+
+	LeadEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	LeadPayload struct {
+		Lead func(childComplexity int) int
+	}
+
+	LeadTouch struct {
+		Campaign   func(childComplexity int) int
+		ContactID  func(childComplexity int) int
+		FormID     func(childComplexity int) int
+		ImportID   func(childComplexity int) int
+		Payload    func(childComplexity int) int
+		ReceivedAt func(childComplexity int) int
+		Source     func(childComplexity int) int
+		UTM        func(childComplexity int) int
+	}
+
 	LogActivityPayload struct {
 		Activity func(childComplexity int) int
 		Replayed func(childComplexity int) int
@@ -337,7 +468,10 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		CaptureLead                func(childComplexity int, input model.CaptureLeadInput) int
+		CaptureLeads               func(childComplexity int, leads []model.CaptureLeadInput) int
 		ClaimAccount               func(childComplexity int, input model.ClaimAccountInput) int
+		ConvertLead                func(childComplexity int, input model.ConvertLeadInput) int
 		CreateAPIKey               func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAccount              func(childComplexity int, input model.CreateAccountInput) int
 		CreateContact              func(childComplexity int, input model.CreateContactInput) int
@@ -348,22 +482,27 @@ type ComplexityRoot struct {
 		CreateUser                 func(childComplexity int, input model.CreateUserInput) int
 		DeleteAccount              func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteContact              func(childComplexity int, input model.DeleteRecordInput) int
+		DeleteLead                 func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteOpportunity          func(childComplexity int, input model.DeleteRecordInput) int
 		LogActivity                func(childComplexity int, input model.LogActivityInput) int
 		Login                      func(childComplexity int, input model.LoginInput) int
 		MarkNotificationsRead      func(childComplexity int, input model.MarkNotificationsReadInput) int
 		MergeAccounts              func(childComplexity int, input model.MergeRecordsInput) int
 		MergeContacts              func(childComplexity int, input model.MergeRecordsInput) int
+		MergeLeads                 func(childComplexity int, input model.MergeLeadsInput) int
 		MoveOpportunity            func(childComplexity int, input model.MoveOpportunityInput) int
 		RestoreAccount             func(childComplexity int, input model.DeleteRecordInput) int
 		RestoreContact             func(childComplexity int, input model.DeleteRecordInput) int
+		RestoreLead                func(childComplexity int, input model.DeleteRecordInput) int
 		RestoreOpportunity         func(childComplexity int, input model.DeleteRecordInput) int
 		RevokeAPIKey               func(childComplexity int, input model.RevokeAPIKeyInput) int
 		SetExchangeRate            func(childComplexity int, input model.SetExchangeRateInput) int
+		SetLeadStatus              func(childComplexity int, input model.SetLeadStatusInput) int
 		SetQuota                   func(childComplexity int, input model.SetQuotaInput) int
 		SubmitForecast             func(childComplexity int, input model.SubmitForecastInput) int
 		UpdateAccount              func(childComplexity int, input model.UpdateAccountInput) int
 		UpdateContact              func(childComplexity int, input model.UpdateContactInput) int
+		UpdateLead                 func(childComplexity int, input model.UpdateLeadInput) int
 		UpdateOpportunity          func(childComplexity int, input model.UpdateOpportunityInput) int
 		UpdateOrganizationSettings func(childComplexity int, input model.UpdateOrganizationSettingsInput) int
 		UpdatePipeline             func(childComplexity int, input model.UpdatePipelineInput) int
@@ -520,8 +659,10 @@ type ComplexityRoot struct {
 		Changes             func(childComplexity int, after *string, types []model.RecordType, first *int) int
 		Contacts            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ContactFilter, orderBy *model.RecordOrder) int
 		ExchangeRates       func(childComplexity int, fromCurrency *string) int
+		FindDuplicates      func(childComplexity int, leadID string) int
 		Forecast            func(childComplexity int, input model.ForecastInput) int
 		ForecastSubmissions func(childComplexity int, from crm.Date, to crm.Date) int
+		Leads               func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) int
 		Node                func(childComplexity int, id string) int
 		Nodes               func(childComplexity int, ids []string) int
 		Notifications       func(childComplexity int, unreadOnly *bool, first *int, after *string) int
@@ -593,6 +734,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		LeadChanged          func(childComplexity int, after *string, onlyMine *bool) int
 		NotificationReceived func(childComplexity int, after *string) int
 		PipelineChanged      func(childComplexity int, pipelineID string, after *string) int
 		RecordChanged        func(childComplexity int, types []model.RecordType, after *string) int
@@ -678,6 +820,14 @@ type ComplexityRoot struct {
 		Version   func(childComplexity int) int
 	}
 
+	Utm struct {
+		Campaign func(childComplexity int) int
+		Content  func(childComplexity int) int
+		Medium   func(childComplexity int) int
+		Source   func(childComplexity int) int
+		Term     func(childComplexity int) int
+	}
+
 	WorkingHours struct {
 		Days     func(childComplexity int) int
 		End      func(childComplexity int) int
@@ -748,6 +898,34 @@ type ForecastSubmissionResolver interface {
 
 	SubmittedBy(ctx context.Context, obj *service.ForecastSubmission) (*crm.User, error)
 }
+type LeadResolver interface {
+	Email(ctx context.Context, obj *crm.Lead) (*string, error)
+	Phone(ctx context.Context, obj *crm.Lead) (*string, error)
+
+	Owner(ctx context.Context, obj *crm.Lead) (*crm.User, error)
+
+	Touches(ctx context.Context, obj *crm.Lead, first *int) ([]crm.Touch, error)
+
+	Contact(ctx context.Context, obj *crm.Lead) (*crm.Contact, error)
+	Account(ctx context.Context, obj *crm.Lead) (*crm.Account, error)
+	Opportunity(ctx context.Context, obj *crm.Lead) (*crm.Opportunity, error)
+	MergedInto(ctx context.Context, obj *crm.Lead) (*crm.Lead, error)
+
+	AllowedStatuses(ctx context.Context, obj *crm.Lead) ([]crm.LeadStatus, error)
+}
+type LeadChangeResolver interface {
+	Cursor(ctx context.Context, obj *service.LeadChange) (string, error)
+
+	Actor(ctx context.Context, obj *service.LeadChange) (*crm.User, error)
+}
+type LeadConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.LeadConnection) (int, error)
+}
+type LeadTouchResolver interface {
+	ContactID(ctx context.Context, obj *crm.Touch) (*string, error)
+	FormID(ctx context.Context, obj *crm.Touch) (*string, error)
+	ImportID(ctx context.Context, obj *crm.Touch) (*string, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
 	UpdateOrganizationSettings(ctx context.Context, input model.UpdateOrganizationSettingsInput) (*model.UpdateOrganizationSettingsPayload, error)
@@ -782,6 +960,14 @@ type MutationResolver interface {
 	SetQuota(ctx context.Context, input model.SetQuotaInput) (*model.SetQuotaPayload, error)
 	SetExchangeRate(ctx context.Context, input model.SetExchangeRateInput) (*model.SetExchangeRatePayload, error)
 	SubmitForecast(ctx context.Context, input model.SubmitForecastInput) (*model.SubmitForecastPayload, error)
+	CaptureLead(ctx context.Context, input model.CaptureLeadInput) (*model.CaptureLeadPayload, error)
+	CaptureLeads(ctx context.Context, leads []model.CaptureLeadInput) (*model.CaptureLeadsPayload, error)
+	UpdateLead(ctx context.Context, input model.UpdateLeadInput) (*model.LeadPayload, error)
+	SetLeadStatus(ctx context.Context, input model.SetLeadStatusInput) (*model.LeadPayload, error)
+	DeleteLead(ctx context.Context, input model.DeleteRecordInput) (*model.LeadPayload, error)
+	RestoreLead(ctx context.Context, input model.DeleteRecordInput) (*model.LeadPayload, error)
+	ConvertLead(ctx context.Context, input model.ConvertLeadInput) (*model.ConvertLeadPayload, error)
+	MergeLeads(ctx context.Context, input model.MergeLeadsInput) (*model.LeadPayload, error)
 }
 type NotificationResolver interface {
 	RecordID(ctx context.Context, obj *crm.Notification) (*string, error)
@@ -846,6 +1032,8 @@ type QueryResolver interface {
 	ForecastSubmissions(ctx context.Context, from crm.Date, to crm.Date) ([]service.ForecastSubmission, error)
 	Quotas(ctx context.Context, from crm.Date, to crm.Date) ([]service.Quota, error)
 	ExchangeRates(ctx context.Context, fromCurrency *string) ([]service.ExchangeRate, error)
+	Leads(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) (*model.LeadConnection, error)
+	FindDuplicates(ctx context.Context, leadID string) ([]service.LeadDuplicate, error)
 }
 type QuotaResolver interface {
 	User(ctx context.Context, obj *service.Quota) (*crm.User, error)
@@ -864,6 +1052,7 @@ type SubscriptionResolver interface {
 	RecordChanged(ctx context.Context, types []model.RecordType, after *string) (<-chan *crm.Event, error)
 	PipelineChanged(ctx context.Context, pipelineID string, after *string) (<-chan *service.PipelineChange, error)
 	NotificationReceived(ctx context.Context, after *string) (<-chan *service.NotificationDelivery, error)
+	LeadChanged(ctx context.Context, after *string, onlyMine *bool) (<-chan *service.LeadChange, error)
 }
 type TaskResolver interface {
 	Kind(ctx context.Context, obj *crm.Task) (model.TaskKind, error)
@@ -1275,6 +1464,112 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BoardColumn.Totals(childComplexity), true
 
+	case "CaptureError.code":
+		if e.ComplexityRoot.CaptureError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureError.Code(childComplexity), true
+	case "CaptureError.field":
+		if e.ComplexityRoot.CaptureError.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureError.Field(childComplexity), true
+	case "CaptureError.message":
+		if e.ComplexityRoot.CaptureError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureError.Message(childComplexity), true
+
+	case "CaptureLeadPayload.contact":
+		if e.ComplexityRoot.CaptureLeadPayload.Contact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadPayload.Contact(childComplexity), true
+	case "CaptureLeadPayload.lead":
+		if e.ComplexityRoot.CaptureLeadPayload.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadPayload.Lead(childComplexity), true
+	case "CaptureLeadPayload.outcome":
+		if e.ComplexityRoot.CaptureLeadPayload.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadPayload.Outcome(childComplexity), true
+	case "CaptureLeadPayload.replayed":
+		if e.ComplexityRoot.CaptureLeadPayload.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadPayload.Replayed(childComplexity), true
+	case "CaptureLeadPayload.warnings":
+		if e.ComplexityRoot.CaptureLeadPayload.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadPayload.Warnings(childComplexity), true
+
+	case "CaptureLeadsItem.contact":
+		if e.ComplexityRoot.CaptureLeadsItem.Contact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadsItem.Contact(childComplexity), true
+	case "CaptureLeadsItem.error":
+		if e.ComplexityRoot.CaptureLeadsItem.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadsItem.Error(childComplexity), true
+	case "CaptureLeadsItem.index":
+		if e.ComplexityRoot.CaptureLeadsItem.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadsItem.Index(childComplexity), true
+	case "CaptureLeadsItem.lead":
+		if e.ComplexityRoot.CaptureLeadsItem.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadsItem.Lead(childComplexity), true
+	case "CaptureLeadsItem.outcome":
+		if e.ComplexityRoot.CaptureLeadsItem.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadsItem.Outcome(childComplexity), true
+	case "CaptureLeadsItem.warnings":
+		if e.ComplexityRoot.CaptureLeadsItem.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadsItem.Warnings(childComplexity), true
+
+	case "CaptureLeadsPayload.captured":
+		if e.ComplexityRoot.CaptureLeadsPayload.Captured == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadsPayload.Captured(childComplexity), true
+	case "CaptureLeadsPayload.failed":
+		if e.ComplexityRoot.CaptureLeadsPayload.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadsPayload.Failed(childComplexity), true
+	case "CaptureLeadsPayload.items":
+		if e.ComplexityRoot.CaptureLeadsPayload.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaptureLeadsPayload.Items(childComplexity), true
+
 	case "Contact.account":
 		if e.ComplexityRoot.Contact.Account == nil {
 			break
@@ -1428,6 +1723,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ContactPayload.Contact(childComplexity), true
+
+	case "ConvertLeadPayload.account":
+		if e.ComplexityRoot.ConvertLeadPayload.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConvertLeadPayload.Account(childComplexity), true
+	case "ConvertLeadPayload.accountCreated":
+		if e.ComplexityRoot.ConvertLeadPayload.AccountCreated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConvertLeadPayload.AccountCreated(childComplexity), true
+	case "ConvertLeadPayload.contact":
+		if e.ComplexityRoot.ConvertLeadPayload.Contact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConvertLeadPayload.Contact(childComplexity), true
+	case "ConvertLeadPayload.contactCreated":
+		if e.ComplexityRoot.ConvertLeadPayload.ContactCreated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConvertLeadPayload.ContactCreated(childComplexity), true
+	case "ConvertLeadPayload.lead":
+		if e.ComplexityRoot.ConvertLeadPayload.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConvertLeadPayload.Lead(childComplexity), true
+	case "ConvertLeadPayload.opportunity":
+		if e.ComplexityRoot.ConvertLeadPayload.Opportunity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConvertLeadPayload.Opportunity(childComplexity), true
 
 	case "CreateAccountPayload.account":
 		if e.ComplexityRoot.CreateAccountPayload.Account == nil {
@@ -1689,6 +2021,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FieldChange.Field(childComplexity), true
 
+	case "FieldWarning.field":
+		if e.ComplexityRoot.FieldWarning.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldWarning.Field(childComplexity), true
+	case "FieldWarning.message":
+		if e.ComplexityRoot.FieldWarning.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldWarning.Message(childComplexity), true
+
 	case "Forecast.currency":
 		if e.ComplexityRoot.Forecast.Currency == nil {
 			break
@@ -1878,6 +2223,396 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ForecastSubmission.Weighted(childComplexity), true
 
+	case "Lead.account":
+		if e.ComplexityRoot.Lead.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Account(childComplexity), true
+	case "Lead.allowedStatuses":
+		if e.ComplexityRoot.Lead.AllowedStatuses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.AllowedStatuses(childComplexity), true
+	case "Lead.assignedAt":
+		if e.ComplexityRoot.Lead.AssignedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.AssignedAt(childComplexity), true
+	case "Lead.campaign":
+		if e.ComplexityRoot.Lead.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Campaign(childComplexity), true
+	case "Lead.city":
+		if e.ComplexityRoot.Lead.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.City(childComplexity), true
+	case "Lead.company":
+		if e.ComplexityRoot.Lead.Company == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Company(childComplexity), true
+	case "Lead.companySize":
+		if e.ComplexityRoot.Lead.CompanySize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.CompanySize(childComplexity), true
+	case "Lead.contact":
+		if e.ComplexityRoot.Lead.Contact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Contact(childComplexity), true
+	case "Lead.contactedAt":
+		if e.ComplexityRoot.Lead.ContactedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.ContactedAt(childComplexity), true
+	case "Lead.convertedAt":
+		if e.ComplexityRoot.Lead.ConvertedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.ConvertedAt(childComplexity), true
+	case "Lead.country":
+		if e.ComplexityRoot.Lead.Country == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Country(childComplexity), true
+	case "Lead.createdAt":
+		if e.ComplexityRoot.Lead.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.CreatedAt(childComplexity), true
+	case "Lead.custom":
+		if e.ComplexityRoot.Lead.Custom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Custom(childComplexity), true
+	case "Lead.deletedAt":
+		if e.ComplexityRoot.Lead.DeletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.DeletedAt(childComplexity), true
+	case "Lead.email":
+		if e.ComplexityRoot.Lead.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Email(childComplexity), true
+	case "Lead.firstTouchAt":
+		if e.ComplexityRoot.Lead.FirstTouchAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.FirstTouchAt(childComplexity), true
+	case "Lead.id":
+		if e.ComplexityRoot.Lead.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.GlobalID(childComplexity), true
+	case "Lead.industry":
+		if e.ComplexityRoot.Lead.Industry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Industry(childComplexity), true
+	case "Lead.lastTouchAt":
+		if e.ComplexityRoot.Lead.LastTouchAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.LastTouchAt(childComplexity), true
+	case "Lead.mergedInto":
+		if e.ComplexityRoot.Lead.MergedInto == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.MergedInto(childComplexity), true
+	case "Lead.name":
+		if e.ComplexityRoot.Lead.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Name(childComplexity), true
+	case "Lead.nurturedAt":
+		if e.ComplexityRoot.Lead.NurturedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.NurturedAt(childComplexity), true
+	case "Lead.opportunity":
+		if e.ComplexityRoot.Lead.Opportunity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Opportunity(childComplexity), true
+	case "Lead.owner":
+		if e.ComplexityRoot.Lead.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Owner(childComplexity), true
+	case "Lead.phone":
+		if e.ComplexityRoot.Lead.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Phone(childComplexity), true
+	case "Lead.qualifiedAt":
+		if e.ComplexityRoot.Lead.QualifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.QualifiedAt(childComplexity), true
+	case "Lead.region":
+		if e.ComplexityRoot.Lead.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Region(childComplexity), true
+	case "Lead.registrationCode":
+		if e.ComplexityRoot.Lead.RegistrationCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.RegistrationCode(childComplexity), true
+	case "Lead.slaDueAt":
+		if e.ComplexityRoot.Lead.SLADueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.SLADueAt(childComplexity), true
+	case "Lead.slaState":
+		if e.ComplexityRoot.Lead.SLAState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.SLAState(childComplexity), true
+	case "Lead.source":
+		if e.ComplexityRoot.Lead.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Source(childComplexity), true
+	case "Lead.spam":
+		if e.ComplexityRoot.Lead.Spam == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Spam(childComplexity), true
+	case "Lead.status":
+		if e.ComplexityRoot.Lead.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Status(childComplexity), true
+	case "Lead.statusReason":
+		if e.ComplexityRoot.Lead.StatusReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.StatusReason(childComplexity), true
+	case "Lead.title":
+		if e.ComplexityRoot.Lead.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Title(childComplexity), true
+	case "Lead.touchCount":
+		if e.ComplexityRoot.Lead.TouchCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.TouchCount(childComplexity), true
+	case "Lead.touches":
+		if e.ComplexityRoot.Lead.Touches == nil {
+			break
+		}
+
+		args, err := ec.field_Lead_touches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Lead.Touches(childComplexity, args["first"].(*int)), true
+	case "Lead.utm":
+		if e.ComplexityRoot.Lead.UTM == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.UTM(childComplexity), true
+	case "Lead.updatedAt":
+		if e.ComplexityRoot.Lead.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.UpdatedAt(childComplexity), true
+	case "Lead.version":
+		if e.ComplexityRoot.Lead.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Version(childComplexity), true
+	case "Lead.website":
+		if e.ComplexityRoot.Lead.Website == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Website(childComplexity), true
+
+	case "LeadChange.actor":
+		if e.ComplexityRoot.LeadChange.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadChange.Actor(childComplexity), true
+	case "LeadChange.cursor":
+		if e.ComplexityRoot.LeadChange.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadChange.Cursor(childComplexity), true
+	case "LeadChange.lead":
+		if e.ComplexityRoot.LeadChange.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadChange.Lead(childComplexity), true
+	case "LeadChange.occurredAt":
+		if e.ComplexityRoot.LeadChange.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadChange.OccurredAt(childComplexity), true
+	case "LeadChange.type":
+		if e.ComplexityRoot.LeadChange.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadChange.Type(childComplexity), true
+
+	case "LeadConnection.edges":
+		if e.ComplexityRoot.LeadConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadConnection.Edges(childComplexity), true
+	case "LeadConnection.nodes":
+		if e.ComplexityRoot.LeadConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadConnection.Nodes(childComplexity), true
+	case "LeadConnection.pageInfo":
+		if e.ComplexityRoot.LeadConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadConnection.PageInfo(childComplexity), true
+	case "LeadConnection.totalCount":
+		if e.ComplexityRoot.LeadConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadConnection.TotalCount(childComplexity), true
+
+	case "LeadDuplicate.lead":
+		if e.ComplexityRoot.LeadDuplicate.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadDuplicate.Lead(childComplexity), true
+	case "LeadDuplicate.reasons":
+		if e.ComplexityRoot.LeadDuplicate.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadDuplicate.Reasons(childComplexity), true
+
+	case "LeadEdge.cursor":
+		if e.ComplexityRoot.LeadEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadEdge.Cursor(childComplexity), true
+	case "LeadEdge.node":
+		if e.ComplexityRoot.LeadEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadEdge.Node(childComplexity), true
+
+	case "LeadPayload.lead":
+		if e.ComplexityRoot.LeadPayload.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadPayload.Lead(childComplexity), true
+
+	case "LeadTouch.campaign":
+		if e.ComplexityRoot.LeadTouch.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadTouch.Campaign(childComplexity), true
+	case "LeadTouch.contactId":
+		if e.ComplexityRoot.LeadTouch.ContactID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadTouch.ContactID(childComplexity), true
+	case "LeadTouch.formId":
+		if e.ComplexityRoot.LeadTouch.FormID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadTouch.FormID(childComplexity), true
+	case "LeadTouch.importId":
+		if e.ComplexityRoot.LeadTouch.ImportID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadTouch.ImportID(childComplexity), true
+	case "LeadTouch.payload":
+		if e.ComplexityRoot.LeadTouch.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadTouch.Payload(childComplexity), true
+	case "LeadTouch.receivedAt":
+		if e.ComplexityRoot.LeadTouch.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadTouch.ReceivedAt(childComplexity), true
+	case "LeadTouch.source":
+		if e.ComplexityRoot.LeadTouch.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadTouch.Source(childComplexity), true
+	case "LeadTouch.utm":
+		if e.ComplexityRoot.LeadTouch.UTM == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadTouch.UTM(childComplexity), true
+
 	case "LogActivityPayload.activity":
 		if e.ComplexityRoot.LogActivityPayload.Activity == nil {
 			break
@@ -1936,6 +2671,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.captureLead":
+		if e.ComplexityRoot.Mutation.CaptureLead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_captureLead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CaptureLead(childComplexity, args["input"].(model.CaptureLeadInput)), true
+	case "Mutation.captureLeads":
+		if e.ComplexityRoot.Mutation.CaptureLeads == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_captureLeads_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CaptureLeads(childComplexity, args["leads"].([]model.CaptureLeadInput)), true
 	case "Mutation.claimAccount":
 		if e.ComplexityRoot.Mutation.ClaimAccount == nil {
 			break
@@ -1947,6 +2704,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ClaimAccount(childComplexity, args["input"].(model.ClaimAccountInput)), true
+	case "Mutation.convertLead":
+		if e.ComplexityRoot.Mutation.ConvertLead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_convertLead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConvertLead(childComplexity, args["input"].(model.ConvertLeadInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -2057,6 +2825,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteContact(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.deleteLead":
+		if e.ComplexityRoot.Mutation.DeleteLead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteLead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteLead(childComplexity, args["input"].(model.DeleteRecordInput)), true
 	case "Mutation.deleteOpportunity":
 		if e.ComplexityRoot.Mutation.DeleteOpportunity == nil {
 			break
@@ -2123,6 +2902,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MergeContacts(childComplexity, args["input"].(model.MergeRecordsInput)), true
+	case "Mutation.mergeLeads":
+		if e.ComplexityRoot.Mutation.MergeLeads == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_mergeLeads_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MergeLeads(childComplexity, args["input"].(model.MergeLeadsInput)), true
 	case "Mutation.moveOpportunity":
 		if e.ComplexityRoot.Mutation.MoveOpportunity == nil {
 			break
@@ -2156,6 +2946,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RestoreContact(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.restoreLead":
+		if e.ComplexityRoot.Mutation.RestoreLead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restoreLead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreLead(childComplexity, args["input"].(model.DeleteRecordInput)), true
 	case "Mutation.restoreOpportunity":
 		if e.ComplexityRoot.Mutation.RestoreOpportunity == nil {
 			break
@@ -2189,6 +2990,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetExchangeRate(childComplexity, args["input"].(model.SetExchangeRateInput)), true
+	case "Mutation.setLeadStatus":
+		if e.ComplexityRoot.Mutation.SetLeadStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setLeadStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetLeadStatus(childComplexity, args["input"].(model.SetLeadStatusInput)), true
 	case "Mutation.setQuota":
 		if e.ComplexityRoot.Mutation.SetQuota == nil {
 			break
@@ -2233,6 +3045,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateContact(childComplexity, args["input"].(model.UpdateContactInput)), true
+	case "Mutation.updateLead":
+		if e.ComplexityRoot.Mutation.UpdateLead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateLead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateLead(childComplexity, args["input"].(model.UpdateLeadInput)), true
 	case "Mutation.updateOpportunity":
 		if e.ComplexityRoot.Mutation.UpdateOpportunity == nil {
 			break
@@ -2952,6 +3775,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ExchangeRates(childComplexity, args["fromCurrency"].(*string)), true
+	case "Query.findDuplicates":
+		if e.ComplexityRoot.Query.FindDuplicates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_findDuplicates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FindDuplicates(childComplexity, args["leadId"].(string)), true
 	case "Query.forecast":
 		if e.ComplexityRoot.Query.Forecast == nil {
 			break
@@ -2975,6 +3809,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.ForecastSubmissions(childComplexity, args["from"].(crm.Date), args["to"].(crm.Date)), true
 
+	case "Query.leads":
+		if e.ComplexityRoot.Query.Leads == nil {
+			break
+		}
+
+		args, err := ec.field_Query_leads_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Leads(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.LeadFilter), args["orderBy"].(*model.LeadOrder)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -3288,6 +4133,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubmitForecastPayload.Submission(childComplexity), true
 
+	case "Subscription.leadChanged":
+		if e.ComplexityRoot.Subscription.LeadChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_leadChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.LeadChanged(childComplexity, args["after"].(*string), args["onlyMine"].(*bool)), true
 	case "Subscription.notificationReceived":
 		if e.ComplexityRoot.Subscription.NotificationReceived == nil {
 			break
@@ -3598,6 +4454,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.Version(childComplexity), true
 
+	case "Utm.campaign":
+		if e.ComplexityRoot.Utm.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Utm.Campaign(childComplexity), true
+	case "Utm.content":
+		if e.ComplexityRoot.Utm.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Utm.Content(childComplexity), true
+	case "Utm.medium":
+		if e.ComplexityRoot.Utm.Medium == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Utm.Medium(childComplexity), true
+	case "Utm.source":
+		if e.ComplexityRoot.Utm.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Utm.Source(childComplexity), true
+	case "Utm.term":
+		if e.ComplexityRoot.Utm.Term == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Utm.Term(childComplexity), true
+
 	case "WorkingHours.days":
 		if e.ComplexityRoot.WorkingHours.Days == nil {
 			break
@@ -3633,8 +4520,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AccountFilter", ec.unmarshalInputAccountFilter),
+			graphql.NewInputUnmarshaler("CaptureLeadInput", ec.unmarshalInputCaptureLeadInput),
 			graphql.NewInputUnmarshaler("ClaimAccountInput", ec.unmarshalInputClaimAccountInput),
 			graphql.NewInputUnmarshaler("ContactFilter", ec.unmarshalInputContactFilter),
+			graphql.NewInputUnmarshaler("ConvertLeadInput", ec.unmarshalInputConvertLeadInput),
 			graphql.NewInputUnmarshaler("CreateAccountInput", ec.unmarshalInputCreateAccountInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateContactInput", ec.unmarshalInputCreateContactInput),
@@ -3650,9 +4539,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EntryCriterionInput", ec.unmarshalInputEntryCriterionInput),
 			graphql.NewInputUnmarshaler("ForecastInput", ec.unmarshalInputForecastInput),
 			graphql.NewInputUnmarshaler("IntRange", ec.unmarshalInputIntRange),
+			graphql.NewInputUnmarshaler("LeadFilter", ec.unmarshalInputLeadFilter),
+			graphql.NewInputUnmarshaler("LeadOrder", ec.unmarshalInputLeadOrder),
 			graphql.NewInputUnmarshaler("LogActivityInput", ec.unmarshalInputLogActivityInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MarkNotificationsReadInput", ec.unmarshalInputMarkNotificationsReadInput),
+			graphql.NewInputUnmarshaler("MergeLeadsInput", ec.unmarshalInputMergeLeadsInput),
 			graphql.NewInputUnmarshaler("MergeRecordsInput", ec.unmarshalInputMergeRecordsInput),
 			graphql.NewInputUnmarshaler("MoveOpportunityInput", ec.unmarshalInputMoveOpportunityInput),
 			graphql.NewInputUnmarshaler("OpportunityFilter", ec.unmarshalInputOpportunityFilter),
@@ -3660,6 +4552,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RecordOrder", ec.unmarshalInputRecordOrder),
 			graphql.NewInputUnmarshaler("RevokeApiKeyInput", ec.unmarshalInputRevokeApiKeyInput),
 			graphql.NewInputUnmarshaler("SetExchangeRateInput", ec.unmarshalInputSetExchangeRateInput),
+			graphql.NewInputUnmarshaler("SetLeadStatusInput", ec.unmarshalInputSetLeadStatusInput),
 			graphql.NewInputUnmarshaler("SetQuotaInput", ec.unmarshalInputSetQuotaInput),
 			graphql.NewInputUnmarshaler("StageInput", ec.unmarshalInputStageInput),
 			graphql.NewInputUnmarshaler("StageMapping", ec.unmarshalInputStageMapping),
@@ -3669,12 +4562,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
 			graphql.NewInputUnmarshaler("UpdateContactInput", ec.unmarshalInputUpdateContactInput),
+			graphql.NewInputUnmarshaler("UpdateLeadInput", ec.unmarshalInputUpdateLeadInput),
 			graphql.NewInputUnmarshaler("UpdateOpportunityInput", ec.unmarshalInputUpdateOpportunityInput),
 			graphql.NewInputUnmarshaler("UpdateOrganizationSettingsInput", ec.unmarshalInputUpdateOrganizationSettingsInput),
 			graphql.NewInputUnmarshaler("UpdatePipelineInput", ec.unmarshalInputUpdatePipelineInput),
 			graphql.NewInputUnmarshaler("UpdateTaskInput", ec.unmarshalInputUpdateTaskInput),
 			graphql.NewInputUnmarshaler("UpdateTeamInput", ec.unmarshalInputUpdateTeamInput),
 			graphql.NewInputUnmarshaler("UpdateUserInput", ec.unmarshalInputUpdateUserInput),
+			graphql.NewInputUnmarshaler("UtmInput", ec.unmarshalInputUtmInput),
 			graphql.NewInputUnmarshaler("WorkingHoursInput", ec.unmarshalInputWorkingHoursInput),
 		)
 	}
@@ -4226,6 +5121,8 @@ enum RecordType {
   TASK
   "A notification (only its recipient sees it)."
   NOTIFICATION
+  "A lead."
+  LEAD
 }
 
 "Who made a change."
@@ -5952,6 +6849,547 @@ extend type Subscription {
   notificationReceived("Cursor of the last delivery already received." after: String): NotificationDelivery!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/leads.graphql", Input: `# ---------------------------------------------------------------- leads: capture, lifecycle, conversion
+
+"Where a lead stands."
+enum LeadStatus {
+  "Captured, nobody has worked on it yet."
+  NEW
+  "Someone is working on it."
+  WORKING
+  "In the nurture track: not ready to buy yet."
+  NURTURING
+  "Sales-qualified: ready for a salesperson."
+  QUALIFIED
+  "Not a fit; the reason says why."
+  DISQUALIFIED
+  "Converted into a contact (and account, and possibly a deal)."
+  CONVERTED
+}
+
+"The channel a lead (or one touch of it) came through."
+enum LeadSource {
+  "A form on a web page."
+  WEB_FORM
+  "The API (partners, marketing tools)."
+  API
+  "A CSV import (e.g. a trade-show list)."
+  IMPORT
+  "A customer referral."
+  REFERRAL
+  "A partner referral."
+  PARTNER
+  "An event or trade show."
+  EVENT
+  "A webinar."
+  WEBINAR
+  "A trial sign-up."
+  TRIAL
+  "Social media."
+  SOCIAL
+  "An e-mail campaign."
+  EMAIL
+  "An advertisement landing page."
+  ADVERTISING
+  "Anything else."
+  OTHER
+}
+
+"Where a lead's first-touch timer stands."
+enum LeadSlaState {
+  "Not assigned yet: no timer."
+  NONE
+  "Assigned; nobody has called, e-mailed or met the lead yet."
+  RUNNING
+  "Contacted before the deadline."
+  MET
+  "The deadline passed without contact; owner and manager were told."
+  BREACHED
+  "Contacted, but after the deadline."
+  LATE
+}
+
+"Campaign-tracking parameters."
+type Utm {
+  "utm_source."
+  source: String!
+  "utm_medium."
+  medium: String!
+  "utm_campaign."
+  campaign: String!
+  "utm_term."
+  term: String!
+  "utm_content."
+  content: String!
+}
+
+"Campaign-tracking parameters of a capture."
+input UtmInput {
+  "utm_source."
+  source: String
+  "utm_medium."
+  medium: String
+  "utm_campaign."
+  campaign: String
+  "utm_term."
+  term: String
+  "utm_content."
+  content: String
+}
+
+"A person who showed interest and is not (yet) a contact."
+type Lead implements Node {
+  "Global ID."
+  id: ID!
+  "Lifecycle status."
+  status: LeadStatus!
+  "Why it was disqualified; empty otherwise."
+  statusReason: String!
+  "Display name, CJK kept as written."
+  name: String!
+  "Job title."
+  title: String!
+  "Company name."
+  company: String!
+  "E-mail, lower case; null when unknown. Masked without the pii permission."
+  email: String
+  "Phone in E.164; null when unknown. Masked without the pii permission."
+  phone: String
+  "The company's web domain."
+  website: String!
+  "The company's registration code (e.g. the unified social credit code)."
+  registrationCode: String!
+  "Industry."
+  industry: String!
+  "Employees; null when unknown."
+  companySize: Int
+  "ISO 3166-1 alpha-2 country."
+  country: String!
+  "Province or state."
+  region: String!
+  "City."
+  city: String!
+  "Channel of the first touch."
+  source: LeadSource!
+  "Campaign of the first touch."
+  campaign: String!
+  "UTM parameters of the first touch."
+  utm: Utm!
+  "The salesperson it is assigned to; null while unassigned."
+  owner: User
+  "When it was assigned to its owner."
+  assignedAt: Time
+  "When it became sales-qualified."
+  qualifiedAt: Time
+  "When it entered the nurture track."
+  nurturedAt: Time
+  "First-touch SLA state."
+  slaState: LeadSlaState!
+  "When the first contact is due (working time)."
+  slaDueAt: Time
+  "When the first call, e-mail or meeting was logged on it."
+  contactedAt: Time
+  "Captured as spam (a honeypot was filled): kept apart, never scored or routed."
+  spam: Boolean!
+  "How many times the person arrived (form submissions, imports, API captures)."
+  touchCount: Int!
+  "When the person first arrived."
+  firstTouchAt: Time!
+  "When the person last arrived."
+  lastTouchAt: Time!
+  "Every arrival, newest first, with source, campaign, UTM and the raw payload."
+  touches("At most this many, up to 100." first: Int = 20): [LeadTouch!]!
+  "When it was converted."
+  convertedAt: Time
+  "The contact it became (or already was)."
+  contact: Contact
+  "The account its contact works at."
+  account: Account
+  "The deal created when it was converted."
+  opportunity: Opportunity
+  "The lead this one was merged into."
+  mergedInto: Lead
+  "Custom fields, a JSON object."
+  custom: JSON!
+  "When it was created."
+  createdAt: Time!
+  "When it last changed."
+  updatedAt: Time!
+  "When it was deleted."
+  deletedAt: Time
+  "Optimistic-concurrency version; pass it as expectedVersion when changing the lead."
+  version: Int!
+  "Statuses it may move to now."
+  allowedStatuses: [LeadStatus!]!
+}
+
+"One arrival of a person."
+type LeadTouch {
+  "Channel."
+  source: LeadSource!
+  "Campaign."
+  campaign: String!
+  "UTM parameters."
+  utm: Utm!
+  "The contact it was recorded on, when the person already was a contact."
+  contactId: ID
+  "The form it came through, as a global ID."
+  formId: ID
+  "The import it came from, as a global ID."
+  importId: ID
+  "The raw submission, as received."
+  payload: JSON!
+  "When it arrived."
+  receivedAt: Time!
+}
+
+"A lead to capture. It needs a name, an e-mail or a phone; the same e-mail or phone as a known person becomes a new touch on that person."
+input CaptureLeadInput {
+  "Full name, as the person wrote it."
+  name: String
+  "Job title."
+  title: String
+  "Company name."
+  company: String
+  "E-mail."
+  email: String
+  "Phone in any common format; national numbers are read with the organization's default region."
+  phone: String
+  "Company web site or domain."
+  website: String
+  "Company registration code (e.g. unified social credit code)."
+  registrationCode: String
+  "Industry."
+  industry: String
+  "Employees."
+  companySize: Int
+  "Country (ISO 3166-1 alpha-2)."
+  country: String
+  "Province or state."
+  region: String
+  "City."
+  city: String
+  "Channel; default API."
+  source: LeadSource
+  "Campaign."
+  campaign: String
+  "UTM parameters."
+  utm: UtmInput
+  "Custom fields, a JSON object."
+  custom: JSON
+  "An anonymous visitor id whose earlier behaviour becomes this lead's."
+  visitorId: String
+  "Keep the lead when its e-mail or phone is invalid, dropping the field with a warning (default false: the capture fails)."
+  allowPartial: Boolean = false
+  "Retrying with the same key returns the first result (24 hours)."
+  idempotencyKey: String
+}
+
+"What a capture did."
+enum CaptureOutcome {
+  "A new lead."
+  CREATED
+  "The person was already a lead: a new touch on it."
+  TOUCHED
+  "The person is already a contact: a new touch on the contact."
+  CONTACT
+  "Stored apart as spam."
+  SPAM
+}
+
+"A field dropped from a capture because it was invalid."
+type FieldWarning {
+  "The input field."
+  field: String!
+  "What was wrong."
+  message: String!
+}
+
+"Result of captureLead."
+type CaptureLeadPayload {
+  "What happened."
+  outcome: CaptureOutcome!
+  "The lead created or touched; null when the touch went to a contact that has no lead."
+  lead: Lead
+  "The contact, when the person already is one."
+  contact: Contact
+  "Fields dropped as invalid."
+  warnings: [FieldWarning!]!
+  "True when an earlier request with the same idempotency key did the capture."
+  replayed: Boolean!
+}
+
+"Why one item of a batch was refused."
+type CaptureError {
+  "Machine-readable code, as in extensions.code."
+  code: String!
+  "The input field at fault."
+  field: String
+  "What to fix."
+  message: String!
+}
+
+"One item of captureLeads: its result or its error."
+type CaptureLeadsItem {
+  "Position of the item in the input, from 0."
+  index: Int!
+  "What happened; null when refused."
+  outcome: CaptureOutcome
+  "The lead created or touched."
+  lead: Lead
+  "The contact, when the person already is one."
+  contact: Contact
+  "Fields dropped as invalid."
+  warnings: [FieldWarning!]!
+  "Why the item was refused; null when captured."
+  error: CaptureError
+}
+
+"Result of captureLeads."
+type CaptureLeadsPayload {
+  "One entry per input item, in order."
+  items: [CaptureLeadsItem!]!
+  "How many were captured (created, touched, contact or spam)."
+  captured: Int!
+  "How many were refused."
+  failed: Int!
+}
+
+"Changes to a lead; omitted fields stay as they are."
+input UpdateLeadInput {
+  "The lead."
+  id: ID!
+  "The version you last read."
+  expectedVersion: Int!
+  "Name."
+  name: String
+  "Job title."
+  title: String
+  "Company."
+  company: String
+  "E-mail (empty clears it)."
+  email: String
+  "Phone (empty clears it)."
+  phone: String
+  "Company web domain."
+  website: String
+  "Company registration code."
+  registrationCode: String
+  "Industry."
+  industry: String
+  "Employees (null clears it)."
+  companySize: Int
+  "Country."
+  country: String
+  "Province or state."
+  region: String
+  "City."
+  city: String
+  "Campaign."
+  campaign: String
+  "Custom fields, a JSON object (replaces them)."
+  custom: JSON
+}
+
+"A status change."
+input SetLeadStatusInput {
+  "The lead."
+  id: ID!
+  "The version you last read."
+  expectedVersion: Int!
+  "The new status (not CONVERTED: use convertLead)."
+  status: LeadStatus!
+  "Why; required for DISQUALIFIED."
+  reason: String
+}
+
+"A lead after a change."
+type LeadPayload {
+  "The lead."
+  lead: Lead!
+}
+
+"Conditions on leads; all given ones must hold."
+input LeadFilter {
+  "Name, company or e-mail contains it."
+  search: String
+  "In one of these statuses."
+  statuses: [LeadStatus!]
+  "Owned by one of these users."
+  ownerIds: [ID!]
+  "Unassigned (true) or assigned (false)."
+  unassigned: Boolean
+  "Score range."
+  score: IntRange
+  "One of these grades (A, B, C)."
+  grades: [String!]
+  "From one of these sources."
+  sources: [LeadSource!]
+  "Of this campaign."
+  campaign: String
+  "In one of these SLA states."
+  slaStates: [LeadSlaState!]
+  "Creation time."
+  createdAt: TimeRange
+  "Spam (true) or not (false, the default)."
+  spam: Boolean = false
+  "List deleted leads instead of live ones."
+  deleted: Boolean = false
+}
+
+"Fields leads can be sorted by; ties are broken by ID."
+enum LeadOrderField {
+  "Name."
+  NAME
+  "Creation time."
+  CREATED_AT
+  "Last change."
+  UPDATED_AT
+  "Score."
+  SCORE
+}
+
+"How to sort leads."
+input LeadOrder {
+  "The field."
+  field: LeadOrderField!
+  "The direction."
+  direction: OrderDirection! = ASC
+}
+
+"A page of leads."
+type LeadConnection {
+  "The leads with their cursors."
+  edges: [LeadEdge!]!
+  "The leads."
+  nodes: [Lead!]!
+  "Where this page sits."
+  pageInfo: PageInfo!
+  "How many leads match in all; computed only when asked for."
+  totalCount: Int!
+}
+
+"A lead in a page."
+type LeadEdge {
+  "Position of the lead in the list."
+  cursor: String!
+  "The lead."
+  node: Lead!
+}
+
+"Converting a lead into an account, a contact and optionally a deal."
+input ConvertLeadInput {
+  "The lead."
+  id: ID!
+  "The version you last read."
+  expectedVersion: Int!
+  "Link this account instead of matching one (registration code, domain, name) or creating one."
+  accountId: ID
+  "Link this contact instead of matching one (e-mail, phone) or creating one."
+  contactId: ID
+  "Also create a deal."
+  createOpportunity: Boolean = false
+  "The deal's pipeline (default: the organization's default pipeline)."
+  pipelineId: ID
+  "The deal's name (default: the company name)."
+  opportunityName: String
+  "The deal's amount."
+  amount: Decimal
+  "The deal's currency (default: the organization's)."
+  currency: String
+  "The deal's expected close date."
+  closeDate: Date
+  "Owner of the new records (default: the lead's owner, else you)."
+  ownerId: ID
+}
+
+"Result of convertLead."
+type ConvertLeadPayload {
+  "The lead, now CONVERTED with its links."
+  lead: Lead!
+  "The account (matched, linked or created)."
+  account: Account!
+  "Whether the account was created now."
+  accountCreated: Boolean!
+  "The contact (matched, linked or created)."
+  contact: Contact!
+  "Whether the contact was created now."
+  contactCreated: Boolean!
+  "The deal, when one was asked for."
+  opportunity: Opportunity
+}
+
+"Merging duplicate leads into one."
+input MergeLeadsInput {
+  "The lead that stays."
+  survivorId: ID!
+  "The leads merged into it; their touches, behaviour, activities and tasks move to the survivor."
+  duplicateIds: [ID!]!
+}
+
+"A lead that may be the same person or company as another, and why."
+type LeadDuplicate {
+  "The other lead."
+  lead: Lead!
+  "What they share: EMAIL, PHONE, REGISTRATION_CODE, WEBSITE, NAME_AND_COMPANY."
+  reasons: [String!]!
+}
+
+"A change to a lead you may see, as it happened."
+type LeadChange {
+  "Pass it as ` + "`" + `after` + "`" + ` to resume from here."
+  cursor: String!
+  "The event type, e.g. lead.created, lead.touched, lead.assigned, lead.qualified, lead.converted."
+  type: String!
+  "The lead after the change."
+  lead: Lead!
+  "Who made the change; null for the system, a form or an API key."
+  actor: User
+  "When it happened."
+  occurredAt: Time!
+}
+
+extend type Query {
+  "Leads you may see."
+  leads(
+    "Page size, at most 100." first: Int
+    "Cursor to start after." after: String
+    "Page size from the end, at most 100." last: Int
+    "Cursor to end before." before: String
+    "Conditions." filter: LeadFilter
+    "Order; default CREATED_AT." orderBy: LeadOrder
+  ): LeadConnection!
+  "Leads that look like the same person or company as this one, with the reasons."
+  findDuplicates("The lead." leadId: ID!): [LeadDuplicate!]!
+}
+
+extend type Mutation {
+  "Captures one lead (leads:write). A known person (same e-mail or phone) gets a new touch instead of a second lead."
+  captureLead(input: CaptureLeadInput!): CaptureLeadPayload!
+  "Captures up to 500 leads at once; each item has its own result or error (partial success)."
+  captureLeads(leads: [CaptureLeadInput!]!): CaptureLeadsPayload!
+  "Changes a lead's fields."
+  updateLead(input: UpdateLeadInput!): LeadPayload!
+  "Moves a lead to another status; invalid moves are refused naming the allowed ones."
+  setLeadStatus(input: SetLeadStatusInput!): LeadPayload!
+  "Deletes a lead (restorable)."
+  deleteLead(input: DeleteRecordInput!): LeadPayload!
+  "Restores a deleted lead."
+  restoreLead(input: DeleteRecordInput!): LeadPayload!
+  "Converts a lead into an account, a contact and optionally a deal, in one step; converting twice is a CONFLICT."
+  convertLead(input: ConvertLeadInput!): ConvertLeadPayload!
+  "Merges duplicate leads into one; their history moves to the survivor."
+  mergeLeads(input: MergeLeadsInput!): LeadPayload!
+}
+
+extend type Subscription {
+  "Live changes to leads you may see (new, assigned, qualified, converted...). onlyMine: only leads assigned to you. Pass the last cursor to resume with no gap."
+  leadChanged(
+    "Cursor of the last change already received." after: String
+    "Only leads you own." onlyMine: Boolean = false
+  ): LeadChange!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -6139,6 +7577,64 @@ func (ec *executionContext) childFields_BoardColumn(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type BoardColumn", field.Name)
 }
 
+func (ec *executionContext) childFields_CaptureError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_CaptureError_code(ctx, field)
+	case "field":
+		return ec.fieldContext_CaptureError_field(ctx, field)
+	case "message":
+		return ec.fieldContext_CaptureError_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaptureError", field.Name)
+}
+
+func (ec *executionContext) childFields_CaptureLeadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "outcome":
+		return ec.fieldContext_CaptureLeadPayload_outcome(ctx, field)
+	case "lead":
+		return ec.fieldContext_CaptureLeadPayload_lead(ctx, field)
+	case "contact":
+		return ec.fieldContext_CaptureLeadPayload_contact(ctx, field)
+	case "warnings":
+		return ec.fieldContext_CaptureLeadPayload_warnings(ctx, field)
+	case "replayed":
+		return ec.fieldContext_CaptureLeadPayload_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaptureLeadPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CaptureLeadsItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_CaptureLeadsItem_index(ctx, field)
+	case "outcome":
+		return ec.fieldContext_CaptureLeadsItem_outcome(ctx, field)
+	case "lead":
+		return ec.fieldContext_CaptureLeadsItem_lead(ctx, field)
+	case "contact":
+		return ec.fieldContext_CaptureLeadsItem_contact(ctx, field)
+	case "warnings":
+		return ec.fieldContext_CaptureLeadsItem_warnings(ctx, field)
+	case "error":
+		return ec.fieldContext_CaptureLeadsItem_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaptureLeadsItem", field.Name)
+}
+
+func (ec *executionContext) childFields_CaptureLeadsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "items":
+		return ec.fieldContext_CaptureLeadsPayload_items(ctx, field)
+	case "captured":
+		return ec.fieldContext_CaptureLeadsPayload_captured(ctx, field)
+	case "failed":
+		return ec.fieldContext_CaptureLeadsPayload_failed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaptureLeadsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Contact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6211,6 +7707,24 @@ func (ec *executionContext) childFields_ContactPayload(ctx context.Context, fiel
 		return ec.fieldContext_ContactPayload_contact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ContactPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ConvertLeadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lead":
+		return ec.fieldContext_ConvertLeadPayload_lead(ctx, field)
+	case "account":
+		return ec.fieldContext_ConvertLeadPayload_account(ctx, field)
+	case "accountCreated":
+		return ec.fieldContext_ConvertLeadPayload_accountCreated(ctx, field)
+	case "contact":
+		return ec.fieldContext_ConvertLeadPayload_contact(ctx, field)
+	case "contactCreated":
+		return ec.fieldContext_ConvertLeadPayload_contactCreated(ctx, field)
+	case "opportunity":
+		return ec.fieldContext_ConvertLeadPayload_opportunity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConvertLeadPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateAccountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6379,6 +7893,16 @@ func (ec *executionContext) childFields_FieldChange(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type FieldChange", field.Name)
 }
 
+func (ec *executionContext) childFields_FieldWarning(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_FieldWarning_field(ctx, field)
+	case "message":
+		return ec.fieldContext_FieldWarning_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldWarning", field.Name)
+}
+
 func (ec *executionContext) childFields_Forecast(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "currency":
@@ -6457,6 +7981,174 @@ func (ec *executionContext) childFields_ForecastSubmission(ctx context.Context, 
 		return ec.fieldContext_ForecastSubmission_submittedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ForecastSubmission", field.Name)
+}
+
+func (ec *executionContext) childFields_Lead(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Lead_id(ctx, field)
+	case "status":
+		return ec.fieldContext_Lead_status(ctx, field)
+	case "statusReason":
+		return ec.fieldContext_Lead_statusReason(ctx, field)
+	case "name":
+		return ec.fieldContext_Lead_name(ctx, field)
+	case "title":
+		return ec.fieldContext_Lead_title(ctx, field)
+	case "company":
+		return ec.fieldContext_Lead_company(ctx, field)
+	case "email":
+		return ec.fieldContext_Lead_email(ctx, field)
+	case "phone":
+		return ec.fieldContext_Lead_phone(ctx, field)
+	case "website":
+		return ec.fieldContext_Lead_website(ctx, field)
+	case "registrationCode":
+		return ec.fieldContext_Lead_registrationCode(ctx, field)
+	case "industry":
+		return ec.fieldContext_Lead_industry(ctx, field)
+	case "companySize":
+		return ec.fieldContext_Lead_companySize(ctx, field)
+	case "country":
+		return ec.fieldContext_Lead_country(ctx, field)
+	case "region":
+		return ec.fieldContext_Lead_region(ctx, field)
+	case "city":
+		return ec.fieldContext_Lead_city(ctx, field)
+	case "source":
+		return ec.fieldContext_Lead_source(ctx, field)
+	case "campaign":
+		return ec.fieldContext_Lead_campaign(ctx, field)
+	case "utm":
+		return ec.fieldContext_Lead_utm(ctx, field)
+	case "owner":
+		return ec.fieldContext_Lead_owner(ctx, field)
+	case "assignedAt":
+		return ec.fieldContext_Lead_assignedAt(ctx, field)
+	case "qualifiedAt":
+		return ec.fieldContext_Lead_qualifiedAt(ctx, field)
+	case "nurturedAt":
+		return ec.fieldContext_Lead_nurturedAt(ctx, field)
+	case "slaState":
+		return ec.fieldContext_Lead_slaState(ctx, field)
+	case "slaDueAt":
+		return ec.fieldContext_Lead_slaDueAt(ctx, field)
+	case "contactedAt":
+		return ec.fieldContext_Lead_contactedAt(ctx, field)
+	case "spam":
+		return ec.fieldContext_Lead_spam(ctx, field)
+	case "touchCount":
+		return ec.fieldContext_Lead_touchCount(ctx, field)
+	case "firstTouchAt":
+		return ec.fieldContext_Lead_firstTouchAt(ctx, field)
+	case "lastTouchAt":
+		return ec.fieldContext_Lead_lastTouchAt(ctx, field)
+	case "touches":
+		return ec.fieldContext_Lead_touches(ctx, field)
+	case "convertedAt":
+		return ec.fieldContext_Lead_convertedAt(ctx, field)
+	case "contact":
+		return ec.fieldContext_Lead_contact(ctx, field)
+	case "account":
+		return ec.fieldContext_Lead_account(ctx, field)
+	case "opportunity":
+		return ec.fieldContext_Lead_opportunity(ctx, field)
+	case "mergedInto":
+		return ec.fieldContext_Lead_mergedInto(ctx, field)
+	case "custom":
+		return ec.fieldContext_Lead_custom(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Lead_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Lead_updatedAt(ctx, field)
+	case "deletedAt":
+		return ec.fieldContext_Lead_deletedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_Lead_version(ctx, field)
+	case "allowedStatuses":
+		return ec.fieldContext_Lead_allowedStatuses(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Lead", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LeadChange_cursor(ctx, field)
+	case "type":
+		return ec.fieldContext_LeadChange_type(ctx, field)
+	case "lead":
+		return ec.fieldContext_LeadChange_lead(ctx, field)
+	case "actor":
+		return ec.fieldContext_LeadChange_actor(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_LeadChange_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadChange", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_LeadConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_LeadConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LeadConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_LeadConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadDuplicate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lead":
+		return ec.fieldContext_LeadDuplicate_lead(ctx, field)
+	case "reasons":
+		return ec.fieldContext_LeadDuplicate_reasons(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadDuplicate", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LeadEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_LeadEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lead":
+		return ec.fieldContext_LeadPayload_lead(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadTouch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "source":
+		return ec.fieldContext_LeadTouch_source(ctx, field)
+	case "campaign":
+		return ec.fieldContext_LeadTouch_campaign(ctx, field)
+	case "utm":
+		return ec.fieldContext_LeadTouch_utm(ctx, field)
+	case "contactId":
+		return ec.fieldContext_LeadTouch_contactId(ctx, field)
+	case "formId":
+		return ec.fieldContext_LeadTouch_formId(ctx, field)
+	case "importId":
+		return ec.fieldContext_LeadTouch_importId(ctx, field)
+	case "payload":
+		return ec.fieldContext_LeadTouch_payload(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_LeadTouch_receivedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadTouch", field.Name)
 }
 
 func (ec *executionContext) childFields_LogActivityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7053,6 +8745,22 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
 
+func (ec *executionContext) childFields_Utm(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "source":
+		return ec.fieldContext_Utm_source(ctx, field)
+	case "medium":
+		return ec.fieldContext_Utm_medium(ctx, field)
+	case "campaign":
+		return ec.fieldContext_Utm_campaign(ctx, field)
+	case "term":
+		return ec.fieldContext_Utm_term(ctx, field)
+	case "content":
+		return ec.fieldContext_Utm_content(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Utm", field.Name)
+}
+
 func (ec *executionContext) childFields_WorkingHours(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "days":
@@ -7197,12 +8905,68 @@ func (ec *executionContext) field_Account_contacts_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Lead_touches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_captureLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CaptureLeadInput, error) {
+			return ec.unmarshalNCaptureLeadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_captureLeads_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "leads",
+		func(ctx context.Context, v any) ([]model.CaptureLeadInput, error) {
+			return ec.unmarshalNCaptureLeadInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leads"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_claimAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ClaimAccountInput, error) {
 			return ec.unmarshalNClaimAccountInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐClaimAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_convertLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConvertLeadInput, error) {
+			return ec.unmarshalNConvertLeadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐConvertLeadInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7351,6 +9115,20 @@ func (ec *executionContext) field_Mutation_deleteContact_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteRecordInput, error) {
+			return ec.unmarshalNDeleteRecordInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteRecordInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteOpportunity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7435,6 +9213,20 @@ func (ec *executionContext) field_Mutation_mergeContacts_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_mergeLeads_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MergeLeadsInput, error) {
+			return ec.unmarshalNMergeLeadsInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMergeLeadsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_moveOpportunity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7464,6 +9256,20 @@ func (ec *executionContext) field_Mutation_restoreAccount_args(ctx context.Conte
 }
 
 func (ec *executionContext) field_Mutation_restoreContact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteRecordInput, error) {
+			return ec.unmarshalNDeleteRecordInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteRecordInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_restoreLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
@@ -7511,6 +9317,20 @@ func (ec *executionContext) field_Mutation_setExchangeRate_args(ctx context.Cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetExchangeRateInput, error) {
 			return ec.unmarshalNSetExchangeRateInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetExchangeRateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setLeadStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetLeadStatusInput, error) {
+			return ec.unmarshalNSetLeadStatusInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetLeadStatusInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7567,6 +9387,20 @@ func (ec *executionContext) field_Mutation_updateContact_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateContactInput, error) {
 			return ec.unmarshalNUpdateContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateContactInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateLeadInput, error) {
+			return ec.unmarshalNUpdateLeadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateLeadInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7855,6 +9689,20 @@ func (ec *executionContext) field_Query_exchangeRates_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_findDuplicates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "leadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leadId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_forecastSubmissions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7888,6 +9736,60 @@ func (ec *executionContext) field_Query_forecast_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_leads_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.LeadFilter, error) {
+			return ec.unmarshalOLeadFilter2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.LeadOrder, error) {
+			return ec.unmarshalOLeadOrder2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
 	return args, nil
 }
 
@@ -8120,6 +10022,28 @@ func (ec *executionContext) field_Query_timeline_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_leadChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "onlyMine",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["onlyMine"] = arg1
 	return args, nil
 }
 
@@ -9827,6 +11751,469 @@ func (ec *executionContext) fieldContext_BoardColumn_deals(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _CaptureError_code(ctx context.Context, field graphql.CollectedField, obj *model.CaptureError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaptureError", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaptureError_field(ctx context.Context, field graphql.CollectedField, obj *model.CaptureError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureError_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaptureError", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaptureError_message(ctx context.Context, field graphql.CollectedField, obj *model.CaptureError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaptureError", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaptureLeadPayload_outcome(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadPayload_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v service.CaptureOutcome) graphql.Marshaler {
+			return ec.marshalNCaptureOutcome2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadPayload_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaptureLeadPayload", field, false, false, "CaptureOutcome")
+}
+
+func (ec *executionContext) _CaptureLeadPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadPayload_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaptureLeadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaptureLeadPayload_contact(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadPayload_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
+			return ec.marshalOContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadPayload_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaptureLeadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaptureLeadPayload_warnings(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadPayload_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warnings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.FieldWarning) graphql.Marshaler {
+			return ec.marshalNFieldWarning2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐFieldWarningᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadPayload_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaptureLeadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldWarning(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaptureLeadPayload_replayed(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadPayload_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadPayload_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaptureLeadPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CaptureLeadsItem_index(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadsItem_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadsItem_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaptureLeadsItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CaptureLeadsItem_outcome(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadsItem_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.CaptureOutcome) graphql.Marshaler {
+			return ec.marshalOCaptureOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadsItem_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaptureLeadsItem", field, false, false, "CaptureOutcome")
+}
+
+func (ec *executionContext) _CaptureLeadsItem_lead(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadsItem_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadsItem_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaptureLeadsItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaptureLeadsItem_contact(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadsItem_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
+			return ec.marshalOContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadsItem_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaptureLeadsItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaptureLeadsItem_warnings(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadsItem_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Warnings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.FieldWarning) graphql.Marshaler {
+			return ec.marshalNFieldWarning2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐFieldWarningᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadsItem_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaptureLeadsItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldWarning(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaptureLeadsItem_error(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadsItem_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaptureError) graphql.Marshaler {
+			return ec.marshalOCaptureError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureError(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadsItem_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaptureLeadsItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaptureError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaptureLeadsPayload_items(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadsPayload_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CaptureLeadsItem) graphql.Marshaler {
+			return ec.marshalNCaptureLeadsItem2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadsItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadsPayload_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaptureLeadsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaptureLeadsItem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaptureLeadsPayload_captured(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadsPayload_captured(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Captured, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadsPayload_captured(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaptureLeadsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CaptureLeadsPayload_failed(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaptureLeadsPayload_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaptureLeadsPayload_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaptureLeadsPayload", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10469,6 +12856,180 @@ func (ec *executionContext) fieldContext_ContactPayload_contact(_ context.Contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConvertLeadPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConvertLeadPayload_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConvertLeadPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConvertLeadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConvertLeadPayload_account(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConvertLeadPayload_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Account, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Account) graphql.Marshaler {
+			return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConvertLeadPayload_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConvertLeadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConvertLeadPayload_accountCreated(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConvertLeadPayload_accountCreated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccountCreated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConvertLeadPayload_accountCreated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConvertLeadPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConvertLeadPayload_contact(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConvertLeadPayload_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
+			return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConvertLeadPayload_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConvertLeadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConvertLeadPayload_contactCreated(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConvertLeadPayload_contactCreated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContactCreated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConvertLeadPayload_contactCreated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConvertLeadPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConvertLeadPayload_opportunity(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConvertLeadPayload_opportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Opportunity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
+			return ec.marshalOOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConvertLeadPayload_opportunity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConvertLeadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Opportunity(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11561,6 +14122,52 @@ func (ec *executionContext) fieldContext_FieldChange_after(_ context.Context, fi
 	return graphql.NewScalarFieldContext("FieldChange", field, false, false, "JSON")
 }
 
+func (ec *executionContext) _FieldWarning_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldWarning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldWarning_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldWarning_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldWarning", field, false, false, "String")
+}
+
+func (ec *executionContext) _FieldWarning_message(ctx context.Context, field graphql.CollectedField, obj *model.FieldWarning) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldWarning_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldWarning_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldWarning", field, false, false, "String")
+}
+
 func (ec *executionContext) _Forecast_currency(ctx context.Context, field graphql.CollectedField, obj *service.Forecast) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12335,6 +14942,1611 @@ func (ec *executionContext) _ForecastSubmission_submittedAt(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_ForecastSubmission_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_id(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Lead_status(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.LeadStatus) graphql.Marshaler {
+			return ec.marshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "LeadStatus")
+}
+
+func (ec *executionContext) _Lead_statusReason(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_statusReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_statusReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_name(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_title(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_company(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_company(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Company, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_company(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_email(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().Email(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, true, true, "String")
+}
+
+func (ec *executionContext) _Lead_phone(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().Phone(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, true, true, "String")
+}
+
+func (ec *executionContext) _Lead_website(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_website(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Website, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_website(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_registrationCode(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_registrationCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegistrationCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_registrationCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_industry(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_industry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Industry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_industry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_companySize(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_companySize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompanySize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_companySize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Lead_country(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_country(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Country, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_country(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_region(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_city(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_city(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.City, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_source(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.LeadSource) graphql.Marshaler {
+			return ec.marshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "LeadSource")
+}
+
+func (ec *executionContext) _Lead_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
+}
+
+func (ec *executionContext) _Lead_utm(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_utm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UTM, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.UTM) graphql.Marshaler {
+			return ec.marshalNUtm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUTM(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_utm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Utm(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Lead_owner(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Lead_assignedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_assignedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssignedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_assignedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_qualifiedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_qualifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QualifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_qualifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_nurturedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_nurturedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NurturedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_nurturedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_slaState(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_slaState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SLAState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.SLAState) graphql.Marshaler {
+			return ec.marshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_slaState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "LeadSlaState")
+}
+
+func (ec *executionContext) _Lead_slaDueAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_slaDueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SLADueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_slaDueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_contactedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_contactedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContactedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_contactedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_spam(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_spam(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spam, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_spam(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Lead_touchCount(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_touchCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TouchCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_touchCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Lead_firstTouchAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_firstTouchAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstTouchAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_firstTouchAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_lastTouchAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_lastTouchAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastTouchAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_lastTouchAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_touches(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_touches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Lead().Touches(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Touch) graphql.Marshaler {
+			return ec.marshalNLeadTouch2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTouchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_touches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadTouch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Lead_touches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Lead_convertedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_convertedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConvertedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_convertedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_contact(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().Contact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
+			return ec.marshalOContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Lead_account(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().Account(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Account) graphql.Marshaler {
+			return ec.marshalOAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Lead_opportunity(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_opportunity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().Opportunity(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
+			return ec.marshalOOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_opportunity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Opportunity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Lead_mergedInto(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_mergedInto(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().MergedInto(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_mergedInto(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Lead_custom(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_custom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Custom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalNJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_custom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Lead_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_deletedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_deletedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_deletedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Lead_version(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Lead_allowedStatuses(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_allowedStatuses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().AllowedStatuses(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.LeadStatus) graphql.Marshaler {
+			return ec.marshalNLeadStatus2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_allowedStatuses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lead", field, true, true, "LeadStatus")
+}
+
+func (ec *executionContext) _LeadChange_cursor(ctx context.Context, field graphql.CollectedField, obj *service.LeadChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadChange_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadChange().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadChange_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadChange", field, true, true, "String")
+}
+
+func (ec *executionContext) _LeadChange_type(ctx context.Context, field graphql.CollectedField, obj *service.LeadChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadChange_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadChange_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadChange_lead(ctx context.Context, field graphql.CollectedField, obj *service.LeadChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadChange_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Lead) graphql.Marshaler {
+			return ec.marshalNLead2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadChange_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadChange_actor(ctx context.Context, field graphql.CollectedField, obj *service.LeadChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadChange_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadChange().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadChange_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadChange_occurredAt(ctx context.Context, field graphql.CollectedField, obj *service.LeadChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadChange_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadChange_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LeadConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LeadEdge) graphql.Marshaler {
+			return ec.marshalNLeadEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LeadConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.Lead) graphql.Marshaler {
+			return ec.marshalNLead2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LeadConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.LeadConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _LeadDuplicate_lead(ctx context.Context, field graphql.CollectedField, obj *service.LeadDuplicate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadDuplicate_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.Lead) graphql.Marshaler {
+			return ec.marshalNLead2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadDuplicate_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadDuplicate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadDuplicate_reasons(ctx context.Context, field graphql.CollectedField, obj *service.LeadDuplicate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadDuplicate_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadDuplicate_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadDuplicate", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LeadEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LeadEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.LeadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadPayload_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadTouch_source(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadTouch_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.LeadSource) graphql.Marshaler {
+			return ec.marshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadTouch_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadTouch", field, false, false, "LeadSource")
+}
+
+func (ec *executionContext) _LeadTouch_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadTouch_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadTouch_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadTouch", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadTouch_utm(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadTouch_utm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UTM, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.UTM) graphql.Marshaler {
+			return ec.marshalNUtm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUTM(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadTouch_utm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadTouch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Utm(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadTouch_contactId(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadTouch_contactId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadTouch().ContactID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadTouch_contactId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadTouch", field, true, true, "ID")
+}
+
+func (ec *executionContext) _LeadTouch_formId(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadTouch_formId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadTouch().FormID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadTouch_formId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadTouch", field, true, true, "ID")
+}
+
+func (ec *executionContext) _LeadTouch_importId(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadTouch_importId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadTouch().ImportID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadTouch_importId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadTouch", field, true, true, "ID")
+}
+
+func (ec *executionContext) _LeadTouch_payload(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadTouch_payload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payload, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalNJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadTouch_payload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadTouch", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _LeadTouch_receivedAt(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadTouch_receivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadTouch_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadTouch", field, false, false, "Time")
 }
 
 func (ec *executionContext) _LogActivityPayload_activity(ctx context.Context, field graphql.CollectedField, obj *model.LogActivityPayload) (ret graphql.Marshaler) {
@@ -14008,6 +18220,358 @@ func (ec *executionContext) fieldContext_Mutation_submitForecast(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_submitForecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_captureLead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_captureLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CaptureLead(ctx, fc.Args["input"].(model.CaptureLeadInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaptureLeadPayload) graphql.Marshaler {
+			return ec.marshalNCaptureLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_captureLead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaptureLeadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_captureLead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_captureLeads(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_captureLeads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CaptureLeads(ctx, fc.Args["leads"].([]model.CaptureLeadInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaptureLeadsPayload) graphql.Marshaler {
+			return ec.marshalNCaptureLeadsPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_captureLeads(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaptureLeadsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_captureLeads_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateLead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateLead(ctx, fc.Args["input"].(model.UpdateLeadInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadPayload) graphql.Marshaler {
+			return ec.marshalNLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateLead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateLead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setLeadStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setLeadStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetLeadStatus(ctx, fc.Args["input"].(model.SetLeadStatusInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadPayload) graphql.Marshaler {
+			return ec.marshalNLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setLeadStatus(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setLeadStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteLead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteLead(ctx, fc.Args["input"].(model.DeleteRecordInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadPayload) graphql.Marshaler {
+			return ec.marshalNLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteLead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteLead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restoreLead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restoreLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestoreLead(ctx, fc.Args["input"].(model.DeleteRecordInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadPayload) graphql.Marshaler {
+			return ec.marshalNLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restoreLead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restoreLead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_convertLead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_convertLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConvertLead(ctx, fc.Args["input"].(model.ConvertLeadInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConvertLeadPayload) graphql.Marshaler {
+			return ec.marshalNConvertLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐConvertLeadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_convertLead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConvertLeadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_convertLead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_mergeLeads(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_mergeLeads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MergeLeads(ctx, fc.Args["input"].(model.MergeLeadsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadPayload) graphql.Marshaler {
+			return ec.marshalNLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_mergeLeads(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_mergeLeads_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17353,6 +21917,94 @@ func (ec *executionContext) fieldContext_Query_exchangeRates(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_leads(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Leads(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.LeadFilter), fc.Args["orderBy"].(*model.LeadOrder))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadConnection) graphql.Marshaler {
+			return ec.marshalNLeadConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leads(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_leads_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_findDuplicates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_findDuplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FindDuplicates(ctx, fc.Args["leadId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.LeadDuplicate) graphql.Marshaler {
+			return ec.marshalNLeadDuplicate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐLeadDuplicateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_findDuplicates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadDuplicate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_findDuplicates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18376,6 +23028,50 @@ func (ec *executionContext) fieldContext_Subscription_notificationReceived(ctx c
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_notificationReceived_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_leadChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_leadChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().LeadChanged(ctx, fc.Args["after"].(*string), fc.Args["onlyMine"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.LeadChange) graphql.Marshaler {
+			return ec.marshalNLeadChange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐLeadChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_leadChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_leadChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19545,6 +24241,121 @@ func (ec *executionContext) _User_version(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_User_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Utm_source(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Utm_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Utm_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
+}
+
+func (ec *executionContext) _Utm_medium(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Utm_medium(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Medium, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Utm_medium(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
+}
+
+func (ec *executionContext) _Utm_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Utm_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Utm_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
+}
+
+func (ec *executionContext) _Utm_term(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Utm_term(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Term, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Utm_term(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
+}
+
+func (ec *executionContext) _Utm_content(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Utm_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Utm_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
 }
 
 func (ec *executionContext) _WorkingHours_days(ctx context.Context, field graphql.CollectedField, obj *crm.WorkingHours) (ret graphql.Marshaler) {
@@ -20849,6 +25660,178 @@ func UnmarshalAccountFilter(ctx context.Context, raw any) (model.AccountFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCaptureLeadInput(ctx context.Context, obj any) (model.CaptureLeadInput, error) {
+	var it model.CaptureLeadInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["allowPartial"]; !present {
+		asMap["allowPartial"] = false
+	}
+
+	fieldsInOrder := [...]string{"name", "title", "company", "email", "phone", "website", "registrationCode", "industry", "companySize", "country", "region", "city", "source", "campaign", "utm", "custom", "visitorId", "allowPartial", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = graphql.OmittableOf(data)
+		case "company":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("company"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Company = graphql.OmittableOf(data)
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = graphql.OmittableOf(data)
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = graphql.OmittableOf(data)
+		case "website":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("website"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Website = graphql.OmittableOf(data)
+		case "registrationCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("registrationCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegistrationCode = graphql.OmittableOf(data)
+		case "industry":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("industry"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Industry = graphql.OmittableOf(data)
+		case "companySize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companySize"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompanySize = graphql.OmittableOf(data)
+		case "country":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("country"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Country = graphql.OmittableOf(data)
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = graphql.OmittableOf(data)
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = graphql.OmittableOf(data)
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "utm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("utm"))
+			data, err := ec.unmarshalOUtmInput2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUtmInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Utm = graphql.OmittableOf(data)
+		case "custom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("custom"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Custom = graphql.OmittableOf(data)
+		case "visitorId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visitorId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VisitorID = graphql.OmittableOf(data)
+		case "allowPartial":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowPartial"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowPartial = graphql.OmittableOf(data)
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCaptureLeadInput unmarshals raw into the CaptureLeadInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCaptureLeadInput(ctx context.Context, raw any) (model.CaptureLeadInput, error) {
+	var out model.CaptureLeadInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CaptureLeadInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputClaimAccountInput(ctx context.Context, obj any) (model.ClaimAccountInput, error) {
 	var it model.ClaimAccountInput
 	if obj == nil {
@@ -21011,6 +25994,122 @@ func (ec *executionContext) unmarshalInputContactFilter(ctx context.Context, obj
 func UnmarshalContactFilter(ctx context.Context, raw any) (model.ContactFilter, error) {
 	var out model.ContactFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConvertLeadInput(ctx context.Context, obj any) (model.ConvertLeadInput, error) {
+	var it model.ConvertLeadInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["createOpportunity"]; !present {
+		asMap["createOpportunity"] = false
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "accountId", "contactId", "createOpportunity", "pipelineId", "opportunityName", "amount", "currency", "closeDate", "ownerId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "accountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = graphql.OmittableOf(data)
+		case "contactId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactID = graphql.OmittableOf(data)
+		case "createOpportunity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createOpportunity"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreateOpportunity = graphql.OmittableOf(data)
+		case "pipelineId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pipelineId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PipelineID = graphql.OmittableOf(data)
+		case "opportunityName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("opportunityName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OpportunityName = graphql.OmittableOf(data)
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = graphql.OmittableOf(data)
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = graphql.OmittableOf(data)
+		case "closeDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closeDate"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CloseDate = graphql.OmittableOf(data)
+		case "ownerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerID = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConvertLeadInput unmarshals raw into the ConvertLeadInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConvertLeadInput(ctx context.Context, raw any) (model.ConvertLeadInput, error) {
+	var out model.ConvertLeadInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConvertLeadInput", raw, &out)
 	return out, err
 }
 
@@ -22166,6 +27265,185 @@ func UnmarshalIntRange(ctx context.Context, raw any) (model.IntRange, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputLeadFilter(ctx context.Context, obj any) (model.LeadFilter, error) {
+	var it model.LeadFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["spam"]; !present {
+		asMap["spam"] = false
+	}
+	if _, present := asMap["deleted"]; !present {
+		asMap["deleted"] = false
+	}
+
+	fieldsInOrder := [...]string{"search", "statuses", "ownerIds", "unassigned", "score", "grades", "sources", "campaign", "slaStates", "createdAt", "spam", "deleted"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "search":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("search"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Search = graphql.OmittableOf(data)
+		case "statuses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statuses"))
+			data, err := ec.unmarshalOLeadStatus2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statuses = graphql.OmittableOf(data)
+		case "ownerIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerIds = graphql.OmittableOf(data)
+		case "unassigned":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unassigned"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Unassigned = graphql.OmittableOf(data)
+		case "score":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("score"))
+			data, err := ec.unmarshalOIntRange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐIntRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Score = graphql.OmittableOf(data)
+		case "grades":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grades"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grades = graphql.OmittableOf(data)
+		case "sources":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sources"))
+			data, err := ec.unmarshalOLeadSource2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSourceᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sources = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "slaStates":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slaStates"))
+			data, err := ec.unmarshalOLeadSlaState2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SLAStates = graphql.OmittableOf(data)
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTimeRange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTimeRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = graphql.OmittableOf(data)
+		case "spam":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("spam"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Spam = graphql.OmittableOf(data)
+		case "deleted":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deleted"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Deleted = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLeadFilter unmarshals raw into the LeadFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLeadFilter(ctx context.Context, raw any) (model.LeadFilter, error) {
+	var out model.LeadFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LeadFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLeadOrder(ctx context.Context, obj any) (model.LeadOrder, error) {
+	var it model.LeadOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNLeadOrderField2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLeadOrder unmarshals raw into the LeadOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLeadOrder(ctx context.Context, raw any) (model.LeadOrder, error) {
+	var out model.LeadOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LeadOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLogActivityInput(ctx context.Context, obj any) (model.LogActivityInput, error) {
 	var it model.LogActivityInput
 	if obj == nil {
@@ -22380,6 +27658,55 @@ func (ec *executionContext) unmarshalInputMarkNotificationsReadInput(ctx context
 func UnmarshalMarkNotificationsReadInput(ctx context.Context, raw any) (model.MarkNotificationsReadInput, error) {
 	var out model.MarkNotificationsReadInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MarkNotificationsReadInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMergeLeadsInput(ctx context.Context, obj any) (model.MergeLeadsInput, error) {
+	var it model.MergeLeadsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"survivorId", "duplicateIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "survivorId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("survivorId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SurvivorID = data
+		case "duplicateIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("duplicateIds"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DuplicateIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMergeLeadsInput unmarshals raw into the MergeLeadsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMergeLeadsInput(ctx context.Context, raw any) (model.MergeLeadsInput, error) {
+	var out model.MergeLeadsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MergeLeadsInput", raw, &out)
 	return out, err
 }
 
@@ -22847,6 +28174,69 @@ func (ec *executionContext) unmarshalInputSetExchangeRateInput(ctx context.Conte
 func UnmarshalSetExchangeRateInput(ctx context.Context, raw any) (model.SetExchangeRateInput, error) {
 	var out model.SetExchangeRateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetExchangeRateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetLeadStatusInput(ctx context.Context, obj any) (model.SetLeadStatusInput, error) {
+	var it model.SetLeadStatusInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "status", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetLeadStatusInput unmarshals raw into the SetLeadStatusInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetLeadStatusInput(ctx context.Context, raw any) (model.SetLeadStatusInput, error) {
+	var out model.SetLeadStatusInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetLeadStatusInput", raw, &out)
 	return out, err
 }
 
@@ -23571,6 +28961,153 @@ func UnmarshalUpdateContactInput(ctx context.Context, raw any) (model.UpdateCont
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateLeadInput(ctx context.Context, obj any) (model.UpdateLeadInput, error) {
+	var it model.UpdateLeadInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "name", "title", "company", "email", "phone", "website", "registrationCode", "industry", "companySize", "country", "region", "city", "campaign", "custom"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = graphql.OmittableOf(data)
+		case "company":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("company"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Company = graphql.OmittableOf(data)
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = graphql.OmittableOf(data)
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = graphql.OmittableOf(data)
+		case "website":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("website"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Website = graphql.OmittableOf(data)
+		case "registrationCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("registrationCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegistrationCode = graphql.OmittableOf(data)
+		case "industry":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("industry"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Industry = graphql.OmittableOf(data)
+		case "companySize":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("companySize"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompanySize = graphql.OmittableOf(data)
+		case "country":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("country"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Country = graphql.OmittableOf(data)
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = graphql.OmittableOf(data)
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "custom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("custom"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Custom = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateLeadInput unmarshals raw into the UpdateLeadInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateLeadInput(ctx context.Context, raw any) (model.UpdateLeadInput, error) {
+	var out model.UpdateLeadInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateLeadInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateOpportunityInput(ctx context.Context, obj any) (model.UpdateOpportunityInput, error) {
 	var it model.UpdateOpportunityInput
 	if obj == nil {
@@ -24166,6 +29703,76 @@ func UnmarshalUpdateUserInput(ctx context.Context, raw any) (model.UpdateUserInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUtmInput(ctx context.Context, obj any) (model.UtmInput, error) {
+	var it model.UtmInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"source", "medium", "campaign", "term", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = graphql.OmittableOf(data)
+		case "medium":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("medium"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Medium = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "term":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("term"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Term = graphql.OmittableOf(data)
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUtmInput unmarshals raw into the UtmInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUtmInput(ctx context.Context, raw any) (model.UtmInput, error) {
+	var out model.UtmInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UtmInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputWorkingHoursInput(ctx context.Context, obj any) (model.WorkingHoursInput, error) {
 	var it model.WorkingHoursInput
 	if obj == nil {
@@ -24304,6 +29911,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Notification(ctx, sel, obj)
+	case crm.Lead:
+		return ec._Lead(ctx, sel, &obj)
+	case *crm.Lead:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Lead(ctx, sel, obj)
 	case service.ForecastSubmission:
 		return ec._ForecastSubmission(ctx, sel, &obj)
 	case *service.ForecastSubmission:
@@ -24943,6 +30557,203 @@ func (ec *executionContext) _BoardColumn(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var captureErrorImplementors = []string{"CaptureError"}
+
+func (ec *executionContext) _CaptureError(ctx context.Context, sel ast.SelectionSet, obj *model.CaptureError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, captureErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaptureError")
+		case "code":
+			out.Values[i] = ec._CaptureError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "field":
+			out.Values[i] = ec._CaptureError_field(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._CaptureError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var captureLeadPayloadImplementors = []string{"CaptureLeadPayload"}
+
+func (ec *executionContext) _CaptureLeadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CaptureLeadPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, captureLeadPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaptureLeadPayload")
+		case "outcome":
+			out.Values[i] = ec._CaptureLeadPayload_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lead":
+			out.Values[i] = ec._CaptureLeadPayload_lead(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "contact":
+			out.Values[i] = ec._CaptureLeadPayload_contact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "warnings":
+			out.Values[i] = ec._CaptureLeadPayload_warnings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._CaptureLeadPayload_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var captureLeadsItemImplementors = []string{"CaptureLeadsItem"}
+
+func (ec *executionContext) _CaptureLeadsItem(ctx context.Context, sel ast.SelectionSet, obj *model.CaptureLeadsItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, captureLeadsItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaptureLeadsItem")
+		case "index":
+			out.Values[i] = ec._CaptureLeadsItem_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._CaptureLeadsItem_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lead":
+			out.Values[i] = ec._CaptureLeadsItem_lead(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "contact":
+			out.Values[i] = ec._CaptureLeadsItem_contact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "warnings":
+			out.Values[i] = ec._CaptureLeadsItem_warnings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._CaptureLeadsItem_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var captureLeadsPayloadImplementors = []string{"CaptureLeadsPayload"}
+
+func (ec *executionContext) _CaptureLeadsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CaptureLeadsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, captureLeadsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaptureLeadsPayload")
+		case "items":
+			out.Values[i] = ec._CaptureLeadsPayload_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "captured":
+			out.Values[i] = ec._CaptureLeadsPayload_captured(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._CaptureLeadsPayload_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var contactImplementors = []string{"Contact", "Node"}
 
 func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, obj *crm.Contact) graphql.Marshaler {
@@ -25165,6 +30976,64 @@ func (ec *executionContext) _ContactPayload(ctx context.Context, sel ast.Selecti
 		case "contact":
 			out.Values[i] = ec._ContactPayload_contact(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var convertLeadPayloadImplementors = []string{"ConvertLeadPayload"}
+
+func (ec *executionContext) _ConvertLeadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConvertLeadPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, convertLeadPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConvertLeadPayload")
+		case "lead":
+			out.Values[i] = ec._ConvertLeadPayload_lead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "account":
+			out.Values[i] = ec._ConvertLeadPayload_account(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountCreated":
+			out.Values[i] = ec._ConvertLeadPayload_accountCreated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contact":
+			out.Values[i] = ec._ConvertLeadPayload_contact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contactCreated":
+			out.Values[i] = ec._ConvertLeadPayload_contactCreated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "opportunity":
+			out.Values[i] = ec._ConvertLeadPayload_opportunity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -25789,6 +31658,44 @@ func (ec *executionContext) _FieldChange(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var fieldWarningImplementors = []string{"FieldWarning"}
+
+func (ec *executionContext) _FieldWarning(ctx context.Context, sel ast.SelectionSet, obj *model.FieldWarning) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fieldWarningImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FieldWarning")
+		case "field":
+			out.Values[i] = ec._FieldWarning_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._FieldWarning_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var forecastImplementors = []string{"Forecast"}
 
 func (ec *executionContext) _Forecast(ctx context.Context, sel ast.SelectionSet, obj *service.Forecast) graphql.Marshaler {
@@ -26014,6 +31921,532 @@ func (ec *executionContext) _ForecastSubmission(ctx context.Context, sel ast.Sel
 				})
 		case "submittedAt":
 			out.Values[i] = ec._ForecastSubmission_submittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadImplementors = []string{"Lead", "Node"}
+
+func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj *crm.Lead) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Lead")
+		case "id":
+			out.Values[i] = ec._Lead_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Lead_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "statusReason":
+			out.Values[i] = ec._Lead_statusReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Lead_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Lead_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "company":
+			out.Values[i] = ec._Lead_company(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_email(ctx, field, obj)
+				})
+		case "phone":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_phone(ctx, field, obj)
+				})
+		case "website":
+			out.Values[i] = ec._Lead_website(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "registrationCode":
+			out.Values[i] = ec._Lead_registrationCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "industry":
+			out.Values[i] = ec._Lead_industry(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "companySize":
+			out.Values[i] = ec._Lead_companySize(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "country":
+			out.Values[i] = ec._Lead_country(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "region":
+			out.Values[i] = ec._Lead_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "city":
+			out.Values[i] = ec._Lead_city(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "source":
+			out.Values[i] = ec._Lead_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "campaign":
+			out.Values[i] = ec._Lead_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "utm":
+			out.Values[i] = ec._Lead_utm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "owner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_owner(ctx, field, obj)
+				})
+		case "assignedAt":
+			out.Values[i] = ec._Lead_assignedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "qualifiedAt":
+			out.Values[i] = ec._Lead_qualifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nurturedAt":
+			out.Values[i] = ec._Lead_nurturedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slaState":
+			out.Values[i] = ec._Lead_slaState(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slaDueAt":
+			out.Values[i] = ec._Lead_slaDueAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contactedAt":
+			out.Values[i] = ec._Lead_contactedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "spam":
+			out.Values[i] = ec._Lead_spam(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "touchCount":
+			out.Values[i] = ec._Lead_touchCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstTouchAt":
+			out.Values[i] = ec._Lead_firstTouchAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastTouchAt":
+			out.Values[i] = ec._Lead_lastTouchAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "touches":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_touches(ctx, field, obj)
+				})
+		case "convertedAt":
+			out.Values[i] = ec._Lead_convertedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contact":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_contact(ctx, field, obj)
+				})
+		case "account":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_account(ctx, field, obj)
+				})
+		case "opportunity":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_opportunity(ctx, field, obj)
+				})
+		case "mergedInto":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_mergedInto(ctx, field, obj)
+				})
+		case "custom":
+			out.Values[i] = ec._Lead_custom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Lead_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Lead_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deletedAt":
+			out.Values[i] = ec._Lead_deletedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._Lead_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "allowedStatuses":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_allowedStatuses(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadChangeImplementors = []string{"LeadChange"}
+
+func (ec *executionContext) _LeadChange(ctx context.Context, sel ast.SelectionSet, obj *service.LeadChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadChange")
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadChange_cursor(ctx, field, obj)
+				})
+		case "type":
+			out.Values[i] = ec._LeadChange_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lead":
+			out.Values[i] = ec._LeadChange_lead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadChange_actor(ctx, field, obj)
+				})
+		case "occurredAt":
+			out.Values[i] = ec._LeadChange_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadConnectionImplementors = []string{"LeadConnection"}
+
+func (ec *executionContext) _LeadConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LeadConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadConnection")
+		case "edges":
+			out.Values[i] = ec._LeadConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._LeadConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LeadConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadConnection_totalCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadDuplicateImplementors = []string{"LeadDuplicate"}
+
+func (ec *executionContext) _LeadDuplicate(ctx context.Context, sel ast.SelectionSet, obj *service.LeadDuplicate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadDuplicateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadDuplicate")
+		case "lead":
+			out.Values[i] = ec._LeadDuplicate_lead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasons":
+			out.Values[i] = ec._LeadDuplicate_reasons(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadEdgeImplementors = []string{"LeadEdge"}
+
+func (ec *executionContext) _LeadEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LeadEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadEdge")
+		case "cursor":
+			out.Values[i] = ec._LeadEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._LeadEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadPayloadImplementors = []string{"LeadPayload"}
+
+func (ec *executionContext) _LeadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LeadPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadPayload")
+		case "lead":
+			out.Values[i] = ec._LeadPayload_lead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadTouchImplementors = []string{"LeadTouch"}
+
+func (ec *executionContext) _LeadTouch(ctx context.Context, sel ast.SelectionSet, obj *crm.Touch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadTouchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadTouch")
+		case "source":
+			out.Values[i] = ec._LeadTouch_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "campaign":
+			out.Values[i] = ec._LeadTouch_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "utm":
+			out.Values[i] = ec._LeadTouch_utm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contactId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadTouch_contactId(ctx, field, obj)
+				})
+		case "formId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadTouch_formId(ctx, field, obj)
+				})
+		case "importId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadTouch_importId(ctx, field, obj)
+				})
+		case "payload":
+			out.Values[i] = ec._LeadTouch_payload(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receivedAt":
+			out.Values[i] = ec._LeadTouch_receivedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -26437,6 +32870,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "submitForecast":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_submitForecast(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "captureLead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_captureLead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "captureLeads":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_captureLeads(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateLead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateLead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setLeadStatus":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setLeadStatus(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteLead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteLead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restoreLead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restoreLead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "convertLead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_convertLead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mergeLeads":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_mergeLeads(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -27526,6 +34015,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_exchangeRates(ctx, field)
 				})
+		case "leads":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leads(ctx, field)
+				})
+		case "findDuplicates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_findDuplicates(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -27962,6 +34463,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_pipelineChanged(ctx, fields[0])
 	case "notificationReceived":
 		return ec._Subscription_notificationReceived(ctx, fields[0])
+	case "leadChanged":
+		return ec._Subscription_leadChanged(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -28513,6 +35016,59 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			out.Values[i] = ec._User_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var utmImplementors = []string{"Utm"}
+
+func (ec *executionContext) _Utm(ctx context.Context, sel ast.SelectionSet, obj *crm.UTM) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, utmImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Utm")
+		case "source":
+			out.Values[i] = ec._Utm_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "medium":
+			out.Values[i] = ec._Utm_medium(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "campaign":
+			out.Values[i] = ec._Utm_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "term":
+			out.Values[i] = ec._Utm_term(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "content":
+			out.Values[i] = ec._Utm_content(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -29201,6 +35757,91 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNCaptureLeadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadInput(ctx context.Context, v any) (model.CaptureLeadInput, error) {
+	res, err := ec.unmarshalInputCaptureLeadInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCaptureLeadInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadInputᚄ(ctx context.Context, v any) ([]model.CaptureLeadInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.CaptureLeadInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCaptureLeadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNCaptureLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadPayload(ctx context.Context, sel ast.SelectionSet, v *model.CaptureLeadPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaptureLeadPayload!")
+		return graphql.Null
+	}
+	return ec._CaptureLeadPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCaptureLeadsItem2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadsItem(ctx context.Context, sel ast.SelectionSet, v model.CaptureLeadsItem) graphql.Marshaler {
+	return ec._CaptureLeadsItem(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCaptureLeadsItem2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadsItemᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CaptureLeadsItem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaptureLeadsItem2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadsItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCaptureLeadsPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadsPayload(ctx context.Context, sel ast.SelectionSet, v *model.CaptureLeadsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaptureLeadsPayload!")
+		return graphql.Null
+	}
+	return ec._CaptureLeadsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCaptureOutcome2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome(ctx context.Context, v any) (service.CaptureOutcome, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNCaptureOutcome2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCaptureOutcome2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome(ctx context.Context, sel ast.SelectionSet, v service.CaptureOutcome) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNCaptureOutcome2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CaptureOutcome!")
+	}
+	return res
+}
+
+var (
+	unmarshalNCaptureOutcome2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome = map[string]service.CaptureOutcome{
+		"CREATED": service.CaptureCreated,
+		"TOUCHED": service.CaptureTouched,
+		"CONTACT": service.CaptureContact,
+		"SPAM":    service.CaptureSpam,
+	}
+	marshalNCaptureOutcome2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome = map[service.CaptureOutcome]string{
+		service.CaptureCreated: "CREATED",
+		service.CaptureTouched: "TOUCHED",
+		service.CaptureContact: "CONTACT",
+		service.CaptureSpam:    "SPAM",
+	}
+)
+
 func (ec *executionContext) unmarshalNClaimAccountInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐClaimAccountInput(ctx context.Context, v any) (model.ClaimAccountInput, error) {
 	res, err := ec.unmarshalInputClaimAccountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29358,6 +35999,19 @@ func (ec *executionContext) marshalNContactRole2ᚕgithubᚗcomᚋrapportcrmᚋr
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNConvertLeadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐConvertLeadInput(ctx context.Context, v any) (model.ConvertLeadInput, error) {
+	res, err := ec.unmarshalInputConvertLeadInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConvertLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐConvertLeadPayload(ctx context.Context, sel ast.SelectionSet, v *model.ConvertLeadPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConvertLeadPayload!")
+		return graphql.Null
+	}
+	return ec._ConvertLeadPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCreateAccountInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateAccountInput(ctx context.Context, v any) (model.CreateAccountInput, error) {
@@ -29673,6 +36327,26 @@ func (ec *executionContext) marshalNFieldChange2ᚕgithubᚗcomᚋrapportcrmᚋr
 	return ret
 }
 
+func (ec *executionContext) marshalNFieldWarning2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐFieldWarning(ctx context.Context, sel ast.SelectionSet, v model.FieldWarning) graphql.Marshaler {
+	return ec._FieldWarning(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFieldWarning2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐFieldWarningᚄ(ctx context.Context, sel ast.SelectionSet, v []model.FieldWarning) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFieldWarning2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐFieldWarning(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29869,6 +36543,270 @@ func (ec *executionContext) marshalNJSON2encodingᚋjsonᚐRawMessage(ctx contex
 	return res
 }
 
+func (ec *executionContext) marshalNLead2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx context.Context, sel ast.SelectionSet, v crm.Lead) graphql.Marshaler {
+	return ec._Lead(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLead2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Lead) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLead2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx context.Context, sel ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Lead!")
+		return graphql.Null
+	}
+	return ec._Lead(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadChange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐLeadChange(ctx context.Context, sel ast.SelectionSet, v *service.LeadChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadChange!")
+		return graphql.Null
+	}
+	return ec._LeadChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadConnection(ctx context.Context, sel ast.SelectionSet, v *model.LeadConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadConnection!")
+		return graphql.Null
+	}
+	return ec._LeadConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadDuplicate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐLeadDuplicate(ctx context.Context, sel ast.SelectionSet, v service.LeadDuplicate) graphql.Marshaler {
+	return ec._LeadDuplicate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadDuplicate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐLeadDuplicateᚄ(ctx context.Context, sel ast.SelectionSet, v []service.LeadDuplicate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadDuplicate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐLeadDuplicate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadEdge(ctx context.Context, sel ast.SelectionSet, v model.LeadEdge) graphql.Marshaler {
+	return ec._LeadEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LeadEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadEdge2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNLeadOrderField2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadOrderField(ctx context.Context, v any) (model.LeadOrderField, error) {
+	var res model.LeadOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadOrderField2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadOrderField(ctx context.Context, sel ast.SelectionSet, v model.LeadOrderField) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadPayload(ctx context.Context, sel ast.SelectionSet, v *model.LeadPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadPayload!")
+		return graphql.Null
+	}
+	return ec._LeadPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState(ctx context.Context, v any) (crm.SLAState, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState(ctx context.Context, sel ast.SelectionSet, v crm.SLAState) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LeadSlaState!")
+	}
+	return res
+}
+
+var (
+	unmarshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState = map[string]crm.SLAState{
+		"NONE":     crm.SLANone,
+		"RUNNING":  crm.SLARunning,
+		"MET":      crm.SLAMet,
+		"BREACHED": crm.SLABreached,
+		"LATE":     crm.SLALate,
+	}
+	marshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState = map[crm.SLAState]string{
+		crm.SLANone:     "NONE",
+		crm.SLARunning:  "RUNNING",
+		crm.SLAMet:      "MET",
+		crm.SLABreached: "BREACHED",
+		crm.SLALate:     "LATE",
+	}
+)
+
+func (ec *executionContext) unmarshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx context.Context, v any) (crm.LeadSource, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx context.Context, sel ast.SelectionSet, v crm.LeadSource) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LeadSource!")
+	}
+	return res
+}
+
+var (
+	unmarshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource = map[string]crm.LeadSource{
+		"WEB_FORM":    crm.SourceWebForm,
+		"API":         crm.SourceAPI,
+		"IMPORT":      crm.SourceImport,
+		"REFERRAL":    crm.SourceReferral,
+		"PARTNER":     crm.SourcePartner,
+		"EVENT":       crm.SourceEvent,
+		"WEBINAR":     crm.SourceWebinar,
+		"TRIAL":       crm.SourceTrial,
+		"SOCIAL":      crm.SourceSocial,
+		"EMAIL":       crm.SourceEmail,
+		"ADVERTISING": crm.SourceAdvertising,
+		"OTHER":       crm.SourceOther,
+	}
+	marshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource = map[crm.LeadSource]string{
+		crm.SourceWebForm:     "WEB_FORM",
+		crm.SourceAPI:         "API",
+		crm.SourceImport:      "IMPORT",
+		crm.SourceReferral:    "REFERRAL",
+		crm.SourcePartner:     "PARTNER",
+		crm.SourceEvent:       "EVENT",
+		crm.SourceWebinar:     "WEBINAR",
+		crm.SourceTrial:       "TRIAL",
+		crm.SourceSocial:      "SOCIAL",
+		crm.SourceEmail:       "EMAIL",
+		crm.SourceAdvertising: "ADVERTISING",
+		crm.SourceOther:       "OTHER",
+	}
+)
+
+func (ec *executionContext) unmarshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus(ctx context.Context, v any) (crm.LeadStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus(ctx context.Context, sel ast.SelectionSet, v crm.LeadStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LeadStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus = map[string]crm.LeadStatus{
+		"NEW":          crm.LeadNew,
+		"WORKING":      crm.LeadWorking,
+		"NURTURING":    crm.LeadNurturing,
+		"QUALIFIED":    crm.LeadQualified,
+		"DISQUALIFIED": crm.LeadDisqualified,
+		"CONVERTED":    crm.LeadConverted,
+	}
+	marshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus = map[crm.LeadStatus]string{
+		crm.LeadNew:          "NEW",
+		crm.LeadWorking:      "WORKING",
+		crm.LeadNurturing:    "NURTURING",
+		crm.LeadQualified:    "QUALIFIED",
+		crm.LeadDisqualified: "DISQUALIFIED",
+		crm.LeadConverted:    "CONVERTED",
+	}
+)
+
+func (ec *executionContext) unmarshalNLeadStatus2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatusᚄ(ctx context.Context, v any) ([]crm.LeadStatus, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.LeadStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNLeadStatus2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.LeadStatus) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadTouch2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTouch(ctx context.Context, sel ast.SelectionSet, v crm.Touch) graphql.Marshaler {
+	return ec._LeadTouch(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadTouch2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTouchᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.Touch) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadTouch2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTouch(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNLogActivityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLogActivityInput(ctx context.Context, v any) (model.LogActivityInput, error) {
 	res, err := ec.unmarshalInputLogActivityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -29906,6 +36844,11 @@ func (ec *executionContext) marshalNMarkNotificationsReadPayload2ᚖgithubᚗcom
 		return graphql.Null
 	}
 	return ec._MarkNotificationsReadPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMergeLeadsInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMergeLeadsInput(ctx context.Context, v any) (model.MergeLeadsInput, error) {
+	res, err := ec.unmarshalInputMergeLeadsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNMergeRecordsInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMergeRecordsInput(ctx context.Context, v any) (model.MergeRecordsInput, error) {
@@ -30328,6 +37271,11 @@ func (ec *executionContext) marshalNSetExchangeRatePayload2ᚖgithubᚗcomᚋrap
 	return ec._SetExchangeRatePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSetLeadStatusInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetLeadStatusInput(ctx context.Context, v any) (model.SetLeadStatusInput, error) {
+	res, err := ec.unmarshalInputSetLeadStatusInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSetQuotaInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetQuotaInput(ctx context.Context, v any) (model.SetQuotaInput, error) {
 	res, err := ec.unmarshalInputSetQuotaInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -30689,6 +37637,11 @@ func (ec *executionContext) marshalNUpdateContactPayload2ᚖgithubᚗcomᚋrappo
 	return ec._UpdateContactPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpdateLeadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateLeadInput(ctx context.Context, v any) (model.UpdateLeadInput, error) {
+	res, err := ec.unmarshalInputUpdateLeadInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateOpportunityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateOpportunityInput(ctx context.Context, v any) (model.UpdateOpportunityInput, error) {
 	res, err := ec.unmarshalInputUpdateOpportunityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -30769,6 +37722,10 @@ func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋrapportcrmᚋrapport�
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUtm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUTM(ctx context.Context, sel ast.SelectionSet, v crm.UTM) graphql.Marshaler {
+	return ec._Utm(ctx, sel, &v)
 }
 
 func (ec *executionContext) unmarshalNWeekday2timeᚐWeekday(ctx context.Context, v any) (time.Weekday, error) {
@@ -31070,6 +38027,47 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	res := graphql.MarshalBoolean(*v)
 	return res
 }
+
+func (ec *executionContext) marshalOCaptureError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureError(ctx context.Context, sel ast.SelectionSet, v *model.CaptureError) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CaptureError(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCaptureOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome(ctx context.Context, v any) (*service.CaptureOutcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOCaptureOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCaptureOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome(ctx context.Context, sel ast.SelectionSet, v *service.CaptureOutcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOCaptureOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome[*v])
+	return res
+}
+
+var (
+	unmarshalOCaptureOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome = map[string]service.CaptureOutcome{
+		"CREATED": service.CaptureCreated,
+		"TOUCHED": service.CaptureTouched,
+		"CONTACT": service.CaptureContact,
+		"SPAM":    service.CaptureSpam,
+	}
+	marshalOCaptureOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐCaptureOutcome = map[service.CaptureOutcome]string{
+		service.CaptureCreated: "CREATED",
+		service.CaptureTouched: "TOUCHED",
+		service.CaptureContact: "CONTACT",
+		service.CaptureSpam:    "SPAM",
+	}
+)
 
 func (ec *executionContext) unmarshalOConsent2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐConsent(ctx context.Context, v any) (*crm.Consent, error) {
 	if v == nil {
@@ -31463,6 +38461,187 @@ func (ec *executionContext) marshalOJSON2encodingᚋjsonᚐRawMessage(ctx contex
 	return res
 }
 
+func (ec *executionContext) marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx context.Context, sel ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Lead(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOLeadFilter2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFilter(ctx context.Context, v any) (*model.LeadFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputLeadFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOLeadOrder2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadOrder(ctx context.Context, v any) (*model.LeadOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputLeadOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOLeadSlaState2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAStateᚄ(ctx context.Context, v any) ([]crm.SLAState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.SLAState, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOLeadSlaState2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAStateᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.SLAState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOLeadSource2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSourceᚄ(ctx context.Context, v any) ([]crm.LeadSource, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.LeadSource, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOLeadSource2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.LeadSource) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx context.Context, v any) (*crm.LeadSource, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx context.Context, sel ast.SelectionSet, v *crm.LeadSource) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource[*v])
+	return res
+}
+
+var (
+	unmarshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource = map[string]crm.LeadSource{
+		"WEB_FORM":    crm.SourceWebForm,
+		"API":         crm.SourceAPI,
+		"IMPORT":      crm.SourceImport,
+		"REFERRAL":    crm.SourceReferral,
+		"PARTNER":     crm.SourcePartner,
+		"EVENT":       crm.SourceEvent,
+		"WEBINAR":     crm.SourceWebinar,
+		"TRIAL":       crm.SourceTrial,
+		"SOCIAL":      crm.SourceSocial,
+		"EMAIL":       crm.SourceEmail,
+		"ADVERTISING": crm.SourceAdvertising,
+		"OTHER":       crm.SourceOther,
+	}
+	marshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource = map[crm.LeadSource]string{
+		crm.SourceWebForm:     "WEB_FORM",
+		crm.SourceAPI:         "API",
+		crm.SourceImport:      "IMPORT",
+		crm.SourceReferral:    "REFERRAL",
+		crm.SourcePartner:     "PARTNER",
+		crm.SourceEvent:       "EVENT",
+		crm.SourceWebinar:     "WEBINAR",
+		crm.SourceTrial:       "TRIAL",
+		crm.SourceSocial:      "SOCIAL",
+		crm.SourceEmail:       "EMAIL",
+		crm.SourceAdvertising: "ADVERTISING",
+		crm.SourceOther:       "OTHER",
+	}
+)
+
+func (ec *executionContext) unmarshalOLeadStatus2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatusᚄ(ctx context.Context, v any) ([]crm.LeadStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]crm.LeadStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOLeadStatus2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.LeadStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadStatus2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -31475,6 +38654,13 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋrapportcrmᚋrapportᚋg
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx context.Context, sel ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Opportunity(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOOpportunityFilter2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityFilter(ctx context.Context, v any) (*model.OpportunityFilter, error) {
@@ -31842,6 +39028,14 @@ func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapport�
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOUtmInput2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUtmInput(ctx context.Context, v any) (*model.UtmInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputUtmInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOWorkingHoursInput2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐWorkingHoursInput(ctx context.Context, v any) (*model.WorkingHoursInput, error) {

@@ -82,3 +82,11 @@ type BoardColumn struct {
 	Totals []service.StageTotal
 	Deals  *OpportunityConnection
 }
+
+// LeadConnection is a page of leads. Count is called only when totalCount is selected.
+type LeadConnection struct {
+	Nodes    []crm.Lead
+	Edges    []LeadEdge
+	PageInfo PageInfo
+	Count    func(ctx context.Context) (int, error)
+}

@@ -80,6 +80,98 @@ type ActivityEdge struct {
 	Node *crm.Activity `json:"node"`
 }
 
+// Why one item of a batch was refused.
+type CaptureError struct {
+	// Machine-readable code, as in extensions.code.
+	Code string `json:"code"`
+	// The input field at fault.
+	Field *string `json:"field,omitempty"`
+	// What to fix.
+	Message string `json:"message"`
+}
+
+// A lead to capture. It needs a name, an e-mail or a phone; the same e-mail or phone as a known person becomes a new touch on that person.
+type CaptureLeadInput struct {
+	// Full name, as the person wrote it.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// Job title.
+	Title graphql.Omittable[*string] `json:"title,omitempty"`
+	// Company name.
+	Company graphql.Omittable[*string] `json:"company,omitempty"`
+	// E-mail.
+	Email graphql.Omittable[*string] `json:"email,omitempty"`
+	// Phone in any common format; national numbers are read with the organization's default region.
+	Phone graphql.Omittable[*string] `json:"phone,omitempty"`
+	// Company web site or domain.
+	Website graphql.Omittable[*string] `json:"website,omitempty"`
+	// Company registration code (e.g. unified social credit code).
+	RegistrationCode graphql.Omittable[*string] `json:"registrationCode,omitempty"`
+	// Industry.
+	Industry graphql.Omittable[*string] `json:"industry,omitempty"`
+	// Employees.
+	CompanySize graphql.Omittable[*int] `json:"companySize,omitempty"`
+	// Country (ISO 3166-1 alpha-2).
+	Country graphql.Omittable[*string] `json:"country,omitempty"`
+	// Province or state.
+	Region graphql.Omittable[*string] `json:"region,omitempty"`
+	// City.
+	City graphql.Omittable[*string] `json:"city,omitempty"`
+	// Channel; default API.
+	Source graphql.Omittable[*crm.LeadSource] `json:"source,omitempty"`
+	// Campaign.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// UTM parameters.
+	Utm graphql.Omittable[*UtmInput] `json:"utm,omitempty"`
+	// Custom fields, a JSON object.
+	Custom graphql.Omittable[json.RawMessage] `json:"custom,omitempty"`
+	// An anonymous visitor id whose earlier behaviour becomes this lead's.
+	VisitorID graphql.Omittable[*string] `json:"visitorId,omitempty"`
+	// Keep the lead when its e-mail or phone is invalid, dropping the field with a warning (default false: the capture fails).
+	AllowPartial graphql.Omittable[*bool] `json:"allowPartial,omitempty"`
+	// Retrying with the same key returns the first result (24 hours).
+	IdempotencyKey graphql.Omittable[*string] `json:"idempotencyKey,omitempty"`
+}
+
+// Result of captureLead.
+type CaptureLeadPayload struct {
+	// What happened.
+	Outcome service.CaptureOutcome `json:"outcome"`
+	// The lead created or touched; null when the touch went to a contact that has no lead.
+	Lead *crm.Lead `json:"lead,omitempty"`
+	// The contact, when the person already is one.
+	Contact *crm.Contact `json:"contact,omitempty"`
+	// Fields dropped as invalid.
+	Warnings []FieldWarning `json:"warnings"`
+	// True when an earlier request with the same idempotency key did the capture.
+	Replayed bool `json:"replayed"`
+}
+
+// One item of captureLeads: its result or its error.
+type CaptureLeadsItem struct {
+	// Position of the item in the input, from 0.
+	Index int `json:"index"`
+	// What happened; null when refused.
+	Outcome *service.CaptureOutcome `json:"outcome,omitempty"`
+	// The lead created or touched.
+	Lead *crm.Lead `json:"lead,omitempty"`
+	// The contact, when the person already is one.
+	Contact *crm.Contact `json:"contact,omitempty"`
+	// Fields dropped as invalid.
+	Warnings []FieldWarning `json:"warnings"`
+	// Why the item was refused; null when captured.
+	Error *CaptureError `json:"error,omitempty"`
+}
+
+// Result of captureLeads.
+type CaptureLeadsPayload struct {
+	// One entry per input item, in order.
+	Items []CaptureLeadsItem `json:"items"`
+	// How many were captured (created, touched, contact or spam).
+	Captured int `json:"captured"`
+	// How many were refused.
+	Failed int `json:"failed"`
+}
+
 // An account to claim from the shared pool.
 type ClaimAccountInput struct {
 	// The account.
@@ -126,6 +218,48 @@ type ContactFilter struct {
 type ContactPayload struct {
 	// The contact after the change.
 	Contact *crm.Contact `json:"contact"`
+}
+
+// Converting a lead into an account, a contact and optionally a deal.
+type ConvertLeadInput struct {
+	// The lead.
+	ID string `json:"id"`
+	// The version you last read.
+	ExpectedVersion int `json:"expectedVersion"`
+	// Link this account instead of matching one (registration code, domain, name) or creating one.
+	AccountID graphql.Omittable[*string] `json:"accountId,omitempty"`
+	// Link this contact instead of matching one (e-mail, phone) or creating one.
+	ContactID graphql.Omittable[*string] `json:"contactId,omitempty"`
+	// Also create a deal.
+	CreateOpportunity graphql.Omittable[*bool] `json:"createOpportunity,omitempty"`
+	// The deal's pipeline (default: the organization's default pipeline).
+	PipelineID graphql.Omittable[*string] `json:"pipelineId,omitempty"`
+	// The deal's name (default: the company name).
+	OpportunityName graphql.Omittable[*string] `json:"opportunityName,omitempty"`
+	// The deal's amount.
+	Amount graphql.Omittable[*decimal.Decimal] `json:"amount,omitempty"`
+	// The deal's currency (default: the organization's).
+	Currency graphql.Omittable[*string] `json:"currency,omitempty"`
+	// The deal's expected close date.
+	CloseDate graphql.Omittable[*crm.Date] `json:"closeDate,omitempty"`
+	// Owner of the new records (default: the lead's owner, else you).
+	OwnerID graphql.Omittable[*string] `json:"ownerId,omitempty"`
+}
+
+// Result of convertLead.
+type ConvertLeadPayload struct {
+	// The lead, now CONVERTED with its links.
+	Lead *crm.Lead `json:"lead"`
+	// The account (matched, linked or created).
+	Account *crm.Account `json:"account"`
+	// Whether the account was created now.
+	AccountCreated bool `json:"accountCreated"`
+	// The contact (matched, linked or created).
+	Contact *crm.Contact `json:"contact"`
+	// Whether the contact was created now.
+	ContactCreated bool `json:"contactCreated"`
+	// The deal, when one was asked for.
+	Opportunity *crm.Opportunity `json:"opportunity,omitempty"`
 }
 
 // An account to create.
@@ -402,6 +536,14 @@ type EventEdge struct {
 	Node *crm.Event `json:"node"`
 }
 
+// A field dropped from a capture because it was invalid.
+type FieldWarning struct {
+	// The input field.
+	Field string `json:"field"`
+	// What was wrong.
+	Message string `json:"message"`
+}
+
 // Which forecast to compute.
 type ForecastInput struct {
 	// First day of the first period (moved back to the period's start).
@@ -424,6 +566,56 @@ type IntRange struct {
 	Min graphql.Omittable[*int] `json:"min,omitempty"`
 	// Largest value.
 	Max graphql.Omittable[*int] `json:"max,omitempty"`
+}
+
+// A lead in a page.
+type LeadEdge struct {
+	// Position of the lead in the list.
+	Cursor string `json:"cursor"`
+	// The lead.
+	Node *crm.Lead `json:"node"`
+}
+
+// Conditions on leads; all given ones must hold.
+type LeadFilter struct {
+	// Name, company or e-mail contains it.
+	Search graphql.Omittable[*string] `json:"search,omitempty"`
+	// In one of these statuses.
+	Statuses graphql.Omittable[[]crm.LeadStatus] `json:"statuses,omitempty"`
+	// Owned by one of these users.
+	OwnerIds graphql.Omittable[[]string] `json:"ownerIds,omitempty"`
+	// Unassigned (true) or assigned (false).
+	Unassigned graphql.Omittable[*bool] `json:"unassigned,omitempty"`
+	// Score range.
+	Score graphql.Omittable[*IntRange] `json:"score,omitempty"`
+	// One of these grades (A, B, C).
+	Grades graphql.Omittable[[]string] `json:"grades,omitempty"`
+	// From one of these sources.
+	Sources graphql.Omittable[[]crm.LeadSource] `json:"sources,omitempty"`
+	// Of this campaign.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// In one of these SLA states.
+	SLAStates graphql.Omittable[[]crm.SLAState] `json:"slaStates,omitempty"`
+	// Creation time.
+	CreatedAt graphql.Omittable[*TimeRange] `json:"createdAt,omitempty"`
+	// Spam (true) or not (false, the default).
+	Spam graphql.Omittable[*bool] `json:"spam,omitempty"`
+	// List deleted leads instead of live ones.
+	Deleted graphql.Omittable[*bool] `json:"deleted,omitempty"`
+}
+
+// How to sort leads.
+type LeadOrder struct {
+	// The field.
+	Field LeadOrderField `json:"field"`
+	// The direction.
+	Direction OrderDirection `json:"direction"`
+}
+
+// A lead after a change.
+type LeadPayload struct {
+	// The lead.
+	Lead *crm.Lead `json:"lead"`
 }
 
 // An activity to log.
@@ -494,6 +686,14 @@ type MarkNotificationsReadPayload struct {
 	Marked int `json:"marked"`
 	// Unread notifications left.
 	UnreadCount int `json:"unreadCount"`
+}
+
+// Merging duplicate leads into one.
+type MergeLeadsInput struct {
+	// The lead that stays.
+	SurvivorID string `json:"survivorId"`
+	// The leads merged into it; their touches, behaviour, activities and tasks move to the survivor.
+	DuplicateIds []string `json:"duplicateIds"`
 }
 
 // Duplicates to merge into a surviving record.
@@ -672,6 +872,18 @@ type SetExchangeRateInput struct {
 type SetExchangeRatePayload struct {
 	// The rate.
 	Rate *service.ExchangeRate `json:"rate"`
+}
+
+// A status change.
+type SetLeadStatusInput struct {
+	// The lead.
+	ID string `json:"id"`
+	// The version you last read.
+	ExpectedVersion int `json:"expectedVersion"`
+	// The new status (not CONVERTED: use convertLead).
+	Status crm.LeadStatus `json:"status"`
+	// Why; required for DISQUALIFIED.
+	Reason graphql.Omittable[*string] `json:"reason,omitempty"`
 }
 
 // A quota to set (replacing the same target's quota for the same period).
@@ -874,6 +1086,42 @@ type UpdateContactPayload struct {
 	Contact *crm.Contact `json:"contact"`
 }
 
+// Changes to a lead; omitted fields stay as they are.
+type UpdateLeadInput struct {
+	// The lead.
+	ID string `json:"id"`
+	// The version you last read.
+	ExpectedVersion int `json:"expectedVersion"`
+	// Name.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// Job title.
+	Title graphql.Omittable[*string] `json:"title,omitempty"`
+	// Company.
+	Company graphql.Omittable[*string] `json:"company,omitempty"`
+	// E-mail (empty clears it).
+	Email graphql.Omittable[*string] `json:"email,omitempty"`
+	// Phone (empty clears it).
+	Phone graphql.Omittable[*string] `json:"phone,omitempty"`
+	// Company web domain.
+	Website graphql.Omittable[*string] `json:"website,omitempty"`
+	// Company registration code.
+	RegistrationCode graphql.Omittable[*string] `json:"registrationCode,omitempty"`
+	// Industry.
+	Industry graphql.Omittable[*string] `json:"industry,omitempty"`
+	// Employees (null clears it).
+	CompanySize graphql.Omittable[*int] `json:"companySize,omitempty"`
+	// Country.
+	Country graphql.Omittable[*string] `json:"country,omitempty"`
+	// Province or state.
+	Region graphql.Omittable[*string] `json:"region,omitempty"`
+	// City.
+	City graphql.Omittable[*string] `json:"city,omitempty"`
+	// Campaign.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// Custom fields, a JSON object (replaces them).
+	Custom graphql.Omittable[json.RawMessage] `json:"custom,omitempty"`
+}
+
 // Changes to a deal; omitted fields stay, null clears. The stage changes only through moveOpportunity.
 type UpdateOpportunityInput struct {
 	// The deal.
@@ -1024,6 +1272,20 @@ type UpdateUserInput struct {
 type UpdateUserPayload struct {
 	// The user after the change.
 	User *crm.User `json:"user"`
+}
+
+// Campaign-tracking parameters of a capture.
+type UtmInput struct {
+	// utm_source.
+	Source graphql.Omittable[*string] `json:"source,omitempty"`
+	// utm_medium.
+	Medium graphql.Omittable[*string] `json:"medium,omitempty"`
+	// utm_campaign.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// utm_term.
+	Term graphql.Omittable[*string] `json:"term,omitempty"`
+	// utm_content.
+	Content graphql.Omittable[*string] `json:"content,omitempty"`
 }
 
 // Working calendar to set.
@@ -1210,6 +1472,70 @@ func (e *ForecastInterval) UnmarshalJSON(b []byte) error {
 }
 
 func (e ForecastInterval) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Fields leads can be sorted by; ties are broken by ID.
+type LeadOrderField string
+
+const (
+	// Name.
+	LeadOrderFieldName LeadOrderField = "NAME"
+	// Creation time.
+	LeadOrderFieldCreatedAt LeadOrderField = "CREATED_AT"
+	// Last change.
+	LeadOrderFieldUpdatedAt LeadOrderField = "UPDATED_AT"
+	// Score.
+	LeadOrderFieldScore LeadOrderField = "SCORE"
+)
+
+var AllLeadOrderField = []LeadOrderField{
+	LeadOrderFieldName,
+	LeadOrderFieldCreatedAt,
+	LeadOrderFieldUpdatedAt,
+	LeadOrderFieldScore,
+}
+
+func (e LeadOrderField) IsValid() bool {
+	switch e {
+	case LeadOrderFieldName, LeadOrderFieldCreatedAt, LeadOrderFieldUpdatedAt, LeadOrderFieldScore:
+		return true
+	}
+	return false
+}
+
+func (e LeadOrderField) String() string {
+	return string(e)
+}
+
+func (e *LeadOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LeadOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LeadOrderField", str)
+	}
+	return nil
+}
+
+func (e LeadOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LeadOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LeadOrderField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1427,6 +1753,8 @@ const (
 	RecordTypeTask RecordType = "TASK"
 	// A notification (only its recipient sees it).
 	RecordTypeNotification RecordType = "NOTIFICATION"
+	// A lead.
+	RecordTypeLead RecordType = "LEAD"
 )
 
 var AllRecordType = []RecordType{
@@ -1441,11 +1769,12 @@ var AllRecordType = []RecordType{
 	RecordTypeActivity,
 	RecordTypeTask,
 	RecordTypeNotification,
+	RecordTypeLead,
 }
 
 func (e RecordType) IsValid() bool {
 	switch e {
-	case RecordTypeAccount, RecordTypeContact, RecordTypeUser, RecordTypeTeam, RecordTypeOrganization, RecordTypeAPIKey, RecordTypePipeline, RecordTypeOpportunity, RecordTypeActivity, RecordTypeTask, RecordTypeNotification:
+	case RecordTypeAccount, RecordTypeContact, RecordTypeUser, RecordTypeTeam, RecordTypeOrganization, RecordTypeAPIKey, RecordTypePipeline, RecordTypeOpportunity, RecordTypeActivity, RecordTypeTask, RecordTypeNotification, RecordTypeLead:
 		return true
 	}
 	return false

@@ -64,3 +64,6 @@ func (t Task) GlobalID() string { return GlobalID(TypeTask, t.ID) }
 
 // GlobalID returns the notification's global ID.
 func (n Notification) GlobalID() string { return GlobalID(TypeNotification, n.ID) }
+
+// GlobalID returns the lead's global ID.
+func (l Lead) GlobalID() string { return GlobalID(TypeLead, l.ID) }

@@ -60,22 +60,7 @@ func (s *Service) CreateAccount(ctx context.Context, a *crm.Actor, in AccountInp
 	}
 	err = s.write(ctx, a, func(w *writer) error {
 		id, again, err := w.idempotent(in.IdempotencyKey, "createAccount", in, s.cfg.IdempotencyTTL, func(id crm.ID) error {
-			if err := w.checkOwner(acct.OwnerID, in.OwnerID.Set); err != nil {
-				return err
-			}
-			if err := w.checkAccountDuplicates(acct, crm.NilID, in.AllowDuplicate); err != nil {
-				return err
-			}
-			acct.ID, acct.CreatedAt, acct.UpdatedAt, acct.Version = id, w.now, w.now, 1
-			if err := w.q.CreateAccount(w.ctx, query.CreateAccountParams{
-				OrgID: a.OrgID, ID: id, Name: acct.Name, RegistrationCode: strOrNil(acct.RegistrationCode),
-				Domain: strOrNil(acct.Domain), Industry: acct.Industry, Employees: acct.Employees, Region: acct.Region,
-				Country: acct.Country, OwnerID: idOrNil(acct.OwnerID), Custom: acct.Custom, Now: w.now,
-			}); err != nil {
-				return err
-			}
-			w.emit("account.created", crm.TypeAccount, id, diff(nil, accountFields(acct)), acct.OwnerID)
-			return nil
+			return w.createAccount(id, &acct, in.OwnerID.Set, in.AllowDuplicate)
 		})
 		if err != nil || !again {
 			return err
@@ -85,6 +70,27 @@ func (s *Service) CreateAccount(ctx context.Context, a *crm.Actor, in AccountInp
 		return err
 	})
 	return acct, replayed, err
+}
+
+// createAccount stores a normalized new account under id, after checking its owner and, unless
+// allowDuplicate, that no account has its registration code or domain.
+func (w *writer) createAccount(id crm.ID, acct *crm.Account, ownerExplicit, allowDuplicate bool) error {
+	if err := w.checkOwner(acct.OwnerID, ownerExplicit); err != nil {
+		return err
+	}
+	if err := w.checkAccountDuplicates(*acct, crm.NilID, allowDuplicate); err != nil {
+		return err
+	}
+	acct.ID, acct.OrgID, acct.CreatedAt, acct.UpdatedAt, acct.Version = id, w.actor.OrgID, w.now, w.now, 1
+	if err := w.q.CreateAccount(w.ctx, query.CreateAccountParams{
+		OrgID: w.actor.OrgID, ID: id, Name: acct.Name, RegistrationCode: strOrNil(acct.RegistrationCode),
+		Domain: strOrNil(acct.Domain), Industry: acct.Industry, Employees: acct.Employees, Region: acct.Region,
+		Country: acct.Country, OwnerID: idOrNil(acct.OwnerID), Custom: acct.Custom, Now: w.now,
+	}); err != nil {
+		return err
+	}
+	w.emit("account.created", crm.TypeAccount, id, diff(nil, accountFields(*acct)), acct.OwnerID)
+	return nil
 }
 
 // UpdateAccount applies the set fields. A stale ExpectedVersion is a CONFLICT carrying the current

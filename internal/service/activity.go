@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/rapportcrm/rapport/db/query"
@@ -18,7 +19,7 @@ const maxParticipants = 50
 // ActivityInput is an activity to log on a record.
 type ActivityInput struct {
 	Type                  crm.ActivityType
-	RecordType            string // Contact, Account or Opportunity (Lead once leads exist)
+	RecordType            string // Lead, Contact, Account or Opportunity
 	RecordID              crm.ID
 	Subject               string
 	Body                  string
@@ -140,9 +141,10 @@ type recordRef struct {
 	AccountID crm.ID // the account itself, the contact's account or the deal's account
 	Name      string
 	Deleted   bool
+	Moved     string // why nothing more may be written on it (a converted or merged lead), if so
 }
 
-// lookupRecord finds a contact, account or deal the actor sees. found is false when it does not
+// lookupRecord finds a lead, contact, account or deal the actor sees. found is false when it does not
 // exist or is invisible; an unsupported type is an EINVALID error on field.
 func lookupRecord(ctx context.Context, q *query.Queries, a *crm.Actor, field, typ string, id crm.ID) (ref recordRef, found bool, err error) {
 	switch typ {
@@ -171,9 +173,24 @@ func lookupRecord(ctx context.Context, q *query.Queries, a *crm.Actor, field, ty
 		r := rows[0]
 		return recordRef{OwnerID: idOf(r.OwnerID), AccountID: r.AccountID, Name: r.Name, Deleted: r.DeletedAt != nil}, true, nil
 	case crm.TypeLead:
-		return ref, false, crm.Invalid(field, "Leads arrive with the lead issue; for now use a contact, an account or an opportunity.")
+		if err := authorize(a, access.LeadsRead); err != nil {
+			return ref, false, err
+		}
+		rows, err := q.LeadsByID(ctx, query.LeadsByIDParams{OrgID: a.OrgID, Ids: []crm.ID{id}, ViewerID: viewer(a)})
+		if err != nil || len(rows) == 0 {
+			return ref, false, err
+		}
+		r := rows[0]
+		ref = recordRef{OwnerID: idOf(r.OwnerID), Name: r.Name, Deleted: r.DeletedAt != nil}
+		switch {
+		case r.ContactID != nil && r.Status == string(crm.LeadConverted):
+			ref.Moved = fmt.Sprintf("The lead %q was converted; its history is on contact %s now.", r.Name, crm.GlobalID(crm.TypeContact, *r.ContactID))
+		case r.MergedIntoID != nil:
+			ref.Moved = fmt.Sprintf("The lead %q was merged into lead %s.", r.Name, crm.GlobalID(crm.TypeLead, *r.MergedIntoID))
+		}
+		return ref, true, nil
 	}
-	return ref, false, crm.Invalid(field, "Activities and tasks hang off a contact, an account or an opportunity, not a %s.", typ)
+	return ref, false, crm.Invalid(field, "Activities and tasks hang off a lead, a contact, an account or an opportunity, not a %s.", typ)
 }
 
 // recordRef returns a live record the actor sees, for a reference written into another record.
@@ -187,6 +204,9 @@ func (w *writer) recordRef(field, typ string, id crm.ID) (recordRef, error) {
 	}
 	if ref.Deleted {
 		return ref, crm.Invalid(field, "The %s %q is deleted; restore it first.", typ, ref.Name)
+	}
+	if ref.Moved != "" {
+		return ref, crm.Invalid(field, "%s", ref.Moved)
 	}
 	return ref, nil
 }

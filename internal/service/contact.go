@@ -65,31 +65,7 @@ func (s *Service) CreateContact(ctx context.Context, a *crm.Actor, in ContactInp
 		PhoneConsent: orUnknown(in.PhoneConsent), Custom: in.Custom}
 	err = s.write(ctx, a, func(w *writer) error {
 		id, again, err := w.idempotent(in.IdempotencyKey, "createContact", in, s.cfg.IdempotencyTTL, func(id crm.ID) error {
-			if err := w.normalizeContact(&c); err != nil {
-				return err
-			}
-			if err := w.checkOwner(c.OwnerID, in.OwnerID.Set); err != nil {
-				return err
-			}
-			if err := w.checkAccountRef(c.AccountID); err != nil {
-				return err
-			}
-			if !in.AllowDuplicate {
-				if err := w.checkContactDuplicates(c.Emails, c.Phones, crm.NilID); err != nil {
-					return err
-				}
-			}
-			c.ID, c.CreatedAt, c.UpdatedAt, c.Version = id, w.now, w.now, 1
-			if err := w.q.CreateContact(w.ctx, query.CreateContactParams{
-				OrgID: a.OrgID, ID: id, FirstName: c.FirstName, LastName: c.LastName, Name: c.Name, Title: c.Title,
-				Emails: c.Emails, Phones: c.Phones, AccountID: idOrNil(c.AccountID), OwnerID: idOrNil(c.OwnerID),
-				EmailConsent: string(c.EmailConsent), SmsConsent: string(c.SMSConsent),
-				PhoneConsent: string(c.PhoneConsent), Custom: c.Custom, Now: w.now,
-			}); err != nil {
-				return err
-			}
-			w.emit("contact.created", crm.TypeContact, id, diff(nil, contactFields(c)), c.OwnerID)
-			return nil
+			return w.createContact(id, &c, in.OwnerID.Set, in.AllowDuplicate)
 		})
 		if err != nil || !again {
 			return err
@@ -99,6 +75,36 @@ func (s *Service) CreateContact(ctx context.Context, a *crm.Actor, in ContactInp
 		return err
 	})
 	return maskContact(a, c), replayed, err
+}
+
+// createContact normalizes and stores a new contact under id, after checking its owner, its account
+// and, unless allowDuplicate, that no contact has its e-mail or phone.
+func (w *writer) createContact(id crm.ID, c *crm.Contact, ownerExplicit, allowDuplicate bool) error {
+	if err := w.normalizeContact(c); err != nil {
+		return err
+	}
+	if err := w.checkOwner(c.OwnerID, ownerExplicit); err != nil {
+		return err
+	}
+	if err := w.checkAccountRef(c.AccountID); err != nil {
+		return err
+	}
+	if !allowDuplicate {
+		if err := w.checkContactDuplicates(c.Emails, c.Phones, crm.NilID); err != nil {
+			return err
+		}
+	}
+	c.ID, c.OrgID, c.CreatedAt, c.UpdatedAt, c.Version = id, w.actor.OrgID, w.now, w.now, 1
+	if err := w.q.CreateContact(w.ctx, query.CreateContactParams{
+		OrgID: w.actor.OrgID, ID: id, FirstName: c.FirstName, LastName: c.LastName, Name: c.Name, Title: c.Title,
+		Emails: c.Emails, Phones: c.Phones, AccountID: idOrNil(c.AccountID), OwnerID: idOrNil(c.OwnerID),
+		EmailConsent: string(c.EmailConsent), SmsConsent: string(c.SMSConsent),
+		PhoneConsent: string(c.PhoneConsent), Custom: c.Custom, Now: w.now,
+	}); err != nil {
+		return err
+	}
+	w.emit("contact.created", crm.TypeContact, id, diff(nil, contactFields(*c)), c.OwnerID)
+	return nil
 }
 
 // UpdateContact applies the set fields. A stale ExpectedVersion is a CONFLICT carrying the current

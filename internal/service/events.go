@@ -228,7 +228,7 @@ func (s *Service) eventFilter(ctx context.Context, q *query.Queries, a *crm.Acto
 			return a.Kind == crm.ActorUser && containsID(e.OwnerIDs, a.UserID)
 		case crm.TypePipeline:
 			return access.Allows(a, access.DealsRead)
-		case crm.TypeAccount, crm.TypeContact, crm.TypeOpportunity, crm.TypeActivity, crm.TypeTask:
+		case crm.TypeAccount, crm.TypeContact, crm.TypeOpportunity, crm.TypeActivity, crm.TypeTask, crm.TypeLead:
 			if len(e.OwnerIDs) == 0 {
 				return access.Visible(a, crm.NilID, visible)
 			}
@@ -246,7 +246,7 @@ func (s *Service) eventFilter(ctx context.Context, q *query.Queries, a *crm.Acto
 // readPermission is the permission needed to see events of an owned record type.
 var readPermission = map[string]access.Permission{
 	crm.TypeAccount: access.AccountsRead, crm.TypeContact: access.ContactsRead, crm.TypeOpportunity: access.DealsRead,
-	crm.TypeActivity: access.ActivitiesRead, crm.TypeTask: access.ActivitiesRead,
+	crm.TypeActivity: access.ActivitiesRead, crm.TypeTask: access.ActivitiesRead, crm.TypeLead: access.LeadsRead,
 }
 
 // maskEvent hides sensitive values in an event's changes from actors without the pii permission.

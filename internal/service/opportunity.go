@@ -49,6 +49,7 @@ type OpportunityInput struct {
 	Checklist        []string
 	Contacts         []crm.DealContact
 	Custom           json.RawMessage
+	SourceLeadID     crm.ID // the lead the deal was converted from
 	IdempotencyKey   string
 }
 
@@ -113,7 +114,7 @@ func (w *writer) createOpportunity(id crm.ID, in OpportunityInput) (crm.Opportun
 	}
 	d := crm.Opportunity{ID: id, OrgID: w.actor.OrgID, Name: in.Name, AccountID: in.AccountID, PipelineID: in.PipelineID,
 		OwnerID: in.OwnerID.apply(defaultOwner(w.actor)), Amount: in.Amount, Currency: in.Currency, CloseDate: in.CloseDate,
-		Source: in.Source, Campaign: in.Campaign, NextStep: in.NextStep, Checklist: in.Checklist, Custom: in.Custom,
+		Source: in.Source, SourceLeadID: in.SourceLeadID, Campaign: in.Campaign, NextStep: in.NextStep, Checklist: in.Checklist, Custom: in.Custom,
 		StageEnteredAt: w.now, CreatedAt: w.now, UpdatedAt: w.now, Version: 1}
 	if d.Currency == "" {
 		d.Currency = st.DefaultCurrency
@@ -169,7 +170,7 @@ func (w *writer) createOpportunity(id crm.ID, in OpportunityInput) (crm.Opportun
 	if err := w.q.CreateOpportunity(w.ctx, query.CreateOpportunityParams{
 		OrgID: d.OrgID, ID: d.ID, Name: d.Name, AccountID: d.AccountID, OwnerID: idOrNil(d.OwnerID), TeamID: idOrNil(d.TeamID),
 		PipelineID: d.PipelineID, StageID: d.StageID, Amount: d.Amount, Currency: d.Currency, CloseDate: dateOrNil(d.CloseDate),
-		Probability: d.Probability, ForecastCategory: string(d.ForecastCategory), Source: d.Source, Campaign: d.Campaign,
+		Probability: d.Probability, ForecastCategory: string(d.ForecastCategory), Source: d.Source, SourceLeadID: idOrNil(d.SourceLeadID), Campaign: d.Campaign,
 		NextStep: d.NextStep, Checklist: d.Checklist, Custom: d.Custom, Now: w.now,
 	}); err != nil {
 		return d, err

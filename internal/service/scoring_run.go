@@ -20,7 +20,6 @@ const scoreBatch = 2000
 // Lead events of scoring.
 const (
 	EventLeadScored         = "lead.scored"
-	EventLeadQualified      = "lead.qualified"
 	EventLeadNurtureEnroled = "lead.nurture_enrolled"
 )
 
@@ -182,7 +181,7 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 	now, local := w.now, w.now.In(sc.loc)
 	ei, li := 0, 0
 	for _, row := range rows {
-		lead := scoringLeadFromRow(row)
+		lead := leadFromRow(row)
 		// Events and ledgers come sorted by lead ID, like the leads: walk them alongside.
 		evs = evs[:0]
 		for ; ei < len(events) && bytes.Compare(events[ei].LeadID[:], lead.ID[:]) < 0; ei++ {
@@ -257,9 +256,7 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 		}
 		if d.Qualify {
 			lead.QualifiedAt = &now
-			quals = append(quals, lead)
-			w.emit(EventLeadQualified, crm.TypeLead, lead.ID, []crm.FieldChange{
-				stringChange("status", string(before), string(d.Status)), intChange("score", score.Total, score.Total)}, lead.OwnerID)
+			quals = append(quals, lead) // onQualified emits lead.qualified
 		} else if d.Status != before && !d.Enrol {
 			w.emit("lead.status_changed", crm.TypeLead, lead.ID, []crm.FieldChange{
 				stringChange("status", string(before), string(d.Status))}, lead.OwnerID)
@@ -329,44 +326,4 @@ func stringChange(field, before, after string) crm.FieldChange {
 	b, _ := json.Marshal(before)
 	a, _ := json.Marshal(after)
 	return crm.FieldChange{Field: field, Before: b, After: a}
-}
-
-// scoringLeadFromRow maps a lead row to the fields scoring reads and writes.
-func scoringLeadFromRow(r query.Lead) crm.Lead {
-	l := crm.Lead{ID: r.ID, OrgID: r.OrgID, Status: crm.LeadStatus(r.Status), StatusReason: r.StatusReason, Name: r.Name,
-		Title: r.Title, Company: r.Company, Website: r.Website, RegistrationCode: r.RegistrationCode, Industry: r.Industry,
-		CompanySize: r.CompanySize, Country: r.Country, Region: r.Region, City: r.City, Source: crm.LeadSource(r.Source),
-		Campaign: r.Campaign, AssignedAt: r.AssignedAt, ScoreTotal: r.ScoreTotal, ScoreFit: r.ScoreFit,
-		ScoreEngagement: r.ScoreEngagement, Grade: r.Grade, QualifiedAt: r.QualifiedAt, NurturedAt: r.NurturedAt,
-		SLAState: crm.SLAState(r.SlaState), SLADueAt: r.SlaDueAt, ContactedAt: r.ContactedAt, Spam: r.Spam,
-		TouchCount: r.TouchCount, FirstTouchAt: r.FirstTouchAt, LastTouchAt: r.LastTouchAt, ConvertedAt: r.ConvertedAt,
-		Custom: r.Custom, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DeletedAt: r.DeletedAt, Version: r.Version}
-	if r.Email != nil {
-		l.Email = *r.Email
-	}
-	if r.Phone != nil {
-		l.Phone = *r.Phone
-	}
-	if r.OwnerID != nil {
-		l.OwnerID = *r.OwnerID
-	}
-	if r.TeamID != nil {
-		l.TeamID = *r.TeamID
-	}
-	if r.ContactID != nil {
-		l.ContactID = *r.ContactID
-	}
-	if r.AccountID != nil {
-		l.AccountID = *r.AccountID
-	}
-	if r.OpportunityID != nil {
-		l.OpportunityID = *r.OpportunityID
-	}
-	if r.MergedIntoID != nil {
-		l.MergedIntoID = *r.MergedIntoID
-	}
-	if len(r.Utm) > 2 {
-		_ = json.Unmarshal(r.Utm, &l.UTM) // written by capture, always an object
-	}
-	return l
 }

@@ -102,7 +102,7 @@ func (s *Service) SimulateScoringRules(ctx context.Context, a *crm.Actor, propos
 			byLead[e.LeadID] = append(byLead[e.LeadID], scoring.Event{ID: e.ID, Type: scoring.EventType(e.Type), URL: e.Url, OccurredAt: e.OccurredAt})
 		}
 		for _, row := range leads {
-			lead := scoringLeadFromRow(row)
+			lead := leadFromRow(row)
 			evs := byLead[lead.ID]
 			cur := scoring.Tally(curSet.Evaluate(&lead, evs, local, st.Leads), now, st.Leads)
 			nxt := scoring.Tally(nextSet.Evaluate(&lead, evs, local, st.Leads), now, st.Leads)

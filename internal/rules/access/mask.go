@@ -48,6 +48,8 @@ func Sensitive(recordType, field string) bool {
 	switch recordType {
 	case crm.TypeContact:
 		return field == "emails" || field == "phones"
+	case crm.TypeLead:
+		return field == "email" || field == "phone"
 	}
 	return false
 }

@@ -1,0 +1,255 @@
+package service_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/service"
+)
+
+func (e *env) capture(a *crm.Actor, in service.LeadInput) service.CaptureResult {
+	e.t.Helper()
+	if in.Source == "" {
+		in.Source = crm.SourceAPI
+	}
+	res, err := e.svc.CaptureLead(e.ctx, a, in)
+	require.NoError(e.t, err)
+	return res
+}
+
+func TestCaptureNormalizesAndDeduplicates(t *testing.T) {
+	e := newEnv(t)
+	first := e.capture(e.admin, service.LeadInput{Name: " 王小明 ", Email: " Wang@Example.CN ", Phone: "138 0013 8000",
+		Company: "“北京某某科技有限公司”", Source: crm.SourceWebForm, Campaign: "双十一",
+		UTM: crm.UTM{Source: "baidu", Medium: "cpc"}, Payload: json.RawMessage(`{"name":" 王小明 ","extra":"kept"}`)})
+	require.Equal(t, service.CaptureCreated, first.Outcome)
+	l := first.Lead
+	require.Equal(t, "王小明", l.Name)
+	require.Equal(t, "wang@example.cn", l.Email)
+	require.Equal(t, "+8613800138000", l.Phone)
+	require.Equal(t, "北京某某科技有限公司", l.Company)
+	require.Equal(t, crm.LeadNew, l.Status)
+	require.Equal(t, crm.UTM{Source: "baidu", Medium: "cpc"}, l.UTM)
+	require.EqualValues(t, 1, l.TouchCount)
+
+	// Same phone in another format, new e-mail case: a touch, not a second lead; blanks get filled.
+	again := e.capture(e.admin, service.LeadInput{Name: "Xiaoming Wang", Phone: "+86 138-0013-8000", Title: "采购经理", Source: crm.SourceEvent})
+	require.Equal(t, service.CaptureTouched, again.Outcome)
+	require.Equal(t, l.ID, again.Lead.ID)
+	require.EqualValues(t, 2, again.Lead.TouchCount)
+	require.Equal(t, "采购经理", again.Lead.Title, "a touch fills fields the lead lacks")
+	require.Equal(t, "王小明", again.Lead.Name, "a touch never overwrites what the lead has")
+	require.Equal(t, crm.SourceWebForm, again.Lead.Source, "the lead keeps its first touch's source")
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
+	require.Equal(t, 2, e.count(`SELECT count(*) FROM lead_touches WHERE org_id = $1 AND lead_id = $2`, e.org.ID, l.ID))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM lead_touches WHERE lead_id = $1 AND payload->>'extra' = 'kept'`, l.ID),
+		"the raw payload is kept for audit")
+	require.Equal(t, 2, e.count(`SELECT count(*) FROM river_job WHERE kind = 'lead.score' AND args->>'org_id' = $1`, e.org.ID.String()),
+		"each capture enqueues scoring in its transaction")
+
+	// A person who is already a contact: the touch goes to the contact.
+	c := e.contact(e.rep1, "Li", "Na", func(in *service.ContactInput) { in.Emails = []string{"li.na@example.com"} })
+	toContact := e.capture(e.admin, service.LeadInput{Name: "Li Na", Email: "LI.NA@example.com"})
+	require.Equal(t, service.CaptureContact, toContact.Outcome)
+	require.Equal(t, c.ID, toContact.ContactID)
+	require.Equal(t, crm.NilID, toContact.Lead.ID)
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM lead_touches WHERE contact_id = $1 AND lead_id IS NULL`, c.ID))
+
+	// Spam is stored apart and never merged with the real person.
+	spam := e.capture(e.sys, service.LeadInput{Name: "bot", Email: "wang@example.cn", Spam: true, Source: crm.SourceWebForm})
+	require.Equal(t, service.CaptureSpam, spam.Outcome)
+	require.NotEqual(t, l.ID, spam.Lead.ID)
+	require.True(t, spam.Lead.Spam)
+}
+
+func TestCaptureRejectsBadInputAndKeepsPartial(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.svc.CaptureLead(e.ctx, e.admin, service.LeadInput{Name: "Ann", Email: "ann@", Source: crm.SourceAPI})
+	requireCode(t, err, crm.EINVALID, "email")
+	_, err = e.svc.CaptureLead(e.ctx, e.admin, service.LeadInput{Source: crm.SourceAPI})
+	requireCode(t, err, crm.EINVALID, "name")
+	_, err = e.svc.CaptureLead(e.ctx, e.analyst, service.LeadInput{Name: "x", Source: crm.SourceAPI})
+	requireCode(t, err, crm.EFORBIDDEN)
+	require.Equal(t, 0, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID), "nothing half-written")
+
+	res := e.capture(e.admin, service.LeadInput{Name: "Ann", Email: "ann@", Phone: "12", AllowPartial: true})
+	require.Equal(t, service.CaptureCreated, res.Outcome)
+	require.Len(t, res.Warnings, 2)
+	require.Equal(t, "email", res.Warnings[0].Field)
+	require.Equal(t, "phone", res.Warnings[1].Field)
+	require.Empty(t, res.Lead.Email)
+}
+
+func TestCaptureIdempotencyKeyReplays(t *testing.T) {
+	e := newEnv(t)
+	in := service.LeadInput{Name: "Zhang Wei", Email: "zw@example.com", Source: crm.SourceAPI, IdempotencyKey: "k-1"}
+	first := e.capture(e.admin, in)
+	second := e.capture(e.admin, in)
+	require.True(t, second.Replayed)
+	require.Equal(t, service.CaptureCreated, second.Outcome)
+	require.Equal(t, first.Lead.ID, second.Lead.ID)
+	require.EqualValues(t, 1, second.Lead.TouchCount, "a replay is not a second touch")
+}
+
+func TestCaptureBatchPartialSuccessAndInBatchDuplicates(t *testing.T) {
+	e := newEnv(t)
+	existing := e.capture(e.admin, service.LeadInput{Name: "Known", Email: "known@example.com"})
+	ins := []service.LeadInput{
+		{Name: "A", Email: "a@example.com", Source: crm.SourceImport},
+		{Name: "bad", Email: "not-an-email", Source: crm.SourceImport},
+		{Name: "A again", Email: "A@example.com", Company: "Acme", Source: crm.SourceImport},
+		{Name: "Known", Email: "known@example.com", Source: crm.SourceImport},
+		{Name: "B", Phone: "+1 415 555 2671", Source: crm.SourceImport},
+	}
+	items, err := e.svc.CaptureLeads(e.ctx, e.admin, ins)
+	require.NoError(t, err)
+	require.Len(t, items, 5)
+	require.Equal(t, service.CaptureCreated, items[0].Result.Outcome)
+	requireCode(t, items[1].Err, crm.EINVALID, "email")
+	require.Equal(t, service.CaptureTouched, items[2].Result.Outcome)
+	require.Equal(t, items[0].Result.Lead.ID, items[2].Result.Lead.ID, "in-batch duplicates become touches")
+	require.EqualValues(t, 2, items[2].Result.Lead.TouchCount)
+	require.Equal(t, "Acme", items[2].Result.Lead.Company)
+	require.Equal(t, existing.Lead.ID, items[3].Result.Lead.ID)
+	require.Equal(t, "+14155552671", items[4].Result.Lead.Phone)
+	require.Equal(t, 3, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
+
+	_, err = e.svc.CaptureLeads(e.ctx, e.admin, make([]service.LeadInput, service.MaxCaptureBatch+1))
+	requireCode(t, err, crm.EINVALID, "leads")
+}
+
+func TestConcurrentCapturesOfOnePersonMakeOneLead(t *testing.T) {
+	e := newEnv(t)
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.svc.CaptureLead(e.ctx, e.admin, service.LeadInput{Name: "Same Person",
+				Email: "same@example.com", Phone: fmt.Sprintf("+8613800138%03d", i), Source: crm.SourceWebForm})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
+	require.Equal(t, n, e.count(`SELECT touch_count FROM leads WHERE org_id = $1`, e.org.ID))
+}
+
+func TestLeadStatusTransitions(t *testing.T) {
+	e := newEnv(t)
+	l := e.capture(e.admin, service.LeadInput{Name: "Status", Email: "s@example.com"}).Lead
+	_, err := e.svc.SetLeadStatus(e.ctx, e.admin, l.ID, l.Version, crm.LeadDisqualified, "")
+	requireCode(t, err, crm.EINVALID, "reason")
+	l, err = e.svc.SetLeadStatus(e.ctx, e.admin, l.ID, l.Version, crm.LeadDisqualified, "No budget this year")
+	require.NoError(t, err)
+	require.Equal(t, "No budget this year", l.StatusReason)
+	_, err = e.svc.SetLeadStatus(e.ctx, e.admin, l.ID, l.Version, crm.LeadQualified, "")
+	requireCode(t, err, crm.EINVALID, "status")
+	require.Contains(t, err.Error(), "WORKING, NURTURING")
+	_, err = e.svc.SetLeadStatus(e.ctx, e.admin, l.ID, l.Version-1, crm.LeadWorking, "")
+	requireCode(t, err, crm.ECONFLICT)
+}
+
+func TestConvertLeadCreatesOrLinksRecordsOnce(t *testing.T) {
+	e := newEnv(t)
+	acct := e.account(e.rep1, "Globex", func(in *service.AccountInput) { in.Domain = "globex.cn" })
+	l := e.capture(e.admin, service.LeadInput{Name: "欧阳娜娜", Email: "nana@globex.cn", Phone: "13900139000",
+		Company: "Globex Ltd", Website: "www.globex.cn", Title: "采购总监"}).Lead
+	act, _, err := e.svc.LogActivity(e.ctx, e.admin, service.ActivityInput{Type: crm.ActivityCall, Subject: "First call",
+		RecordType: crm.TypeLead, RecordID: l.ID})
+	require.NoError(t, err)
+	amount := decimal.RequireFromString("120000.50")
+	c, err := e.svc.ConvertLead(e.ctx, e.admin, service.ConvertInput{ID: l.ID, ExpectedVersion: l.Version,
+		CreateOpportunity: true, Amount: &amount, OwnerID: e.rep1.UserID})
+	require.NoError(t, err)
+	require.False(t, c.AccountCreated, "the account matches on the web domain")
+	require.Equal(t, acct.ID, c.Account.ID)
+	require.True(t, c.ContactCreated)
+	require.Equal(t, "欧阳", c.Contact.LastName)
+	require.Equal(t, "娜娜", c.Contact.FirstName)
+	require.Equal(t, []string{"nana@globex.cn"}, c.Contact.Emails)
+	require.NotNil(t, c.Opportunity)
+	require.Equal(t, l.ID, c.Opportunity.SourceLeadID)
+	require.True(t, amount.Equal(*c.Opportunity.Amount))
+	require.Equal(t, crm.LeadConverted, c.Lead.Status)
+	require.Equal(t, c.Contact.ID, c.Lead.ContactID)
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM activities WHERE id = $1 AND record_type = 'Contact' AND record_id = $2`, act.ID, c.Contact.ID),
+		"the lead's activities move to the contact")
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM lead_touches WHERE lead_id = $1 AND contact_id = $2`, l.ID, c.Contact.ID))
+
+	_, err = e.svc.ConvertLead(e.ctx, e.admin, service.ConvertInput{ID: l.ID, ExpectedVersion: c.Lead.Version})
+	requireCode(t, err, crm.ECONFLICT)
+	_, _, err = e.svc.LogActivity(e.ctx, e.admin, service.ActivityInput{Type: crm.ActivityNote, Subject: "late",
+		RecordType: crm.TypeLead, RecordID: l.ID})
+	requireCode(t, err, crm.EINVALID, "recordId")
+
+	// The person comes back through a form: the touch lands on the contact.
+	back := e.capture(e.sys, service.LeadInput{Name: "Nana", Email: "nana@globex.cn", Source: crm.SourceWebForm})
+	require.Equal(t, service.CaptureContact, back.Outcome)
+	require.Equal(t, c.Contact.ID, back.ContactID)
+
+	// No company and no account: a clear error, nothing written.
+	lone := e.capture(e.admin, service.LeadInput{Name: "Lone Wolf", Email: "lone@example.com"}).Lead
+	_, err = e.svc.ConvertLead(e.ctx, e.admin, service.ConvertInput{ID: lone.ID, ExpectedVersion: lone.Version})
+	requireCode(t, err, crm.EINVALID, "accountId")
+	require.Equal(t, 0, e.count(`SELECT count(*) FROM contacts WHERE 'lone@example.com' = ANY(emails)`))
+}
+
+func TestMergeLeadsAndFindDuplicates(t *testing.T) {
+	e := newEnv(t)
+	a := e.capture(e.admin, service.LeadInput{Name: "Chen Jie", Email: "chen@acme.cn", Company: "Acme"}).Lead
+	b := e.capture(e.admin, service.LeadInput{Name: "Chen Jie", Phone: "13700137000", Company: "ACME", Title: "CTO"}).Lead
+	other := e.capture(e.admin, service.LeadInput{Name: "Other", Email: "o@else.cn"}).Lead
+	dups, err := e.svc.FindDuplicates(e.ctx, e.admin, a.ID)
+	require.NoError(t, err)
+	require.Len(t, dups, 1)
+	require.Equal(t, b.ID, dups[0].Lead.ID)
+	require.Equal(t, []string{"NAME_AND_COMPANY"}, dups[0].Reasons)
+
+	_, _, err = e.svc.LogActivity(e.ctx, e.admin, service.ActivityInput{Type: crm.ActivityNote, Subject: "on b",
+		RecordType: crm.TypeLead, RecordID: b.ID})
+	require.NoError(t, err)
+	merged, err := e.svc.MergeLeads(e.ctx, e.admin, a.ID, []crm.ID{b.ID})
+	require.NoError(t, err)
+	require.Equal(t, "+8613700137000", merged.Phone, "the survivor takes the channels it lacks")
+	require.Equal(t, "CTO", merged.Title)
+	require.Equal(t, 2, e.count(`SELECT count(*) FROM lead_touches WHERE lead_id = $1`, a.ID))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM activities WHERE record_id = $1`, a.ID))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM leads WHERE id = $1 AND merged_into_id = $2`, b.ID, a.ID))
+
+	// The merged lead's phone now finds the survivor.
+	res := e.capture(e.admin, service.LeadInput{Name: "Chen", Phone: "+86 137 0013 7000"})
+	require.Equal(t, a.ID, res.Lead.ID)
+
+	_, err = e.svc.MergeLeads(e.ctx, e.admin, a.ID, []crm.ID{b.ID})
+	requireCode(t, err, crm.EINVALID, "duplicateIds")
+	_, err = e.svc.MergeLeads(e.ctx, e.admin, other.ID, []crm.ID{other.ID})
+	requireCode(t, err, crm.EINVALID)
+}
+
+func TestLeadVisibilityAndMasking(t *testing.T) {
+	e := newEnv(t)
+	l := e.capture(e.admin, service.LeadInput{Name: "Visible", Email: "v@example.com", Phone: "13800138001"}).Lead
+	// Unassigned leads are everyone's inbox; a rep without pii sees masked channels.
+	got, err := e.svc.Lead(e.ctx, e.rep1, l.ID)
+	require.NoError(t, err)
+	require.Equal(t, l.ID, got.ID)
+	list, _, err := e.svc.ListLeads(e.ctx, e.rep2, service.LeadFilter{}, service.Order{}, service.Page{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	_, err = e.svc.Lead(e.ctx, e.support, l.ID)
+	requireCode(t, err, crm.EFORBIDDEN)
+	other := e.newOrg("other")
+	_, err = e.svc.Lead(e.ctx, crm.SystemActor(other.ID), l.ID)
+	requireCode(t, err, crm.ENOTFOUND)
+}
