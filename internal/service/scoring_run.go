@@ -251,15 +251,14 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 		if d.Enrol {
 			enrol = append(enrol, lead.ID)
 			lead.NurturedAt = &now
-			w.emit(EventLeadNurtureEnroled, crm.TypeLead, lead.ID, []crm.FieldChange{
-				stringChange("status", string(before), string(d.Status)), intChange("score", score.Total, score.Total)}, lead.OwnerID)
+			w.emitLead(EventLeadNurtureEnroled, lead, []crm.FieldChange{
+				stringChange("status", string(before), string(d.Status)), intChange("score", score.Total, score.Total)})
 		}
 		if d.Qualify {
 			lead.QualifiedAt = &now
 			quals = append(quals, lead) // onQualified emits lead.qualified
 		} else if d.Status != before && !d.Enrol {
-			w.emit("lead.status_changed", crm.TypeLead, lead.ID, []crm.FieldChange{
-				stringChange("status", string(before), string(d.Status))}, lead.OwnerID)
+			w.emitLead("lead.status_changed", lead, []crm.FieldChange{stringChange("status", string(before), string(d.Status))})
 		}
 	}
 
