@@ -260,9 +260,9 @@ func TestScoringTwiceGivesTheSameLedger(t *testing.T) {
 func TestThresholdsQualifyAndEnrolOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	hot := e.lead("hot@acme.cn", "CEO", "software", 1000)  // fit 25
-	warm := e.lead("warm@acme.cn", "Engineer", "", 50)     // fit 0
-	cold := e.lead("cold@acme.cn", "Engineer", "", 5)      // fit 0
+	hot := e.lead("hot@acme.cn", "CEO", "software", 1000) // fit 25
+	warm := e.lead("warm@acme.cn", "Engineer", "", 50)    // fit 0
+	cold := e.lead("cold@acme.cn", "Engineer", "", 5)     // fit 0
 	at := time.Now().Add(-time.Hour)
 	var ins []service.LeadActivityInput
 	for i, typ := range []scoring.EventType{scoring.Webinar, scoring.Webinar, scoring.Webinar} {
