@@ -140,6 +140,27 @@ type Lead struct {
 	Version          int32
 }
 
+type LeadForm struct {
+	OrgID          uuid.UUID
+	ID             uuid.UUID
+	PublicKey      string
+	Name           string
+	Fields         []string
+	RequiredFields []string
+	AllowedOrigins []string
+	Source         string
+	Campaign       string
+	RedirectUrl    string
+	HoneypotField  string
+	AllowPartial   bool
+	RatePerMinute  int32
+	Active         bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeletedAt      *time.Time
+	Version        int32
+}
+
 type LeadTouch struct {
 	OrgID      uuid.UUID
 	ID         uuid.UUID

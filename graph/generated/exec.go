@@ -453,6 +453,30 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	LeadForm struct {
+		Active         func(childComplexity int) int
+		AllowPartial   func(childComplexity int) int
+		AllowedOrigins func(childComplexity int) int
+		Campaign       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Fields         func(childComplexity int) int
+		GlobalID       func(childComplexity int) int
+		HoneypotField  func(childComplexity int) int
+		Name           func(childComplexity int) int
+		PublicKey      func(childComplexity int) int
+		RatePerMinute  func(childComplexity int) int
+		RedirectURL    func(childComplexity int) int
+		RequiredFields func(childComplexity int) int
+		Source         func(childComplexity int) int
+		SubmitPath     func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		Version        func(childComplexity int) int
+	}
+
+	LeadFormPayload struct {
+		LeadForm func(childComplexity int) int
+	}
+
 	LeadPayload struct {
 		Lead func(childComplexity int) int
 	}
@@ -505,6 +529,7 @@ type ComplexityRoot struct {
 		CreateAPIKey               func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAccount              func(childComplexity int, input model.CreateAccountInput) int
 		CreateContact              func(childComplexity int, input model.CreateContactInput) int
+		CreateLeadForm             func(childComplexity int, input model.CreateLeadFormInput) int
 		CreateOpportunity          func(childComplexity int, input model.CreateOpportunityInput) int
 		CreatePipeline             func(childComplexity int, input model.CreatePipelineInput) int
 		CreateScoringRule          func(childComplexity int, input model.ScoringRuleInput) int
@@ -514,6 +539,7 @@ type ComplexityRoot struct {
 		DeleteAccount              func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteContact              func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteLead                 func(childComplexity int, input model.DeleteRecordInput) int
+		DeleteLeadForm             func(childComplexity int, id string, expectedVersion int) int
 		DeleteOpportunity          func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteScoringRule          func(childComplexity int, id string, expectedVersion int) int
 		IdentifyVisitor            func(childComplexity int, visitorID string, leadID string) int
@@ -529,6 +555,7 @@ type ComplexityRoot struct {
 		RestoreLead                func(childComplexity int, input model.DeleteRecordInput) int
 		RestoreOpportunity         func(childComplexity int, input model.DeleteRecordInput) int
 		RevokeAPIKey               func(childComplexity int, input model.RevokeAPIKeyInput) int
+		RotateLeadFormKey          func(childComplexity int, id string, expectedVersion int) int
 		SetExchangeRate            func(childComplexity int, input model.SetExchangeRateInput) int
 		SetLeadStatus              func(childComplexity int, input model.SetLeadStatusInput) int
 		SetQuota                   func(childComplexity int, input model.SetQuotaInput) int
@@ -537,6 +564,7 @@ type ComplexityRoot struct {
 		UpdateAccount              func(childComplexity int, input model.UpdateAccountInput) int
 		UpdateContact              func(childComplexity int, input model.UpdateContactInput) int
 		UpdateLead                 func(childComplexity int, input model.UpdateLeadInput) int
+		UpdateLeadForm             func(childComplexity int, input model.UpdateLeadFormInput) int
 		UpdateOpportunity          func(childComplexity int, input model.UpdateOpportunityInput) int
 		UpdateOrganizationSettings func(childComplexity int, input model.UpdateOrganizationSettingsInput) int
 		UpdatePipeline             func(childComplexity int, input model.UpdatePipelineInput) int
@@ -697,6 +725,8 @@ type ComplexityRoot struct {
 		FindDuplicates       func(childComplexity int, leadID string) int
 		Forecast             func(childComplexity int, input model.ForecastInput) int
 		ForecastSubmissions  func(childComplexity int, from crm.Date, to crm.Date) int
+		LeadForm             func(childComplexity int, id string) int
+		LeadForms            func(childComplexity int) int
 		Leads                func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) int
 		Node                 func(childComplexity int, id string) int
 		Nodes                func(childComplexity int, ids []string) int
@@ -1079,6 +1109,10 @@ type MutationResolver interface {
 	SetQuota(ctx context.Context, input model.SetQuotaInput) (*model.SetQuotaPayload, error)
 	SetExchangeRate(ctx context.Context, input model.SetExchangeRateInput) (*model.SetExchangeRatePayload, error)
 	SubmitForecast(ctx context.Context, input model.SubmitForecastInput) (*model.SubmitForecastPayload, error)
+	CreateLeadForm(ctx context.Context, input model.CreateLeadFormInput) (*model.LeadFormPayload, error)
+	UpdateLeadForm(ctx context.Context, input model.UpdateLeadFormInput) (*model.LeadFormPayload, error)
+	DeleteLeadForm(ctx context.Context, id string, expectedVersion int) (*model.LeadFormPayload, error)
+	RotateLeadFormKey(ctx context.Context, id string, expectedVersion int) (*model.LeadFormPayload, error)
 	CaptureLead(ctx context.Context, input model.CaptureLeadInput) (*model.CaptureLeadPayload, error)
 	CaptureLeads(ctx context.Context, leads []model.CaptureLeadInput) (*model.CaptureLeadsPayload, error)
 	UpdateLead(ctx context.Context, input model.UpdateLeadInput) (*model.LeadPayload, error)
@@ -1156,6 +1190,8 @@ type QueryResolver interface {
 	ForecastSubmissions(ctx context.Context, from crm.Date, to crm.Date) ([]service.ForecastSubmission, error)
 	Quotas(ctx context.Context, from crm.Date, to crm.Date) ([]service.Quota, error)
 	ExchangeRates(ctx context.Context, fromCurrency *string) ([]service.ExchangeRate, error)
+	LeadForms(ctx context.Context) ([]crm.LeadForm, error)
+	LeadForm(ctx context.Context, id string) (*crm.LeadForm, error)
 	Leads(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) (*model.LeadConnection, error)
 	FindDuplicates(ctx context.Context, leadID string) ([]service.LeadDuplicate, error)
 	ScoringRules(ctx context.Context) ([]scoring.Rule, error)
@@ -2754,6 +2790,116 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LeadEdge.Node(childComplexity), true
 
+	case "LeadForm.active":
+		if e.ComplexityRoot.LeadForm.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Active(childComplexity), true
+	case "LeadForm.allowPartial":
+		if e.ComplexityRoot.LeadForm.AllowPartial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.AllowPartial(childComplexity), true
+	case "LeadForm.allowedOrigins":
+		if e.ComplexityRoot.LeadForm.AllowedOrigins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.AllowedOrigins(childComplexity), true
+	case "LeadForm.campaign":
+		if e.ComplexityRoot.LeadForm.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Campaign(childComplexity), true
+	case "LeadForm.createdAt":
+		if e.ComplexityRoot.LeadForm.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.CreatedAt(childComplexity), true
+	case "LeadForm.fields":
+		if e.ComplexityRoot.LeadForm.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Fields(childComplexity), true
+	case "LeadForm.id":
+		if e.ComplexityRoot.LeadForm.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.GlobalID(childComplexity), true
+	case "LeadForm.honeypotField":
+		if e.ComplexityRoot.LeadForm.HoneypotField == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.HoneypotField(childComplexity), true
+	case "LeadForm.name":
+		if e.ComplexityRoot.LeadForm.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Name(childComplexity), true
+	case "LeadForm.publicKey":
+		if e.ComplexityRoot.LeadForm.PublicKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.PublicKey(childComplexity), true
+	case "LeadForm.ratePerMinute":
+		if e.ComplexityRoot.LeadForm.RatePerMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.RatePerMinute(childComplexity), true
+	case "LeadForm.redirectUrl":
+		if e.ComplexityRoot.LeadForm.RedirectURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.RedirectURL(childComplexity), true
+	case "LeadForm.requiredFields":
+		if e.ComplexityRoot.LeadForm.RequiredFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.RequiredFields(childComplexity), true
+	case "LeadForm.source":
+		if e.ComplexityRoot.LeadForm.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Source(childComplexity), true
+	case "LeadForm.submitPath":
+		if e.ComplexityRoot.LeadForm.SubmitPath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.SubmitPath(childComplexity), true
+	case "LeadForm.updatedAt":
+		if e.ComplexityRoot.LeadForm.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.UpdatedAt(childComplexity), true
+	case "LeadForm.version":
+		if e.ComplexityRoot.LeadForm.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Version(childComplexity), true
+
+	case "LeadFormPayload.leadForm":
+		if e.ComplexityRoot.LeadFormPayload.LeadForm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadFormPayload.LeadForm(childComplexity), true
+
 	case "LeadPayload.lead":
 		if e.ComplexityRoot.LeadPayload.Lead == nil {
 			break
@@ -2976,6 +3122,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateContact(childComplexity, args["input"].(model.CreateContactInput)), true
+	case "Mutation.createLeadForm":
+		if e.ComplexityRoot.Mutation.CreateLeadForm == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createLeadForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateLeadForm(childComplexity, args["input"].(model.CreateLeadFormInput)), true
 	case "Mutation.createOpportunity":
 		if e.ComplexityRoot.Mutation.CreateOpportunity == nil {
 			break
@@ -3075,6 +3232,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteLead(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.deleteLeadForm":
+		if e.ComplexityRoot.Mutation.DeleteLeadForm == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteLeadForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteLeadForm(childComplexity, args["id"].(string), args["expectedVersion"].(int)), true
 	case "Mutation.deleteOpportunity":
 		if e.ComplexityRoot.Mutation.DeleteOpportunity == nil {
 			break
@@ -3240,6 +3408,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["input"].(model.RevokeAPIKeyInput)), true
+	case "Mutation.rotateLeadFormKey":
+		if e.ComplexityRoot.Mutation.RotateLeadFormKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateLeadFormKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateLeadFormKey(childComplexity, args["id"].(string), args["expectedVersion"].(int)), true
 	case "Mutation.setExchangeRate":
 		if e.ComplexityRoot.Mutation.SetExchangeRate == nil {
 			break
@@ -3328,6 +3507,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateLead(childComplexity, args["input"].(model.UpdateLeadInput)), true
+	case "Mutation.updateLeadForm":
+		if e.ComplexityRoot.Mutation.UpdateLeadForm == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateLeadForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateLeadForm(childComplexity, args["input"].(model.UpdateLeadFormInput)), true
 	case "Mutation.updateOpportunity":
 		if e.ComplexityRoot.Mutation.UpdateOpportunity == nil {
 			break
@@ -4092,6 +4282,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.ForecastSubmissions(childComplexity, args["from"].(crm.Date), args["to"].(crm.Date)), true
 
+	case "Query.leadForm":
+		if e.ComplexityRoot.Query.LeadForm == nil {
+			break
+		}
+
+		args, err := ec.field_Query_leadForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LeadForm(childComplexity, args["id"].(string)), true
+	case "Query.leadForms":
+		if e.ComplexityRoot.Query.LeadForms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.LeadForms(childComplexity), true
 	case "Query.leads":
 		if e.ComplexityRoot.Query.Leads == nil {
 			break
@@ -5164,6 +5371,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateAccountInput", ec.unmarshalInputCreateAccountInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateContactInput", ec.unmarshalInputCreateContactInput),
+			graphql.NewInputUnmarshaler("CreateLeadFormInput", ec.unmarshalInputCreateLeadFormInput),
 			graphql.NewInputUnmarshaler("CreateOpportunityInput", ec.unmarshalInputCreateOpportunityInput),
 			graphql.NewInputUnmarshaler("CreatePipelineInput", ec.unmarshalInputCreatePipelineInput),
 			graphql.NewInputUnmarshaler("CreateTaskInput", ec.unmarshalInputCreateTaskInput),
@@ -5201,6 +5409,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
 			graphql.NewInputUnmarshaler("UpdateContactInput", ec.unmarshalInputUpdateContactInput),
+			graphql.NewInputUnmarshaler("UpdateLeadFormInput", ec.unmarshalInputUpdateLeadFormInput),
 			graphql.NewInputUnmarshaler("UpdateLeadInput", ec.unmarshalInputUpdateLeadInput),
 			graphql.NewInputUnmarshaler("UpdateOpportunityInput", ec.unmarshalInputUpdateOpportunityInput),
 			graphql.NewInputUnmarshaler("UpdateOrganizationSettingsInput", ec.unmarshalInputUpdateOrganizationSettingsInput),
@@ -7488,6 +7697,126 @@ extend type Subscription {
   notificationReceived("Cursor of the last delivery already received." after: String): NotificationDelivery!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/forms.graphql", Input: `# Public lead capture forms: web pages post to POST /forms/{publicKey} without a login.
+
+"A public capture form: web pages post submissions to POST /forms/{publicKey} (urlencoded or JSON) without a login, and each accepted one is captured as a lead or a touch of an existing one."
+type LeadForm implements Node {
+  "Global ID."
+  id: ID!
+  "The unguessable key in the form's address. Not a secret (pages that embed the form show it); rotateLeadFormKey replaces it."
+  publicKey: String!
+  "The path pages post to: /forms/{publicKey}."
+  submitPath: String!
+  "What the organization calls the form."
+  name: String!
+  "Lead fields the form accepts: name, title, company, email, phone, website, industry, companySize, country, region, city, message, custom.<key>. Other submitted keys are ignored but kept in the touch's raw payload."
+  fields: [String!]!
+  "Fields a submission must fill (a subset of fields); a submission missing one is refused with 422 and nothing is stored."
+  requiredFields: [String!]!
+  "Browser origins allowed to post (exact, like https://www.example.cn). Posts without an Origin header (server to server) are always allowed."
+  allowedOrigins: [String!]!
+  "Source of the leads the form captures."
+  source: LeadSource!
+  "Campaign of the leads the form captures; empty: the submission's utm_campaign."
+  campaign: String!
+  "Thank-you page a browser (urlencoded) post is redirected to with 303; empty: the answer is JSON."
+  redirectUrl: String!
+  "A field hidden from people; a submission that fills it is answered as a success and stored as spam, never scored or routed."
+  honeypotField: String!
+  "Capture the lead even when its e-mail or phone is invalid (the field is dropped and reported); false refuses such submissions with 422."
+  allowPartial: Boolean!
+  "Submissions accepted per client IP per minute."
+  ratePerMinute: Int!
+  "An inactive form answers 404, like an unknown key."
+  active: Boolean!
+  "When it was created."
+  createdAt: Time!
+  "When it last changed."
+  updatedAt: Time!
+  "Optimistic-concurrency version."
+  version: Int!
+}
+
+"A lead form to create."
+input CreateLeadFormInput {
+  "What the organization calls the form."
+  name: String!
+  "Lead fields the form accepts (see LeadForm.fields)."
+  fields: [String!]!
+  "Fields a submission must fill; a subset of fields."
+  requiredFields: [String!] = []
+  "Browser origins allowed to post, exact, like https://www.example.cn."
+  allowedOrigins: [String!] = []
+  "Source of the captured leads."
+  source: LeadSource = WEB_FORM
+  "Campaign of the captured leads."
+  campaign: String = ""
+  "Thank-you page (absolute http or https URL) for browser posts."
+  redirectUrl: String = ""
+  "Name of a hidden honeypot field; empty: none."
+  honeypotField: String = ""
+  "Capture leads with an invalid e-mail or phone, dropping the field."
+  allowPartial: Boolean = true
+  "Submissions per client IP per minute, 1-10000."
+  ratePerMinute: Int = 10
+  "Accept submissions."
+  active: Boolean = true
+}
+
+"Changes to a lead form; omitted fields are kept."
+input UpdateLeadFormInput {
+  "The form."
+  id: ID!
+  "The version you last read."
+  expectedVersion: Int!
+  "New name."
+  name: String
+  "New list of accepted fields."
+  fields: [String!]
+  "New list of required fields."
+  requiredFields: [String!]
+  "New list of allowed origins."
+  allowedOrigins: [String!]
+  "New source."
+  source: LeadSource
+  "New campaign."
+  campaign: String
+  "New thank-you page; empty removes it."
+  redirectUrl: String
+  "New honeypot field name; empty removes it."
+  honeypotField: String
+  "Capture leads with an invalid e-mail or phone."
+  allowPartial: Boolean
+  "Submissions per client IP per minute."
+  ratePerMinute: Int
+  "Accept submissions."
+  active: Boolean
+}
+
+"Result of a lead form mutation."
+type LeadFormPayload {
+  "The form after the change."
+  leadForm: LeadForm!
+}
+
+extend type Query {
+  "The organization's lead forms, by name (leads:read)."
+  leadForms: [LeadForm!]!
+  "One lead form, or null."
+  leadForm("The form." id: ID!): LeadForm
+}
+
+extend type Mutation {
+  "Creates a lead form with a new public key (administrators, sales managers and API keys with leads:write)."
+  createLeadForm("The form." input: CreateLeadFormInput!): LeadFormPayload!
+  "Changes a lead form."
+  updateLeadForm("The changes." input: UpdateLeadFormInput!): LeadFormPayload!
+  "Deletes a lead form: its key answers 404 from then on; captured leads keep their link to it."
+  deleteLeadForm("The form." id: ID!, "The version you last read." expectedVersion: Int!): LeadFormPayload!
+  "Gives a lead form a new public key; the old one answers 404 at once."
+  rotateLeadFormKey("The form." id: ID!, "The version you last read." expectedVersion: Int!): LeadFormPayload!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/leads.graphql", Input: `# ---------------------------------------------------------------- leads: capture, lifecycle, conversion
 
 "Where a lead stands."
@@ -9124,6 +9453,54 @@ func (ec *executionContext) childFields_LeadEdge(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type LeadEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_LeadForm(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LeadForm_id(ctx, field)
+	case "publicKey":
+		return ec.fieldContext_LeadForm_publicKey(ctx, field)
+	case "submitPath":
+		return ec.fieldContext_LeadForm_submitPath(ctx, field)
+	case "name":
+		return ec.fieldContext_LeadForm_name(ctx, field)
+	case "fields":
+		return ec.fieldContext_LeadForm_fields(ctx, field)
+	case "requiredFields":
+		return ec.fieldContext_LeadForm_requiredFields(ctx, field)
+	case "allowedOrigins":
+		return ec.fieldContext_LeadForm_allowedOrigins(ctx, field)
+	case "source":
+		return ec.fieldContext_LeadForm_source(ctx, field)
+	case "campaign":
+		return ec.fieldContext_LeadForm_campaign(ctx, field)
+	case "redirectUrl":
+		return ec.fieldContext_LeadForm_redirectUrl(ctx, field)
+	case "honeypotField":
+		return ec.fieldContext_LeadForm_honeypotField(ctx, field)
+	case "allowPartial":
+		return ec.fieldContext_LeadForm_allowPartial(ctx, field)
+	case "ratePerMinute":
+		return ec.fieldContext_LeadForm_ratePerMinute(ctx, field)
+	case "active":
+		return ec.fieldContext_LeadForm_active(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_LeadForm_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_LeadForm_updatedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_LeadForm_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadForm", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadFormPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "leadForm":
+		return ec.fieldContext_LeadFormPayload_leadForm(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadFormPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_LeadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "lead":
@@ -10188,6 +10565,20 @@ func (ec *executionContext) field_Mutation_createContact_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createLeadForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateLeadFormInput, error) {
+			return ec.unmarshalNCreateLeadFormInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateLeadFormInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createOpportunity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10297,6 +10688,28 @@ func (ec *executionContext) field_Mutation_deleteContact_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteLeadForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
 	return args, nil
 }
 
@@ -10540,6 +10953,28 @@ func (ec *executionContext) field_Mutation_revokeApiKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rotateLeadFormKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setExchangeRate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10630,6 +11065,20 @@ func (ec *executionContext) field_Mutation_updateContact_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateContactInput, error) {
 			return ec.unmarshalNUpdateContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateContactInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateLeadForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateLeadFormInput, error) {
+			return ec.unmarshalNUpdateLeadFormInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateLeadFormInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11009,6 +11458,20 @@ func (ec *executionContext) field_Query_forecast_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_leadForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -17899,6 +18362,429 @@ func (ec *executionContext) fieldContext_LeadEdge_node(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _LeadForm_id(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, true, false, "ID")
+}
+
+func (ec *executionContext) _LeadForm_publicKey(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_publicKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublicKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_publicKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_submitPath(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_submitPath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmitPath(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_submitPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, true, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_name(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_fields(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_requiredFields(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_requiredFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiredFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_requiredFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_allowedOrigins(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_allowedOrigins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowedOrigins, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_allowedOrigins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_source(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.LeadSource) graphql.Marshaler {
+			return ec.marshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "LeadSource")
+}
+
+func (ec *executionContext) _LeadForm_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_redirectUrl(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_redirectUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedirectURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_redirectUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_honeypotField(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_honeypotField(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoneypotField, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_honeypotField(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_allowPartial(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_allowPartial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowPartial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_allowPartial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LeadForm_ratePerMinute(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_ratePerMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RatePerMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_ratePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadForm_active(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LeadForm_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadForm_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadForm_version(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadFormPayload_leadForm(ctx context.Context, field graphql.CollectedField, obj *model.LeadFormPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadFormPayload_leadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadForm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadForm) graphql.Marshaler {
+			return ec.marshalNLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadFormPayload_leadForm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadFormPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadForm(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LeadPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.LeadPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19919,6 +20805,182 @@ func (ec *executionContext) fieldContext_Mutation_submitForecast(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_submitForecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createLeadForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createLeadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateLeadForm(ctx, fc.Args["input"].(model.CreateLeadFormInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+			return ec.marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createLeadForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createLeadForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateLeadForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateLeadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateLeadForm(ctx, fc.Args["input"].(model.UpdateLeadFormInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+			return ec.marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateLeadForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateLeadForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteLeadForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteLeadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteLeadForm(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+			return ec.marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteLeadForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteLeadForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateLeadFormKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateLeadFormKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateLeadFormKey(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+			return ec.marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateLeadFormKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateLeadFormKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -23830,6 +24892,82 @@ func (ec *executionContext) fieldContext_Query_exchangeRates(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_exchangeRates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_leadForms(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leadForms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().LeadForms(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.LeadForm) graphql.Marshaler {
+			return ec.marshalNLeadForm2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadFormᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leadForms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadForm(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_leadForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LeadForm(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadForm) graphql.Marshaler {
+			return ec.marshalOLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leadForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadForm(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_leadForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -29754,6 +30892,146 @@ func UnmarshalCreateContactInput(ctx context.Context, raw any) (model.CreateCont
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateLeadFormInput(ctx context.Context, obj any) (model.CreateLeadFormInput, error) {
+	var it model.CreateLeadFormInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["requiredFields"]; !present {
+		asMap["requiredFields"] = []any{}
+	}
+	if _, present := asMap["allowedOrigins"]; !present {
+		asMap["allowedOrigins"] = []any{}
+	}
+	if _, present := asMap["source"]; !present {
+		asMap["source"] = "WEB_FORM"
+	}
+	if _, present := asMap["campaign"]; !present {
+		asMap["campaign"] = ""
+	}
+	if _, present := asMap["redirectUrl"]; !present {
+		asMap["redirectUrl"] = ""
+	}
+	if _, present := asMap["honeypotField"]; !present {
+		asMap["honeypotField"] = ""
+	}
+	if _, present := asMap["allowPartial"]; !present {
+		asMap["allowPartial"] = true
+	}
+	if _, present := asMap["ratePerMinute"]; !present {
+		asMap["ratePerMinute"] = 10
+	}
+	if _, present := asMap["active"]; !present {
+		asMap["active"] = true
+	}
+
+	fieldsInOrder := [...]string{"name", "fields", "requiredFields", "allowedOrigins", "source", "campaign", "redirectUrl", "honeypotField", "allowPartial", "ratePerMinute", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "fields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fields = data
+		case "requiredFields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiredFields"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequiredFields = graphql.OmittableOf(data)
+		case "allowedOrigins":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowedOrigins"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowedOrigins = graphql.OmittableOf(data)
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "redirectUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURL = graphql.OmittableOf(data)
+		case "honeypotField":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("honeypotField"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoneypotField = graphql.OmittableOf(data)
+		case "allowPartial":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowPartial"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowPartial = graphql.OmittableOf(data)
+		case "ratePerMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratePerMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatePerMinute = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateLeadFormInput unmarshals raw into the CreateLeadFormInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateLeadFormInput(ctx context.Context, raw any) (model.CreateLeadFormInput, error) {
+	var out model.CreateLeadFormInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateLeadFormInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateOpportunityInput(ctx context.Context, obj any) (model.CreateOpportunityInput, error) {
 	var it model.CreateOpportunityInput
 	if obj == nil {
@@ -32494,6 +33772,132 @@ func UnmarshalUpdateContactInput(ctx context.Context, raw any) (model.UpdateCont
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateLeadFormInput(ctx context.Context, obj any) (model.UpdateLeadFormInput, error) {
+	var it model.UpdateLeadFormInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "name", "fields", "requiredFields", "allowedOrigins", "source", "campaign", "redirectUrl", "honeypotField", "allowPartial", "ratePerMinute", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "fields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fields = graphql.OmittableOf(data)
+		case "requiredFields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiredFields"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequiredFields = graphql.OmittableOf(data)
+		case "allowedOrigins":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowedOrigins"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowedOrigins = graphql.OmittableOf(data)
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "redirectUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURL = graphql.OmittableOf(data)
+		case "honeypotField":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("honeypotField"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoneypotField = graphql.OmittableOf(data)
+		case "allowPartial":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowPartial"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowPartial = graphql.OmittableOf(data)
+		case "ratePerMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratePerMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatePerMinute = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateLeadFormInput unmarshals raw into the UpdateLeadFormInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateLeadFormInput(ctx context.Context, raw any) (model.UpdateLeadFormInput, error) {
+	var out model.UpdateLeadFormInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateLeadFormInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateLeadInput(ctx context.Context, obj any) (model.UpdateLeadInput, error) {
 	var it model.UpdateLeadInput
 	if obj == nil {
@@ -33458,6 +34862,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Notification(ctx, sel, obj)
+	case crm.LeadForm:
+		return ec._LeadForm(ctx, sel, &obj)
+	case *crm.LeadForm:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._LeadForm(ctx, sel, obj)
 	case crm.Lead:
 		return ec._Lead(ctx, sel, &obj)
 	case *crm.Lead:
@@ -36045,6 +37456,152 @@ func (ec *executionContext) _LeadEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var leadFormImplementors = []string{"LeadForm", "Node"}
+
+func (ec *executionContext) _LeadForm(ctx context.Context, sel ast.SelectionSet, obj *crm.LeadForm) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadFormImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadForm")
+		case "id":
+			out.Values[i] = ec._LeadForm_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publicKey":
+			out.Values[i] = ec._LeadForm_publicKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitPath":
+			out.Values[i] = ec._LeadForm_submitPath(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._LeadForm_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._LeadForm_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requiredFields":
+			out.Values[i] = ec._LeadForm_requiredFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowedOrigins":
+			out.Values[i] = ec._LeadForm_allowedOrigins(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._LeadForm_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "campaign":
+			out.Values[i] = ec._LeadForm_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redirectUrl":
+			out.Values[i] = ec._LeadForm_redirectUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "honeypotField":
+			out.Values[i] = ec._LeadForm_honeypotField(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowPartial":
+			out.Values[i] = ec._LeadForm_allowPartial(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ratePerMinute":
+			out.Values[i] = ec._LeadForm_ratePerMinute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "active":
+			out.Values[i] = ec._LeadForm_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._LeadForm_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._LeadForm_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._LeadForm_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadFormPayloadImplementors = []string{"LeadFormPayload"}
+
+func (ec *executionContext) _LeadFormPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LeadFormPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadFormPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadFormPayload")
+		case "leadForm":
+			out.Values[i] = ec._LeadFormPayload_leadForm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var leadPayloadImplementors = []string{"LeadPayload"}
 
 func (ec *executionContext) _LeadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LeadPayload) graphql.Marshaler {
@@ -36606,6 +38163,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "submitForecast":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_submitForecast(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createLeadForm":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createLeadForm(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateLeadForm":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateLeadForm(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteLeadForm":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteLeadForm(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateLeadFormKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateLeadFormKey(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -37785,6 +39370,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_exchangeRates(ctx, field)
+				})
+		case "leadForms":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leadForms(ctx, field)
+				})
+		case "leadForm":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leadForm(ctx, field)
 				})
 		case "leads":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -40336,6 +41933,11 @@ func (ec *executionContext) marshalNCreateContactPayload2ᚖgithubᚗcomᚋrappo
 	return ec._CreateContactPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateLeadFormInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateLeadFormInput(ctx context.Context, v any) (model.CreateLeadFormInput, error) {
+	res, err := ec.unmarshalInputCreateLeadFormInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateOpportunityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateOpportunityInput(ctx context.Context, v any) (model.CreateOpportunityInput, error) {
 	res, err := ec.unmarshalInputCreateOpportunityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -40998,6 +42600,42 @@ var (
 		scoring.FormSubmit: "FORM_SUBMIT",
 	}
 )
+
+func (ec *executionContext) marshalNLeadForm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx context.Context, sel ast.SelectionSet, v crm.LeadForm) graphql.Marshaler {
+	return ec._LeadForm(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadForm2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadFormᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.LeadForm) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadForm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx context.Context, sel ast.SelectionSet, v *crm.LeadForm) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadForm!")
+		return graphql.Null
+	}
+	return ec._LeadForm(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx context.Context, sel ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadFormPayload!")
+		return graphql.Null
+	}
+	return ec._LeadFormPayload(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalNLeadOrderField2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadOrderField(ctx context.Context, v any) (model.LeadOrderField, error) {
 	var res model.LeadOrderField
@@ -42212,6 +43850,11 @@ func (ec *executionContext) marshalNUpdateContactPayload2ᚖgithubᚗcomᚋrappo
 	return ec._UpdateContactPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpdateLeadFormInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateLeadFormInput(ctx context.Context, v any) (model.UpdateLeadFormInput, error) {
+	res, err := ec.unmarshalInputUpdateLeadFormInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateLeadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateLeadInput(ctx context.Context, v any) (model.UpdateLeadInput, error) {
 	res, err := ec.unmarshalInputUpdateLeadInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -43087,6 +44730,13 @@ func (ec *executionContext) unmarshalOLeadFilter2ᚖgithubᚗcomᚋrapportcrmᚋ
 	}
 	res, err := ec.unmarshalInputLeadFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx context.Context, sel ast.SelectionSet, v *crm.LeadForm) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LeadForm(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOLeadOrder2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadOrder(ctx context.Context, v any) (*model.LeadOrder, error) {

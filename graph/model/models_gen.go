@@ -353,6 +353,32 @@ type CreateContactPayload struct {
 	Replayed bool `json:"replayed"`
 }
 
+// A lead form to create.
+type CreateLeadFormInput struct {
+	// What the organization calls the form.
+	Name string `json:"name"`
+	// Lead fields the form accepts (see LeadForm.fields).
+	Fields []string `json:"fields"`
+	// Fields a submission must fill; a subset of fields.
+	RequiredFields graphql.Omittable[[]string] `json:"requiredFields,omitempty"`
+	// Browser origins allowed to post, exact, like https://www.example.cn.
+	AllowedOrigins graphql.Omittable[[]string] `json:"allowedOrigins,omitempty"`
+	// Source of the captured leads.
+	Source graphql.Omittable[*crm.LeadSource] `json:"source,omitempty"`
+	// Campaign of the captured leads.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// Thank-you page (absolute http or https URL) for browser posts.
+	RedirectURL graphql.Omittable[*string] `json:"redirectUrl,omitempty"`
+	// Name of a hidden honeypot field; empty: none.
+	HoneypotField graphql.Omittable[*string] `json:"honeypotField,omitempty"`
+	// Capture leads with an invalid e-mail or phone, dropping the field.
+	AllowPartial graphql.Omittable[*bool] `json:"allowPartial,omitempty"`
+	// Submissions per client IP per minute, 1-10000.
+	RatePerMinute graphql.Omittable[*int] `json:"ratePerMinute,omitempty"`
+	// Accept submissions.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
+}
+
 // A deal to create.
 type CreateOpportunityInput struct {
 	// Name.
@@ -653,6 +679,12 @@ type LeadFilter struct {
 	Spam graphql.Omittable[*bool] `json:"spam,omitempty"`
 	// List deleted leads instead of live ones.
 	Deleted graphql.Omittable[*bool] `json:"deleted,omitempty"`
+}
+
+// Result of a lead form mutation.
+type LeadFormPayload struct {
+	// The form after the change.
+	LeadForm *crm.LeadForm `json:"leadForm"`
 }
 
 // How to sort leads.
@@ -1181,6 +1213,36 @@ type UpdateContactInput struct {
 type UpdateContactPayload struct {
 	// The contact after the change.
 	Contact *crm.Contact `json:"contact"`
+}
+
+// Changes to a lead form; omitted fields are kept.
+type UpdateLeadFormInput struct {
+	// The form.
+	ID string `json:"id"`
+	// The version you last read.
+	ExpectedVersion int `json:"expectedVersion"`
+	// New name.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// New list of accepted fields.
+	Fields graphql.Omittable[[]string] `json:"fields,omitempty"`
+	// New list of required fields.
+	RequiredFields graphql.Omittable[[]string] `json:"requiredFields,omitempty"`
+	// New list of allowed origins.
+	AllowedOrigins graphql.Omittable[[]string] `json:"allowedOrigins,omitempty"`
+	// New source.
+	Source graphql.Omittable[*crm.LeadSource] `json:"source,omitempty"`
+	// New campaign.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// New thank-you page; empty removes it.
+	RedirectURL graphql.Omittable[*string] `json:"redirectUrl,omitempty"`
+	// New honeypot field name; empty removes it.
+	HoneypotField graphql.Omittable[*string] `json:"honeypotField,omitempty"`
+	// Capture leads with an invalid e-mail or phone.
+	AllowPartial graphql.Omittable[*bool] `json:"allowPartial,omitempty"`
+	// Submissions per client IP per minute.
+	RatePerMinute graphql.Omittable[*int] `json:"ratePerMinute,omitempty"`
+	// Accept submissions.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
 }
 
 // Changes to a lead; omitted fields stay as they are.
