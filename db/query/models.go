@@ -283,6 +283,40 @@ type PipelineStage struct {
 	DeletedAt        *time.Time
 }
 
+type ScoringRule struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	Kind       string
+	Name       string
+	Field      string
+	Operator   string
+	Value      []byte
+	EventType  string
+	UrlPattern string
+	Points     int32
+	CapPoints  *int32
+	CapDays    *int32
+	Active     bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	DeletedAt  *time.Time
+	Version    int32
+}
+
+type ScoringRun struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	Status     string
+	Reason     string
+	Total      int32
+	Done       int32
+	Changed    int32
+	LastLeadID *uuid.UUID
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt *time.Time
+}
+
 type StageHistory struct {
 	OrgID            uuid.UUID
 	ID               uuid.UUID

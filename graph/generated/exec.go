@@ -19,6 +19,7 @@ import (
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/rules/criteria"
 	"github.com/rapportcrm/rapport/internal/rules/routing"
+	"github.com/rapportcrm/rapport/internal/rules/scoring"
 	"github.com/rapportcrm/rapport/internal/service"
 	"github.com/shopspring/decimal"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -53,6 +54,7 @@ type ResolverRoot interface {
 	Lead() LeadResolver
 	LeadChange() LeadChangeResolver
 	LeadConnection() LeadConnectionResolver
+	LeadScore() LeadScoreResolver
 	LeadTouch() LeadTouchResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
@@ -64,6 +66,7 @@ type ResolverRoot interface {
 	PipelineChange() PipelineChangeResolver
 	Query() QueryResolver
 	Quota() QuotaResolver
+	ScoringRule() ScoringRuleResolver
 	StageChange() StageChangeResolver
 	Subscription() SubscriptionResolver
 	Task() TaskResolver
@@ -324,6 +327,11 @@ type ComplexityRoot struct {
 		Roles   func(childComplexity int) int
 	}
 
+	DeleteScoringRulePayload struct {
+		DeletedID func(childComplexity int) int
+		Rescore   func(childComplexity int) int
+	}
+
 	EntryCriterion struct {
 		Kind  func(childComplexity int) int
 		Label func(childComplexity int) int
@@ -413,6 +421,11 @@ type ComplexityRoot struct {
 		Weighted       func(childComplexity int) int
 	}
 
+	IdentifyVisitorPayload struct {
+		AttachedEvents func(childComplexity int) int
+		Lead           func(childComplexity int) int
+	}
+
 	Lead struct {
 		Account          func(childComplexity int) int
 		AllowedStatuses  func(childComplexity int) int
@@ -444,6 +457,7 @@ type ComplexityRoot struct {
 		RegistrationCode func(childComplexity int) int
 		SLADueAt         func(childComplexity int) int
 		SLAState         func(childComplexity int) int
+		Score            func(childComplexity int) int
 		Source           func(childComplexity int) int
 		Spam             func(childComplexity int) int
 		Status           func(childComplexity int) int
@@ -455,6 +469,14 @@ type ComplexityRoot struct {
 		UpdatedAt        func(childComplexity int) int
 		Version          func(childComplexity int) int
 		Website          func(childComplexity int) int
+	}
+
+	LeadActivityResult struct {
+		Error   func(childComplexity int) int
+		EventID func(childComplexity int) int
+		Index   func(childComplexity int) int
+		LeadID  func(childComplexity int) int
+		Outcome func(childComplexity int) int
 	}
 
 	LeadChange struct {
@@ -510,6 +532,14 @@ type ComplexityRoot struct {
 		Lead func(childComplexity int) int
 	}
 
+	LeadScore struct {
+		Breakdown       func(childComplexity int) int
+		Grade           func(childComplexity int) int
+		ScoreEngagement func(childComplexity int) int
+		ScoreFit        func(childComplexity int) int
+		ScoreTotal      func(childComplexity int) int
+	}
+
 	LeadTouch struct {
 		Campaign   func(childComplexity int) int
 		ContactID  func(childComplexity int) int
@@ -555,6 +585,7 @@ type ComplexityRoot struct {
 		CreateLeadForm             func(childComplexity int, input model.CreateLeadFormInput) int
 		CreateOpportunity          func(childComplexity int, input model.CreateOpportunityInput) int
 		CreatePipeline             func(childComplexity int, input model.CreatePipelineInput) int
+		CreateScoringRule          func(childComplexity int, input model.ScoringRuleInput) int
 		CreateTask                 func(childComplexity int, input model.CreateTaskInput) int
 		CreateTeam                 func(childComplexity int, input model.CreateTeamInput) int
 		CreateUser                 func(childComplexity int, input model.CreateUserInput) int
@@ -564,6 +595,8 @@ type ComplexityRoot struct {
 		DeleteLead                 func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteLeadForm             func(childComplexity int, id string, expectedVersion int) int
 		DeleteOpportunity          func(childComplexity int, input model.DeleteRecordInput) int
+		DeleteScoringRule          func(childComplexity int, id string, expectedVersion int) int
+		IdentifyVisitor            func(childComplexity int, visitorID string, leadID string) int
 		LogActivity                func(childComplexity int, input model.LogActivityInput) int
 		Login                      func(childComplexity int, input model.LoginInput) int
 		MarkNotificationsRead      func(childComplexity int, input model.MarkNotificationsReadInput) int
@@ -584,6 +617,7 @@ type ComplexityRoot struct {
 		SetQuota                   func(childComplexity int, input model.SetQuotaInput) int
 		SetUserAway                func(childComplexity int, userID string, away bool) int
 		SubmitForecast             func(childComplexity int, input model.SubmitForecastInput) int
+		TrackLeadActivity          func(childComplexity int, events []model.LeadActivityInput) int
 		UpdateAccount              func(childComplexity int, input model.UpdateAccountInput) int
 		UpdateAssignmentRule       func(childComplexity int, input model.UpdateAssignmentRuleInput) int
 		UpdateContact              func(childComplexity int, input model.UpdateContactInput) int
@@ -592,6 +626,7 @@ type ComplexityRoot struct {
 		UpdateOpportunity          func(childComplexity int, input model.UpdateOpportunityInput) int
 		UpdateOrganizationSettings func(childComplexity int, input model.UpdateOrganizationSettingsInput) int
 		UpdatePipeline             func(childComplexity int, input model.UpdatePipelineInput) int
+		UpdateScoringRule          func(childComplexity int, id string, expectedVersion int, input model.ScoringRuleInput) int
 		UpdateTask                 func(childComplexity int, input model.UpdateTaskInput) int
 		UpdateTeam                 func(childComplexity int, input model.UpdateTeamInput) int
 		UpdateUser                 func(childComplexity int, input model.UpdateUserInput) int
@@ -739,34 +774,38 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys             func(childComplexity int) int
-		Accounts            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AccountFilter, orderBy *model.RecordOrder) int
-		AssignmentDecisions func(childComplexity int, leadID string) int
-		AssignmentRules     func(childComplexity int) int
-		AuditTrail          func(childComplexity int, recordID string, first *int, after *string) int
-		Changes             func(childComplexity int, after *string, types []model.RecordType, first *int) int
-		Contacts            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ContactFilter, orderBy *model.RecordOrder) int
-		ExchangeRates       func(childComplexity int, fromCurrency *string) int
-		FindDuplicates      func(childComplexity int, leadID string) int
-		Forecast            func(childComplexity int, input model.ForecastInput) int
-		ForecastSubmissions func(childComplexity int, from crm.Date, to crm.Date) int
-		LeadForm            func(childComplexity int, id string) int
-		LeadForms           func(childComplexity int) int
-		Leads               func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) int
-		Node                func(childComplexity int, id string) int
-		Nodes               func(childComplexity int, ids []string) int
-		Notifications       func(childComplexity int, unreadOnly *bool, first *int, after *string) int
-		Opportunities       func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.OpportunityFilter, orderBy *model.OpportunityOrder) int
-		Organization        func(childComplexity int) int
-		PipelineBoard       func(childComplexity int, pipelineID string, dealsPerStage *int, ownerIds []string) int
-		Pipelines           func(childComplexity int) int
-		PreviewAssignment   func(childComplexity int, leadID string) int
-		Quotas              func(childComplexity int, from crm.Date, to crm.Date) int
-		Tasks               func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
-		Teams               func(childComplexity int) int
-		Timeline            func(childComplexity int, recordID string, types []crm.ActivityType, first *int, after *string) int
-		Users               func(childComplexity int) int
-		Viewer              func(childComplexity int) int
+		APIKeys              func(childComplexity int) int
+		Accounts             func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AccountFilter, orderBy *model.RecordOrder) int
+		AssignmentDecisions  func(childComplexity int, leadID string) int
+		AssignmentRules      func(childComplexity int) int
+		AuditTrail           func(childComplexity int, recordID string, first *int, after *string) int
+		Changes              func(childComplexity int, after *string, types []model.RecordType, first *int) int
+		Contacts             func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ContactFilter, orderBy *model.RecordOrder) int
+		ExchangeRates        func(childComplexity int, fromCurrency *string) int
+		FindDuplicates       func(childComplexity int, leadID string) int
+		Forecast             func(childComplexity int, input model.ForecastInput) int
+		ForecastSubmissions  func(childComplexity int, from crm.Date, to crm.Date) int
+		LeadForm             func(childComplexity int, id string) int
+		LeadForms            func(childComplexity int) int
+		Leads                func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) int
+		Node                 func(childComplexity int, id string) int
+		Nodes                func(childComplexity int, ids []string) int
+		Notifications        func(childComplexity int, unreadOnly *bool, first *int, after *string) int
+		Opportunities        func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.OpportunityFilter, orderBy *model.OpportunityOrder) int
+		Organization         func(childComplexity int) int
+		PipelineBoard        func(childComplexity int, pipelineID string, dealsPerStage *int, ownerIds []string) int
+		Pipelines            func(childComplexity int) int
+		PreviewAssignment    func(childComplexity int, leadID string) int
+		Quotas               func(childComplexity int, from crm.Date, to crm.Date) int
+		ScoringRules         func(childComplexity int) int
+		ScoringRun           func(childComplexity int, id string) int
+		ScoringRuns          func(childComplexity int) int
+		SimulateScoringRules func(childComplexity int, rules []model.ScoringRuleInput, since *time.Time) int
+		Tasks                func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
+		Teams                func(childComplexity int) int
+		Timeline             func(childComplexity int, recordID string, types []crm.ActivityType, first *int, after *string) int
+		Users                func(childComplexity int) int
+		Viewer               func(childComplexity int) int
 	}
 
 	Quota struct {
@@ -780,6 +819,75 @@ type ComplexityRoot struct {
 
 	RevokeApiKeyPayload struct {
 		APIKey func(childComplexity int) int
+	}
+
+	ScoreBucket struct {
+		Count func(childComplexity int) int
+		From  func(childComplexity int) int
+		To    func(childComplexity int) int
+	}
+
+	ScoreDistribution struct {
+		Average   func(childComplexity int) int
+		Buckets   func(childComplexity int) int
+		GradeA    func(childComplexity int) int
+		GradeB    func(childComplexity int) int
+		GradeC    func(childComplexity int) int
+		Nurture   func(childComplexity int) int
+		Qualified func(childComplexity int) int
+	}
+
+	ScoreEntry struct {
+		At          func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		Part        func(childComplexity int) int
+		Points      func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Rule        func(childComplexity int) int
+		RuleVersion func(childComplexity int) int
+	}
+
+	ScoringRule struct {
+		Active     func(childComplexity int) int
+		CapDays    func(childComplexity int) int
+		CapPoints  func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		DeletedAt  func(childComplexity int) int
+		EventType  func(childComplexity int) int
+		Field      func(childComplexity int) int
+		GlobalID   func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Operator   func(childComplexity int) int
+		Points     func(childComplexity int) int
+		URLPattern func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+		Value      func(childComplexity int) int
+		Version    func(childComplexity int) int
+	}
+
+	ScoringRulePayload struct {
+		Rescore func(childComplexity int) int
+		Rule    func(childComplexity int) int
+	}
+
+	ScoringRun struct {
+		Changed    func(childComplexity int) int
+		Done       func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		GlobalID   func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Total      func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+	}
+
+	ScoringSimulation struct {
+		Changed  func(childComplexity int) int
+		Current  func(childComplexity int) int
+		Leads    func(childComplexity int) int
+		Proposed func(childComplexity int) int
 	}
 
 	SetExchangeRatePayload struct {
@@ -872,6 +980,13 @@ type ComplexityRoot struct {
 		Parent    func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 		Version   func(childComplexity int) int
+	}
+
+	TrackLeadActivityPayload struct {
+		Duplicates func(childComplexity int) int
+		Failed     func(childComplexity int) int
+		Items      func(childComplexity int) int
+		Recorded   func(childComplexity int) int
 	}
 
 	Transition struct {
@@ -1029,6 +1144,7 @@ type LeadResolver interface {
 	MergedInto(ctx context.Context, obj *crm.Lead) (*crm.Lead, error)
 
 	AllowedStatuses(ctx context.Context, obj *crm.Lead) ([]crm.LeadStatus, error)
+	Score(ctx context.Context, obj *crm.Lead) (*crm.Lead, error)
 }
 type LeadChangeResolver interface {
 	Cursor(ctx context.Context, obj *service.LeadChange) (string, error)
@@ -1037,6 +1153,9 @@ type LeadChangeResolver interface {
 }
 type LeadConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.LeadConnection) (int, error)
+}
+type LeadScoreResolver interface {
+	Breakdown(ctx context.Context, obj *crm.Lead) ([]service.ScoreEntry, error)
 }
 type LeadTouchResolver interface {
 	ContactID(ctx context.Context, obj *crm.Touch) (*string, error)
@@ -1096,6 +1215,11 @@ type MutationResolver interface {
 	AssignLead(ctx context.Context, id string) (*service.AssignmentDecision, error)
 	ReassignLead(ctx context.Context, id string, ownerID string, reason string) (*service.AssignmentDecision, error)
 	SetUserAway(ctx context.Context, userID string, away bool) (*crm.User, error)
+	CreateScoringRule(ctx context.Context, input model.ScoringRuleInput) (*model.ScoringRulePayload, error)
+	UpdateScoringRule(ctx context.Context, id string, expectedVersion int, input model.ScoringRuleInput) (*model.ScoringRulePayload, error)
+	DeleteScoringRule(ctx context.Context, id string, expectedVersion int) (*model.DeleteScoringRulePayload, error)
+	TrackLeadActivity(ctx context.Context, events []model.LeadActivityInput) (*model.TrackLeadActivityPayload, error)
+	IdentifyVisitor(ctx context.Context, visitorID string, leadID string) (*model.IdentifyVisitorPayload, error)
 }
 type NotificationResolver interface {
 	RecordID(ctx context.Context, obj *crm.Notification) (*string, error)
@@ -1167,12 +1291,22 @@ type QueryResolver interface {
 	AssignmentRules(ctx context.Context) ([]service.AssignmentRule, error)
 	PreviewAssignment(ctx context.Context, leadID string) (*service.AssignmentDecision, error)
 	AssignmentDecisions(ctx context.Context, leadID string) ([]service.AssignmentDecision, error)
+	ScoringRules(ctx context.Context) ([]scoring.Rule, error)
+	ScoringRun(ctx context.Context, id string) (*service.ScoringRun, error)
+	ScoringRuns(ctx context.Context) ([]service.ScoringRun, error)
+	SimulateScoringRules(ctx context.Context, rules []model.ScoringRuleInput, since *time.Time) (*service.Simulation, error)
 }
 type QuotaResolver interface {
 	User(ctx context.Context, obj *service.Quota) (*crm.User, error)
 	Team(ctx context.Context, obj *service.Quota) (*crm.Team, error)
 
 	Amount(ctx context.Context, obj *service.Quota) (*model.Money, error)
+}
+type ScoringRuleResolver interface {
+	Field(ctx context.Context, obj *scoring.Rule) (*string, error)
+	Operator(ctx context.Context, obj *scoring.Rule) (*string, error)
+	Value(ctx context.Context, obj *scoring.Rule) (json.RawMessage, error)
+	EventType(ctx context.Context, obj *scoring.Rule) (*scoring.EventType, error)
 }
 type StageChangeResolver interface {
 	FromStage(ctx context.Context, obj *service.StageChange) (*crm.Stage, error)
@@ -2194,6 +2328,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DealContact.Roles(childComplexity), true
 
+	case "DeleteScoringRulePayload.deletedId":
+		if e.ComplexityRoot.DeleteScoringRulePayload.DeletedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteScoringRulePayload.DeletedID(childComplexity), true
+	case "DeleteScoringRulePayload.rescore":
+		if e.ComplexityRoot.DeleteScoringRulePayload.Rescore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteScoringRulePayload.Rescore(childComplexity), true
+
 	case "EntryCriterion.kind":
 		if e.ComplexityRoot.EntryCriterion.Kind == nil {
 			break
@@ -2558,6 +2705,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ForecastSubmission.Weighted(childComplexity), true
 
+	case "IdentifyVisitorPayload.attachedEvents":
+		if e.ComplexityRoot.IdentifyVisitorPayload.AttachedEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentifyVisitorPayload.AttachedEvents(childComplexity), true
+	case "IdentifyVisitorPayload.lead":
+		if e.ComplexityRoot.IdentifyVisitorPayload.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentifyVisitorPayload.Lead(childComplexity), true
+
 	case "Lead.account":
 		if e.ComplexityRoot.Lead.Account == nil {
 			break
@@ -2738,6 +2898,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Lead.SLAState(childComplexity), true
+	case "Lead.score":
+		if e.ComplexityRoot.Lead.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Score(childComplexity), true
 	case "Lead.source":
 		if e.ComplexityRoot.Lead.Source == nil {
 			break
@@ -2809,6 +2975,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Lead.Website(childComplexity), true
+
+	case "LeadActivityResult.error":
+		if e.ComplexityRoot.LeadActivityResult.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.Error(childComplexity), true
+	case "LeadActivityResult.eventId":
+		if e.ComplexityRoot.LeadActivityResult.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.EventID(childComplexity), true
+	case "LeadActivityResult.index":
+		if e.ComplexityRoot.LeadActivityResult.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.Index(childComplexity), true
+	case "LeadActivityResult.leadId":
+		if e.ComplexityRoot.LeadActivityResult.LeadID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.LeadID(childComplexity), true
+	case "LeadActivityResult.outcome":
+		if e.ComplexityRoot.LeadActivityResult.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.Outcome(childComplexity), true
 
 	case "LeadChange.actor":
 		if e.ComplexityRoot.LeadChange.Actor == nil {
@@ -3008,6 +3205,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeadPayload.Lead(childComplexity), true
+
+	case "LeadScore.breakdown":
+		if e.ComplexityRoot.LeadScore.Breakdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.Breakdown(childComplexity), true
+	case "LeadScore.grade":
+		if e.ComplexityRoot.LeadScore.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.Grade(childComplexity), true
+	case "LeadScore.engagement":
+		if e.ComplexityRoot.LeadScore.ScoreEngagement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.ScoreEngagement(childComplexity), true
+	case "LeadScore.fit":
+		if e.ComplexityRoot.LeadScore.ScoreFit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.ScoreFit(childComplexity), true
+	case "LeadScore.total":
+		if e.ComplexityRoot.LeadScore.ScoreTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.ScoreTotal(childComplexity), true
 
 	case "LeadTouch.campaign":
 		if e.ComplexityRoot.LeadTouch.Campaign == nil {
@@ -3248,6 +3476,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePipeline(childComplexity, args["input"].(model.CreatePipelineInput)), true
+	case "Mutation.createScoringRule":
+		if e.ComplexityRoot.Mutation.CreateScoringRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createScoringRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateScoringRule(childComplexity, args["input"].(model.ScoringRuleInput)), true
 	case "Mutation.createTask":
 		if e.ComplexityRoot.Mutation.CreateTask == nil {
 			break
@@ -3347,6 +3586,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteOpportunity(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.deleteScoringRule":
+		if e.ComplexityRoot.Mutation.DeleteScoringRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteScoringRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteScoringRule(childComplexity, args["id"].(string), args["expectedVersion"].(int)), true
+	case "Mutation.identifyVisitor":
+		if e.ComplexityRoot.Mutation.IdentifyVisitor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_identifyVisitor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IdentifyVisitor(childComplexity, args["visitorId"].(string), args["leadId"].(string)), true
 	case "Mutation.logActivity":
 		if e.ComplexityRoot.Mutation.LogActivity == nil {
 			break
@@ -3567,6 +3828,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitForecast(childComplexity, args["input"].(model.SubmitForecastInput)), true
+	case "Mutation.trackLeadActivity":
+		if e.ComplexityRoot.Mutation.TrackLeadActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_trackLeadActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TrackLeadActivity(childComplexity, args["events"].([]model.LeadActivityInput)), true
 	case "Mutation.updateAccount":
 		if e.ComplexityRoot.Mutation.UpdateAccount == nil {
 			break
@@ -3655,6 +3927,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePipeline(childComplexity, args["input"].(model.UpdatePipelineInput)), true
+	case "Mutation.updateScoringRule":
+		if e.ComplexityRoot.Mutation.UpdateScoringRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateScoringRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateScoringRule(childComplexity, args["id"].(string), args["expectedVersion"].(int), args["input"].(model.ScoringRuleInput)), true
 	case "Mutation.updateTask":
 		if e.ComplexityRoot.Mutation.UpdateTask == nil {
 			break
@@ -4509,6 +4792,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Quotas(childComplexity, args["from"].(crm.Date), args["to"].(crm.Date)), true
+	case "Query.scoringRules":
+		if e.ComplexityRoot.Query.ScoringRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ScoringRules(childComplexity), true
+	case "Query.scoringRun":
+		if e.ComplexityRoot.Query.ScoringRun == nil {
+			break
+		}
+
+		args, err := ec.field_Query_scoringRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ScoringRun(childComplexity, args["id"].(string)), true
+	case "Query.scoringRuns":
+		if e.ComplexityRoot.Query.ScoringRuns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ScoringRuns(childComplexity), true
+	case "Query.simulateScoringRules":
+		if e.ComplexityRoot.Query.SimulateScoringRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_simulateScoringRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SimulateScoringRules(childComplexity, args["rules"].([]model.ScoringRuleInput), args["since"].(*time.Time)), true
 	case "Query.tasks":
 		if e.ComplexityRoot.Query.Tasks == nil {
 			break
@@ -4593,6 +4910,301 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RevokeApiKeyPayload.APIKey(childComplexity), true
+
+	case "ScoreBucket.count":
+		if e.ComplexityRoot.ScoreBucket.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreBucket.Count(childComplexity), true
+	case "ScoreBucket.from":
+		if e.ComplexityRoot.ScoreBucket.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreBucket.From(childComplexity), true
+	case "ScoreBucket.to":
+		if e.ComplexityRoot.ScoreBucket.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreBucket.To(childComplexity), true
+
+	case "ScoreDistribution.average":
+		if e.ComplexityRoot.ScoreDistribution.Average == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.Average(childComplexity), true
+	case "ScoreDistribution.buckets":
+		if e.ComplexityRoot.ScoreDistribution.Buckets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.Buckets(childComplexity), true
+	case "ScoreDistribution.gradeA":
+		if e.ComplexityRoot.ScoreDistribution.GradeA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.GradeA(childComplexity), true
+	case "ScoreDistribution.gradeB":
+		if e.ComplexityRoot.ScoreDistribution.GradeB == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.GradeB(childComplexity), true
+	case "ScoreDistribution.gradeC":
+		if e.ComplexityRoot.ScoreDistribution.GradeC == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.GradeC(childComplexity), true
+	case "ScoreDistribution.nurture":
+		if e.ComplexityRoot.ScoreDistribution.Nurture == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.Nurture(childComplexity), true
+	case "ScoreDistribution.qualified":
+		if e.ComplexityRoot.ScoreDistribution.Qualified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.Qualified(childComplexity), true
+
+	case "ScoreEntry.at":
+		if e.ComplexityRoot.ScoreEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.At(childComplexity), true
+	case "ScoreEntry.expiresAt":
+		if e.ComplexityRoot.ScoreEntry.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.ExpiresAt(childComplexity), true
+	case "ScoreEntry.part":
+		if e.ComplexityRoot.ScoreEntry.Part == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.Part(childComplexity), true
+	case "ScoreEntry.points":
+		if e.ComplexityRoot.ScoreEntry.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.Points(childComplexity), true
+	case "ScoreEntry.reason":
+		if e.ComplexityRoot.ScoreEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.Reason(childComplexity), true
+	case "ScoreEntry.rule":
+		if e.ComplexityRoot.ScoreEntry.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.Rule(childComplexity), true
+	case "ScoreEntry.ruleVersion":
+		if e.ComplexityRoot.ScoreEntry.RuleVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.RuleVersion(childComplexity), true
+
+	case "ScoringRule.active":
+		if e.ComplexityRoot.ScoringRule.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Active(childComplexity), true
+	case "ScoringRule.capDays":
+		if e.ComplexityRoot.ScoringRule.CapDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.CapDays(childComplexity), true
+	case "ScoringRule.capPoints":
+		if e.ComplexityRoot.ScoringRule.CapPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.CapPoints(childComplexity), true
+	case "ScoringRule.createdAt":
+		if e.ComplexityRoot.ScoringRule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.CreatedAt(childComplexity), true
+	case "ScoringRule.deletedAt":
+		if e.ComplexityRoot.ScoringRule.DeletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.DeletedAt(childComplexity), true
+	case "ScoringRule.eventType":
+		if e.ComplexityRoot.ScoringRule.EventType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.EventType(childComplexity), true
+	case "ScoringRule.field":
+		if e.ComplexityRoot.ScoringRule.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Field(childComplexity), true
+	case "ScoringRule.id":
+		if e.ComplexityRoot.ScoringRule.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.GlobalID(childComplexity), true
+	case "ScoringRule.kind":
+		if e.ComplexityRoot.ScoringRule.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Kind(childComplexity), true
+	case "ScoringRule.name":
+		if e.ComplexityRoot.ScoringRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Name(childComplexity), true
+	case "ScoringRule.operator":
+		if e.ComplexityRoot.ScoringRule.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Operator(childComplexity), true
+	case "ScoringRule.points":
+		if e.ComplexityRoot.ScoringRule.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Points(childComplexity), true
+	case "ScoringRule.urlPattern":
+		if e.ComplexityRoot.ScoringRule.URLPattern == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.URLPattern(childComplexity), true
+	case "ScoringRule.updatedAt":
+		if e.ComplexityRoot.ScoringRule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.UpdatedAt(childComplexity), true
+	case "ScoringRule.value":
+		if e.ComplexityRoot.ScoringRule.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Value(childComplexity), true
+	case "ScoringRule.version":
+		if e.ComplexityRoot.ScoringRule.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Version(childComplexity), true
+
+	case "ScoringRulePayload.rescore":
+		if e.ComplexityRoot.ScoringRulePayload.Rescore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRulePayload.Rescore(childComplexity), true
+	case "ScoringRulePayload.rule":
+		if e.ComplexityRoot.ScoringRulePayload.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRulePayload.Rule(childComplexity), true
+
+	case "ScoringRun.changed":
+		if e.ComplexityRoot.ScoringRun.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Changed(childComplexity), true
+	case "ScoringRun.done":
+		if e.ComplexityRoot.ScoringRun.Done == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Done(childComplexity), true
+	case "ScoringRun.finishedAt":
+		if e.ComplexityRoot.ScoringRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.FinishedAt(childComplexity), true
+	case "ScoringRun.id":
+		if e.ComplexityRoot.ScoringRun.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.GlobalID(childComplexity), true
+	case "ScoringRun.reason":
+		if e.ComplexityRoot.ScoringRun.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Reason(childComplexity), true
+	case "ScoringRun.startedAt":
+		if e.ComplexityRoot.ScoringRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.StartedAt(childComplexity), true
+	case "ScoringRun.status":
+		if e.ComplexityRoot.ScoringRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Status(childComplexity), true
+	case "ScoringRun.total":
+		if e.ComplexityRoot.ScoringRun.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Total(childComplexity), true
+	case "ScoringRun.updatedAt":
+		if e.ComplexityRoot.ScoringRun.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.UpdatedAt(childComplexity), true
+
+	case "ScoringSimulation.changed":
+		if e.ComplexityRoot.ScoringSimulation.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringSimulation.Changed(childComplexity), true
+	case "ScoringSimulation.current":
+		if e.ComplexityRoot.ScoringSimulation.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringSimulation.Current(childComplexity), true
+	case "ScoringSimulation.leads":
+		if e.ComplexityRoot.ScoringSimulation.Leads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringSimulation.Leads(childComplexity), true
+	case "ScoringSimulation.proposed":
+		if e.ComplexityRoot.ScoringSimulation.Proposed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringSimulation.Proposed(childComplexity), true
 
 	case "SetExchangeRatePayload.rate":
 		if e.ComplexityRoot.SetExchangeRatePayload.Rate == nil {
@@ -4962,6 +5574,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Team.Version(childComplexity), true
 
+	case "TrackLeadActivityPayload.duplicates":
+		if e.ComplexityRoot.TrackLeadActivityPayload.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackLeadActivityPayload.Duplicates(childComplexity), true
+	case "TrackLeadActivityPayload.failed":
+		if e.ComplexityRoot.TrackLeadActivityPayload.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackLeadActivityPayload.Failed(childComplexity), true
+	case "TrackLeadActivityPayload.items":
+		if e.ComplexityRoot.TrackLeadActivityPayload.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackLeadActivityPayload.Items(childComplexity), true
+	case "TrackLeadActivityPayload.recorded":
+		if e.ComplexityRoot.TrackLeadActivityPayload.Recorded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackLeadActivityPayload.Recorded(childComplexity), true
+
 	case "Transition.blockedBy":
 		if e.ComplexityRoot.Transition.BlockedBy == nil {
 			break
@@ -5159,6 +5796,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EntryCriterionInput", ec.unmarshalInputEntryCriterionInput),
 			graphql.NewInputUnmarshaler("ForecastInput", ec.unmarshalInputForecastInput),
 			graphql.NewInputUnmarshaler("IntRange", ec.unmarshalInputIntRange),
+			graphql.NewInputUnmarshaler("LeadActivityInput", ec.unmarshalInputLeadActivityInput),
 			graphql.NewInputUnmarshaler("LeadFilter", ec.unmarshalInputLeadFilter),
 			graphql.NewInputUnmarshaler("LeadOrder", ec.unmarshalInputLeadOrder),
 			graphql.NewInputUnmarshaler("LogActivityInput", ec.unmarshalInputLogActivityInput),
@@ -5171,6 +5809,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OpportunityOrder", ec.unmarshalInputOpportunityOrder),
 			graphql.NewInputUnmarshaler("RecordOrder", ec.unmarshalInputRecordOrder),
 			graphql.NewInputUnmarshaler("RevokeApiKeyInput", ec.unmarshalInputRevokeApiKeyInput),
+			graphql.NewInputUnmarshaler("ScoringRuleInput", ec.unmarshalInputScoringRuleInput),
 			graphql.NewInputUnmarshaler("SetExchangeRateInput", ec.unmarshalInputSetExchangeRateInput),
 			graphql.NewInputUnmarshaler("SetLeadStatusInput", ec.unmarshalInputSetLeadStatusInput),
 			graphql.NewInputUnmarshaler("SetQuotaInput", ec.unmarshalInputSetQuotaInput),
@@ -8319,6 +8958,332 @@ extend type Mutation {
   setUserAway("The user." userId: ID!, "Away or back." away: Boolean!): User!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/scoring.graphql", Input: `"What a scoring rule looks at."
+enum ScoringRuleKind {
+  "A condition on the lead's fields (field, operator, value): fit points."
+  ATTRIBUTE
+  "A behaviour event (type, optional URL pattern): engagement points."
+  BEHAVIOUR
+}
+
+"The kind of a behaviour event."
+enum LeadEventType {
+  "A page visit; url is the page."
+  PAGE_VISIT
+  "A download; url is the file."
+  DOWNLOAD
+  "Webinar attendance; url names the webinar, if any."
+  WEBINAR
+  "A marketing e-mail opened; url names the mailing, if any."
+  EMAIL_OPEN
+  "A link clicked in an e-mail; url is the link."
+  EMAIL_CLICK
+  "A form submitted; url is the form's page."
+  FORM_SUBMIT
+}
+
+"The half of the score a ledger entry counts in."
+enum ScorePart {
+  "Static attributes: title, company size, industry, region."
+  FIT
+  "Behaviour: visits, downloads, webinars, e-mails."
+  ENGAGEMENT
+}
+
+"One scoring rule of the organization. Every edit makes a new version; the ledger names the version that awarded each point."
+type ScoringRule implements Node {
+  "Global ID."
+  id: ID!
+  "Attribute or behaviour rule."
+  kind: ScoringRuleKind!
+  "What the rule rewards, in words people read in score explanations."
+  name: String!
+  "Attribute rules: the lead field (e.g. seniority, companySize, industry, custom.<key>); null for behaviour rules."
+  field: String
+  "Attribute rules: the operator (eq, neq, in, not_in, contains, starts_with, gt, gte, lt, lte, exists, missing)."
+  operator: String
+  "Attribute rules: the value to compare with (a string, a number or an array of strings)."
+  value: JSON
+  "Behaviour rules: the event type; null for attribute rules."
+  eventType: LeadEventType
+  "Behaviour rules: a glob the event's URL must match in full (* matches anything, case ignored); empty for any URL."
+  urlPattern: String!
+  "Points awarded (negative to subtract)."
+  points: Int!
+  "Behaviour rules: at most this many points within capDays days; null when uncapped."
+  capPoints: Int
+  "Behaviour rules: the cap's rolling window in days."
+  capDays: Int
+  "Inactive rules award nothing."
+  active: Boolean!
+  "Version, for expectedVersion; every edit adds one."
+  version: Int!
+  "When the rule was created."
+  createdAt: Time!
+  "When the rule last changed."
+  updatedAt: Time!
+  "When the rule was deleted; null while live."
+  deletedAt: Time
+}
+
+"A scoring rule to create, to replace a rule with, or to simulate."
+input ScoringRuleInput {
+  "Attribute or behaviour rule."
+  kind: ScoringRuleKind!
+  "What the rule rewards, in words people read."
+  name: String!
+  "Attribute rules: the lead field."
+  field: String
+  "Attribute rules: the operator."
+  operator: String
+  "Attribute rules: the value (string, number or array of strings; none for exists and missing)."
+  value: JSON
+  "Behaviour rules: the event type."
+  eventType: LeadEventType
+  "Behaviour rules: a URL glob such as */pricing*; empty or absent for any URL."
+  urlPattern: String
+  "Points awarded, -1000..1000, not 0."
+  points: Int!
+  "Behaviour rules: cap the points within capDays days."
+  capPoints: Int
+  "Behaviour rules: the cap's window in days."
+  capDays: Int
+  "Whether the rule awards points; true when absent."
+  active: Boolean
+}
+
+"One organization-wide rescoring, started by a rule change."
+type ScoringRun implements Node {
+  "Global ID."
+  id: ID!
+  "running, done, superseded (a newer rule change started another run) or failed."
+  status: String!
+  "What started it."
+  reason: String!
+  "Leads to score when it started."
+  total: Int!
+  "Leads scored so far."
+  done: Int!
+  "Leads whose score changed."
+  changed: Int!
+  "When it started."
+  startedAt: Time!
+  "When it last made progress."
+  updatedAt: Time!
+  "When it ended; null while running."
+  finishedAt: Time
+}
+
+"A lead's score and the ledger that explains every point."
+type LeadScore {
+  "Fit plus engagement."
+  total: Int!
+  "Points from the lead's attributes."
+  fit: Int!
+  "Points from its behaviour that still count."
+  engagement: Int!
+  "A, B or C from the organization's grade bands."
+  grade: String!
+  "Every entry that counts: fit first, then engagement by time."
+  breakdown: [ScoreEntry!]!
+}
+
+"One ledger entry: which rule gave how many points, why and until when."
+type ScoreEntry {
+  "The rule that awarded the points (as it is now; it may have been edited or deleted since)."
+  rule: ScoringRule!
+  "The rule's version that awarded them."
+  ruleVersion: Int!
+  "Fit or engagement."
+  part: ScorePart!
+  "Points."
+  points: Int!
+  "Why, in words, e.g. \"Visited https://x/pricing on 2026-11-02: +15 (Visited the pricing page)\"."
+  reason: String!
+  "When the points were earned: the event's time, or when the lead first matched an attribute rule."
+  at: Time!
+  "When they stop counting; null for points that never expire."
+  expiresAt: Time
+}
+
+extend type Lead {
+  "The lead's score, explained."
+  score: LeadScore!
+}
+
+"One behaviour event to record."
+input LeadActivityInput {
+  "The kind of event."
+  type: LeadEventType!
+  "The page, file or link; may be empty."
+  url: String
+  "When it happened (at most a day ahead of the server's clock)."
+  occurredAt: Time!
+  "Unique per event in the organization: sending it again records nothing and says DUPLICATE."
+  idempotencyKey: String!
+  "Whose event: the lead's ID ..."
+  leadId: ID
+  "... or the lead's e-mail ..."
+  email: String
+  "... or an anonymous visitor id; sent with leadId or email, it identifies the visitor as that lead."
+  visitorId: String
+  "Extra properties, a JSON object of at most 4 KB."
+  properties: JSON
+}
+
+"What became of a tracked event."
+enum TrackOutcome {
+  "Stored now."
+  RECORDED
+  "Its idempotency key was seen before; nothing was stored."
+  DUPLICATE
+}
+
+"The result of one tracked event."
+type LeadActivityResult {
+  "Position of the event in the input, from 0."
+  index: Int!
+  "Recorded or duplicate; null when refused."
+  outcome: TrackOutcome
+  "The stored event's ID (the first one's for a duplicate); null when refused."
+  eventId: ID
+  "The lead it belongs to; null while its visitor is anonymous, or when refused."
+  leadId: ID
+  "Why it was refused; null when stored."
+  error: CaptureError
+}
+
+"Result of trackLeadActivity."
+type TrackLeadActivityPayload {
+  "One entry per event, in input order."
+  items: [LeadActivityResult!]!
+  "Events stored now."
+  recorded: Int!
+  "Events already seen."
+  duplicates: Int!
+  "Events refused."
+  failed: Int!
+}
+
+"Result of identifyVisitor."
+type IdentifyVisitorPayload {
+  "The lead the visitor now belongs to."
+  lead: Lead
+  "How many anonymous events the lead received."
+  attachedEvents: Int!
+}
+
+"Result of creating or changing a scoring rule."
+type ScoringRulePayload {
+  "The rule."
+  rule: ScoringRule!
+  "The rescoring of every lead this change started."
+  rescore: ScoringRun!
+}
+
+"Result of deleting a scoring rule."
+type DeleteScoringRulePayload {
+  "The deleted rule's ID."
+  deletedId: ID!
+  "The rescoring of every lead this change started."
+  rescore: ScoringRun!
+}
+
+"One bar of a score histogram."
+type ScoreBucket {
+  "Lowest total in the bucket."
+  from: Int!
+  "Highest total in the bucket."
+  to: Int!
+  "Leads in it."
+  count: Int!
+}
+
+"The score distribution of the simulated leads under one rule set."
+type ScoreDistribution {
+  "Totals in buckets of 10 points, lowest first; empty buckets are left out."
+  buckets: [ScoreBucket!]!
+  "Leads graded A."
+  gradeA: Int!
+  "Leads graded B."
+  gradeB: Int!
+  "Leads graded C."
+  gradeC: Int!
+  "Sales-qualified leads (at or above the qualification threshold)."
+  qualified: Int!
+  "Leads in the nurture band."
+  nurture: Int!
+  "Average total."
+  average: Float!
+}
+
+"How the proposed rules would score existing leads, against the current rules."
+type ScoringSimulation {
+  "Leads scored."
+  leads: Int!
+  "Leads whose total would change."
+  changed: Int!
+  "Under the active rules."
+  current: ScoreDistribution!
+  "Under the proposed rules."
+  proposed: ScoreDistribution!
+}
+
+extend type Query {
+  "The organization's live scoring rules (administrators, and anyone with leads:read)."
+  scoringRules: [ScoringRule!]!
+  "One organization-wide rescoring run, for its progress."
+  scoringRun(
+    "The run's ID."
+    id: ID!
+  ): ScoringRun
+  "The latest rescoring runs, newest first."
+  scoringRuns: [ScoringRun!]!
+  "Scores existing leads under proposed rules (as if they replaced the current ones) and under the current ones, without saving anything (administrators and aggregates:read)."
+  simulateScoringRules(
+    "The proposed rule set."
+    rules: [ScoringRuleInput!]!
+    "Only leads created at or after this time; all when absent."
+    since: Time
+  ): ScoringSimulation!
+}
+
+extend type Mutation {
+  "Adds a scoring rule (administrators) and rescores every lead."
+  createScoringRule(
+    "The rule."
+    input: ScoringRuleInput!
+  ): ScoringRulePayload!
+  "Replaces a scoring rule's definition (a new version) and rescores every lead."
+  updateScoringRule(
+    "The rule's ID."
+    id: ID!
+    "The version you read; another one is a CONFLICT."
+    expectedVersion: Int!
+    "The new definition."
+    input: ScoringRuleInput!
+  ): ScoringRulePayload!
+  "Deletes a scoring rule and rescores every lead; the ledger keeps naming it."
+  deleteScoringRule(
+    "The rule's ID."
+    id: ID!
+    "The version you read; another one is a CONFLICT."
+    expectedVersion: Int!
+  ): DeleteScoringRulePayload!
+  "Records behaviour events (up to 500), each with its own result; the leads they concern are rescored."
+  trackLeadActivity(
+    "The events."
+    events: [LeadActivityInput!]!
+  ): TrackLeadActivityPayload!
+  "Identifies an anonymous visitor as a lead: the visitor's events become the lead's and it is rescored."
+  identifyVisitor(
+    "The anonymous visitor id."
+    visitorId: String!
+    "The lead."
+    leadId: ID!
+  ): IdentifyVisitorPayload!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -8824,6 +9789,16 @@ func (ec *executionContext) childFields_DealContact(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type DealContact", field.Name)
 }
 
+func (ec *executionContext) childFields_DeleteScoringRulePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedId":
+		return ec.fieldContext_DeleteScoringRulePayload_deletedId(ctx, field)
+	case "rescore":
+		return ec.fieldContext_DeleteScoringRulePayload_rescore(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteScoringRulePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_EntryCriterion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -9002,6 +9977,16 @@ func (ec *executionContext) childFields_ForecastSubmission(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type ForecastSubmission", field.Name)
 }
 
+func (ec *executionContext) childFields_IdentifyVisitorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lead":
+		return ec.fieldContext_IdentifyVisitorPayload_lead(ctx, field)
+	case "attachedEvents":
+		return ec.fieldContext_IdentifyVisitorPayload_attachedEvents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IdentifyVisitorPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Lead(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9086,8 +10071,26 @@ func (ec *executionContext) childFields_Lead(ctx context.Context, field graphql.
 		return ec.fieldContext_Lead_version(ctx, field)
 	case "allowedStatuses":
 		return ec.fieldContext_Lead_allowedStatuses(ctx, field)
+	case "score":
+		return ec.fieldContext_Lead_score(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Lead", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadActivityResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_LeadActivityResult_index(ctx, field)
+	case "outcome":
+		return ec.fieldContext_LeadActivityResult_outcome(ctx, field)
+	case "eventId":
+		return ec.fieldContext_LeadActivityResult_eventId(ctx, field)
+	case "leadId":
+		return ec.fieldContext_LeadActivityResult_leadId(ctx, field)
+	case "error":
+		return ec.fieldContext_LeadActivityResult_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadActivityResult", field.Name)
 }
 
 func (ec *executionContext) childFields_LeadChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9194,6 +10197,22 @@ func (ec *executionContext) childFields_LeadPayload(ctx context.Context, field g
 		return ec.fieldContext_LeadPayload_lead(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LeadPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_LeadScore_total(ctx, field)
+	case "fit":
+		return ec.fieldContext_LeadScore_fit(ctx, field)
+	case "engagement":
+		return ec.fieldContext_LeadScore_engagement(ctx, field)
+	case "grade":
+		return ec.fieldContext_LeadScore_grade(ctx, field)
+	case "breakdown":
+		return ec.fieldContext_LeadScore_breakdown(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadScore", field.Name)
 }
 
 func (ec *executionContext) childFields_LeadTouch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9568,6 +10587,144 @@ func (ec *executionContext) childFields_RevokeApiKeyPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type RevokeApiKeyPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ScoreBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ScoreBucket_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ScoreBucket_to(ctx, field)
+	case "count":
+		return ec.fieldContext_ScoreBucket_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreBucket", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreDistribution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "buckets":
+		return ec.fieldContext_ScoreDistribution_buckets(ctx, field)
+	case "gradeA":
+		return ec.fieldContext_ScoreDistribution_gradeA(ctx, field)
+	case "gradeB":
+		return ec.fieldContext_ScoreDistribution_gradeB(ctx, field)
+	case "gradeC":
+		return ec.fieldContext_ScoreDistribution_gradeC(ctx, field)
+	case "qualified":
+		return ec.fieldContext_ScoreDistribution_qualified(ctx, field)
+	case "nurture":
+		return ec.fieldContext_ScoreDistribution_nurture(ctx, field)
+	case "average":
+		return ec.fieldContext_ScoreDistribution_average(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreDistribution", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_ScoreEntry_rule(ctx, field)
+	case "ruleVersion":
+		return ec.fieldContext_ScoreEntry_ruleVersion(ctx, field)
+	case "part":
+		return ec.fieldContext_ScoreEntry_part(ctx, field)
+	case "points":
+		return ec.fieldContext_ScoreEntry_points(ctx, field)
+	case "reason":
+		return ec.fieldContext_ScoreEntry_reason(ctx, field)
+	case "at":
+		return ec.fieldContext_ScoreEntry_at(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ScoreEntry_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoringRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ScoringRule_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_ScoringRule_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_ScoringRule_name(ctx, field)
+	case "field":
+		return ec.fieldContext_ScoringRule_field(ctx, field)
+	case "operator":
+		return ec.fieldContext_ScoringRule_operator(ctx, field)
+	case "value":
+		return ec.fieldContext_ScoringRule_value(ctx, field)
+	case "eventType":
+		return ec.fieldContext_ScoringRule_eventType(ctx, field)
+	case "urlPattern":
+		return ec.fieldContext_ScoringRule_urlPattern(ctx, field)
+	case "points":
+		return ec.fieldContext_ScoringRule_points(ctx, field)
+	case "capPoints":
+		return ec.fieldContext_ScoringRule_capPoints(ctx, field)
+	case "capDays":
+		return ec.fieldContext_ScoringRule_capDays(ctx, field)
+	case "active":
+		return ec.fieldContext_ScoringRule_active(ctx, field)
+	case "version":
+		return ec.fieldContext_ScoringRule_version(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ScoringRule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ScoringRule_updatedAt(ctx, field)
+	case "deletedAt":
+		return ec.fieldContext_ScoringRule_deletedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoringRule", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoringRulePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_ScoringRulePayload_rule(ctx, field)
+	case "rescore":
+		return ec.fieldContext_ScoringRulePayload_rescore(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoringRulePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoringRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ScoringRun_id(ctx, field)
+	case "status":
+		return ec.fieldContext_ScoringRun_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_ScoringRun_reason(ctx, field)
+	case "total":
+		return ec.fieldContext_ScoringRun_total(ctx, field)
+	case "done":
+		return ec.fieldContext_ScoringRun_done(ctx, field)
+	case "changed":
+		return ec.fieldContext_ScoringRun_changed(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_ScoringRun_startedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ScoringRun_updatedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_ScoringRun_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoringRun", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoringSimulation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "leads":
+		return ec.fieldContext_ScoringSimulation_leads(ctx, field)
+	case "changed":
+		return ec.fieldContext_ScoringSimulation_changed(ctx, field)
+	case "current":
+		return ec.fieldContext_ScoringSimulation_current(ctx, field)
+	case "proposed":
+		return ec.fieldContext_ScoringSimulation_proposed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoringSimulation", field.Name)
+}
+
 func (ec *executionContext) childFields_SetExchangeRatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rate":
@@ -9736,6 +10893,20 @@ func (ec *executionContext) childFields_Team(ctx context.Context, field graphql.
 		return ec.fieldContext_Team_version(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Team", field.Name)
+}
+
+func (ec *executionContext) childFields_TrackLeadActivityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "items":
+		return ec.fieldContext_TrackLeadActivityPayload_items(ctx, field)
+	case "recorded":
+		return ec.fieldContext_TrackLeadActivityPayload_recorded(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_TrackLeadActivityPayload_duplicates(ctx, field)
+	case "failed":
+		return ec.fieldContext_TrackLeadActivityPayload_failed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrackLeadActivityPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Transition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10156,6 +11327,20 @@ func (ec *executionContext) field_Mutation_createPipeline_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createScoringRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScoringRuleInput, error) {
+			return ec.unmarshalNScoringRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createTask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10295,6 +11480,50 @@ func (ec *executionContext) field_Mutation_deleteOpportunity_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteScoringRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_identifyVisitor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "visitorId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["visitorId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "leadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leadId"] = arg1
 	return args, nil
 }
 
@@ -10610,6 +11839,20 @@ func (ec *executionContext) field_Mutation_submitForecast_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_trackLeadActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "events",
+		func(ctx context.Context, v any) ([]model.LeadActivityInput, error) {
+			return ec.unmarshalNLeadActivityInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["events"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10719,6 +11962,36 @@ func (ec *executionContext) field_Mutation_updatePipeline_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateScoringRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScoringRuleInput, error) {
+			return ec.unmarshalNScoringRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
 	return args, nil
 }
 
@@ -11267,6 +12540,42 @@ func (ec *executionContext) field_Query_quotas_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_scoringRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_simulateScoringRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "rules",
+		func(ctx context.Context, v any) ([]model.ScoringRuleInput, error) {
+			return ec.unmarshalNScoringRuleInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rules"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
 	return args, nil
 }
 
@@ -15632,6 +16941,61 @@ func (ec *executionContext) fieldContext_DealContact_primary(_ context.Context, 
 	return graphql.NewScalarFieldContext("DealContact", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _DeleteScoringRulePayload_deletedId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteScoringRulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteScoringRulePayload_deletedId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteScoringRulePayload_deletedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteScoringRulePayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteScoringRulePayload_rescore(ctx context.Context, field graphql.CollectedField, obj *model.DeleteScoringRulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteScoringRulePayload_rescore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rescore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+			return ec.marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteScoringRulePayload_rescore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteScoringRulePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _EntryCriterion_kind(ctx context.Context, field graphql.CollectedField, obj *crm.EntryCriterion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17124,6 +18488,61 @@ func (ec *executionContext) fieldContext_ForecastSubmission_submittedAt(_ contex
 	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Time")
 }
 
+func (ec *executionContext) _IdentifyVisitorPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.IdentifyVisitorPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentifyVisitorPayload_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IdentifyVisitorPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IdentifyVisitorPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IdentifyVisitorPayload_attachedEvents(ctx context.Context, field graphql.CollectedField, obj *model.IdentifyVisitorPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentifyVisitorPayload_attachedEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttachedEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentifyVisitorPayload_attachedEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentifyVisitorPayload", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Lead_id(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18142,6 +19561,162 @@ func (ec *executionContext) fieldContext_Lead_allowedStatuses(_ context.Context,
 	return graphql.NewScalarFieldContext("Lead", field, true, true, "LeadStatus")
 }
 
+func (ec *executionContext) _Lead_score(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().Score(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalNLeadScore2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadActivityResult_index(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadActivityResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadActivityResult_outcome(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.TrackOutcome) graphql.Marshaler {
+			return ec.marshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadActivityResult", field, false, false, "TrackOutcome")
+}
+
+func (ec *executionContext) _LeadActivityResult_eventId(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadActivityResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LeadActivityResult_leadId(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_leadId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_leadId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadActivityResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LeadActivityResult_error(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaptureError) graphql.Marshaler {
+			return ec.marshalOCaptureError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureError(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadActivityResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaptureError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LeadChange_cursor(ctx context.Context, field graphql.CollectedField, obj *service.LeadChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18954,6 +20529,130 @@ func (ec *executionContext) fieldContext_LeadPayload_lead(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadScore_total(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoreTotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadScore_fit(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_fit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoreFit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_fit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadScore_engagement(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_engagement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoreEngagement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_engagement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadScore_grade(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grade, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScore", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadScore_breakdown(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_breakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadScore().Breakdown(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.ScoreEntry) graphql.Marshaler {
+			return ec.marshalNScoreEntry2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoreEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_breakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadScore",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreEntry(ctx, field)
 		},
 	}
 	return fc, nil
@@ -21659,6 +23358,226 @@ func (ec *executionContext) fieldContext_Mutation_setUserAway(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setUserAway_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createScoringRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createScoringRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateScoringRule(ctx, fc.Args["input"].(model.ScoringRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoringRulePayload) graphql.Marshaler {
+			return ec.marshalNScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRulePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createScoringRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRulePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createScoringRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateScoringRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateScoringRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateScoringRule(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int), fc.Args["input"].(model.ScoringRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoringRulePayload) graphql.Marshaler {
+			return ec.marshalNScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRulePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateScoringRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRulePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateScoringRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteScoringRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteScoringRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteScoringRule(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteScoringRulePayload) graphql.Marshaler {
+			return ec.marshalNDeleteScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteScoringRulePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteScoringRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteScoringRulePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteScoringRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_trackLeadActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_trackLeadActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TrackLeadActivity(ctx, fc.Args["events"].([]model.LeadActivityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrackLeadActivityPayload) graphql.Marshaler {
+			return ec.marshalNTrackLeadActivityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTrackLeadActivityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_trackLeadActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrackLeadActivityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_trackLeadActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_identifyVisitor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_identifyVisitor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IdentifyVisitor(ctx, fc.Args["visitorId"].(string), fc.Args["leadId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IdentifyVisitorPayload) graphql.Marshaler {
+			return ec.marshalNIdentifyVisitorPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐIdentifyVisitorPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_identifyVisitor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdentifyVisitorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_identifyVisitor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -25288,6 +27207,158 @@ func (ec *executionContext) fieldContext_Query_assignmentDecisions(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_scoringRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scoringRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ScoringRules(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []scoring.Rule) graphql.Marshaler {
+			return ec.marshalNScoringRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scoringRules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scoringRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scoringRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ScoringRun(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+			return ec.marshalOScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scoringRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_scoringRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scoringRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scoringRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ScoringRuns(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.ScoringRun) graphql.Marshaler {
+			return ec.marshalNScoringRun2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scoringRuns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_simulateScoringRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_simulateScoringRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SimulateScoringRules(ctx, fc.Args["rules"].([]model.ScoringRuleInput), fc.Args["since"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Simulation) graphql.Marshaler {
+			return ec.marshalNScoringSimulation2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_simulateScoringRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringSimulation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_simulateScoringRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25556,6 +27627,1164 @@ func (ec *executionContext) fieldContext_RevokeApiKeyPayload_apiKey(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ApiKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreBucket_from(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreBucket_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreBucket_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreBucket_to(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreBucket_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreBucket_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreBucket_count(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreBucket_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreBucket_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_buckets(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_buckets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Buckets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []scoring.Bucket) graphql.Marshaler {
+			return ec.marshalNScoreBucket2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_buckets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreDistribution",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreBucket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreDistribution_gradeA(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_gradeA(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GradeA, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_gradeA(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_gradeB(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_gradeB(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GradeB, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_gradeB(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_gradeC(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_gradeC(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GradeC, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_gradeC(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_qualified(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_qualified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qualified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_qualified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_nurture(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_nurture(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nurture, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_nurture(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_average(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_average(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Average, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_average(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScoreEntry_rule(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scoring.Rule) graphql.Marshaler {
+			return ec.marshalNScoringRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreEntry_ruleVersion(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_ruleVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RuleVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_ruleVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreEntry_part(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_part(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Part, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scoring.Part) graphql.Marshaler {
+			return ec.marshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_part(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "ScorePart")
+}
+
+func (ec *executionContext) _ScoreEntry_points(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreEntry_reason(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoreEntry_at(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoreEntry_expiresAt(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRule_id(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, false, "ID")
+}
+
+func (ec *executionContext) _ScoringRule_kind(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scoring.Kind) graphql.Marshaler {
+			return ec.marshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "ScoringRuleKind")
+}
+
+func (ec *executionContext) _ScoringRule_name(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoringRule_field(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScoringRule().Field(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, true, "String")
+}
+
+func (ec *executionContext) _ScoringRule_operator(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScoringRule().Operator(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, true, "String")
+}
+
+func (ec *executionContext) _ScoringRule_value(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScoringRule().Value(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _ScoringRule_eventType(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_eventType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScoringRule().EventType(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scoring.EventType) graphql.Marshaler {
+			return ec.marshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_eventType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, true, "LeadEventType")
+}
+
+func (ec *executionContext) _ScoringRule_urlPattern(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_urlPattern(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URLPattern, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_urlPattern(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoringRule_points(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRule_capPoints(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_capPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_capPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRule_capDays(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_capDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_capDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRule_active(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ScoringRule_version(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRule_createdAt(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRule_updatedAt(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRule_deletedAt(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_deletedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_deletedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRulePayload_rule(ctx context.Context, field graphql.CollectedField, obj *model.ScoringRulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRulePayload_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scoring.Rule) graphql.Marshaler {
+			return ec.marshalNScoringRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRulePayload_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoringRulePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoringRulePayload_rescore(ctx context.Context, field graphql.CollectedField, obj *model.ScoringRulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRulePayload_rescore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rescore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+			return ec.marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRulePayload_rescore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoringRulePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoringRun_id(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, true, false, "ID")
+}
+
+func (ec *executionContext) _ScoringRun_status(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoringRun_reason(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoringRun_total(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRun_done(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_done(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Done, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_done(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRun_changed(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_changed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_changed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRun_updatedAt(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringSimulation_leads(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringSimulation_leads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Leads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringSimulation_leads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringSimulation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringSimulation_changed(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringSimulation_changed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringSimulation_changed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringSimulation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringSimulation_current(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringSimulation_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v service.SimulationSide) graphql.Marshaler {
+			return ec.marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringSimulation_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoringSimulation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreDistribution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoringSimulation_proposed(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringSimulation_proposed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proposed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v service.SimulationSide) graphql.Marshaler {
+			return ec.marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringSimulation_proposed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoringSimulation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreDistribution(ctx, field)
 		},
 	}
 	return fc, nil
@@ -27084,6 +30313,107 @@ func (ec *executionContext) _Team_version(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Team_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrackLeadActivityPayload_items(ctx context.Context, field graphql.CollectedField, obj *model.TrackLeadActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackLeadActivityPayload_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LeadActivityResult) graphql.Marshaler {
+			return ec.marshalNLeadActivityResult2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackLeadActivityPayload_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrackLeadActivityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadActivityResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrackLeadActivityPayload_recorded(ctx context.Context, field graphql.CollectedField, obj *model.TrackLeadActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackLeadActivityPayload_recorded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recorded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackLeadActivityPayload_recorded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrackLeadActivityPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrackLeadActivityPayload_duplicates(ctx context.Context, field graphql.CollectedField, obj *model.TrackLeadActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackLeadActivityPayload_duplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackLeadActivityPayload_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrackLeadActivityPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrackLeadActivityPayload_failed(ctx context.Context, field graphql.CollectedField, obj *model.TrackLeadActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackLeadActivityPayload_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackLeadActivityPayload_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrackLeadActivityPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Transition_stage(ctx context.Context, field graphql.CollectedField, obj *service.Transition) (ret graphql.Marshaler) {
@@ -30858,6 +34188,97 @@ func UnmarshalIntRange(ctx context.Context, raw any) (model.IntRange, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputLeadActivityInput(ctx context.Context, obj any) (model.LeadActivityInput, error) {
+	var it model.LeadActivityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"type", "url", "occurredAt", "idempotencyKey", "leadId", "email", "visitorId", "properties"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = graphql.OmittableOf(data)
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "leadId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadID = graphql.OmittableOf(data)
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = graphql.OmittableOf(data)
+		case "visitorId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visitorId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VisitorID = graphql.OmittableOf(data)
+		case "properties":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("properties"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Properties = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLeadActivityInput unmarshals raw into the LeadActivityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLeadActivityInput(ctx context.Context, raw any) (model.LeadActivityInput, error) {
+	var out model.LeadActivityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LeadActivityInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLeadFilter(ctx context.Context, obj any) (model.LeadFilter, error) {
 	var it model.LeadFilter
 	if obj == nil {
@@ -31704,6 +35125,118 @@ func (ec *executionContext) unmarshalInputRevokeApiKeyInput(ctx context.Context,
 func UnmarshalRevokeApiKeyInput(ctx context.Context, raw any) (model.RevokeAPIKeyInput, error) {
 	var out model.RevokeAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeApiKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputScoringRuleInput(ctx context.Context, obj any) (model.ScoringRuleInput, error) {
+	var it model.ScoringRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "name", "field", "operator", "value", "eventType", "urlPattern", "points", "capPoints", "capDays", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = graphql.OmittableOf(data)
+		case "operator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operator"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Operator = graphql.OmittableOf(data)
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = graphql.OmittableOf(data)
+		case "eventType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventType"))
+			data, err := ec.unmarshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventType = graphql.OmittableOf(data)
+		case "urlPattern":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlPattern"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLPattern = graphql.OmittableOf(data)
+		case "points":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("points"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Points = data
+		case "capPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capPoints"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CapPoints = graphql.OmittableOf(data)
+		case "capDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CapDays = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScoringRuleInput unmarshals raw into the ScoringRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScoringRuleInput(ctx context.Context, raw any) (model.ScoringRuleInput, error) {
+	var out model.ScoringRuleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScoringRuleInput", raw, &out)
 	return out, err
 }
 
@@ -33693,6 +37226,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Stage(ctx, sel, obj)
+	case service.ScoringRun:
+		return ec._ScoringRun(ctx, sel, &obj)
+	case *service.ScoringRun:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ScoringRun(ctx, sel, obj)
+	case scoring.Rule:
+		return ec._ScoringRule(ctx, sel, &obj)
+	case *scoring.Rule:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ScoringRule(ctx, sel, obj)
 	case service.Quota:
 		return ec._Quota(ctx, sel, &obj)
 	case *service.Quota:
@@ -35468,6 +39015,44 @@ func (ec *executionContext) _DealContact(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var deleteScoringRulePayloadImplementors = []string{"DeleteScoringRulePayload"}
+
+func (ec *executionContext) _DeleteScoringRulePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteScoringRulePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteScoringRulePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteScoringRulePayload")
+		case "deletedId":
+			out.Values[i] = ec._DeleteScoringRulePayload_deletedId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rescore":
+			out.Values[i] = ec._DeleteScoringRulePayload_rescore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var entryCriterionImplementors = []string{"EntryCriterion"}
 
 func (ec *executionContext) _EntryCriterion(ctx context.Context, sel ast.SelectionSet, obj *crm.EntryCriterion) graphql.Marshaler {
@@ -36056,6 +39641,44 @@ func (ec *executionContext) _ForecastSubmission(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var identifyVisitorPayloadImplementors = []string{"IdentifyVisitorPayload"}
+
+func (ec *executionContext) _IdentifyVisitorPayload(ctx context.Context, sel ast.SelectionSet, obj *model.IdentifyVisitorPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, identifyVisitorPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IdentifyVisitorPayload")
+		case "lead":
+			out.Values[i] = ec._IdentifyVisitorPayload_lead(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "attachedEvents":
+			out.Values[i] = ec._IdentifyVisitorPayload_attachedEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var leadImplementors = []string{"Lead", "Node"}
 
 func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj *crm.Lead) graphql.Marshaler {
@@ -36281,6 +39904,65 @@ func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Lead_allowedStatuses(ctx, field, obj)
 				})
+		case "score":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_score(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadActivityResultImplementors = []string{"LeadActivityResult"}
+
+func (ec *executionContext) _LeadActivityResult(ctx context.Context, sel ast.SelectionSet, obj *model.LeadActivityResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadActivityResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadActivityResult")
+		case "index":
+			out.Values[i] = ec._LeadActivityResult_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._LeadActivityResult_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "eventId":
+			out.Values[i] = ec._LeadActivityResult_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "leadId":
+			out.Values[i] = ec._LeadActivityResult_leadId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._LeadActivityResult_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -36640,6 +40322,60 @@ func (ec *executionContext) _LeadPayload(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadScoreImplementors = []string{"LeadScore"}
+
+func (ec *executionContext) _LeadScore(ctx context.Context, sel ast.SelectionSet, obj *crm.Lead) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadScoreImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadScore")
+		case "total":
+			out.Values[i] = ec._LeadScore_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fit":
+			out.Values[i] = ec._LeadScore_fit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "engagement":
+			out.Values[i] = ec._LeadScore_engagement(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grade":
+			out.Values[i] = ec._LeadScore_grade(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "breakdown":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadScore_breakdown(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37264,6 +41000,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setUserAway":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setUserAway(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createScoringRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createScoringRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateScoringRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateScoringRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteScoringRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteScoringRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trackLeadActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_trackLeadActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "identifyVisitor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_identifyVisitor(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -38395,6 +42166,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_assignmentDecisions(ctx, field)
 				})
+		case "scoringRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scoringRules(ctx, field)
+				})
+		case "scoringRun":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scoringRun(ctx, field)
+				})
+		case "scoringRuns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scoringRuns(ctx, field)
+				})
+		case "simulateScoringRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_simulateScoringRules(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -38500,6 +42295,446 @@ func (ec *executionContext) _RevokeApiKeyPayload(ctx context.Context, sel ast.Se
 			out.Values[i] = graphql.MarshalString("RevokeApiKeyPayload")
 		case "apiKey":
 			out.Values[i] = ec._RevokeApiKeyPayload_apiKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoreBucketImplementors = []string{"ScoreBucket"}
+
+func (ec *executionContext) _ScoreBucket(ctx context.Context, sel ast.SelectionSet, obj *scoring.Bucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreBucket")
+		case "from":
+			out.Values[i] = ec._ScoreBucket_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ScoreBucket_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._ScoreBucket_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoreDistributionImplementors = []string{"ScoreDistribution"}
+
+func (ec *executionContext) _ScoreDistribution(ctx context.Context, sel ast.SelectionSet, obj *service.SimulationSide) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreDistributionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreDistribution")
+		case "buckets":
+			out.Values[i] = ec._ScoreDistribution_buckets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gradeA":
+			out.Values[i] = ec._ScoreDistribution_gradeA(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gradeB":
+			out.Values[i] = ec._ScoreDistribution_gradeB(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gradeC":
+			out.Values[i] = ec._ScoreDistribution_gradeC(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qualified":
+			out.Values[i] = ec._ScoreDistribution_qualified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nurture":
+			out.Values[i] = ec._ScoreDistribution_nurture(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "average":
+			out.Values[i] = ec._ScoreDistribution_average(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoreEntryImplementors = []string{"ScoreEntry"}
+
+func (ec *executionContext) _ScoreEntry(ctx context.Context, sel ast.SelectionSet, obj *service.ScoreEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreEntry")
+		case "rule":
+			out.Values[i] = ec._ScoreEntry_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ruleVersion":
+			out.Values[i] = ec._ScoreEntry_ruleVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "part":
+			out.Values[i] = ec._ScoreEntry_part(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._ScoreEntry_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ScoreEntry_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._ScoreEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ScoreEntry_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoringRuleImplementors = []string{"ScoringRule", "Node"}
+
+func (ec *executionContext) _ScoringRule(ctx context.Context, sel ast.SelectionSet, obj *scoring.Rule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoringRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoringRule")
+		case "id":
+			out.Values[i] = ec._ScoringRule_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._ScoringRule_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._ScoringRule_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "field":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScoringRule_field(ctx, field, obj)
+				})
+		case "operator":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScoringRule_operator(ctx, field, obj)
+				})
+		case "value":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScoringRule_value(ctx, field, obj)
+				})
+		case "eventType":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScoringRule_eventType(ctx, field, obj)
+				})
+		case "urlPattern":
+			out.Values[i] = ec._ScoringRule_urlPattern(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "points":
+			out.Values[i] = ec._ScoringRule_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capPoints":
+			out.Values[i] = ec._ScoringRule_capPoints(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capDays":
+			out.Values[i] = ec._ScoringRule_capDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "active":
+			out.Values[i] = ec._ScoringRule_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._ScoringRule_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ScoringRule_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ScoringRule_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deletedAt":
+			out.Values[i] = ec._ScoringRule_deletedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoringRulePayloadImplementors = []string{"ScoringRulePayload"}
+
+func (ec *executionContext) _ScoringRulePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScoringRulePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoringRulePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoringRulePayload")
+		case "rule":
+			out.Values[i] = ec._ScoringRulePayload_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rescore":
+			out.Values[i] = ec._ScoringRulePayload_rescore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoringRunImplementors = []string{"ScoringRun", "Node"}
+
+func (ec *executionContext) _ScoringRun(ctx context.Context, sel ast.SelectionSet, obj *service.ScoringRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoringRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoringRun")
+		case "id":
+			out.Values[i] = ec._ScoringRun_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ScoringRun_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ScoringRun_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ScoringRun_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "done":
+			out.Values[i] = ec._ScoringRun_done(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changed":
+			out.Values[i] = ec._ScoringRun_changed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._ScoringRun_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ScoringRun_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._ScoringRun_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoringSimulationImplementors = []string{"ScoringSimulation"}
+
+func (ec *executionContext) _ScoringSimulation(ctx context.Context, sel ast.SelectionSet, obj *service.Simulation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoringSimulationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoringSimulation")
+		case "leads":
+			out.Values[i] = ec._ScoringSimulation_leads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changed":
+			out.Values[i] = ec._ScoringSimulation_changed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._ScoringSimulation_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposed":
+			out.Values[i] = ec._ScoringSimulation_proposed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -39107,6 +43342,54 @@ func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj
 			out.Values[i] = ec._Team_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trackLeadActivityPayloadImplementors = []string{"TrackLeadActivityPayload"}
+
+func (ec *executionContext) _TrackLeadActivityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TrackLeadActivityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trackLeadActivityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrackLeadActivityPayload")
+		case "items":
+			out.Values[i] = ec._TrackLeadActivityPayload_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recorded":
+			out.Values[i] = ec._TrackLeadActivityPayload_recorded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duplicates":
+			out.Values[i] = ec._TrackLeadActivityPayload_duplicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._TrackLeadActivityPayload_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -40710,6 +44993,14 @@ func (ec *executionContext) unmarshalNDeleteRecordInput2githubᚗcomᚋrapportcr
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDeleteScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteScoringRulePayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteScoringRulePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteScoringRulePayload!")
+		return graphql.Null
+	}
+	return ec._DeleteScoringRulePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNEntryCriterion2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEntryCriterion(ctx context.Context, sel ast.SelectionSet, v crm.EntryCriterion) graphql.Marshaler {
 	return ec._EntryCriterion(ctx, sel, &v)
 }
@@ -41009,6 +45300,14 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNIdentifyVisitorPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐIdentifyVisitorPayload(ctx context.Context, sel ast.SelectionSet, v *model.IdentifyVisitorPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IdentifyVisitorPayload!")
+		return graphql.Null
+	}
+	return ec._IdentifyVisitorPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -41083,6 +45382,45 @@ func (ec *executionContext) marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapport�
 	return ec._Lead(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNLeadActivityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityInput(ctx context.Context, v any) (model.LeadActivityInput, error) {
+	res, err := ec.unmarshalInputLeadActivityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNLeadActivityInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityInputᚄ(ctx context.Context, v any) ([]model.LeadActivityInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.LeadActivityInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLeadActivityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNLeadActivityResult2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResult(ctx context.Context, sel ast.SelectionSet, v model.LeadActivityResult) graphql.Marshaler {
+	return ec._LeadActivityResult(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadActivityResult2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResultᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LeadActivityResult) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadActivityResult2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNLeadChange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐLeadChange(ctx context.Context, sel ast.SelectionSet, v *service.LeadChange) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LeadChange!")
@@ -41139,6 +45477,40 @@ func (ec *executionContext) marshalNLeadEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapp
 	return ret
 }
 
+func (ec *executionContext) unmarshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx context.Context, v any) (scoring.EventType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx context.Context, sel ast.SelectionSet, v scoring.EventType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LeadEventType!")
+	}
+	return res
+}
+
+var (
+	unmarshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType = map[string]scoring.EventType{
+		"PAGE_VISIT":  scoring.PageVisit,
+		"DOWNLOAD":    scoring.Download,
+		"WEBINAR":     scoring.Webinar,
+		"EMAIL_OPEN":  scoring.EmailOpen,
+		"EMAIL_CLICK": scoring.EmailClick,
+		"FORM_SUBMIT": scoring.FormSubmit,
+	}
+	marshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType = map[scoring.EventType]string{
+		scoring.PageVisit:  "PAGE_VISIT",
+		scoring.Download:   "DOWNLOAD",
+		scoring.Webinar:    "WEBINAR",
+		scoring.EmailOpen:  "EMAIL_OPEN",
+		scoring.EmailClick: "EMAIL_CLICK",
+		scoring.FormSubmit: "FORM_SUBMIT",
+	}
+)
+
 func (ec *executionContext) marshalNLeadForm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx context.Context, sel ast.SelectionSet, v crm.LeadForm) graphql.Marshaler {
 	return ec._LeadForm(ctx, sel, &v)
 }
@@ -41191,6 +45563,14 @@ func (ec *executionContext) marshalNLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋr
 		return graphql.Null
 	}
 	return ec._LeadPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadScore2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx context.Context, sel ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadScore!")
+		return graphql.Null
+	}
+	return ec._LeadScore(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState(ctx context.Context, v any) (crm.SLAState, error) {
@@ -41806,6 +46186,193 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNScoreBucket2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucket(ctx context.Context, sel ast.SelectionSet, v scoring.Bucket) graphql.Marshaler {
+	return ec._ScoreBucket(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreBucket2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []scoring.Bucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoreBucket2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx context.Context, sel ast.SelectionSet, v service.SimulationSide) graphql.Marshaler {
+	return ec._ScoreDistribution(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreEntry2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoreEntry(ctx context.Context, sel ast.SelectionSet, v service.ScoreEntry) graphql.Marshaler {
+	return ec._ScoreEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreEntry2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoreEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []service.ScoreEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoreEntry2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoreEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart(ctx context.Context, v any) (scoring.Part, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart(ctx context.Context, sel ast.SelectionSet, v scoring.Part) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ScorePart!")
+	}
+	return res
+}
+
+var (
+	unmarshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart = map[string]scoring.Part{
+		"FIT":        scoring.Fit,
+		"ENGAGEMENT": scoring.Engagement,
+	}
+	marshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart = map[scoring.Part]string{
+		scoring.Fit:        "FIT",
+		scoring.Engagement: "ENGAGEMENT",
+	}
+)
+
+func (ec *executionContext) marshalNScoringRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx context.Context, sel ast.SelectionSet, v scoring.Rule) graphql.Marshaler {
+	return ec._ScoringRule(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoringRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []scoring.Rule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoringRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScoringRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx context.Context, sel ast.SelectionSet, v *scoring.Rule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScoringRule!")
+		return graphql.Null
+	}
+	return ec._ScoringRule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScoringRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInput(ctx context.Context, v any) (model.ScoringRuleInput, error) {
+	res, err := ec.unmarshalInputScoringRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNScoringRuleInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInputᚄ(ctx context.Context, v any) ([]model.ScoringRuleInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ScoringRuleInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNScoringRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind(ctx context.Context, v any) (scoring.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind(ctx context.Context, sel ast.SelectionSet, v scoring.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ScoringRuleKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind = map[string]scoring.Kind{
+		"ATTRIBUTE": scoring.Attribute,
+		"BEHAVIOUR": scoring.Behaviour,
+	}
+	marshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind = map[scoring.Kind]string{
+		scoring.Attribute: "ATTRIBUTE",
+		scoring.Behaviour: "BEHAVIOUR",
+	}
+)
+
+func (ec *executionContext) marshalNScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRulePayload(ctx context.Context, sel ast.SelectionSet, v *model.ScoringRulePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScoringRulePayload!")
+		return graphql.Null
+	}
+	return ec._ScoringRulePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScoringRun2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx context.Context, sel ast.SelectionSet, v service.ScoringRun) graphql.Marshaler {
+	return ec._ScoringRun(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoringRun2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRunᚄ(ctx context.Context, sel ast.SelectionSet, v []service.ScoringRun) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoringRun2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx context.Context, sel ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScoringRun!")
+		return graphql.Null
+	}
+	return ec._ScoringRun(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScoringSimulation2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *service.Simulation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScoringSimulation!")
+		return graphql.Null
+	}
+	return ec._ScoringSimulation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetExchangeRateInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetExchangeRateInput(ctx context.Context, v any) (model.SetExchangeRateInput, error) {
 	res, err := ec.unmarshalInputSetExchangeRateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -42137,6 +46704,14 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTrackLeadActivityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTrackLeadActivityPayload(ctx context.Context, sel ast.SelectionSet, v *model.TrackLeadActivityPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrackLeadActivityPayload!")
+		return graphql.Null
+	}
+	return ec._TrackLeadActivityPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNTransition2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTransition(ctx context.Context, sel ast.SelectionSet, v service.Transition) graphql.Marshaler {
@@ -43114,6 +47689,44 @@ func (ec *executionContext) marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapport�
 	return ec._Lead(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx context.Context, v any) (*scoring.EventType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx context.Context, sel ast.SelectionSet, v *scoring.EventType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType[*v])
+	return res
+}
+
+var (
+	unmarshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType = map[string]scoring.EventType{
+		"PAGE_VISIT":  scoring.PageVisit,
+		"DOWNLOAD":    scoring.Download,
+		"WEBINAR":     scoring.Webinar,
+		"EMAIL_OPEN":  scoring.EmailOpen,
+		"EMAIL_CLICK": scoring.EmailClick,
+		"FORM_SUBMIT": scoring.FormSubmit,
+	}
+	marshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType = map[scoring.EventType]string{
+		scoring.PageVisit:  "PAGE_VISIT",
+		scoring.Download:   "DOWNLOAD",
+		scoring.Webinar:    "WEBINAR",
+		scoring.EmailOpen:  "EMAIL_OPEN",
+		scoring.EmailClick: "EMAIL_CLICK",
+		scoring.FormSubmit: "FORM_SUBMIT",
+	}
+)
+
 func (ec *executionContext) unmarshalOLeadFilter2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFilter(ctx context.Context, v any) (*model.LeadFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -43449,6 +48062,13 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalOScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx context.Context, sel ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ScoringRun(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOStage2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx context.Context, sel ast.SelectionSet, v *crm.Stage) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -43675,6 +48295,36 @@ func (ec *executionContext) unmarshalOTimeRange2ᚖgithubᚗcomᚋrapportcrmᚋr
 	res, err := ec.unmarshalInputTimeRange(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
+
+func (ec *executionContext) unmarshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome(ctx context.Context, v any) (*service.TrackOutcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome(ctx context.Context, sel ast.SelectionSet, v *service.TrackOutcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome[*v])
+	return res
+}
+
+var (
+	unmarshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome = map[string]service.TrackOutcome{
+		"RECORDED":  service.TrackRecorded,
+		"DUPLICATE": service.TrackDuplicate,
+	}
+	marshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome = map[service.TrackOutcome]string{
+		service.TrackRecorded:  "RECORDED",
+		service.TrackDuplicate: "DUPLICATE",
+	}
+)
 
 func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx context.Context, sel ast.SelectionSet, v *crm.User) graphql.Marshaler {
 	if v == nil {

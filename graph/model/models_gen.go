@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/rules/routing"
+	"github.com/rapportcrm/rapport/internal/rules/scoring"
 	"github.com/rapportcrm/rapport/internal/service"
 	"github.com/shopspring/decimal"
 )
@@ -565,6 +566,14 @@ type DeleteRecordInput struct {
 	ExpectedVersion int `json:"expectedVersion"`
 }
 
+// Result of deleting a scoring rule.
+type DeleteScoringRulePayload struct {
+	// The deleted rule's ID.
+	DeletedID string `json:"deletedId"`
+	// The rescoring of every lead this change started.
+	Rescore *service.ScoringRun `json:"rescore"`
+}
+
 // Evidence a stage requires; see EntryCriterion.
 type EntryCriterionInput struct {
 	// The kind of evidence.
@@ -617,12 +626,54 @@ type ForecastInput struct {
 	PipelineID graphql.Omittable[*string] `json:"pipelineId,omitempty"`
 }
 
+// Result of identifyVisitor.
+type IdentifyVisitorPayload struct {
+	// The lead the visitor now belongs to.
+	Lead *crm.Lead `json:"lead,omitempty"`
+	// How many anonymous events the lead received.
+	AttachedEvents int `json:"attachedEvents"`
+}
+
 // An integer interval, both ends inclusive.
 type IntRange struct {
 	// Smallest value.
 	Min graphql.Omittable[*int] `json:"min,omitempty"`
 	// Largest value.
 	Max graphql.Omittable[*int] `json:"max,omitempty"`
+}
+
+// One behaviour event to record.
+type LeadActivityInput struct {
+	// The kind of event.
+	Type scoring.EventType `json:"type"`
+	// The page, file or link; may be empty.
+	URL graphql.Omittable[*string] `json:"url,omitempty"`
+	// When it happened (at most a day ahead of the server's clock).
+	OccurredAt time.Time `json:"occurredAt"`
+	// Unique per event in the organization: sending it again records nothing and says DUPLICATE.
+	IdempotencyKey string `json:"idempotencyKey"`
+	// Whose event: the lead's ID ...
+	LeadID graphql.Omittable[*string] `json:"leadId,omitempty"`
+	// ... or the lead's e-mail ...
+	Email graphql.Omittable[*string] `json:"email,omitempty"`
+	// ... or an anonymous visitor id; sent with leadId or email, it identifies the visitor as that lead.
+	VisitorID graphql.Omittable[*string] `json:"visitorId,omitempty"`
+	// Extra properties, a JSON object of at most 4 KB.
+	Properties graphql.Omittable[json.RawMessage] `json:"properties,omitempty"`
+}
+
+// The result of one tracked event.
+type LeadActivityResult struct {
+	// Position of the event in the input, from 0.
+	Index int `json:"index"`
+	// Recorded or duplicate; null when refused.
+	Outcome *service.TrackOutcome `json:"outcome,omitempty"`
+	// The stored event's ID (the first one's for a duplicate); null when refused.
+	EventID *string `json:"eventId,omitempty"`
+	// The lead it belongs to; null while its visitor is anonymous, or when refused.
+	LeadID *string `json:"leadId,omitempty"`
+	// Why it was refused; null when stored.
+	Error *CaptureError `json:"error,omitempty"`
 }
 
 // A lead in a page.
@@ -919,6 +970,40 @@ type RevokeAPIKeyPayload struct {
 	APIKey *crm.APIKey `json:"apiKey"`
 }
 
+// A scoring rule to create, to replace a rule with, or to simulate.
+type ScoringRuleInput struct {
+	// Attribute or behaviour rule.
+	Kind scoring.Kind `json:"kind"`
+	// What the rule rewards, in words people read.
+	Name string `json:"name"`
+	// Attribute rules: the lead field.
+	Field graphql.Omittable[*string] `json:"field,omitempty"`
+	// Attribute rules: the operator.
+	Operator graphql.Omittable[*string] `json:"operator,omitempty"`
+	// Attribute rules: the value (string, number or array of strings; none for exists and missing).
+	Value graphql.Omittable[json.RawMessage] `json:"value,omitempty"`
+	// Behaviour rules: the event type.
+	EventType graphql.Omittable[*scoring.EventType] `json:"eventType,omitempty"`
+	// Behaviour rules: a URL glob such as */pricing*; empty or absent for any URL.
+	URLPattern graphql.Omittable[*string] `json:"urlPattern,omitempty"`
+	// Points awarded, -1000..1000, not 0.
+	Points int `json:"points"`
+	// Behaviour rules: cap the points within capDays days.
+	CapPoints graphql.Omittable[*int] `json:"capPoints,omitempty"`
+	// Behaviour rules: the cap's window in days.
+	CapDays graphql.Omittable[*int] `json:"capDays,omitempty"`
+	// Whether the rule awards points; true when absent.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
+}
+
+// Result of creating or changing a scoring rule.
+type ScoringRulePayload struct {
+	// The rule.
+	Rule *scoring.Rule `json:"rule"`
+	// The rescoring of every lead this change started.
+	Rescore *service.ScoringRun `json:"rescore"`
+}
+
 // An exchange rate to record.
 type SetExchangeRateInput struct {
 	// From currency.
@@ -1077,6 +1162,18 @@ type TimeRange struct {
 	From graphql.Omittable[*time.Time] `json:"from,omitempty"`
 	// Latest time, exclusive.
 	To graphql.Omittable[*time.Time] `json:"to,omitempty"`
+}
+
+// Result of trackLeadActivity.
+type TrackLeadActivityPayload struct {
+	// One entry per event, in input order.
+	Items []LeadActivityResult `json:"items"`
+	// Events stored now.
+	Recorded int `json:"recorded"`
+	// Events already seen.
+	Duplicates int `json:"duplicates"`
+	// Events refused.
+	Failed int `json:"failed"`
 }
 
 // Changes to an account; omitted fields stay as they are, null clears.
