@@ -36,6 +36,9 @@ type Config struct {
 	APIKeyBurst int
 	// AnonymousPerMinute limits requests without credentials (login attempts) per client IP.
 	AnonymousPerMinute int
+	// FormPerMinute is the ceiling of submissions per public form per minute, from all clients
+	// together (each form also limits each client IP to its own ratePerMinute); 0: 6000.
+	FormPerMinute int
 	// Tracing wraps HTTP requests and GraphQL operations in OpenTelemetry spans (the process sets
 	// up the exporter).
 	Tracing bool
@@ -56,33 +59,38 @@ func New(cfg Config, d Deps) http.Handler {
 	m := newMetrics(d.Registry)
 	r := chi.NewRouter()
 	r.Use(requestID, logRequests(d.Log, m), recoverPanics(d.Log))
-	r.Use(cors.New(cors.Options{
-		AllowedOrigins:   cfg.CORSOrigins,
-		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"},
-		ExposedHeaders:   []string{"X-Request-ID"},
-		AllowCredentials: false,
-		MaxAge:           600,
-	}).Handler)
-	r.Use(limitBody(cfg.MaxBodyBytes, importPath))
+	// Public lead forms answer CORS per form and limit bodies and rates themselves.
+	r.Handle("/forms/{key}", newFormHandler(d.Service, d.Log, cfg.FormPerMinute))
 
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": d.Version})
+	r.Group(func(r chi.Router) {
+		r.Use(cors.New(cors.Options{
+			AllowedOrigins:   cfg.CORSOrigins,
+			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"},
+			ExposedHeaders:   []string{"X-Request-ID"},
+			AllowCredentials: false,
+			MaxAge:           600,
+		}).Handler)
+		r.Use(limitBody(cfg.MaxBodyBytes, importPath))
+
+		r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": d.Version})
+		})
+		r.Get("/readyz", readiness(d.Pool))
+		r.Handle("/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+
+		auth := authenticate(d.Service, d.Log)
+		limits := rateLimits(cfg)
+		gql := graphqlHandler(cfg, d, m)
+		r.With(auth, limits, graph.WithIdempotencyKey).Handle("/graphql", gql)
+		r.With(auth, limits).Post(importPath, uploadLeadImport(d.Service, d.Log))
+		if d.RiverUI != nil {
+			r.With(auth, requireAdmin).Mount("/riverui", d.RiverUI)
+		}
+		if cfg.Development {
+			r.Get("/", graphiQL("/graphql"))
+		}
 	})
-	r.Get("/readyz", readiness(d.Pool))
-	r.Handle("/metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
-
-	auth := authenticate(d.Service, d.Log)
-	limits := rateLimits(cfg)
-	gql := graphqlHandler(cfg, d, m)
-	r.With(auth, limits, graph.WithIdempotencyKey).Handle("/graphql", gql)
-	r.With(auth, limits).Post(importPath, uploadLeadImport(d.Service, d.Log))
-	if d.RiverUI != nil {
-		r.With(auth, requireAdmin).Mount("/riverui", d.RiverUI)
-	}
-	if cfg.Development {
-		r.Get("/", graphiQL("/graphql"))
-	}
 	if cfg.Tracing {
 		return otelhttp.NewHandler(r, "rapport")
 	}

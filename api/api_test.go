@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -57,6 +58,7 @@ type server struct {
 	t          testing.TB
 	url        string
 	svc        *service.Service
+	pool       *pgxpool.Pool
 	relay      *eventlog.Relay
 	hub        *eventlog.Hub
 	statements *statementCounter
@@ -83,7 +85,7 @@ func newServer(t testing.TB) *server {
 		api.Deps{Service: svc, Pool: pool, Log: log, Registry: prometheus.NewRegistry(), Version: "test"})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	s := &server{t: t, url: ts.URL, svc: svc, relay: relay, hub: hub, statements: counter, tokens: map[string]string{}}
+	s := &server{t: t, url: ts.URL, svc: svc, pool: pool, relay: relay, hub: hub, statements: counter, tokens: map[string]string{}}
 	for _, who := range []string{"admin", "manager", "rep1", "rep2", "support", "analyst"} {
 		sess, err := svc.IssueToken(ctx, service.DemoOrg, who+"@demo.test", time.Hour)
 		require.NoError(t, err)

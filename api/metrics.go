@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -40,7 +41,9 @@ var knownPaths = map[string]bool{"/graphql": true, "/healthz": true, "/readyz": 
 
 func (m *metrics) observeHTTP(r *http.Request, status int, elapsed time.Duration) {
 	path := r.URL.Path
-	if !knownPaths[path] {
+	if strings.HasPrefix(path, "/forms/") {
+		path = "/forms/{key}"
+	} else if !knownPaths[path] {
 		path = "other"
 	}
 	m.requests.WithLabelValues(path, r.Method, strconv.Itoa(status)).Inc()

@@ -193,7 +193,7 @@ func rateLimits(cfg Config) func(http.Handler) http.Handler {
 		httprate.WithLimitHandler(func(w http.ResponseWriter, _ *http.Request) {
 			writeGraphQLError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests without credentials; wait a minute.")
 		}))
-	keys := &keyLimiter{rate: rate.Limit(cfg.APIKeyRate), burst: cfg.APIKeyBurst, limiters: map[crm.ID]*keyEntry{}}
+	keys := newKeyLimiter[crm.ID](10 * time.Minute)
 	return func(next http.Handler) http.Handler {
 		limitedAnon := anonymous(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +201,7 @@ func rateLimits(cfg Config) func(http.Handler) http.Handler {
 			switch {
 			case a == nil:
 				limitedAnon.ServeHTTP(w, r)
-			case a.Kind == crm.ActorAPIKey && !keys.allow(a.APIKeyID):
+			case a.Kind == crm.ActorAPIKey && !keys.allow(a.APIKeyID, rate.Limit(cfg.APIKeyRate), cfg.APIKeyBurst):
 				w.Header().Set("Retry-After", "1")
 				writeGraphQLError(w, http.StatusTooManyRequests, "RATE_LIMITED",
 					fmt.Sprintf("This API key is limited to %g requests per second; slow down.", cfg.APIKeyRate))
@@ -212,12 +212,13 @@ func rateLimits(cfg Config) func(http.Handler) http.Handler {
 	}
 }
 
-// keyLimiter holds one token bucket per API key, forgetting idle ones.
-type keyLimiter struct {
-	rate     rate.Limit
-	burst    int
+// keyLimiter holds one in-process token bucket per key (an API key, a form, a form and client IP),
+// forgetting buckets idle for longer than idle. Each process has its own buckets, so N API
+// processes let through up to N times the configured rate.
+type keyLimiter[K comparable] struct {
+	idle     time.Duration
 	mu       sync.Mutex
-	limiters map[crm.ID]*keyEntry
+	limiters map[K]*keyEntry
 	swept    time.Time
 }
 
@@ -226,25 +227,48 @@ type keyEntry struct {
 	seen    time.Time
 }
 
-func (k *keyLimiter) allow(id crm.ID) bool {
+func newKeyLimiter[K comparable](idle time.Duration) *keyLimiter[K] {
+	return &keyLimiter[K]{idle: idle, limiters: map[K]*keyEntry{}}
+}
+
+// allow takes a token from key's bucket of rate r and size burst, if there is one.
+func (k *keyLimiter[K]) allow(key K, r rate.Limit, burst int) bool {
+	ok, _ := k.take(key, r, burst)
+	return ok
+}
+
+// take takes a token from key's bucket of rate r and size burst (a bucket whose rate changed since
+// is adjusted), or says how long until one is available. A refused take leaves the bucket as it was.
+func (k *keyLimiter[K]) take(key K, r rate.Limit, burst int) (bool, time.Duration) {
 	now := time.Now()
 	k.mu.Lock()
-	e, ok := k.limiters[id]
+	e, ok := k.limiters[key]
 	if !ok {
-		e = &keyEntry{limiter: rate.NewLimiter(k.rate, k.burst)}
-		k.limiters[id] = e
+		e = &keyEntry{limiter: rate.NewLimiter(r, burst)}
+		k.limiters[key] = e
+	} else if e.limiter.Limit() != r || e.limiter.Burst() != burst {
+		e.limiter.SetLimitAt(now, r)
+		e.limiter.SetBurstAt(now, burst)
 	}
 	e.seen = now
 	if now.Sub(k.swept) > time.Minute {
-		for key, x := range k.limiters {
-			if now.Sub(x.seen) > 10*time.Minute {
-				delete(k.limiters, key)
+		for id, x := range k.limiters {
+			if now.Sub(x.seen) > k.idle {
+				delete(k.limiters, id)
 			}
 		}
 		k.swept = now
 	}
 	k.mu.Unlock()
-	return e.limiter.AllowN(now, 1)
+	res := e.limiter.ReserveN(now, 1)
+	if !res.OK() {
+		return false, time.Minute
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return false, d
+	}
+	return true, 0
 }
 
 // writeGraphQLError writes a GraphQL-shaped error response outside GraphQL execution.

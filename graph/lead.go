@@ -160,6 +160,9 @@ func (p *prefetch) leads(ctx context.Context, ls []crm.Lead, sets []ast.Selectio
 			return err
 		}
 	}
+	if f := fields["score"]; f != nil {
+		return p.scores(ctx, ls, subSelections(f))
+	}
 	return nil
 }
 

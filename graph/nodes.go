@@ -118,6 +118,8 @@ func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node,
 		n, err = r.notification(ctx, id)
 	case crm.TypeLead:
 		n, err = r.lead(ctx, id)
+	case crm.TypeLeadForm:
+		n, err = r.leadForm(ctx, id)
 	case crm.TypeOrganization:
 		if id != a.OrgID {
 			return nil, nil
@@ -162,6 +164,8 @@ func isNilRecord(n model.Node) bool {
 	case *crm.Notification:
 		return v == nil
 	case *crm.Lead:
+		return v == nil
+	case *crm.LeadForm:
 		return v == nil
 	}
 	return n == nil

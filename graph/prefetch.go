@@ -141,6 +141,7 @@ type cache struct {
 	stageHistory  lists[service.StageChange]
 	leads         table[crm.Lead]
 	touches       lists[crm.Touch]
+	scores        lists[service.ScoreEntry]
 	followups     followupCache
 	mu            sync.Mutex
 	contactsOf    map[accountPage][]crm.Contact

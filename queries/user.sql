@@ -3,18 +3,18 @@ INSERT INTO users (org_id, id, email, name, role, team_id, password_hash, active
 VALUES (@org_id, @id, @email, @name, @role, @team_id, @password_hash, @active, @now, @now);
 
 -- name: GetUsers :many
-SELECT org_id, id, email, name, role, team_id, active, created_at, updated_at, version
+SELECT org_id, id, email, name, role, team_id, active, away, created_at, updated_at, version
 FROM users
 WHERE org_id = @org_id AND id = ANY(@ids::uuid[]);
 
 -- name: GetUserForUpdate :one
-SELECT org_id, id, email, name, role, team_id, active, created_at, updated_at, version
+SELECT org_id, id, email, name, role, team_id, active, away, created_at, updated_at, version
 FROM users
 WHERE org_id = @org_id AND id = @id
 FOR UPDATE;
 
 -- name: ListUsers :many
-SELECT org_id, id, email, name, role, team_id, active, created_at, updated_at, version
+SELECT org_id, id, email, name, role, team_id, active, away, created_at, updated_at, version
 FROM users
 WHERE org_id = @org_id
 ORDER BY name, id;
@@ -42,6 +42,6 @@ ORDER BY o.slug;
 SELECT EXISTS (SELECT 1 FROM user_visibility WHERE org_id = @org_id AND viewer_id = @viewer_id AND owner_id = @owner_id);
 
 -- name: GetUserByEmail :one
-SELECT org_id, id, email, name, role, team_id, active, created_at, updated_at, version
+SELECT org_id, id, email, name, role, team_id, active, away, created_at, updated_at, version
 FROM users
 WHERE org_id = @org_id AND email = @email;

@@ -36,7 +36,14 @@ func NewClient(pool *pgxpool.Pool, svc *service.Service, log *slog.Logger, opts 
 			run: svc.SweepStaleDeals})
 		river.AddWorker(workers, &maintenance[jobargs.SweepAccountPool]{log: log, done: "returned idle accounts to the pool",
 			run: svc.SweepAccountPool})
+		river.AddWorker(workers, &maintenance[jobargs.SweepLeadSLAs]{log: log, done: "repaired lead first-touch timers",
+			run: svc.SweepLeadSLAs})
 		river.AddWorker(workers, &taskRemind{svc: svc})
+		river.AddWorker(workers, &leadSLA{svc: svc})
+		river.AddWorker(workers, &maintenance[jobargs.DecayScores]{log: log, done: "rescored leads whose points expired",
+			run: svc.DecayScores})
+		river.AddWorker(workers, &scoreLeads{svc: svc})
+		river.AddWorker(workers, &rescoreLeads{svc: svc})
 		river.AddWorker(workers, &leadImport{svc: svc})
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{
@@ -65,6 +72,12 @@ func PeriodicJobs(maintenance time.Duration) []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(maintenance),
 			func() (river.JobArgs, *river.InsertOpts) { return jobargs.SweepAccountPool{}, nil },
 			&river.PeriodicJobOpts{ID: "sweep_account_pool", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(maintenance),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.SweepLeadSLAs{}, nil },
+			&river.PeriodicJobOpts{ID: "sweep_lead_slas", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(maintenance),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.DecayScores{}, nil },
+			&river.PeriodicJobOpts{ID: "decay_scores", RunOnStart: true}),
 	}
 }
 
@@ -96,4 +109,43 @@ type taskRemind struct {
 // Work implements river.Worker.
 func (w *taskRemind) Work(ctx context.Context, job *river.Job[jobargs.TaskRemind]) error {
 	return w.svc.RemindTask(ctx, job.Args.OrgID, job.Args.TaskID, job.Args.RemindAt)
+}
+
+// leadSLA acts on a stage of a lead's first-touch timer; the service ignores a timer the lead no
+// longer has (contacted, reassigned) and a repeated run.
+type leadSLA struct {
+	river.WorkerDefaults[jobargs.LeadSLA]
+	svc *service.Service
+}
+
+// Work implements river.Worker.
+func (w *leadSLA) Work(ctx context.Context, job *river.Job[jobargs.LeadSLA]) error {
+	return w.svc.LeadSLADue(ctx, job.Args.OrgID, job.Args.LeadID, job.Args.DueAt, job.Args.Stage)
+}
+
+// scoreLeads recomputes the score ledgers of the leads a capture, an edit or tracked behaviour
+// touched; running it twice gives the same ledger.
+type scoreLeads struct {
+	river.WorkerDefaults[jobargs.ScoreLeads]
+	svc *service.Service
+}
+
+// Work implements river.Worker.
+func (w *scoreLeads) Work(ctx context.Context, job *river.Job[jobargs.ScoreLeads]) error {
+	return w.svc.ScoreLeads(ctx, job.Args.OrgID, job.Args.LeadIDs)
+}
+
+// rescoreLeads walks every lead of an organization after its rules changed. It commits its cursor
+// batch by batch, so a retry after a timeout or a crash resumes where it stopped.
+type rescoreLeads struct {
+	river.WorkerDefaults[jobargs.RescoreLeads]
+	svc *service.Service
+}
+
+// Timeout lets a rescore of a large organization run past River's default minute.
+func (w *rescoreLeads) Timeout(*river.Job[jobargs.RescoreLeads]) time.Duration { return time.Hour }
+
+// Work implements river.Worker.
+func (w *rescoreLeads) Work(ctx context.Context, job *river.Job[jobargs.RescoreLeads]) error {
+	return w.svc.RescoreLeads(ctx, job.Args.OrgID, job.Args.RunID)
 }

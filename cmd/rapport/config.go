@@ -31,6 +31,7 @@ type config struct {
 	APIKeyRate         float64       `env:"RAPPORT_API_KEY_RATE" envDefault:"50"`
 	APIKeyBurst        int           `env:"RAPPORT_API_KEY_BURST" envDefault:"100"`
 	AnonymousPerMinute int           `env:"RAPPORT_ANONYMOUS_PER_MINUTE" envDefault:"120"`
+	FormPerMinute      int           `env:"RAPPORT_FORM_PER_MINUTE" envDefault:"6000"`
 	EventPollInterval  time.Duration `env:"RAPPORT_EVENT_POLL_INTERVAL" envDefault:"250ms"`
 	ShutdownTimeout    time.Duration `env:"RAPPORT_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	PprofAddr          string        `env:"RAPPORT_PPROF_ADDR"`

@@ -82,7 +82,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, runAPI, runWorkers
 			Development: cfg.development(), Introspection: cfg.introspection(), CORSOrigins: cfg.CORSOrigins,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxComplexity: cfg.MaxComplexity, MaxDepth: cfg.MaxDepth,
 			MaxAliases: cfg.MaxAliases, MaxRootFields: cfg.MaxRootFields, APIKeyRate: cfg.APIKeyRate,
-			APIKeyBurst: cfg.APIKeyBurst, AnonymousPerMinute: cfg.AnonymousPerMinute, Tracing: tracingEnabled(),
+			APIKeyBurst: cfg.APIKeyBurst, AnonymousPerMinute: cfg.AnonymousPerMinute, FormPerMinute: cfg.FormPerMinute, Tracing: tracingEnabled(),
 		}, api.Deps{Service: a.svc, Pool: a.pool, Log: log, Registry: reg, RiverUI: ui, Version: version})
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {

@@ -53,6 +53,21 @@ type Activity struct {
 	Version               int32
 }
 
+type AssignmentDecision struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	LeadID     uuid.UUID
+	RuleID     *uuid.UUID
+	Reason     string
+	Candidates []byte
+	ChosenID   *uuid.UUID
+	PreviousID *uuid.UUID
+	Manual     bool
+	ActorKind  string
+	ActorID    *uuid.UUID
+	DecidedAt  time.Time
+}
+
 type Contact struct {
 	OrgID        uuid.UUID
 	ID           uuid.UUID
@@ -138,6 +153,27 @@ type Lead struct {
 	UpdatedAt        time.Time
 	DeletedAt        *time.Time
 	Version          int32
+}
+
+type LeadForm struct {
+	OrgID          uuid.UUID
+	ID             uuid.UUID
+	PublicKey      string
+	Name           string
+	Fields         []string
+	RequiredFields []string
+	AllowedOrigins []string
+	Source         string
+	Campaign       string
+	RedirectUrl    string
+	HoneypotField  string
+	AllowPartial   bool
+	RatePerMinute  int32
+	Active         bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeletedAt      *time.Time
+	Version        int32
 }
 
 type LeadImport struct {
@@ -272,6 +308,40 @@ type PipelineStage struct {
 	StaleAfterDays   *int32
 	EntryCriteria    []byte
 	DeletedAt        *time.Time
+}
+
+type ScoringRule struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	Kind       string
+	Name       string
+	Field      string
+	Operator   string
+	Value      []byte
+	EventType  string
+	UrlPattern string
+	Points     int32
+	CapPoints  *int32
+	CapDays    *int32
+	Active     bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	DeletedAt  *time.Time
+	Version    int32
+}
+
+type ScoringRun struct {
+	OrgID      uuid.UUID
+	ID         uuid.UUID
+	Status     string
+	Reason     string
+	Total      int32
+	Done       int32
+	Changed    int32
+	LastLeadID *uuid.UUID
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt *time.Time
 }
 
 type StageHistory struct {

@@ -108,7 +108,7 @@ func (q *Queries) FindLoginUsers(ctx context.Context, email string) ([]FindLogin
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT org_id, id, email, name, role, team_id, active, created_at, updated_at, version
+SELECT org_id, id, email, name, role, team_id, active, away, created_at, updated_at, version
 FROM users
 WHERE org_id = $1 AND email = $2
 `
@@ -126,6 +126,7 @@ type GetUserByEmailRow struct {
 	Role      string
 	TeamID    *uuid.UUID
 	Active    bool
+	Away      bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int32
@@ -142,6 +143,7 @@ func (q *Queries) GetUserByEmail(ctx context.Context, arg GetUserByEmailParams) 
 		&i.Role,
 		&i.TeamID,
 		&i.Active,
+		&i.Away,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
@@ -150,7 +152,7 @@ func (q *Queries) GetUserByEmail(ctx context.Context, arg GetUserByEmailParams) 
 }
 
 const getUserForUpdate = `-- name: GetUserForUpdate :one
-SELECT org_id, id, email, name, role, team_id, active, created_at, updated_at, version
+SELECT org_id, id, email, name, role, team_id, active, away, created_at, updated_at, version
 FROM users
 WHERE org_id = $1 AND id = $2
 FOR UPDATE
@@ -169,6 +171,7 @@ type GetUserForUpdateRow struct {
 	Role      string
 	TeamID    *uuid.UUID
 	Active    bool
+	Away      bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int32
@@ -185,6 +188,7 @@ func (q *Queries) GetUserForUpdate(ctx context.Context, arg GetUserForUpdatePara
 		&i.Role,
 		&i.TeamID,
 		&i.Active,
+		&i.Away,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
@@ -193,7 +197,7 @@ func (q *Queries) GetUserForUpdate(ctx context.Context, arg GetUserForUpdatePara
 }
 
 const getUsers = `-- name: GetUsers :many
-SELECT org_id, id, email, name, role, team_id, active, created_at, updated_at, version
+SELECT org_id, id, email, name, role, team_id, active, away, created_at, updated_at, version
 FROM users
 WHERE org_id = $1 AND id = ANY($2::uuid[])
 `
@@ -211,6 +215,7 @@ type GetUsersRow struct {
 	Role      string
 	TeamID    *uuid.UUID
 	Active    bool
+	Away      bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int32
@@ -233,6 +238,7 @@ func (q *Queries) GetUsers(ctx context.Context, arg GetUsersParams) ([]GetUsersR
 			&i.Role,
 			&i.TeamID,
 			&i.Active,
+			&i.Away,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Version,
@@ -248,7 +254,7 @@ func (q *Queries) GetUsers(ctx context.Context, arg GetUsersParams) ([]GetUsersR
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT org_id, id, email, name, role, team_id, active, created_at, updated_at, version
+SELECT org_id, id, email, name, role, team_id, active, away, created_at, updated_at, version
 FROM users
 WHERE org_id = $1
 ORDER BY name, id
@@ -262,6 +268,7 @@ type ListUsersRow struct {
 	Role      string
 	TeamID    *uuid.UUID
 	Active    bool
+	Away      bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int32
@@ -284,6 +291,7 @@ func (q *Queries) ListUsers(ctx context.Context, orgID uuid.UUID) ([]ListUsersRo
 			&i.Role,
 			&i.TeamID,
 			&i.Active,
+			&i.Away,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Version,

@@ -17,6 +17,9 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/criteria"
+	"github.com/rapportcrm/rapport/internal/rules/routing"
+	"github.com/rapportcrm/rapport/internal/rules/scoring"
 	"github.com/rapportcrm/rapport/internal/service"
 	"github.com/shopspring/decimal"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -37,6 +40,10 @@ type ResolverRoot interface {
 	AccountConnection() AccountConnectionResolver
 	Activity() ActivityResolver
 	ApiKey() ApiKeyResolver
+	AssignmentCandidate() AssignmentCandidateResolver
+	AssignmentCriterion() AssignmentCriterionResolver
+	AssignmentDecision() AssignmentDecisionResolver
+	AssignmentRule() AssignmentRuleResolver
 	Contact() ContactResolver
 	ContactConnection() ContactConnectionResolver
 	DealContact() DealContactResolver
@@ -50,6 +57,7 @@ type ResolverRoot interface {
 	LeadImport() LeadImportResolver
 	LeadImportError() LeadImportErrorResolver
 	LeadImportProgress() LeadImportProgressResolver
+	LeadScore() LeadScoreResolver
 	LeadTouch() LeadTouchResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
@@ -61,6 +69,7 @@ type ResolverRoot interface {
 	PipelineChange() PipelineChangeResolver
 	Query() QueryResolver
 	Quota() QuotaResolver
+	ScoringRule() ScoringRuleResolver
 	StageChange() StageChangeResolver
 	Subscription() SubscriptionResolver
 	Task() TaskResolver
@@ -147,6 +156,51 @@ type ComplexityRoot struct {
 		Prefix     func(childComplexity int) int
 		RevokedAt  func(childComplexity int) int
 		Scopes     func(childComplexity int) int
+	}
+
+	AssignmentCandidate struct {
+		Eligible  func(childComplexity int) int
+		OpenLeads func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Rule      func(childComplexity int) int
+		Sticky    func(childComplexity int) int
+		User      func(childComplexity int) int
+	}
+
+	AssignmentCriterion struct {
+		Field    func(childComplexity int) int
+		Operator func(childComplexity int) int
+		Value    func(childComplexity int) int
+	}
+
+	AssignmentDecision struct {
+		Actor      func(childComplexity int) int
+		Candidates func(childComplexity int) int
+		Chosen     func(childComplexity int) int
+		DecidedAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Lead       func(childComplexity int) int
+		Manual     func(childComplexity int) int
+		Previous   func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Rule       func(childComplexity int) int
+		Sticky     func(childComplexity int) int
+	}
+
+	AssignmentRule struct {
+		Active       func(childComplexity int) int
+		Capacity     func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Criteria     func(childComplexity int) int
+		GlobalID     func(childComplexity int) int
+		LastAssigned func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Position     func(childComplexity int) int
+		Strategy     func(childComplexity int) int
+		TargetTeam   func(childComplexity int) int
+		TargetUser   func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+		Version      func(childComplexity int) int
 	}
 
 	Blocker struct {
@@ -281,6 +335,11 @@ type ComplexityRoot struct {
 		Roles   func(childComplexity int) int
 	}
 
+	DeleteScoringRulePayload struct {
+		DeletedID func(childComplexity int) int
+		Rescore   func(childComplexity int) int
+	}
+
 	EntryCriterion struct {
 		Kind  func(childComplexity int) int
 		Label func(childComplexity int) int
@@ -370,6 +429,11 @@ type ComplexityRoot struct {
 		Weighted       func(childComplexity int) int
 	}
 
+	IdentifyVisitorPayload struct {
+		AttachedEvents func(childComplexity int) int
+		Lead           func(childComplexity int) int
+	}
+
 	Lead struct {
 		Account          func(childComplexity int) int
 		AllowedStatuses  func(childComplexity int) int
@@ -401,6 +465,7 @@ type ComplexityRoot struct {
 		RegistrationCode func(childComplexity int) int
 		SLADueAt         func(childComplexity int) int
 		SLAState         func(childComplexity int) int
+		Score            func(childComplexity int) int
 		Source           func(childComplexity int) int
 		Spam             func(childComplexity int) int
 		Status           func(childComplexity int) int
@@ -412,6 +477,14 @@ type ComplexityRoot struct {
 		UpdatedAt        func(childComplexity int) int
 		Version          func(childComplexity int) int
 		Website          func(childComplexity int) int
+	}
+
+	LeadActivityResult struct {
+		Error   func(childComplexity int) int
+		EventID func(childComplexity int) int
+		Index   func(childComplexity int) int
+		LeadID  func(childComplexity int) int
+		Outcome func(childComplexity int) int
 	}
 
 	LeadChange struct {
@@ -437,6 +510,30 @@ type ComplexityRoot struct {
 	LeadEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	LeadForm struct {
+		Active         func(childComplexity int) int
+		AllowPartial   func(childComplexity int) int
+		AllowedOrigins func(childComplexity int) int
+		Campaign       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Fields         func(childComplexity int) int
+		GlobalID       func(childComplexity int) int
+		HoneypotField  func(childComplexity int) int
+		Name           func(childComplexity int) int
+		PublicKey      func(childComplexity int) int
+		RatePerMinute  func(childComplexity int) int
+		RedirectURL    func(childComplexity int) int
+		RequiredFields func(childComplexity int) int
+		Source         func(childComplexity int) int
+		SubmitPath     func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+		Version        func(childComplexity int) int
+	}
+
+	LeadFormPayload struct {
+		LeadForm func(childComplexity int) int
 	}
 
 	LeadImport struct {
@@ -505,6 +602,14 @@ type ComplexityRoot struct {
 		Lead func(childComplexity int) int
 	}
 
+	LeadScore struct {
+		Breakdown       func(childComplexity int) int
+		Grade           func(childComplexity int) int
+		ScoreEngagement func(childComplexity int) int
+		ScoreFit        func(childComplexity int) int
+		ScoreTotal      func(childComplexity int) int
+	}
+
 	LeadTouch struct {
 		Campaign   func(childComplexity int) int
 		ContactID  func(childComplexity int) int
@@ -538,6 +643,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AssignLead                 func(childComplexity int, id string) int
 		CancelLeadImport           func(childComplexity int, id string) int
 		CaptureLead                func(childComplexity int, input model.CaptureLeadInput) int
 		CaptureLeads               func(childComplexity int, leads []model.CaptureLeadInput) int
@@ -545,16 +651,23 @@ type ComplexityRoot struct {
 		ConvertLead                func(childComplexity int, input model.ConvertLeadInput) int
 		CreateAPIKey               func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateAccount              func(childComplexity int, input model.CreateAccountInput) int
+		CreateAssignmentRule       func(childComplexity int, input model.CreateAssignmentRuleInput) int
 		CreateContact              func(childComplexity int, input model.CreateContactInput) int
+		CreateLeadForm             func(childComplexity int, input model.CreateLeadFormInput) int
 		CreateOpportunity          func(childComplexity int, input model.CreateOpportunityInput) int
 		CreatePipeline             func(childComplexity int, input model.CreatePipelineInput) int
+		CreateScoringRule          func(childComplexity int, input model.ScoringRuleInput) int
 		CreateTask                 func(childComplexity int, input model.CreateTaskInput) int
 		CreateTeam                 func(childComplexity int, input model.CreateTeamInput) int
 		CreateUser                 func(childComplexity int, input model.CreateUserInput) int
 		DeleteAccount              func(childComplexity int, input model.DeleteRecordInput) int
+		DeleteAssignmentRule       func(childComplexity int, id string, expectedVersion int) int
 		DeleteContact              func(childComplexity int, input model.DeleteRecordInput) int
 		DeleteLead                 func(childComplexity int, input model.DeleteRecordInput) int
+		DeleteLeadForm             func(childComplexity int, id string, expectedVersion int) int
 		DeleteOpportunity          func(childComplexity int, input model.DeleteRecordInput) int
+		DeleteScoringRule          func(childComplexity int, id string, expectedVersion int) int
+		IdentifyVisitor            func(childComplexity int, visitorID string, leadID string) int
 		LogActivity                func(childComplexity int, input model.LogActivityInput) int
 		Login                      func(childComplexity int, input model.LoginInput) int
 		MarkNotificationsRead      func(childComplexity int, input model.MarkNotificationsReadInput) int
@@ -562,22 +675,30 @@ type ComplexityRoot struct {
 		MergeContacts              func(childComplexity int, input model.MergeRecordsInput) int
 		MergeLeads                 func(childComplexity int, input model.MergeLeadsInput) int
 		MoveOpportunity            func(childComplexity int, input model.MoveOpportunityInput) int
+		ReassignLead               func(childComplexity int, id string, ownerID string, reason string) int
+		ReorderAssignmentRules     func(childComplexity int, ids []string) int
 		RestoreAccount             func(childComplexity int, input model.DeleteRecordInput) int
 		RestoreContact             func(childComplexity int, input model.DeleteRecordInput) int
 		RestoreLead                func(childComplexity int, input model.DeleteRecordInput) int
 		RestoreOpportunity         func(childComplexity int, input model.DeleteRecordInput) int
 		RevokeAPIKey               func(childComplexity int, input model.RevokeAPIKeyInput) int
+		RotateLeadFormKey          func(childComplexity int, id string, expectedVersion int) int
 		SetExchangeRate            func(childComplexity int, input model.SetExchangeRateInput) int
 		SetLeadStatus              func(childComplexity int, input model.SetLeadStatusInput) int
 		SetQuota                   func(childComplexity int, input model.SetQuotaInput) int
+		SetUserAway                func(childComplexity int, userID string, away bool) int
 		StartLeadImport            func(childComplexity int, id string, mapping []model.ColumnMappingInput, source *crm.LeadSource, campaign *string) int
 		SubmitForecast             func(childComplexity int, input model.SubmitForecastInput) int
+		TrackLeadActivity          func(childComplexity int, events []model.LeadActivityInput) int
 		UpdateAccount              func(childComplexity int, input model.UpdateAccountInput) int
+		UpdateAssignmentRule       func(childComplexity int, input model.UpdateAssignmentRuleInput) int
 		UpdateContact              func(childComplexity int, input model.UpdateContactInput) int
 		UpdateLead                 func(childComplexity int, input model.UpdateLeadInput) int
+		UpdateLeadForm             func(childComplexity int, input model.UpdateLeadFormInput) int
 		UpdateOpportunity          func(childComplexity int, input model.UpdateOpportunityInput) int
 		UpdateOrganizationSettings func(childComplexity int, input model.UpdateOrganizationSettingsInput) int
 		UpdatePipeline             func(childComplexity int, input model.UpdatePipelineInput) int
+		UpdateScoringRule          func(childComplexity int, id string, expectedVersion int, input model.ScoringRuleInput) int
 		UpdateTask                 func(childComplexity int, input model.UpdateTaskInput) int
 		UpdateTeam                 func(childComplexity int, input model.UpdateTeamInput) int
 		UpdateUser                 func(childComplexity int, input model.UpdateUserInput) int
@@ -725,32 +846,41 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys             func(childComplexity int) int
-		Accounts            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AccountFilter, orderBy *model.RecordOrder) int
-		AuditTrail          func(childComplexity int, recordID string, first *int, after *string) int
-		Changes             func(childComplexity int, after *string, types []model.RecordType, first *int) int
-		Contacts            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ContactFilter, orderBy *model.RecordOrder) int
-		ExchangeRates       func(childComplexity int, fromCurrency *string) int
-		FindDuplicates      func(childComplexity int, leadID string) int
-		Forecast            func(childComplexity int, input model.ForecastInput) int
-		ForecastSubmissions func(childComplexity int, from crm.Date, to crm.Date) int
-		LeadImport          func(childComplexity int, id string) int
-		LeadImportFields    func(childComplexity int) int
-		LeadImports         func(childComplexity int, first *int, after *string) int
-		Leads               func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) int
-		Node                func(childComplexity int, id string) int
-		Nodes               func(childComplexity int, ids []string) int
-		Notifications       func(childComplexity int, unreadOnly *bool, first *int, after *string) int
-		Opportunities       func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.OpportunityFilter, orderBy *model.OpportunityOrder) int
-		Organization        func(childComplexity int) int
-		PipelineBoard       func(childComplexity int, pipelineID string, dealsPerStage *int, ownerIds []string) int
-		Pipelines           func(childComplexity int) int
-		Quotas              func(childComplexity int, from crm.Date, to crm.Date) int
-		Tasks               func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
-		Teams               func(childComplexity int) int
-		Timeline            func(childComplexity int, recordID string, types []crm.ActivityType, first *int, after *string) int
-		Users               func(childComplexity int) int
-		Viewer              func(childComplexity int) int
+		APIKeys              func(childComplexity int) int
+		Accounts             func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AccountFilter, orderBy *model.RecordOrder) int
+		AssignmentDecisions  func(childComplexity int, leadID string) int
+		AssignmentRules      func(childComplexity int) int
+		AuditTrail           func(childComplexity int, recordID string, first *int, after *string) int
+		Changes              func(childComplexity int, after *string, types []model.RecordType, first *int) int
+		Contacts             func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ContactFilter, orderBy *model.RecordOrder) int
+		ExchangeRates        func(childComplexity int, fromCurrency *string) int
+		FindDuplicates       func(childComplexity int, leadID string) int
+		Forecast             func(childComplexity int, input model.ForecastInput) int
+		ForecastSubmissions  func(childComplexity int, from crm.Date, to crm.Date) int
+		LeadForm             func(childComplexity int, id string) int
+		LeadForms            func(childComplexity int) int
+		LeadImport           func(childComplexity int, id string) int
+		LeadImportFields     func(childComplexity int) int
+		LeadImports          func(childComplexity int, first *int, after *string) int
+		Leads                func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) int
+		Node                 func(childComplexity int, id string) int
+		Nodes                func(childComplexity int, ids []string) int
+		Notifications        func(childComplexity int, unreadOnly *bool, first *int, after *string) int
+		Opportunities        func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.OpportunityFilter, orderBy *model.OpportunityOrder) int
+		Organization         func(childComplexity int) int
+		PipelineBoard        func(childComplexity int, pipelineID string, dealsPerStage *int, ownerIds []string) int
+		Pipelines            func(childComplexity int) int
+		PreviewAssignment    func(childComplexity int, leadID string) int
+		Quotas               func(childComplexity int, from crm.Date, to crm.Date) int
+		ScoringRules         func(childComplexity int) int
+		ScoringRun           func(childComplexity int, id string) int
+		ScoringRuns          func(childComplexity int) int
+		SimulateScoringRules func(childComplexity int, rules []model.ScoringRuleInput, since *time.Time) int
+		Tasks                func(childComplexity int, filter *model.TaskFilter, first *int, after *string) int
+		Teams                func(childComplexity int) int
+		Timeline             func(childComplexity int, recordID string, types []crm.ActivityType, first *int, after *string) int
+		Users                func(childComplexity int) int
+		Viewer               func(childComplexity int) int
 	}
 
 	Quota struct {
@@ -764,6 +894,75 @@ type ComplexityRoot struct {
 
 	RevokeApiKeyPayload struct {
 		APIKey func(childComplexity int) int
+	}
+
+	ScoreBucket struct {
+		Count func(childComplexity int) int
+		From  func(childComplexity int) int
+		To    func(childComplexity int) int
+	}
+
+	ScoreDistribution struct {
+		Average   func(childComplexity int) int
+		Buckets   func(childComplexity int) int
+		GradeA    func(childComplexity int) int
+		GradeB    func(childComplexity int) int
+		GradeC    func(childComplexity int) int
+		Nurture   func(childComplexity int) int
+		Qualified func(childComplexity int) int
+	}
+
+	ScoreEntry struct {
+		At          func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		Part        func(childComplexity int) int
+		Points      func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Rule        func(childComplexity int) int
+		RuleVersion func(childComplexity int) int
+	}
+
+	ScoringRule struct {
+		Active     func(childComplexity int) int
+		CapDays    func(childComplexity int) int
+		CapPoints  func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		DeletedAt  func(childComplexity int) int
+		EventType  func(childComplexity int) int
+		Field      func(childComplexity int) int
+		GlobalID   func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Operator   func(childComplexity int) int
+		Points     func(childComplexity int) int
+		URLPattern func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+		Value      func(childComplexity int) int
+		Version    func(childComplexity int) int
+	}
+
+	ScoringRulePayload struct {
+		Rescore func(childComplexity int) int
+		Rule    func(childComplexity int) int
+	}
+
+	ScoringRun struct {
+		Changed    func(childComplexity int) int
+		Done       func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		GlobalID   func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Total      func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+	}
+
+	ScoringSimulation struct {
+		Changed  func(childComplexity int) int
+		Current  func(childComplexity int) int
+		Leads    func(childComplexity int) int
+		Proposed func(childComplexity int) int
 	}
 
 	SetExchangeRatePayload struct {
@@ -859,6 +1058,13 @@ type ComplexityRoot struct {
 		Version   func(childComplexity int) int
 	}
 
+	TrackLeadActivityPayload struct {
+		Duplicates func(childComplexity int) int
+		Failed     func(childComplexity int) int
+		Items      func(childComplexity int) int
+		Recorded   func(childComplexity int) int
+	}
+
 	Transition struct {
 		BlockedBy func(childComplexity int) int
 		Stage     func(childComplexity int) int
@@ -886,6 +1092,7 @@ type ComplexityRoot struct {
 
 	User struct {
 		Active    func(childComplexity int) int
+		Away      func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
 		GlobalID  func(childComplexity int) int
@@ -936,6 +1143,31 @@ type ActivityResolver interface {
 }
 type ApiKeyResolver interface {
 	CreatedBy(ctx context.Context, obj *crm.APIKey) (*crm.User, error)
+}
+type AssignmentCandidateResolver interface {
+	User(ctx context.Context, obj *routing.Considered) (*crm.User, error)
+	Rule(ctx context.Context, obj *routing.Considered) (*service.AssignmentRule, error)
+	Sticky(ctx context.Context, obj *routing.Considered) (*routing.StickyKind, error)
+}
+type AssignmentCriterionResolver interface {
+	Operator(ctx context.Context, obj *criteria.Criterion) (string, error)
+}
+type AssignmentDecisionResolver interface {
+	ID(ctx context.Context, obj *service.AssignmentDecision) (*string, error)
+	Lead(ctx context.Context, obj *service.AssignmentDecision) (*crm.Lead, error)
+	Rule(ctx context.Context, obj *service.AssignmentDecision) (*service.AssignmentRule, error)
+	Sticky(ctx context.Context, obj *service.AssignmentDecision) (*routing.StickyKind, error)
+
+	Chosen(ctx context.Context, obj *service.AssignmentDecision) (*crm.User, error)
+	Previous(ctx context.Context, obj *service.AssignmentDecision) (*crm.User, error)
+
+	Actor(ctx context.Context, obj *service.AssignmentDecision) (*crm.User, error)
+}
+type AssignmentRuleResolver interface {
+	TargetUser(ctx context.Context, obj *service.AssignmentRule) (*crm.User, error)
+	TargetTeam(ctx context.Context, obj *service.AssignmentRule) (*crm.Team, error)
+
+	LastAssigned(ctx context.Context, obj *service.AssignmentRule) (*crm.User, error)
 }
 type ContactResolver interface {
 	Account(ctx context.Context, obj *crm.Contact) (*crm.Account, error)
@@ -988,6 +1220,7 @@ type LeadResolver interface {
 	MergedInto(ctx context.Context, obj *crm.Lead) (*crm.Lead, error)
 
 	AllowedStatuses(ctx context.Context, obj *crm.Lead) ([]crm.LeadStatus, error)
+	Score(ctx context.Context, obj *crm.Lead) (*crm.Lead, error)
 }
 type LeadChangeResolver interface {
 	Cursor(ctx context.Context, obj *service.LeadChange) (string, error)
@@ -1014,6 +1247,9 @@ type LeadImportErrorResolver interface {
 }
 type LeadImportProgressResolver interface {
 	Cursor(ctx context.Context, obj *service.ImportProgress) (string, error)
+}
+type LeadScoreResolver interface {
+	Breakdown(ctx context.Context, obj *crm.Lead) ([]service.ScoreEntry, error)
 }
 type LeadTouchResolver interface {
 	ContactID(ctx context.Context, obj *crm.Touch) (*string, error)
@@ -1054,6 +1290,10 @@ type MutationResolver interface {
 	SetQuota(ctx context.Context, input model.SetQuotaInput) (*model.SetQuotaPayload, error)
 	SetExchangeRate(ctx context.Context, input model.SetExchangeRateInput) (*model.SetExchangeRatePayload, error)
 	SubmitForecast(ctx context.Context, input model.SubmitForecastInput) (*model.SubmitForecastPayload, error)
+	CreateLeadForm(ctx context.Context, input model.CreateLeadFormInput) (*model.LeadFormPayload, error)
+	UpdateLeadForm(ctx context.Context, input model.UpdateLeadFormInput) (*model.LeadFormPayload, error)
+	DeleteLeadForm(ctx context.Context, id string, expectedVersion int) (*model.LeadFormPayload, error)
+	RotateLeadFormKey(ctx context.Context, id string, expectedVersion int) (*model.LeadFormPayload, error)
 	StartLeadImport(ctx context.Context, id string, mapping []model.ColumnMappingInput, source *crm.LeadSource, campaign *string) (*crm.LeadImport, error)
 	CancelLeadImport(ctx context.Context, id string) (*crm.LeadImport, error)
 	CaptureLead(ctx context.Context, input model.CaptureLeadInput) (*model.CaptureLeadPayload, error)
@@ -1064,6 +1304,18 @@ type MutationResolver interface {
 	RestoreLead(ctx context.Context, input model.DeleteRecordInput) (*model.LeadPayload, error)
 	ConvertLead(ctx context.Context, input model.ConvertLeadInput) (*model.ConvertLeadPayload, error)
 	MergeLeads(ctx context.Context, input model.MergeLeadsInput) (*model.LeadPayload, error)
+	CreateAssignmentRule(ctx context.Context, input model.CreateAssignmentRuleInput) (*service.AssignmentRule, error)
+	UpdateAssignmentRule(ctx context.Context, input model.UpdateAssignmentRuleInput) (*service.AssignmentRule, error)
+	ReorderAssignmentRules(ctx context.Context, ids []string) ([]service.AssignmentRule, error)
+	DeleteAssignmentRule(ctx context.Context, id string, expectedVersion int) (string, error)
+	AssignLead(ctx context.Context, id string) (*service.AssignmentDecision, error)
+	ReassignLead(ctx context.Context, id string, ownerID string, reason string) (*service.AssignmentDecision, error)
+	SetUserAway(ctx context.Context, userID string, away bool) (*crm.User, error)
+	CreateScoringRule(ctx context.Context, input model.ScoringRuleInput) (*model.ScoringRulePayload, error)
+	UpdateScoringRule(ctx context.Context, id string, expectedVersion int, input model.ScoringRuleInput) (*model.ScoringRulePayload, error)
+	DeleteScoringRule(ctx context.Context, id string, expectedVersion int) (*model.DeleteScoringRulePayload, error)
+	TrackLeadActivity(ctx context.Context, events []model.LeadActivityInput) (*model.TrackLeadActivityPayload, error)
+	IdentifyVisitor(ctx context.Context, visitorID string, leadID string) (*model.IdentifyVisitorPayload, error)
 }
 type NotificationResolver interface {
 	RecordID(ctx context.Context, obj *crm.Notification) (*string, error)
@@ -1128,17 +1380,32 @@ type QueryResolver interface {
 	ForecastSubmissions(ctx context.Context, from crm.Date, to crm.Date) ([]service.ForecastSubmission, error)
 	Quotas(ctx context.Context, from crm.Date, to crm.Date) ([]service.Quota, error)
 	ExchangeRates(ctx context.Context, fromCurrency *string) ([]service.ExchangeRate, error)
+	LeadForms(ctx context.Context) ([]crm.LeadForm, error)
+	LeadForm(ctx context.Context, id string) (*crm.LeadForm, error)
 	LeadImport(ctx context.Context, id string) (*crm.LeadImport, error)
 	LeadImports(ctx context.Context, first *int, after *string) (*model.LeadImportConnection, error)
 	LeadImportFields(ctx context.Context) ([]string, error)
 	Leads(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.LeadFilter, orderBy *model.LeadOrder) (*model.LeadConnection, error)
 	FindDuplicates(ctx context.Context, leadID string) ([]service.LeadDuplicate, error)
+	AssignmentRules(ctx context.Context) ([]service.AssignmentRule, error)
+	PreviewAssignment(ctx context.Context, leadID string) (*service.AssignmentDecision, error)
+	AssignmentDecisions(ctx context.Context, leadID string) ([]service.AssignmentDecision, error)
+	ScoringRules(ctx context.Context) ([]scoring.Rule, error)
+	ScoringRun(ctx context.Context, id string) (*service.ScoringRun, error)
+	ScoringRuns(ctx context.Context) ([]service.ScoringRun, error)
+	SimulateScoringRules(ctx context.Context, rules []model.ScoringRuleInput, since *time.Time) (*service.Simulation, error)
 }
 type QuotaResolver interface {
 	User(ctx context.Context, obj *service.Quota) (*crm.User, error)
 	Team(ctx context.Context, obj *service.Quota) (*crm.Team, error)
 
 	Amount(ctx context.Context, obj *service.Quota) (*model.Money, error)
+}
+type ScoringRuleResolver interface {
+	Field(ctx context.Context, obj *scoring.Rule) (*string, error)
+	Operator(ctx context.Context, obj *scoring.Rule) (*string, error)
+	Value(ctx context.Context, obj *scoring.Rule) (json.RawMessage, error)
+	EventType(ctx context.Context, obj *scoring.Rule) (*scoring.EventType, error)
 }
 type StageChangeResolver interface {
 	FromStage(ctx context.Context, obj *service.StageChange) (*crm.Stage, error)
@@ -1519,6 +1786,208 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApiKey.Scopes(childComplexity), true
+
+	case "AssignmentCandidate.eligible":
+		if e.ComplexityRoot.AssignmentCandidate.Eligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.Eligible(childComplexity), true
+	case "AssignmentCandidate.openLeads":
+		if e.ComplexityRoot.AssignmentCandidate.OpenLeads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.OpenLeads(childComplexity), true
+	case "AssignmentCandidate.reason":
+		if e.ComplexityRoot.AssignmentCandidate.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.Reason(childComplexity), true
+	case "AssignmentCandidate.rule":
+		if e.ComplexityRoot.AssignmentCandidate.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.Rule(childComplexity), true
+	case "AssignmentCandidate.sticky":
+		if e.ComplexityRoot.AssignmentCandidate.Sticky == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.Sticky(childComplexity), true
+	case "AssignmentCandidate.user":
+		if e.ComplexityRoot.AssignmentCandidate.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCandidate.User(childComplexity), true
+
+	case "AssignmentCriterion.field":
+		if e.ComplexityRoot.AssignmentCriterion.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCriterion.Field(childComplexity), true
+	case "AssignmentCriterion.operator":
+		if e.ComplexityRoot.AssignmentCriterion.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCriterion.Operator(childComplexity), true
+	case "AssignmentCriterion.value":
+		if e.ComplexityRoot.AssignmentCriterion.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentCriterion.Value(childComplexity), true
+
+	case "AssignmentDecision.actor":
+		if e.ComplexityRoot.AssignmentDecision.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Actor(childComplexity), true
+	case "AssignmentDecision.candidates":
+		if e.ComplexityRoot.AssignmentDecision.Candidates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Candidates(childComplexity), true
+	case "AssignmentDecision.chosen":
+		if e.ComplexityRoot.AssignmentDecision.Chosen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Chosen(childComplexity), true
+	case "AssignmentDecision.decidedAt":
+		if e.ComplexityRoot.AssignmentDecision.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.DecidedAt(childComplexity), true
+	case "AssignmentDecision.id":
+		if e.ComplexityRoot.AssignmentDecision.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.ID(childComplexity), true
+	case "AssignmentDecision.lead":
+		if e.ComplexityRoot.AssignmentDecision.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Lead(childComplexity), true
+	case "AssignmentDecision.manual":
+		if e.ComplexityRoot.AssignmentDecision.Manual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Manual(childComplexity), true
+	case "AssignmentDecision.previous":
+		if e.ComplexityRoot.AssignmentDecision.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Previous(childComplexity), true
+	case "AssignmentDecision.reason":
+		if e.ComplexityRoot.AssignmentDecision.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Reason(childComplexity), true
+	case "AssignmentDecision.rule":
+		if e.ComplexityRoot.AssignmentDecision.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Rule(childComplexity), true
+	case "AssignmentDecision.sticky":
+		if e.ComplexityRoot.AssignmentDecision.Sticky == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentDecision.Sticky(childComplexity), true
+
+	case "AssignmentRule.active":
+		if e.ComplexityRoot.AssignmentRule.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Active(childComplexity), true
+	case "AssignmentRule.capacity":
+		if e.ComplexityRoot.AssignmentRule.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Capacity(childComplexity), true
+	case "AssignmentRule.createdAt":
+		if e.ComplexityRoot.AssignmentRule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.CreatedAt(childComplexity), true
+	case "AssignmentRule.criteria":
+		if e.ComplexityRoot.AssignmentRule.Criteria == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Criteria(childComplexity), true
+	case "AssignmentRule.id":
+		if e.ComplexityRoot.AssignmentRule.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.GlobalID(childComplexity), true
+	case "AssignmentRule.lastAssigned":
+		if e.ComplexityRoot.AssignmentRule.LastAssigned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.LastAssigned(childComplexity), true
+	case "AssignmentRule.name":
+		if e.ComplexityRoot.AssignmentRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Name(childComplexity), true
+	case "AssignmentRule.position":
+		if e.ComplexityRoot.AssignmentRule.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Position(childComplexity), true
+	case "AssignmentRule.strategy":
+		if e.ComplexityRoot.AssignmentRule.Strategy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Strategy(childComplexity), true
+	case "AssignmentRule.targetTeam":
+		if e.ComplexityRoot.AssignmentRule.TargetTeam == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.TargetTeam(childComplexity), true
+	case "AssignmentRule.targetUser":
+		if e.ComplexityRoot.AssignmentRule.TargetUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.TargetUser(childComplexity), true
+	case "AssignmentRule.updatedAt":
+		if e.ComplexityRoot.AssignmentRule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.UpdatedAt(childComplexity), true
+	case "AssignmentRule.version":
+		if e.ComplexityRoot.AssignmentRule.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssignmentRule.Version(childComplexity), true
 
 	case "Blocker.detail":
 		if e.ComplexityRoot.Blocker.Detail == nil {
@@ -1972,6 +2441,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DealContact.Roles(childComplexity), true
 
+	case "DeleteScoringRulePayload.deletedId":
+		if e.ComplexityRoot.DeleteScoringRulePayload.DeletedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteScoringRulePayload.DeletedID(childComplexity), true
+	case "DeleteScoringRulePayload.rescore":
+		if e.ComplexityRoot.DeleteScoringRulePayload.Rescore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteScoringRulePayload.Rescore(childComplexity), true
+
 	case "EntryCriterion.kind":
 		if e.ComplexityRoot.EntryCriterion.Kind == nil {
 			break
@@ -2336,6 +2818,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ForecastSubmission.Weighted(childComplexity), true
 
+	case "IdentifyVisitorPayload.attachedEvents":
+		if e.ComplexityRoot.IdentifyVisitorPayload.AttachedEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentifyVisitorPayload.AttachedEvents(childComplexity), true
+	case "IdentifyVisitorPayload.lead":
+		if e.ComplexityRoot.IdentifyVisitorPayload.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdentifyVisitorPayload.Lead(childComplexity), true
+
 	case "Lead.account":
 		if e.ComplexityRoot.Lead.Account == nil {
 			break
@@ -2516,6 +3011,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Lead.SLAState(childComplexity), true
+	case "Lead.score":
+		if e.ComplexityRoot.Lead.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Score(childComplexity), true
 	case "Lead.source":
 		if e.ComplexityRoot.Lead.Source == nil {
 			break
@@ -2587,6 +3088,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Lead.Website(childComplexity), true
+
+	case "LeadActivityResult.error":
+		if e.ComplexityRoot.LeadActivityResult.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.Error(childComplexity), true
+	case "LeadActivityResult.eventId":
+		if e.ComplexityRoot.LeadActivityResult.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.EventID(childComplexity), true
+	case "LeadActivityResult.index":
+		if e.ComplexityRoot.LeadActivityResult.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.Index(childComplexity), true
+	case "LeadActivityResult.leadId":
+		if e.ComplexityRoot.LeadActivityResult.LeadID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.LeadID(childComplexity), true
+	case "LeadActivityResult.outcome":
+		if e.ComplexityRoot.LeadActivityResult.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadActivityResult.Outcome(childComplexity), true
 
 	case "LeadChange.actor":
 		if e.ComplexityRoot.LeadChange.Actor == nil {
@@ -2669,6 +3201,116 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeadEdge.Node(childComplexity), true
+
+	case "LeadForm.active":
+		if e.ComplexityRoot.LeadForm.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Active(childComplexity), true
+	case "LeadForm.allowPartial":
+		if e.ComplexityRoot.LeadForm.AllowPartial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.AllowPartial(childComplexity), true
+	case "LeadForm.allowedOrigins":
+		if e.ComplexityRoot.LeadForm.AllowedOrigins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.AllowedOrigins(childComplexity), true
+	case "LeadForm.campaign":
+		if e.ComplexityRoot.LeadForm.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Campaign(childComplexity), true
+	case "LeadForm.createdAt":
+		if e.ComplexityRoot.LeadForm.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.CreatedAt(childComplexity), true
+	case "LeadForm.fields":
+		if e.ComplexityRoot.LeadForm.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Fields(childComplexity), true
+	case "LeadForm.id":
+		if e.ComplexityRoot.LeadForm.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.GlobalID(childComplexity), true
+	case "LeadForm.honeypotField":
+		if e.ComplexityRoot.LeadForm.HoneypotField == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.HoneypotField(childComplexity), true
+	case "LeadForm.name":
+		if e.ComplexityRoot.LeadForm.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Name(childComplexity), true
+	case "LeadForm.publicKey":
+		if e.ComplexityRoot.LeadForm.PublicKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.PublicKey(childComplexity), true
+	case "LeadForm.ratePerMinute":
+		if e.ComplexityRoot.LeadForm.RatePerMinute == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.RatePerMinute(childComplexity), true
+	case "LeadForm.redirectUrl":
+		if e.ComplexityRoot.LeadForm.RedirectURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.RedirectURL(childComplexity), true
+	case "LeadForm.requiredFields":
+		if e.ComplexityRoot.LeadForm.RequiredFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.RequiredFields(childComplexity), true
+	case "LeadForm.source":
+		if e.ComplexityRoot.LeadForm.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Source(childComplexity), true
+	case "LeadForm.submitPath":
+		if e.ComplexityRoot.LeadForm.SubmitPath == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.SubmitPath(childComplexity), true
+	case "LeadForm.updatedAt":
+		if e.ComplexityRoot.LeadForm.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.UpdatedAt(childComplexity), true
+	case "LeadForm.version":
+		if e.ComplexityRoot.LeadForm.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadForm.Version(childComplexity), true
+
+	case "LeadFormPayload.leadForm":
+		if e.ComplexityRoot.LeadFormPayload.LeadForm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadFormPayload.LeadForm(childComplexity), true
 
 	case "LeadImport.campaign":
 		if e.ComplexityRoot.LeadImport.Campaign == nil {
@@ -2935,6 +3577,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LeadPayload.Lead(childComplexity), true
 
+	case "LeadScore.breakdown":
+		if e.ComplexityRoot.LeadScore.Breakdown == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.Breakdown(childComplexity), true
+	case "LeadScore.grade":
+		if e.ComplexityRoot.LeadScore.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.Grade(childComplexity), true
+	case "LeadScore.engagement":
+		if e.ComplexityRoot.LeadScore.ScoreEngagement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.ScoreEngagement(childComplexity), true
+	case "LeadScore.fit":
+		if e.ComplexityRoot.LeadScore.ScoreFit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.ScoreFit(childComplexity), true
+	case "LeadScore.total":
+		if e.ComplexityRoot.LeadScore.ScoreTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.ScoreTotal(childComplexity), true
+
 	case "LeadTouch.campaign":
 		if e.ComplexityRoot.LeadTouch.Campaign == nil {
 			break
@@ -3042,6 +3715,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.assignLead":
+		if e.ComplexityRoot.Mutation.AssignLead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignLead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignLead(childComplexity, args["id"].(string)), true
 	case "Mutation.cancelLeadImport":
 		if e.ComplexityRoot.Mutation.CancelLeadImport == nil {
 			break
@@ -3119,6 +3803,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAccount(childComplexity, args["input"].(model.CreateAccountInput)), true
+	case "Mutation.createAssignmentRule":
+		if e.ComplexityRoot.Mutation.CreateAssignmentRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAssignmentRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAssignmentRule(childComplexity, args["input"].(model.CreateAssignmentRuleInput)), true
 	case "Mutation.createContact":
 		if e.ComplexityRoot.Mutation.CreateContact == nil {
 			break
@@ -3130,6 +3825,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateContact(childComplexity, args["input"].(model.CreateContactInput)), true
+	case "Mutation.createLeadForm":
+		if e.ComplexityRoot.Mutation.CreateLeadForm == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createLeadForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateLeadForm(childComplexity, args["input"].(model.CreateLeadFormInput)), true
 	case "Mutation.createOpportunity":
 		if e.ComplexityRoot.Mutation.CreateOpportunity == nil {
 			break
@@ -3152,6 +3858,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePipeline(childComplexity, args["input"].(model.CreatePipelineInput)), true
+	case "Mutation.createScoringRule":
+		if e.ComplexityRoot.Mutation.CreateScoringRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createScoringRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateScoringRule(childComplexity, args["input"].(model.ScoringRuleInput)), true
 	case "Mutation.createTask":
 		if e.ComplexityRoot.Mutation.CreateTask == nil {
 			break
@@ -3196,6 +3913,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteAccount(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.deleteAssignmentRule":
+		if e.ComplexityRoot.Mutation.DeleteAssignmentRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAssignmentRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAssignmentRule(childComplexity, args["id"].(string), args["expectedVersion"].(int)), true
 	case "Mutation.deleteContact":
 		if e.ComplexityRoot.Mutation.DeleteContact == nil {
 			break
@@ -3218,6 +3946,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteLead(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.deleteLeadForm":
+		if e.ComplexityRoot.Mutation.DeleteLeadForm == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteLeadForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteLeadForm(childComplexity, args["id"].(string), args["expectedVersion"].(int)), true
 	case "Mutation.deleteOpportunity":
 		if e.ComplexityRoot.Mutation.DeleteOpportunity == nil {
 			break
@@ -3229,6 +3968,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteOpportunity(childComplexity, args["input"].(model.DeleteRecordInput)), true
+	case "Mutation.deleteScoringRule":
+		if e.ComplexityRoot.Mutation.DeleteScoringRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteScoringRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteScoringRule(childComplexity, args["id"].(string), args["expectedVersion"].(int)), true
+	case "Mutation.identifyVisitor":
+		if e.ComplexityRoot.Mutation.IdentifyVisitor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_identifyVisitor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IdentifyVisitor(childComplexity, args["visitorId"].(string), args["leadId"].(string)), true
 	case "Mutation.logActivity":
 		if e.ComplexityRoot.Mutation.LogActivity == nil {
 			break
@@ -3306,6 +4067,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MoveOpportunity(childComplexity, args["input"].(model.MoveOpportunityInput)), true
+	case "Mutation.reassignLead":
+		if e.ComplexityRoot.Mutation.ReassignLead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reassignLead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReassignLead(childComplexity, args["id"].(string), args["ownerId"].(string), args["reason"].(string)), true
+	case "Mutation.reorderAssignmentRules":
+		if e.ComplexityRoot.Mutation.ReorderAssignmentRules == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reorderAssignmentRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReorderAssignmentRules(childComplexity, args["ids"].([]string)), true
 	case "Mutation.restoreAccount":
 		if e.ComplexityRoot.Mutation.RestoreAccount == nil {
 			break
@@ -3361,6 +4144,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["input"].(model.RevokeAPIKeyInput)), true
+	case "Mutation.rotateLeadFormKey":
+		if e.ComplexityRoot.Mutation.RotateLeadFormKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateLeadFormKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateLeadFormKey(childComplexity, args["id"].(string), args["expectedVersion"].(int)), true
 	case "Mutation.setExchangeRate":
 		if e.ComplexityRoot.Mutation.SetExchangeRate == nil {
 			break
@@ -3394,6 +4188,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetQuota(childComplexity, args["input"].(model.SetQuotaInput)), true
+	case "Mutation.setUserAway":
+		if e.ComplexityRoot.Mutation.SetUserAway == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setUserAway_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetUserAway(childComplexity, args["userId"].(string), args["away"].(bool)), true
 	case "Mutation.startLeadImport":
 		if e.ComplexityRoot.Mutation.StartLeadImport == nil {
 			break
@@ -3416,6 +4221,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitForecast(childComplexity, args["input"].(model.SubmitForecastInput)), true
+	case "Mutation.trackLeadActivity":
+		if e.ComplexityRoot.Mutation.TrackLeadActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_trackLeadActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TrackLeadActivity(childComplexity, args["events"].([]model.LeadActivityInput)), true
 	case "Mutation.updateAccount":
 		if e.ComplexityRoot.Mutation.UpdateAccount == nil {
 			break
@@ -3427,6 +4243,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAccount(childComplexity, args["input"].(model.UpdateAccountInput)), true
+	case "Mutation.updateAssignmentRule":
+		if e.ComplexityRoot.Mutation.UpdateAssignmentRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAssignmentRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAssignmentRule(childComplexity, args["input"].(model.UpdateAssignmentRuleInput)), true
 	case "Mutation.updateContact":
 		if e.ComplexityRoot.Mutation.UpdateContact == nil {
 			break
@@ -3449,6 +4276,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateLead(childComplexity, args["input"].(model.UpdateLeadInput)), true
+	case "Mutation.updateLeadForm":
+		if e.ComplexityRoot.Mutation.UpdateLeadForm == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateLeadForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateLeadForm(childComplexity, args["input"].(model.UpdateLeadFormInput)), true
 	case "Mutation.updateOpportunity":
 		if e.ComplexityRoot.Mutation.UpdateOpportunity == nil {
 			break
@@ -3482,6 +4320,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePipeline(childComplexity, args["input"].(model.UpdatePipelineInput)), true
+	case "Mutation.updateScoringRule":
+		if e.ComplexityRoot.Mutation.UpdateScoringRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateScoringRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateScoringRule(childComplexity, args["id"].(string), args["expectedVersion"].(int), args["input"].(model.ScoringRuleInput)), true
 	case "Mutation.updateTask":
 		if e.ComplexityRoot.Mutation.UpdateTask == nil {
 			break
@@ -4124,6 +4973,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Accounts(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.AccountFilter), args["orderBy"].(*model.RecordOrder)), true
+	case "Query.assignmentDecisions":
+		if e.ComplexityRoot.Query.AssignmentDecisions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_assignmentDecisions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AssignmentDecisions(childComplexity, args["leadId"].(string)), true
+	case "Query.assignmentRules":
+		if e.ComplexityRoot.Query.AssignmentRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AssignmentRules(childComplexity), true
 	case "Query.auditTrail":
 		if e.ComplexityRoot.Query.AuditTrail == nil {
 			break
@@ -4202,6 +5068,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.ForecastSubmissions(childComplexity, args["from"].(crm.Date), args["to"].(crm.Date)), true
 
+	case "Query.leadForm":
+		if e.ComplexityRoot.Query.LeadForm == nil {
+			break
+		}
+
+		args, err := ec.field_Query_leadForm_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LeadForm(childComplexity, args["id"].(string)), true
+	case "Query.leadForms":
+		if e.ComplexityRoot.Query.LeadForms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.LeadForms(childComplexity), true
 	case "Query.leadImport":
 		if e.ComplexityRoot.Query.LeadImport == nil {
 			break
@@ -4308,6 +5191,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Pipelines(childComplexity), true
+	case "Query.previewAssignment":
+		if e.ComplexityRoot.Query.PreviewAssignment == nil {
+			break
+		}
+
+		args, err := ec.field_Query_previewAssignment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PreviewAssignment(childComplexity, args["leadId"].(string)), true
 	case "Query.quotas":
 		if e.ComplexityRoot.Query.Quotas == nil {
 			break
@@ -4319,6 +5213,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Quotas(childComplexity, args["from"].(crm.Date), args["to"].(crm.Date)), true
+	case "Query.scoringRules":
+		if e.ComplexityRoot.Query.ScoringRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ScoringRules(childComplexity), true
+	case "Query.scoringRun":
+		if e.ComplexityRoot.Query.ScoringRun == nil {
+			break
+		}
+
+		args, err := ec.field_Query_scoringRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ScoringRun(childComplexity, args["id"].(string)), true
+	case "Query.scoringRuns":
+		if e.ComplexityRoot.Query.ScoringRuns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ScoringRuns(childComplexity), true
+	case "Query.simulateScoringRules":
+		if e.ComplexityRoot.Query.SimulateScoringRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_simulateScoringRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SimulateScoringRules(childComplexity, args["rules"].([]model.ScoringRuleInput), args["since"].(*time.Time)), true
 	case "Query.tasks":
 		if e.ComplexityRoot.Query.Tasks == nil {
 			break
@@ -4403,6 +5331,301 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RevokeApiKeyPayload.APIKey(childComplexity), true
+
+	case "ScoreBucket.count":
+		if e.ComplexityRoot.ScoreBucket.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreBucket.Count(childComplexity), true
+	case "ScoreBucket.from":
+		if e.ComplexityRoot.ScoreBucket.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreBucket.From(childComplexity), true
+	case "ScoreBucket.to":
+		if e.ComplexityRoot.ScoreBucket.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreBucket.To(childComplexity), true
+
+	case "ScoreDistribution.average":
+		if e.ComplexityRoot.ScoreDistribution.Average == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.Average(childComplexity), true
+	case "ScoreDistribution.buckets":
+		if e.ComplexityRoot.ScoreDistribution.Buckets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.Buckets(childComplexity), true
+	case "ScoreDistribution.gradeA":
+		if e.ComplexityRoot.ScoreDistribution.GradeA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.GradeA(childComplexity), true
+	case "ScoreDistribution.gradeB":
+		if e.ComplexityRoot.ScoreDistribution.GradeB == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.GradeB(childComplexity), true
+	case "ScoreDistribution.gradeC":
+		if e.ComplexityRoot.ScoreDistribution.GradeC == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.GradeC(childComplexity), true
+	case "ScoreDistribution.nurture":
+		if e.ComplexityRoot.ScoreDistribution.Nurture == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.Nurture(childComplexity), true
+	case "ScoreDistribution.qualified":
+		if e.ComplexityRoot.ScoreDistribution.Qualified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreDistribution.Qualified(childComplexity), true
+
+	case "ScoreEntry.at":
+		if e.ComplexityRoot.ScoreEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.At(childComplexity), true
+	case "ScoreEntry.expiresAt":
+		if e.ComplexityRoot.ScoreEntry.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.ExpiresAt(childComplexity), true
+	case "ScoreEntry.part":
+		if e.ComplexityRoot.ScoreEntry.Part == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.Part(childComplexity), true
+	case "ScoreEntry.points":
+		if e.ComplexityRoot.ScoreEntry.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.Points(childComplexity), true
+	case "ScoreEntry.reason":
+		if e.ComplexityRoot.ScoreEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.Reason(childComplexity), true
+	case "ScoreEntry.rule":
+		if e.ComplexityRoot.ScoreEntry.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.Rule(childComplexity), true
+	case "ScoreEntry.ruleVersion":
+		if e.ComplexityRoot.ScoreEntry.RuleVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEntry.RuleVersion(childComplexity), true
+
+	case "ScoringRule.active":
+		if e.ComplexityRoot.ScoringRule.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Active(childComplexity), true
+	case "ScoringRule.capDays":
+		if e.ComplexityRoot.ScoringRule.CapDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.CapDays(childComplexity), true
+	case "ScoringRule.capPoints":
+		if e.ComplexityRoot.ScoringRule.CapPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.CapPoints(childComplexity), true
+	case "ScoringRule.createdAt":
+		if e.ComplexityRoot.ScoringRule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.CreatedAt(childComplexity), true
+	case "ScoringRule.deletedAt":
+		if e.ComplexityRoot.ScoringRule.DeletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.DeletedAt(childComplexity), true
+	case "ScoringRule.eventType":
+		if e.ComplexityRoot.ScoringRule.EventType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.EventType(childComplexity), true
+	case "ScoringRule.field":
+		if e.ComplexityRoot.ScoringRule.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Field(childComplexity), true
+	case "ScoringRule.id":
+		if e.ComplexityRoot.ScoringRule.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.GlobalID(childComplexity), true
+	case "ScoringRule.kind":
+		if e.ComplexityRoot.ScoringRule.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Kind(childComplexity), true
+	case "ScoringRule.name":
+		if e.ComplexityRoot.ScoringRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Name(childComplexity), true
+	case "ScoringRule.operator":
+		if e.ComplexityRoot.ScoringRule.Operator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Operator(childComplexity), true
+	case "ScoringRule.points":
+		if e.ComplexityRoot.ScoringRule.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Points(childComplexity), true
+	case "ScoringRule.urlPattern":
+		if e.ComplexityRoot.ScoringRule.URLPattern == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.URLPattern(childComplexity), true
+	case "ScoringRule.updatedAt":
+		if e.ComplexityRoot.ScoringRule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.UpdatedAt(childComplexity), true
+	case "ScoringRule.value":
+		if e.ComplexityRoot.ScoringRule.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Value(childComplexity), true
+	case "ScoringRule.version":
+		if e.ComplexityRoot.ScoringRule.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRule.Version(childComplexity), true
+
+	case "ScoringRulePayload.rescore":
+		if e.ComplexityRoot.ScoringRulePayload.Rescore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRulePayload.Rescore(childComplexity), true
+	case "ScoringRulePayload.rule":
+		if e.ComplexityRoot.ScoringRulePayload.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRulePayload.Rule(childComplexity), true
+
+	case "ScoringRun.changed":
+		if e.ComplexityRoot.ScoringRun.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Changed(childComplexity), true
+	case "ScoringRun.done":
+		if e.ComplexityRoot.ScoringRun.Done == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Done(childComplexity), true
+	case "ScoringRun.finishedAt":
+		if e.ComplexityRoot.ScoringRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.FinishedAt(childComplexity), true
+	case "ScoringRun.id":
+		if e.ComplexityRoot.ScoringRun.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.GlobalID(childComplexity), true
+	case "ScoringRun.reason":
+		if e.ComplexityRoot.ScoringRun.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Reason(childComplexity), true
+	case "ScoringRun.startedAt":
+		if e.ComplexityRoot.ScoringRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.StartedAt(childComplexity), true
+	case "ScoringRun.status":
+		if e.ComplexityRoot.ScoringRun.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Status(childComplexity), true
+	case "ScoringRun.total":
+		if e.ComplexityRoot.ScoringRun.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.Total(childComplexity), true
+	case "ScoringRun.updatedAt":
+		if e.ComplexityRoot.ScoringRun.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringRun.UpdatedAt(childComplexity), true
+
+	case "ScoringSimulation.changed":
+		if e.ComplexityRoot.ScoringSimulation.Changed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringSimulation.Changed(childComplexity), true
+	case "ScoringSimulation.current":
+		if e.ComplexityRoot.ScoringSimulation.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringSimulation.Current(childComplexity), true
+	case "ScoringSimulation.leads":
+		if e.ComplexityRoot.ScoringSimulation.Leads == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringSimulation.Leads(childComplexity), true
+	case "ScoringSimulation.proposed":
+		if e.ComplexityRoot.ScoringSimulation.Proposed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoringSimulation.Proposed(childComplexity), true
 
 	case "SetExchangeRatePayload.rate":
 		if e.ComplexityRoot.SetExchangeRatePayload.Rate == nil {
@@ -4783,6 +6006,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Team.Version(childComplexity), true
 
+	case "TrackLeadActivityPayload.duplicates":
+		if e.ComplexityRoot.TrackLeadActivityPayload.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackLeadActivityPayload.Duplicates(childComplexity), true
+	case "TrackLeadActivityPayload.failed":
+		if e.ComplexityRoot.TrackLeadActivityPayload.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackLeadActivityPayload.Failed(childComplexity), true
+	case "TrackLeadActivityPayload.items":
+		if e.ComplexityRoot.TrackLeadActivityPayload.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackLeadActivityPayload.Items(childComplexity), true
+	case "TrackLeadActivityPayload.recorded":
+		if e.ComplexityRoot.TrackLeadActivityPayload.Recorded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackLeadActivityPayload.Recorded(childComplexity), true
+
 	case "Transition.blockedBy":
 		if e.ComplexityRoot.Transition.BlockedBy == nil {
 			break
@@ -4837,6 +6085,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Active(childComplexity), true
+	case "User.away":
+		if e.ComplexityRoot.User.Away == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Away(childComplexity), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -4952,6 +6206,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AccountFilter", ec.unmarshalInputAccountFilter),
+			graphql.NewInputUnmarshaler("AssignmentCriterionInput", ec.unmarshalInputAssignmentCriterionInput),
 			graphql.NewInputUnmarshaler("CaptureLeadInput", ec.unmarshalInputCaptureLeadInput),
 			graphql.NewInputUnmarshaler("ClaimAccountInput", ec.unmarshalInputClaimAccountInput),
 			graphql.NewInputUnmarshaler("ColumnMappingInput", ec.unmarshalInputColumnMappingInput),
@@ -4959,7 +6214,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ConvertLeadInput", ec.unmarshalInputConvertLeadInput),
 			graphql.NewInputUnmarshaler("CreateAccountInput", ec.unmarshalInputCreateAccountInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
+			graphql.NewInputUnmarshaler("CreateAssignmentRuleInput", ec.unmarshalInputCreateAssignmentRuleInput),
 			graphql.NewInputUnmarshaler("CreateContactInput", ec.unmarshalInputCreateContactInput),
+			graphql.NewInputUnmarshaler("CreateLeadFormInput", ec.unmarshalInputCreateLeadFormInput),
 			graphql.NewInputUnmarshaler("CreateOpportunityInput", ec.unmarshalInputCreateOpportunityInput),
 			graphql.NewInputUnmarshaler("CreatePipelineInput", ec.unmarshalInputCreatePipelineInput),
 			graphql.NewInputUnmarshaler("CreateTaskInput", ec.unmarshalInputCreateTaskInput),
@@ -4972,6 +6229,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EntryCriterionInput", ec.unmarshalInputEntryCriterionInput),
 			graphql.NewInputUnmarshaler("ForecastInput", ec.unmarshalInputForecastInput),
 			graphql.NewInputUnmarshaler("IntRange", ec.unmarshalInputIntRange),
+			graphql.NewInputUnmarshaler("LeadActivityInput", ec.unmarshalInputLeadActivityInput),
 			graphql.NewInputUnmarshaler("LeadFilter", ec.unmarshalInputLeadFilter),
 			graphql.NewInputUnmarshaler("LeadOrder", ec.unmarshalInputLeadOrder),
 			graphql.NewInputUnmarshaler("LogActivityInput", ec.unmarshalInputLogActivityInput),
@@ -4984,6 +6242,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OpportunityOrder", ec.unmarshalInputOpportunityOrder),
 			graphql.NewInputUnmarshaler("RecordOrder", ec.unmarshalInputRecordOrder),
 			graphql.NewInputUnmarshaler("RevokeApiKeyInput", ec.unmarshalInputRevokeApiKeyInput),
+			graphql.NewInputUnmarshaler("ScoringRuleInput", ec.unmarshalInputScoringRuleInput),
 			graphql.NewInputUnmarshaler("SetExchangeRateInput", ec.unmarshalInputSetExchangeRateInput),
 			graphql.NewInputUnmarshaler("SetLeadStatusInput", ec.unmarshalInputSetLeadStatusInput),
 			graphql.NewInputUnmarshaler("SetQuotaInput", ec.unmarshalInputSetQuotaInput),
@@ -4994,7 +6253,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TaskFilter", ec.unmarshalInputTaskFilter),
 			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
+			graphql.NewInputUnmarshaler("UpdateAssignmentRuleInput", ec.unmarshalInputUpdateAssignmentRuleInput),
 			graphql.NewInputUnmarshaler("UpdateContactInput", ec.unmarshalInputUpdateContactInput),
+			graphql.NewInputUnmarshaler("UpdateLeadFormInput", ec.unmarshalInputUpdateLeadFormInput),
 			graphql.NewInputUnmarshaler("UpdateLeadInput", ec.unmarshalInputUpdateLeadInput),
 			graphql.NewInputUnmarshaler("UpdateOpportunityInput", ec.unmarshalInputUpdateOpportunityInput),
 			graphql.NewInputUnmarshaler("UpdateOrganizationSettingsInput", ec.unmarshalInputUpdateOrganizationSettingsInput),
@@ -7282,6 +8543,126 @@ extend type Subscription {
   notificationReceived("Cursor of the last delivery already received." after: String): NotificationDelivery!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/forms.graphql", Input: `# Public lead capture forms: web pages post to POST /forms/{publicKey} without a login.
+
+"A public capture form: web pages post submissions to POST /forms/{publicKey} (urlencoded or JSON) without a login, and each accepted one is captured as a lead or a touch of an existing one."
+type LeadForm implements Node {
+  "Global ID."
+  id: ID!
+  "The unguessable key in the form's address. Not a secret (pages that embed the form show it); rotateLeadFormKey replaces it."
+  publicKey: String!
+  "The path pages post to: /forms/{publicKey}."
+  submitPath: String!
+  "What the organization calls the form."
+  name: String!
+  "Lead fields the form accepts: name, title, company, email, phone, website, industry, companySize, country, region, city, message, custom.<key>. Other submitted keys are ignored but kept in the touch's raw payload."
+  fields: [String!]!
+  "Fields a submission must fill (a subset of fields); a submission missing one is refused with 422 and nothing is stored."
+  requiredFields: [String!]!
+  "Browser origins allowed to post (exact, like https://www.example.cn). Posts without an Origin header (server to server) are always allowed."
+  allowedOrigins: [String!]!
+  "Source of the leads the form captures."
+  source: LeadSource!
+  "Campaign of the leads the form captures; empty: the submission's utm_campaign."
+  campaign: String!
+  "Thank-you page a browser (urlencoded) post is redirected to with 303; empty: the answer is JSON."
+  redirectUrl: String!
+  "A field hidden from people; a submission that fills it is answered as a success and stored as spam, never scored or routed."
+  honeypotField: String!
+  "Capture the lead even when its e-mail or phone is invalid (the field is dropped and reported); false refuses such submissions with 422."
+  allowPartial: Boolean!
+  "Submissions accepted per client IP per minute."
+  ratePerMinute: Int!
+  "An inactive form answers 404, like an unknown key."
+  active: Boolean!
+  "When it was created."
+  createdAt: Time!
+  "When it last changed."
+  updatedAt: Time!
+  "Optimistic-concurrency version."
+  version: Int!
+}
+
+"A lead form to create."
+input CreateLeadFormInput {
+  "What the organization calls the form."
+  name: String!
+  "Lead fields the form accepts (see LeadForm.fields)."
+  fields: [String!]!
+  "Fields a submission must fill; a subset of fields."
+  requiredFields: [String!] = []
+  "Browser origins allowed to post, exact, like https://www.example.cn."
+  allowedOrigins: [String!] = []
+  "Source of the captured leads."
+  source: LeadSource = WEB_FORM
+  "Campaign of the captured leads."
+  campaign: String = ""
+  "Thank-you page (absolute http or https URL) for browser posts."
+  redirectUrl: String = ""
+  "Name of a hidden honeypot field; empty: none."
+  honeypotField: String = ""
+  "Capture leads with an invalid e-mail or phone, dropping the field."
+  allowPartial: Boolean = true
+  "Submissions per client IP per minute, 1-10000."
+  ratePerMinute: Int = 10
+  "Accept submissions."
+  active: Boolean = true
+}
+
+"Changes to a lead form; omitted fields are kept."
+input UpdateLeadFormInput {
+  "The form."
+  id: ID!
+  "The version you last read."
+  expectedVersion: Int!
+  "New name."
+  name: String
+  "New list of accepted fields."
+  fields: [String!]
+  "New list of required fields."
+  requiredFields: [String!]
+  "New list of allowed origins."
+  allowedOrigins: [String!]
+  "New source."
+  source: LeadSource
+  "New campaign."
+  campaign: String
+  "New thank-you page; empty removes it."
+  redirectUrl: String
+  "New honeypot field name; empty removes it."
+  honeypotField: String
+  "Capture leads with an invalid e-mail or phone."
+  allowPartial: Boolean
+  "Submissions per client IP per minute."
+  ratePerMinute: Int
+  "Accept submissions."
+  active: Boolean
+}
+
+"Result of a lead form mutation."
+type LeadFormPayload {
+  "The form after the change."
+  leadForm: LeadForm!
+}
+
+extend type Query {
+  "The organization's lead forms, by name (leads:read)."
+  leadForms: [LeadForm!]!
+  "One lead form, or null."
+  leadForm("The form." id: ID!): LeadForm
+}
+
+extend type Mutation {
+  "Creates a lead form with a new public key (administrators, sales managers and API keys with leads:write)."
+  createLeadForm("The form." input: CreateLeadFormInput!): LeadFormPayload!
+  "Changes a lead form."
+  updateLeadForm("The changes." input: UpdateLeadFormInput!): LeadFormPayload!
+  "Deletes a lead form: its key answers 404 from then on; captured leads keep their link to it."
+  deleteLeadForm("The form." id: ID!, "The version you last read." expectedVersion: Int!): LeadFormPayload!
+  "Gives a lead form a new public key; the old one answers 404 at once."
+  rotateLeadFormKey("The form." id: ID!, "The version you last read." expectedVersion: Int!): LeadFormPayload!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/imports.graphql", Input: `# ---------------------------------------------------------------- imports: CSV import of leads
 
 """
@@ -8008,6 +9389,519 @@ extend type Subscription {
   ): LeadChange!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/routing.graphql", Input: `# ---------------------------------------------------------------- routing: assignment rules, decisions, away users
+
+"How an assignment rule picks the owner."
+enum AssignmentStrategy {
+  "Always the rule's target user."
+  USER
+  "The next eligible member of the target team after the one who got the rule's last lead (members in a stable order)."
+  ROUND_ROBIN
+  "The eligible member of the target team with the fewest open leads; ties go by the round-robin order."
+  LEAST_LOADED
+}
+
+"Where a sticky owner comes from: a person who already has an owner goes back to them."
+enum AssignmentSticky {
+  "The lead's own owner."
+  LEAD
+  "The owner of the contact with the lead's e-mail or phone."
+  CONTACT
+  "The owner of the account with the lead's registration code or web domain."
+  ACCOUNT
+}
+
+"One condition of an assignment rule on a lead's field."
+type AssignmentCriterion {
+  "The lead field: name, title, company, email, emailDomain, phone, website, industry, country, region, city, source, campaign, utmSource, utmMedium, utmCampaign, grade, status, registrationCode, companySize, score, fit, engagement, seniority, or custom.<key>."
+  field: String!
+  "eq, neq, in, not_in, contains, starts_with, gt, gte, lt, lte, exists or missing."
+  operator: String!
+  "A string or number; an array of strings for in and not_in; absent for exists and missing."
+  value: JSON
+}
+
+"One condition of an assignment rule."
+input AssignmentCriterionInput {
+  "The lead field (see AssignmentCriterion.field)."
+  field: String!
+  "The operator (see AssignmentCriterion.operator)."
+  operator: String!
+  "The value to compare with."
+  value: JSON
+}
+
+"An ordered assignment rule: leads matching all its criteria go to its target."
+type AssignmentRule {
+  "Global ID."
+  id: ID!
+  "Order in which rules are tried, from 0."
+  position: Int!
+  "Name."
+  name: String!
+  "Conditions that must all hold; none means every lead."
+  criteria: [AssignmentCriterion!]!
+  "How the owner is picked."
+  strategy: AssignmentStrategy!
+  "The user of a USER rule."
+  targetUser: User
+  "The team of a ROUND_ROBIN or LEAST_LOADED rule (its direct members)."
+  targetTeam: Team
+  "Most open leads a member may hold to get another; null means no cap."
+  capacity: Int
+  "The member the rule last gave a lead to (the round-robin turn)."
+  lastAssigned: User
+  "Inactive rules are skipped."
+  active: Boolean!
+  "When the rule was created."
+  createdAt: Time!
+  "When the rule last changed."
+  updatedAt: Time!
+  "Optimistic-concurrency version."
+  version: Int!
+}
+
+"A person considered for a lead, and whether and why they could take it."
+type AssignmentCandidate {
+  "The person."
+  user: User
+  "The rule that considered them; null for a sticky owner."
+  rule: AssignmentRule
+  "Set when the person was considered as a sticky owner."
+  sticky: AssignmentSticky
+  "Open leads they held at the time."
+  openLeads: Int!
+  "Whether they could take the lead."
+  eligible: Boolean!
+  "Why not (away, inactive, at capacity, excluded), or chosen."
+  reason: String!
+}
+
+"Who got a lead and why."
+type AssignmentDecision {
+  "Global ID; null for a preview."
+  id: ID
+  "The lead."
+  lead: Lead
+  "The rule that chose; null for sticky, manual and unassigned decisions."
+  rule: AssignmentRule
+  "Set when a sticky owner was chosen."
+  sticky: AssignmentSticky
+  "Everyone considered, in the order they were."
+  candidates: [AssignmentCandidate!]!
+  "The new owner; null when nobody could take the lead (it stays as it was)."
+  chosen: User
+  "The owner before."
+  previous: User
+  "Why, in words."
+  reason: String!
+  "Whether a person reassigned the lead by hand."
+  manual: Boolean!
+  "The user who decided (manual reassignment, assignLead); null for the system and API keys."
+  actor: User
+  "When."
+  decidedAt: Time!
+}
+
+"A new assignment rule."
+input CreateAssignmentRuleInput {
+  "Name."
+  name: String!
+  "Conditions that must all hold."
+  criteria: [AssignmentCriterionInput!]
+  "How the owner is picked."
+  strategy: AssignmentStrategy!
+  "The user of a USER rule."
+  targetUserId: ID
+  "The team of a team rule."
+  targetTeamId: ID
+  "Most open leads per member; null for no cap."
+  capacity: Int
+  "Default true."
+  active: Boolean
+  "Where to insert it (0: tried first); default last."
+  position: Int
+}
+
+"Changes to an assignment rule; omitted fields stay as they are."
+input UpdateAssignmentRuleInput {
+  "The rule."
+  id: ID!
+  "The version you read; a different current version is a CONFLICT."
+  expectedVersion: Int!
+  "Name."
+  name: String
+  "The complete new list of conditions."
+  criteria: [AssignmentCriterionInput!]
+  "How the owner is picked."
+  strategy: AssignmentStrategy
+  "The user of a USER rule."
+  targetUserId: ID
+  "The team of a team rule."
+  targetTeamId: ID
+  "Most open leads per member; null for no cap."
+  capacity: Int
+  "Inactive rules are skipped."
+  active: Boolean
+}
+
+extend type User {
+  "Away users receive no new leads from the assignment rules."
+  away: Boolean!
+}
+
+extend type Query {
+  "The organization's assignment rules in the order they are tried."
+  assignmentRules: [AssignmentRule!]!
+  "The decision assignLead would take now, without applying it."
+  previewAssignment("The lead." leadId: ID!): AssignmentDecision!
+  "A lead's assignment decisions, newest first."
+  assignmentDecisions("The lead." leadId: ID!): [AssignmentDecision!]!
+}
+
+extend type Mutation {
+  "Adds an assignment rule (admins)."
+  createAssignmentRule(input: CreateAssignmentRuleInput!): AssignmentRule!
+  "Changes an assignment rule (admins)."
+  updateAssignmentRule(input: UpdateAssignmentRuleInput!): AssignmentRule!
+  "Sets the order of the assignment rules (admins): every rule exactly once."
+  reorderAssignmentRules("Every rule, in the new order." ids: [ID!]!): [AssignmentRule!]!
+  "Removes an assignment rule (admins); returns its ID."
+  deleteAssignmentRule("The rule." id: ID!, "The version you read." expectedVersion: Int!): ID!
+  "Routes a lead by the rules now (sticky owner first) and stores the decision."
+  assignLead("The lead." id: ID!): AssignmentDecision!
+  "Gives a lead to a person by hand; audited as a manual decision."
+  reassignLead("The lead." id: ID!, "The new owner." ownerId: ID!, "Why; kept with the decision." reason: String!): AssignmentDecision!
+  "Marks a user away (no new leads) or back: yourself, or anyone as an admin."
+  setUserAway("The user." userId: ID!, "Away or back." away: Boolean!): User!
+}
+`, BuiltIn: false},
+	{Name: "../../schema/scoring.graphql", Input: `"What a scoring rule looks at."
+enum ScoringRuleKind {
+  "A condition on the lead's fields (field, operator, value): fit points."
+  ATTRIBUTE
+  "A behaviour event (type, optional URL pattern): engagement points."
+  BEHAVIOUR
+}
+
+"The kind of a behaviour event."
+enum LeadEventType {
+  "A page visit; url is the page."
+  PAGE_VISIT
+  "A download; url is the file."
+  DOWNLOAD
+  "Webinar attendance; url names the webinar, if any."
+  WEBINAR
+  "A marketing e-mail opened; url names the mailing, if any."
+  EMAIL_OPEN
+  "A link clicked in an e-mail; url is the link."
+  EMAIL_CLICK
+  "A form submitted; url is the form's page."
+  FORM_SUBMIT
+}
+
+"The half of the score a ledger entry counts in."
+enum ScorePart {
+  "Static attributes: title, company size, industry, region."
+  FIT
+  "Behaviour: visits, downloads, webinars, e-mails."
+  ENGAGEMENT
+}
+
+"One scoring rule of the organization. Every edit makes a new version; the ledger names the version that awarded each point."
+type ScoringRule implements Node {
+  "Global ID."
+  id: ID!
+  "Attribute or behaviour rule."
+  kind: ScoringRuleKind!
+  "What the rule rewards, in words people read in score explanations."
+  name: String!
+  "Attribute rules: the lead field (e.g. seniority, companySize, industry, custom.<key>); null for behaviour rules."
+  field: String
+  "Attribute rules: the operator (eq, neq, in, not_in, contains, starts_with, gt, gte, lt, lte, exists, missing)."
+  operator: String
+  "Attribute rules: the value to compare with (a string, a number or an array of strings)."
+  value: JSON
+  "Behaviour rules: the event type; null for attribute rules."
+  eventType: LeadEventType
+  "Behaviour rules: a glob the event's URL must match in full (* matches anything, case ignored); empty for any URL."
+  urlPattern: String!
+  "Points awarded (negative to subtract)."
+  points: Int!
+  "Behaviour rules: at most this many points within capDays days; null when uncapped."
+  capPoints: Int
+  "Behaviour rules: the cap's rolling window in days."
+  capDays: Int
+  "Inactive rules award nothing."
+  active: Boolean!
+  "Version, for expectedVersion; every edit adds one."
+  version: Int!
+  "When the rule was created."
+  createdAt: Time!
+  "When the rule last changed."
+  updatedAt: Time!
+  "When the rule was deleted; null while live."
+  deletedAt: Time
+}
+
+"A scoring rule to create, to replace a rule with, or to simulate."
+input ScoringRuleInput {
+  "Attribute or behaviour rule."
+  kind: ScoringRuleKind!
+  "What the rule rewards, in words people read."
+  name: String!
+  "Attribute rules: the lead field."
+  field: String
+  "Attribute rules: the operator."
+  operator: String
+  "Attribute rules: the value (string, number or array of strings; none for exists and missing)."
+  value: JSON
+  "Behaviour rules: the event type."
+  eventType: LeadEventType
+  "Behaviour rules: a URL glob such as */pricing*; empty or absent for any URL."
+  urlPattern: String
+  "Points awarded, -1000..1000, not 0."
+  points: Int!
+  "Behaviour rules: cap the points within capDays days."
+  capPoints: Int
+  "Behaviour rules: the cap's window in days."
+  capDays: Int
+  "Whether the rule awards points; true when absent."
+  active: Boolean
+}
+
+"One organization-wide rescoring, started by a rule change."
+type ScoringRun implements Node {
+  "Global ID."
+  id: ID!
+  "running, done, superseded (a newer rule change started another run) or failed."
+  status: String!
+  "What started it."
+  reason: String!
+  "Leads to score when it started."
+  total: Int!
+  "Leads scored so far."
+  done: Int!
+  "Leads whose score changed."
+  changed: Int!
+  "When it started."
+  startedAt: Time!
+  "When it last made progress."
+  updatedAt: Time!
+  "When it ended; null while running."
+  finishedAt: Time
+}
+
+"A lead's score and the ledger that explains every point."
+type LeadScore {
+  "Fit plus engagement."
+  total: Int!
+  "Points from the lead's attributes."
+  fit: Int!
+  "Points from its behaviour that still count."
+  engagement: Int!
+  "A, B or C from the organization's grade bands."
+  grade: String!
+  "Every entry that counts: fit first, then engagement by time."
+  breakdown: [ScoreEntry!]!
+}
+
+"One ledger entry: which rule gave how many points, why and until when."
+type ScoreEntry {
+  "The rule that awarded the points (as it is now; it may have been edited or deleted since)."
+  rule: ScoringRule!
+  "The rule's version that awarded them."
+  ruleVersion: Int!
+  "Fit or engagement."
+  part: ScorePart!
+  "Points."
+  points: Int!
+  "Why, in words, e.g. \"Visited https://x/pricing on 2026-11-02: +15 (Visited the pricing page)\"."
+  reason: String!
+  "When the points were earned: the event's time, or when the lead first matched an attribute rule."
+  at: Time!
+  "When they stop counting; null for points that never expire."
+  expiresAt: Time
+}
+
+extend type Lead {
+  "The lead's score, explained."
+  score: LeadScore!
+}
+
+"One behaviour event to record."
+input LeadActivityInput {
+  "The kind of event."
+  type: LeadEventType!
+  "The page, file or link; may be empty."
+  url: String
+  "When it happened (at most a day ahead of the server's clock)."
+  occurredAt: Time!
+  "Unique per event in the organization: sending it again records nothing and says DUPLICATE."
+  idempotencyKey: String!
+  "Whose event: the lead's ID ..."
+  leadId: ID
+  "... or the lead's e-mail ..."
+  email: String
+  "... or an anonymous visitor id; sent with leadId or email, it identifies the visitor as that lead."
+  visitorId: String
+  "Extra properties, a JSON object of at most 4 KB."
+  properties: JSON
+}
+
+"What became of a tracked event."
+enum TrackOutcome {
+  "Stored now."
+  RECORDED
+  "Its idempotency key was seen before; nothing was stored."
+  DUPLICATE
+}
+
+"The result of one tracked event."
+type LeadActivityResult {
+  "Position of the event in the input, from 0."
+  index: Int!
+  "Recorded or duplicate; null when refused."
+  outcome: TrackOutcome
+  "The stored event's ID (the first one's for a duplicate); null when refused."
+  eventId: ID
+  "The lead it belongs to; null while its visitor is anonymous, or when refused."
+  leadId: ID
+  "Why it was refused; null when stored."
+  error: CaptureError
+}
+
+"Result of trackLeadActivity."
+type TrackLeadActivityPayload {
+  "One entry per event, in input order."
+  items: [LeadActivityResult!]!
+  "Events stored now."
+  recorded: Int!
+  "Events already seen."
+  duplicates: Int!
+  "Events refused."
+  failed: Int!
+}
+
+"Result of identifyVisitor."
+type IdentifyVisitorPayload {
+  "The lead the visitor now belongs to."
+  lead: Lead
+  "How many anonymous events the lead received."
+  attachedEvents: Int!
+}
+
+"Result of creating or changing a scoring rule."
+type ScoringRulePayload {
+  "The rule."
+  rule: ScoringRule!
+  "The rescoring of every lead this change started."
+  rescore: ScoringRun!
+}
+
+"Result of deleting a scoring rule."
+type DeleteScoringRulePayload {
+  "The deleted rule's ID."
+  deletedId: ID!
+  "The rescoring of every lead this change started."
+  rescore: ScoringRun!
+}
+
+"One bar of a score histogram."
+type ScoreBucket {
+  "Lowest total in the bucket."
+  from: Int!
+  "Highest total in the bucket."
+  to: Int!
+  "Leads in it."
+  count: Int!
+}
+
+"The score distribution of the simulated leads under one rule set."
+type ScoreDistribution {
+  "Totals in buckets of 10 points, lowest first; empty buckets are left out."
+  buckets: [ScoreBucket!]!
+  "Leads graded A."
+  gradeA: Int!
+  "Leads graded B."
+  gradeB: Int!
+  "Leads graded C."
+  gradeC: Int!
+  "Sales-qualified leads (at or above the qualification threshold)."
+  qualified: Int!
+  "Leads in the nurture band."
+  nurture: Int!
+  "Average total."
+  average: Float!
+}
+
+"How the proposed rules would score existing leads, against the current rules."
+type ScoringSimulation {
+  "Leads scored."
+  leads: Int!
+  "Leads whose total would change."
+  changed: Int!
+  "Under the active rules."
+  current: ScoreDistribution!
+  "Under the proposed rules."
+  proposed: ScoreDistribution!
+}
+
+extend type Query {
+  "The organization's live scoring rules (administrators, and anyone with leads:read)."
+  scoringRules: [ScoringRule!]!
+  "One organization-wide rescoring run, for its progress."
+  scoringRun(
+    "The run's ID."
+    id: ID!
+  ): ScoringRun
+  "The latest rescoring runs, newest first."
+  scoringRuns: [ScoringRun!]!
+  "Scores existing leads under proposed rules (as if they replaced the current ones) and under the current ones, without saving anything (administrators and aggregates:read)."
+  simulateScoringRules(
+    "The proposed rule set."
+    rules: [ScoringRuleInput!]!
+    "Only leads created at or after this time; all when absent."
+    since: Time
+  ): ScoringSimulation!
+}
+
+extend type Mutation {
+  "Adds a scoring rule (administrators) and rescores every lead."
+  createScoringRule(
+    "The rule."
+    input: ScoringRuleInput!
+  ): ScoringRulePayload!
+  "Replaces a scoring rule's definition (a new version) and rescores every lead."
+  updateScoringRule(
+    "The rule's ID."
+    id: ID!
+    "The version you read; another one is a CONFLICT."
+    expectedVersion: Int!
+    "The new definition."
+    input: ScoringRuleInput!
+  ): ScoringRulePayload!
+  "Deletes a scoring rule and rescores every lead; the ledger keeps naming it."
+  deleteScoringRule(
+    "The rule's ID."
+    id: ID!
+    "The version you read; another one is a CONFLICT."
+    expectedVersion: Int!
+  ): DeleteScoringRulePayload!
+  "Records behaviour events (up to 500), each with its own result; the leads they concern are rescored."
+  trackLeadActivity(
+    "The events."
+    events: [LeadActivityInput!]!
+  ): TrackLeadActivityPayload!
+  "Identifies an anonymous visitor as a lead: the visitor's events become the lead's and it is rescored."
+  identifyVisitor(
+    "The anonymous visitor id."
+    visitorId: String!
+    "The lead."
+    leadId: ID!
+  ): IdentifyVisitorPayload!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -8167,6 +10061,96 @@ func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphq
 		return ec.fieldContext_ApiKey_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApiKey", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentCandidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_AssignmentCandidate_user(ctx, field)
+	case "rule":
+		return ec.fieldContext_AssignmentCandidate_rule(ctx, field)
+	case "sticky":
+		return ec.fieldContext_AssignmentCandidate_sticky(ctx, field)
+	case "openLeads":
+		return ec.fieldContext_AssignmentCandidate_openLeads(ctx, field)
+	case "eligible":
+		return ec.fieldContext_AssignmentCandidate_eligible(ctx, field)
+	case "reason":
+		return ec.fieldContext_AssignmentCandidate_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentCandidate", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentCriterion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_AssignmentCriterion_field(ctx, field)
+	case "operator":
+		return ec.fieldContext_AssignmentCriterion_operator(ctx, field)
+	case "value":
+		return ec.fieldContext_AssignmentCriterion_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentCriterion", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AssignmentDecision_id(ctx, field)
+	case "lead":
+		return ec.fieldContext_AssignmentDecision_lead(ctx, field)
+	case "rule":
+		return ec.fieldContext_AssignmentDecision_rule(ctx, field)
+	case "sticky":
+		return ec.fieldContext_AssignmentDecision_sticky(ctx, field)
+	case "candidates":
+		return ec.fieldContext_AssignmentDecision_candidates(ctx, field)
+	case "chosen":
+		return ec.fieldContext_AssignmentDecision_chosen(ctx, field)
+	case "previous":
+		return ec.fieldContext_AssignmentDecision_previous(ctx, field)
+	case "reason":
+		return ec.fieldContext_AssignmentDecision_reason(ctx, field)
+	case "manual":
+		return ec.fieldContext_AssignmentDecision_manual(ctx, field)
+	case "actor":
+		return ec.fieldContext_AssignmentDecision_actor(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_AssignmentDecision_decidedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentDecision", field.Name)
+}
+
+func (ec *executionContext) childFields_AssignmentRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AssignmentRule_id(ctx, field)
+	case "position":
+		return ec.fieldContext_AssignmentRule_position(ctx, field)
+	case "name":
+		return ec.fieldContext_AssignmentRule_name(ctx, field)
+	case "criteria":
+		return ec.fieldContext_AssignmentRule_criteria(ctx, field)
+	case "strategy":
+		return ec.fieldContext_AssignmentRule_strategy(ctx, field)
+	case "targetUser":
+		return ec.fieldContext_AssignmentRule_targetUser(ctx, field)
+	case "targetTeam":
+		return ec.fieldContext_AssignmentRule_targetTeam(ctx, field)
+	case "capacity":
+		return ec.fieldContext_AssignmentRule_capacity(ctx, field)
+	case "lastAssigned":
+		return ec.fieldContext_AssignmentRule_lastAssigned(ctx, field)
+	case "active":
+		return ec.fieldContext_AssignmentRule_active(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AssignmentRule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AssignmentRule_updatedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_AssignmentRule_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssignmentRule", field.Name)
 }
 
 func (ec *executionContext) childFields_Blocker(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8433,6 +10417,16 @@ func (ec *executionContext) childFields_DealContact(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type DealContact", field.Name)
 }
 
+func (ec *executionContext) childFields_DeleteScoringRulePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedId":
+		return ec.fieldContext_DeleteScoringRulePayload_deletedId(ctx, field)
+	case "rescore":
+		return ec.fieldContext_DeleteScoringRulePayload_rescore(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteScoringRulePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_EntryCriterion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -8611,6 +10605,16 @@ func (ec *executionContext) childFields_ForecastSubmission(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type ForecastSubmission", field.Name)
 }
 
+func (ec *executionContext) childFields_IdentifyVisitorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lead":
+		return ec.fieldContext_IdentifyVisitorPayload_lead(ctx, field)
+	case "attachedEvents":
+		return ec.fieldContext_IdentifyVisitorPayload_attachedEvents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IdentifyVisitorPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Lead(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8695,8 +10699,26 @@ func (ec *executionContext) childFields_Lead(ctx context.Context, field graphql.
 		return ec.fieldContext_Lead_version(ctx, field)
 	case "allowedStatuses":
 		return ec.fieldContext_Lead_allowedStatuses(ctx, field)
+	case "score":
+		return ec.fieldContext_Lead_score(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Lead", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadActivityResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_LeadActivityResult_index(ctx, field)
+	case "outcome":
+		return ec.fieldContext_LeadActivityResult_outcome(ctx, field)
+	case "eventId":
+		return ec.fieldContext_LeadActivityResult_eventId(ctx, field)
+	case "leadId":
+		return ec.fieldContext_LeadActivityResult_leadId(ctx, field)
+	case "error":
+		return ec.fieldContext_LeadActivityResult_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadActivityResult", field.Name)
 }
 
 func (ec *executionContext) childFields_LeadChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8747,6 +10769,54 @@ func (ec *executionContext) childFields_LeadEdge(ctx context.Context, field grap
 		return ec.fieldContext_LeadEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LeadEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadForm(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LeadForm_id(ctx, field)
+	case "publicKey":
+		return ec.fieldContext_LeadForm_publicKey(ctx, field)
+	case "submitPath":
+		return ec.fieldContext_LeadForm_submitPath(ctx, field)
+	case "name":
+		return ec.fieldContext_LeadForm_name(ctx, field)
+	case "fields":
+		return ec.fieldContext_LeadForm_fields(ctx, field)
+	case "requiredFields":
+		return ec.fieldContext_LeadForm_requiredFields(ctx, field)
+	case "allowedOrigins":
+		return ec.fieldContext_LeadForm_allowedOrigins(ctx, field)
+	case "source":
+		return ec.fieldContext_LeadForm_source(ctx, field)
+	case "campaign":
+		return ec.fieldContext_LeadForm_campaign(ctx, field)
+	case "redirectUrl":
+		return ec.fieldContext_LeadForm_redirectUrl(ctx, field)
+	case "honeypotField":
+		return ec.fieldContext_LeadForm_honeypotField(ctx, field)
+	case "allowPartial":
+		return ec.fieldContext_LeadForm_allowPartial(ctx, field)
+	case "ratePerMinute":
+		return ec.fieldContext_LeadForm_ratePerMinute(ctx, field)
+	case "active":
+		return ec.fieldContext_LeadForm_active(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_LeadForm_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_LeadForm_updatedAt(ctx, field)
+	case "version":
+		return ec.fieldContext_LeadForm_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadForm", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadFormPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "leadForm":
+		return ec.fieldContext_LeadFormPayload_leadForm(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadFormPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_LeadImport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8879,6 +10949,22 @@ func (ec *executionContext) childFields_LeadPayload(ctx context.Context, field g
 		return ec.fieldContext_LeadPayload_lead(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LeadPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_LeadScore_total(ctx, field)
+	case "fit":
+		return ec.fieldContext_LeadScore_fit(ctx, field)
+	case "engagement":
+		return ec.fieldContext_LeadScore_engagement(ctx, field)
+	case "grade":
+		return ec.fieldContext_LeadScore_grade(ctx, field)
+	case "breakdown":
+		return ec.fieldContext_LeadScore_breakdown(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadScore", field.Name)
 }
 
 func (ec *executionContext) childFields_LeadTouch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9253,6 +11339,144 @@ func (ec *executionContext) childFields_RevokeApiKeyPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type RevokeApiKeyPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ScoreBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ScoreBucket_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ScoreBucket_to(ctx, field)
+	case "count":
+		return ec.fieldContext_ScoreBucket_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreBucket", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreDistribution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "buckets":
+		return ec.fieldContext_ScoreDistribution_buckets(ctx, field)
+	case "gradeA":
+		return ec.fieldContext_ScoreDistribution_gradeA(ctx, field)
+	case "gradeB":
+		return ec.fieldContext_ScoreDistribution_gradeB(ctx, field)
+	case "gradeC":
+		return ec.fieldContext_ScoreDistribution_gradeC(ctx, field)
+	case "qualified":
+		return ec.fieldContext_ScoreDistribution_qualified(ctx, field)
+	case "nurture":
+		return ec.fieldContext_ScoreDistribution_nurture(ctx, field)
+	case "average":
+		return ec.fieldContext_ScoreDistribution_average(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreDistribution", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_ScoreEntry_rule(ctx, field)
+	case "ruleVersion":
+		return ec.fieldContext_ScoreEntry_ruleVersion(ctx, field)
+	case "part":
+		return ec.fieldContext_ScoreEntry_part(ctx, field)
+	case "points":
+		return ec.fieldContext_ScoreEntry_points(ctx, field)
+	case "reason":
+		return ec.fieldContext_ScoreEntry_reason(ctx, field)
+	case "at":
+		return ec.fieldContext_ScoreEntry_at(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ScoreEntry_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoringRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ScoringRule_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_ScoringRule_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_ScoringRule_name(ctx, field)
+	case "field":
+		return ec.fieldContext_ScoringRule_field(ctx, field)
+	case "operator":
+		return ec.fieldContext_ScoringRule_operator(ctx, field)
+	case "value":
+		return ec.fieldContext_ScoringRule_value(ctx, field)
+	case "eventType":
+		return ec.fieldContext_ScoringRule_eventType(ctx, field)
+	case "urlPattern":
+		return ec.fieldContext_ScoringRule_urlPattern(ctx, field)
+	case "points":
+		return ec.fieldContext_ScoringRule_points(ctx, field)
+	case "capPoints":
+		return ec.fieldContext_ScoringRule_capPoints(ctx, field)
+	case "capDays":
+		return ec.fieldContext_ScoringRule_capDays(ctx, field)
+	case "active":
+		return ec.fieldContext_ScoringRule_active(ctx, field)
+	case "version":
+		return ec.fieldContext_ScoringRule_version(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ScoringRule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ScoringRule_updatedAt(ctx, field)
+	case "deletedAt":
+		return ec.fieldContext_ScoringRule_deletedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoringRule", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoringRulePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_ScoringRulePayload_rule(ctx, field)
+	case "rescore":
+		return ec.fieldContext_ScoringRulePayload_rescore(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoringRulePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoringRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ScoringRun_id(ctx, field)
+	case "status":
+		return ec.fieldContext_ScoringRun_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_ScoringRun_reason(ctx, field)
+	case "total":
+		return ec.fieldContext_ScoringRun_total(ctx, field)
+	case "done":
+		return ec.fieldContext_ScoringRun_done(ctx, field)
+	case "changed":
+		return ec.fieldContext_ScoringRun_changed(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_ScoringRun_startedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ScoringRun_updatedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_ScoringRun_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoringRun", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoringSimulation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "leads":
+		return ec.fieldContext_ScoringSimulation_leads(ctx, field)
+	case "changed":
+		return ec.fieldContext_ScoringSimulation_changed(ctx, field)
+	case "current":
+		return ec.fieldContext_ScoringSimulation_current(ctx, field)
+	case "proposed":
+		return ec.fieldContext_ScoringSimulation_proposed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoringSimulation", field.Name)
+}
+
 func (ec *executionContext) childFields_SetExchangeRatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rate":
@@ -9423,6 +11647,20 @@ func (ec *executionContext) childFields_Team(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Team", field.Name)
 }
 
+func (ec *executionContext) childFields_TrackLeadActivityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "items":
+		return ec.fieldContext_TrackLeadActivityPayload_items(ctx, field)
+	case "recorded":
+		return ec.fieldContext_TrackLeadActivityPayload_recorded(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_TrackLeadActivityPayload_duplicates(ctx, field)
+	case "failed":
+		return ec.fieldContext_TrackLeadActivityPayload_failed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrackLeadActivityPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Transition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "stage":
@@ -9493,6 +11731,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_updatedAt(ctx, field)
 	case "version":
 		return ec.fieldContext_User_version(ctx, field)
+	case "away":
+		return ec.fieldContext_User_away(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
@@ -9693,6 +11933,20 @@ func (ec *executionContext) field_Lead_touches_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_assignLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelLeadImport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9791,12 +12045,40 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createAssignmentRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAssignmentRuleInput, error) {
+			return ec.unmarshalNCreateAssignmentRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateAssignmentRuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createContact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateContactInput, error) {
 			return ec.unmarshalNCreateContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateContactInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createLeadForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateLeadFormInput, error) {
+			return ec.unmarshalNCreateLeadFormInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateLeadFormInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9825,6 +12107,20 @@ func (ec *executionContext) field_Mutation_createPipeline_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreatePipelineInput, error) {
 			return ec.unmarshalNCreatePipelineInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreatePipelineInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createScoringRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScoringRuleInput, error) {
+			return ec.unmarshalNScoringRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9889,6 +12185,28 @@ func (ec *executionContext) field_Mutation_deleteAccount_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteAssignmentRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteContact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9900,6 +12218,28 @@ func (ec *executionContext) field_Mutation_deleteContact_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteLeadForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
 	return args, nil
 }
 
@@ -9928,6 +12268,50 @@ func (ec *executionContext) field_Mutation_deleteOpportunity_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteScoringRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_identifyVisitor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "visitorId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["visitorId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "leadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leadId"] = arg1
 	return args, nil
 }
 
@@ -10029,6 +12413,50 @@ func (ec *executionContext) field_Mutation_moveOpportunity_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reassignLead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "ownerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ownerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reorderAssignmentRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_restoreAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10099,6 +12527,28 @@ func (ec *executionContext) field_Mutation_revokeApiKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rotateLeadFormKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setExchangeRate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10138,6 +12588,28 @@ func (ec *executionContext) field_Mutation_setQuota_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setUserAway_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "away",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["away"] = arg1
 	return args, nil
 }
 
@@ -10193,6 +12665,20 @@ func (ec *executionContext) field_Mutation_submitForecast_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_trackLeadActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "events",
+		func(ctx context.Context, v any) ([]model.LeadActivityInput, error) {
+			return ec.unmarshalNLeadActivityInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["events"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateAccount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10207,12 +12693,40 @@ func (ec *executionContext) field_Mutation_updateAccount_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateAssignmentRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAssignmentRuleInput, error) {
+			return ec.unmarshalNUpdateAssignmentRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateAssignmentRuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateContact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateContactInput, error) {
 			return ec.unmarshalNUpdateContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateContactInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateLeadForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateLeadFormInput, error) {
+			return ec.unmarshalNUpdateLeadFormInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateLeadFormInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10274,6 +12788,36 @@ func (ec *executionContext) field_Mutation_updatePipeline_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateScoringRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScoringRuleInput, error) {
+			return ec.unmarshalNScoringRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg2
 	return args, nil
 }
 
@@ -10384,6 +12928,20 @@ func (ec *executionContext) field_Query_accounts_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["orderBy"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_assignmentDecisions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "leadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leadId"] = arg0
 	return args, nil
 }
 
@@ -10562,6 +13120,20 @@ func (ec *executionContext) field_Query_forecast_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_leadForm_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -10797,6 +13369,20 @@ func (ec *executionContext) field_Query_pipelineBoard_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_previewAssignment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "leadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leadId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_quotas_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10816,6 +13402,42 @@ func (ec *executionContext) field_Query_quotas_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_scoringRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_simulateScoringRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "rules",
+		func(ctx context.Context, v any) ([]model.ScoringRuleInput, error) {
+			return ec.unmarshalNScoringRuleInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rules"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
 	return args, nil
 }
 
@@ -12445,6 +15067,873 @@ func (ec *executionContext) _ApiKey_revokedAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_ApiKey_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssignmentCandidate_user(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentCandidate().User(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentCandidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentCandidate_rule(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentCandidate().Rule(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalOAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentCandidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentCandidate_sticky(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_sticky(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentCandidate().Sticky(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *routing.StickyKind) graphql.Marshaler {
+			return ec.marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_sticky(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCandidate", field, true, true, "AssignmentSticky")
+}
+
+func (ec *executionContext) _AssignmentCandidate_openLeads(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_openLeads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenLeads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_openLeads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCandidate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AssignmentCandidate_eligible(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_eligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_eligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCandidate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AssignmentCandidate_reason(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCandidate_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCandidate_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCandidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssignmentCriterion_field(ctx context.Context, field graphql.CollectedField, obj *criteria.Criterion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCriterion_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCriterion_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCriterion", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssignmentCriterion_operator(ctx context.Context, field graphql.CollectedField, obj *criteria.Criterion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCriterion_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentCriterion().Operator(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCriterion_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCriterion", field, true, true, "String")
+}
+
+func (ec *executionContext) _AssignmentCriterion_value(ctx context.Context, field graphql.CollectedField, obj *criteria.Criterion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentCriterion_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentCriterion_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentCriterion", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _AssignmentDecision_id(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AssignmentDecision_lead(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Lead(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_rule(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Rule(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalOAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_sticky(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_sticky(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Sticky(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *routing.StickyKind) graphql.Marshaler {
+			return ec.marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_sticky(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, true, true, "AssignmentSticky")
+}
+
+func (ec *executionContext) _AssignmentDecision_candidates(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_candidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []routing.Considered) graphql.Marshaler {
+			return ec.marshalNAssignmentCandidate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsideredᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentCandidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_chosen(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_chosen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Chosen(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_chosen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_previous(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_previous(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Previous(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_reason(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssignmentDecision_manual(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_manual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Manual, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_manual(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AssignmentDecision_actor(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentDecision().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentDecision_decidedAt(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentDecision_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentDecision_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentDecision", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssignmentRule_id(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, true, false, "ID")
+}
+
+func (ec *executionContext) _AssignmentRule_position(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AssignmentRule_name(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssignmentRule_criteria(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_criteria(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Criteria, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []criteria.Criterion) graphql.Marshaler {
+			return ec.marshalNAssignmentCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_criteria(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentRule",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentCriterion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentRule_strategy(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_strategy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Strategy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v routing.Strategy) graphql.Marshaler {
+			return ec.marshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_strategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "AssignmentStrategy")
+}
+
+func (ec *executionContext) _AssignmentRule_targetUser(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_targetUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentRule().TargetUser(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_targetUser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentRule",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentRule_targetTeam(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_targetTeam(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentRule().TargetTeam(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Team) graphql.Marshaler {
+			return ec.marshalOTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_targetTeam(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentRule",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Team(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentRule_capacity(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AssignmentRule_lastAssigned(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_lastAssigned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssignmentRule().LastAssigned(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_lastAssigned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssignmentRule",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssignmentRule_active(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AssignmentRule_createdAt(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssignmentRule_updatedAt(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssignmentRule_version(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssignmentRule_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssignmentRule_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Blocker_kind(ctx context.Context, field graphql.CollectedField, obj *crm.Blocker) (ret graphql.Marshaler) {
@@ -14382,6 +17871,61 @@ func (ec *executionContext) fieldContext_DealContact_primary(_ context.Context, 
 	return graphql.NewScalarFieldContext("DealContact", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _DeleteScoringRulePayload_deletedId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteScoringRulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteScoringRulePayload_deletedId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteScoringRulePayload_deletedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteScoringRulePayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteScoringRulePayload_rescore(ctx context.Context, field graphql.CollectedField, obj *model.DeleteScoringRulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteScoringRulePayload_rescore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rescore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+			return ec.marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteScoringRulePayload_rescore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteScoringRulePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _EntryCriterion_kind(ctx context.Context, field graphql.CollectedField, obj *crm.EntryCriterion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15874,6 +19418,61 @@ func (ec *executionContext) fieldContext_ForecastSubmission_submittedAt(_ contex
 	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "Time")
 }
 
+func (ec *executionContext) _IdentifyVisitorPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.IdentifyVisitorPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentifyVisitorPayload_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IdentifyVisitorPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IdentifyVisitorPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IdentifyVisitorPayload_attachedEvents(ctx context.Context, field graphql.CollectedField, obj *model.IdentifyVisitorPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdentifyVisitorPayload_attachedEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttachedEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdentifyVisitorPayload_attachedEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdentifyVisitorPayload", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Lead_id(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16892,6 +20491,162 @@ func (ec *executionContext) fieldContext_Lead_allowedStatuses(_ context.Context,
 	return graphql.NewScalarFieldContext("Lead", field, true, true, "LeadStatus")
 }
 
+func (ec *executionContext) _Lead_score(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().Score(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+			return ec.marshalNLeadScore2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadActivityResult_index(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadActivityResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadActivityResult_outcome(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.TrackOutcome) graphql.Marshaler {
+			return ec.marshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadActivityResult", field, false, false, "TrackOutcome")
+}
+
+func (ec *executionContext) _LeadActivityResult_eventId(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadActivityResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LeadActivityResult_leadId(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_leadId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_leadId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadActivityResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LeadActivityResult_error(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadActivityResult_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaptureError) graphql.Marshaler {
+			return ec.marshalOCaptureError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureError(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadActivityResult_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadActivityResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaptureError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LeadChange_cursor(ctx context.Context, field graphql.CollectedField, obj *service.LeadChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17249,6 +21004,429 @@ func (ec *executionContext) fieldContext_LeadEdge_node(_ context.Context, field 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadForm_id(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, true, false, "ID")
+}
+
+func (ec *executionContext) _LeadForm_publicKey(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_publicKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublicKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_publicKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_submitPath(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_submitPath(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmitPath(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_submitPath(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, true, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_name(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_fields(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_requiredFields(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_requiredFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiredFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_requiredFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_allowedOrigins(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_allowedOrigins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowedOrigins, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_allowedOrigins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_source(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v crm.LeadSource) graphql.Marshaler {
+			return ec.marshalNLeadSource2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "LeadSource")
+}
+
+func (ec *executionContext) _LeadForm_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_redirectUrl(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_redirectUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedirectURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_redirectUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_honeypotField(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_honeypotField(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoneypotField, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_honeypotField(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadForm_allowPartial(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_allowPartial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowPartial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_allowPartial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LeadForm_ratePerMinute(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_ratePerMinute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RatePerMinute, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_ratePerMinute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadForm_active(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LeadForm_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadForm_updatedAt(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadForm_version(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadForm_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadForm_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadFormPayload_leadForm(ctx context.Context, field graphql.CollectedField, obj *model.LeadFormPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadFormPayload_leadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadForm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadForm) graphql.Marshaler {
+			return ec.marshalNLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadFormPayload_leadForm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadFormPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadForm(ctx, field)
 		},
 	}
 	return fc, nil
@@ -18353,6 +22531,130 @@ func (ec *executionContext) fieldContext_LeadPayload_lead(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadScore_total(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoreTotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadScore_fit(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_fit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoreFit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_fit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadScore_engagement(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_engagement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoreEngagement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_engagement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadScore_grade(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grade, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScore", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadScore_breakdown(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScore_breakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadScore().Breakdown(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.ScoreEntry) graphql.Marshaler {
+			return ec.marshalNScoreEntry2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoreEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScore_breakdown(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadScore",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreEntry(ctx, field)
 		},
 	}
 	return fc, nil
@@ -20228,6 +24530,182 @@ func (ec *executionContext) fieldContext_Mutation_submitForecast(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createLeadForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createLeadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateLeadForm(ctx, fc.Args["input"].(model.CreateLeadFormInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+			return ec.marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createLeadForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createLeadForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateLeadForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateLeadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateLeadForm(ctx, fc.Args["input"].(model.UpdateLeadFormInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+			return ec.marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateLeadForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateLeadForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteLeadForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteLeadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteLeadForm(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+			return ec.marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteLeadForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteLeadForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateLeadFormKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateLeadFormKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateLeadFormKey(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+			return ec.marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateLeadFormKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadFormPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateLeadFormKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_startLeadImport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20662,6 +25140,534 @@ func (ec *executionContext) fieldContext_Mutation_mergeLeads(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_mergeLeads_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createAssignmentRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAssignmentRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAssignmentRule(ctx, fc.Args["input"].(model.CreateAssignmentRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalNAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAssignmentRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAssignmentRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAssignmentRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAssignmentRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAssignmentRule(ctx, fc.Args["input"].(model.UpdateAssignmentRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalNAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAssignmentRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAssignmentRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reorderAssignmentRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reorderAssignmentRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReorderAssignmentRules(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalNAssignmentRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reorderAssignmentRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reorderAssignmentRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAssignmentRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAssignmentRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAssignmentRule(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAssignmentRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAssignmentRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_assignLead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_assignLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AssignLead(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentDecision) graphql.Marshaler {
+			return ec.marshalNAssignmentDecision2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_assignLead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_assignLead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reassignLead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reassignLead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReassignLead(ctx, fc.Args["id"].(string), fc.Args["ownerId"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentDecision) graphql.Marshaler {
+			return ec.marshalNAssignmentDecision2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reassignLead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reassignLead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setUserAway(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setUserAway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetUserAway(ctx, fc.Args["userId"].(string), fc.Args["away"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setUserAway(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setUserAway_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createScoringRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createScoringRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateScoringRule(ctx, fc.Args["input"].(model.ScoringRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoringRulePayload) graphql.Marshaler {
+			return ec.marshalNScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRulePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createScoringRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRulePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createScoringRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateScoringRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateScoringRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateScoringRule(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int), fc.Args["input"].(model.ScoringRuleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoringRulePayload) graphql.Marshaler {
+			return ec.marshalNScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRulePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateScoringRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRulePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateScoringRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteScoringRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteScoringRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteScoringRule(ctx, fc.Args["id"].(string), fc.Args["expectedVersion"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteScoringRulePayload) graphql.Marshaler {
+			return ec.marshalNDeleteScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteScoringRulePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteScoringRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteScoringRulePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteScoringRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_trackLeadActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_trackLeadActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TrackLeadActivity(ctx, fc.Args["events"].([]model.LeadActivityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrackLeadActivityPayload) graphql.Marshaler {
+			return ec.marshalNTrackLeadActivityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTrackLeadActivityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_trackLeadActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrackLeadActivityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_trackLeadActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_identifyVisitor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_identifyVisitor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IdentifyVisitor(ctx, fc.Args["visitorId"].(string), fc.Args["leadId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.IdentifyVisitorPayload) graphql.Marshaler {
+			return ec.marshalNIdentifyVisitorPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐIdentifyVisitorPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_identifyVisitor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdentifyVisitorPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_identifyVisitor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24007,6 +29013,82 @@ func (ec *executionContext) fieldContext_Query_exchangeRates(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_leadForms(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leadForms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().LeadForms(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.LeadForm) graphql.Marshaler {
+			return ec.marshalNLeadForm2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadFormᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leadForms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadForm(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_leadForm(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leadForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LeadForm(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadForm) graphql.Marshaler {
+			return ec.marshalOLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leadForm(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadForm(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_leadForm_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_leadImport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24200,6 +29282,278 @@ func (ec *executionContext) fieldContext_Query_findDuplicates(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_findDuplicates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_assignmentRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_assignmentRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AssignmentRules(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.AssignmentRule) graphql.Marshaler {
+			return ec.marshalNAssignmentRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_assignmentRules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_previewAssignment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_previewAssignment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PreviewAssignment(ctx, fc.Args["leadId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.AssignmentDecision) graphql.Marshaler {
+			return ec.marshalNAssignmentDecision2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_previewAssignment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_previewAssignment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_assignmentDecisions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_assignmentDecisions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AssignmentDecisions(ctx, fc.Args["leadId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.AssignmentDecision) graphql.Marshaler {
+			return ec.marshalNAssignmentDecision2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecisionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_assignmentDecisions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssignmentDecision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_assignmentDecisions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scoringRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scoringRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ScoringRules(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []scoring.Rule) graphql.Marshaler {
+			return ec.marshalNScoringRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scoringRules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scoringRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scoringRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ScoringRun(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+			return ec.marshalOScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scoringRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_scoringRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scoringRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scoringRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ScoringRuns(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []service.ScoringRun) graphql.Marshaler {
+			return ec.marshalNScoringRun2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scoringRuns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_simulateScoringRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_simulateScoringRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SimulateScoringRules(ctx, fc.Args["rules"].([]model.ScoringRuleInput), fc.Args["since"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Simulation) graphql.Marshaler {
+			return ec.marshalNScoringSimulation2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_simulateScoringRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringSimulation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_simulateScoringRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24474,6 +29828,1164 @@ func (ec *executionContext) fieldContext_RevokeApiKeyPayload_apiKey(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ApiKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreBucket_from(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreBucket_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreBucket_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreBucket_to(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreBucket_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreBucket_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreBucket_count(ctx context.Context, field graphql.CollectedField, obj *scoring.Bucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreBucket_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreBucket_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_buckets(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_buckets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Buckets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []scoring.Bucket) graphql.Marshaler {
+			return ec.marshalNScoreBucket2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_buckets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreDistribution",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreBucket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreDistribution_gradeA(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_gradeA(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GradeA, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_gradeA(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_gradeB(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_gradeB(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GradeB, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_gradeB(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_gradeC(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_gradeC(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GradeC, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_gradeC(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_qualified(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_qualified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qualified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_qualified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_nurture(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_nurture(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nurture, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_nurture(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreDistribution_average(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreDistribution_average(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Average, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreDistribution_average(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreDistribution", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScoreEntry_rule(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scoring.Rule) graphql.Marshaler {
+			return ec.marshalNScoringRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreEntry_ruleVersion(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_ruleVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RuleVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_ruleVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreEntry_part(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_part(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Part, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scoring.Part) graphql.Marshaler {
+			return ec.marshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_part(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "ScorePart")
+}
+
+func (ec *executionContext) _ScoreEntry_points(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoreEntry_reason(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoreEntry_at(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoreEntry_expiresAt(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEntry_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEntry_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRule_id(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, false, "ID")
+}
+
+func (ec *executionContext) _ScoringRule_kind(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scoring.Kind) graphql.Marshaler {
+			return ec.marshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "ScoringRuleKind")
+}
+
+func (ec *executionContext) _ScoringRule_name(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoringRule_field(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScoringRule().Field(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, true, "String")
+}
+
+func (ec *executionContext) _ScoringRule_operator(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_operator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScoringRule().Operator(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_operator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, true, "String")
+}
+
+func (ec *executionContext) _ScoringRule_value(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScoringRule().Value(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _ScoringRule_eventType(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_eventType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScoringRule().EventType(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scoring.EventType) graphql.Marshaler {
+			return ec.marshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_eventType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, true, true, "LeadEventType")
+}
+
+func (ec *executionContext) _ScoringRule_urlPattern(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_urlPattern(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URLPattern, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_urlPattern(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoringRule_points(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRule_capPoints(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_capPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_capPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRule_capDays(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_capDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_capDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRule_active(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ScoringRule_version(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRule_createdAt(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRule_updatedAt(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRule_deletedAt(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRule_deletedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRule_deletedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRulePayload_rule(ctx context.Context, field graphql.CollectedField, obj *model.ScoringRulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRulePayload_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scoring.Rule) graphql.Marshaler {
+			return ec.marshalNScoringRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRulePayload_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoringRulePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoringRulePayload_rescore(ctx context.Context, field graphql.CollectedField, obj *model.ScoringRulePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRulePayload_rescore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rescore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+			return ec.marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRulePayload_rescore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoringRulePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoringRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoringRun_id(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GlobalID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, true, false, "ID")
+}
+
+func (ec *executionContext) _ScoringRun_status(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoringRun_reason(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScoringRun_total(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRun_done(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_done(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Done, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_done(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRun_changed(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_changed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int32) graphql.Marshaler {
+			return ec.marshalNInt2int32(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_changed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRun_updatedAt(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringRun_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringRun_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScoringSimulation_leads(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringSimulation_leads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Leads, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringSimulation_leads(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringSimulation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringSimulation_changed(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringSimulation_changed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringSimulation_changed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoringSimulation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScoringSimulation_current(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringSimulation_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v service.SimulationSide) graphql.Marshaler {
+			return ec.marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringSimulation_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoringSimulation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreDistribution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoringSimulation_proposed(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoringSimulation_proposed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proposed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v service.SimulationSide) graphql.Marshaler {
+			return ec.marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoringSimulation_proposed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoringSimulation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreDistribution(ctx, field)
 		},
 	}
 	return fc, nil
@@ -26048,6 +32560,107 @@ func (ec *executionContext) fieldContext_Team_version(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Team", field, false, false, "Int")
 }
 
+func (ec *executionContext) _TrackLeadActivityPayload_items(ctx context.Context, field graphql.CollectedField, obj *model.TrackLeadActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackLeadActivityPayload_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LeadActivityResult) graphql.Marshaler {
+			return ec.marshalNLeadActivityResult2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackLeadActivityPayload_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrackLeadActivityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadActivityResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrackLeadActivityPayload_recorded(ctx context.Context, field graphql.CollectedField, obj *model.TrackLeadActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackLeadActivityPayload_recorded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recorded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackLeadActivityPayload_recorded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrackLeadActivityPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrackLeadActivityPayload_duplicates(ctx context.Context, field graphql.CollectedField, obj *model.TrackLeadActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackLeadActivityPayload_duplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackLeadActivityPayload_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrackLeadActivityPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrackLeadActivityPayload_failed(ctx context.Context, field graphql.CollectedField, obj *model.TrackLeadActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackLeadActivityPayload_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackLeadActivityPayload_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrackLeadActivityPayload", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Transition_stage(ctx context.Context, field graphql.CollectedField, obj *service.Transition) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26486,6 +33099,29 @@ func (ec *executionContext) _User_version(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_User_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Int")
+}
+
+func (ec *executionContext) _User_away(ctx context.Context, field graphql.CollectedField, obj *crm.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_away(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Away, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_away(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Utm_source(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
@@ -27905,6 +34541,62 @@ func UnmarshalAccountFilter(ctx context.Context, raw any) (model.AccountFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAssignmentCriterionInput(ctx context.Context, obj any) (model.AssignmentCriterionInput, error) {
+	var it model.AssignmentCriterionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"field", "operator", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "operator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operator"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Operator = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAssignmentCriterionInput unmarshals raw into the AssignmentCriterionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAssignmentCriterionInput(ctx context.Context, raw any) (model.AssignmentCriterionInput, error) {
+	var out model.AssignmentCriterionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AssignmentCriterionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCaptureLeadInput(ctx context.Context, obj any) (model.CaptureLeadInput, error) {
 	var it model.CaptureLeadInput
 	if obj == nil {
@@ -28579,6 +35271,97 @@ func UnmarshalCreateApiKeyInput(ctx context.Context, raw any) (model.CreateAPIKe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateAssignmentRuleInput(ctx context.Context, obj any) (model.CreateAssignmentRuleInput, error) {
+	var it model.CreateAssignmentRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "criteria", "strategy", "targetUserId", "targetTeamId", "capacity", "active", "position"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "criteria":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("criteria"))
+			data, err := ec.unmarshalOAssignmentCriterionInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Criteria = graphql.OmittableOf(data)
+		case "strategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategy"))
+			data, err := ec.unmarshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Strategy = data
+		case "targetUserId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetUserId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetUserID = graphql.OmittableOf(data)
+		case "targetTeamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetTeamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetTeamID = graphql.OmittableOf(data)
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		case "position":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Position = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateAssignmentRuleInput unmarshals raw into the CreateAssignmentRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAssignmentRuleInput(ctx context.Context, raw any) (model.CreateAssignmentRuleInput, error) {
+	var out model.CreateAssignmentRuleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAssignmentRuleInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateContactInput(ctx context.Context, obj any) (model.CreateContactInput, error) {
 	var it model.CreateContactInput
 	if obj == nil {
@@ -28715,6 +35498,146 @@ func (ec *executionContext) unmarshalInputCreateContactInput(ctx context.Context
 func UnmarshalCreateContactInput(ctx context.Context, raw any) (model.CreateContactInput, error) {
 	var out model.CreateContactInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateContactInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateLeadFormInput(ctx context.Context, obj any) (model.CreateLeadFormInput, error) {
+	var it model.CreateLeadFormInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["requiredFields"]; !present {
+		asMap["requiredFields"] = []any{}
+	}
+	if _, present := asMap["allowedOrigins"]; !present {
+		asMap["allowedOrigins"] = []any{}
+	}
+	if _, present := asMap["source"]; !present {
+		asMap["source"] = "WEB_FORM"
+	}
+	if _, present := asMap["campaign"]; !present {
+		asMap["campaign"] = ""
+	}
+	if _, present := asMap["redirectUrl"]; !present {
+		asMap["redirectUrl"] = ""
+	}
+	if _, present := asMap["honeypotField"]; !present {
+		asMap["honeypotField"] = ""
+	}
+	if _, present := asMap["allowPartial"]; !present {
+		asMap["allowPartial"] = true
+	}
+	if _, present := asMap["ratePerMinute"]; !present {
+		asMap["ratePerMinute"] = 10
+	}
+	if _, present := asMap["active"]; !present {
+		asMap["active"] = true
+	}
+
+	fieldsInOrder := [...]string{"name", "fields", "requiredFields", "allowedOrigins", "source", "campaign", "redirectUrl", "honeypotField", "allowPartial", "ratePerMinute", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "fields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fields = data
+		case "requiredFields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiredFields"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequiredFields = graphql.OmittableOf(data)
+		case "allowedOrigins":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowedOrigins"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowedOrigins = graphql.OmittableOf(data)
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "redirectUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURL = graphql.OmittableOf(data)
+		case "honeypotField":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("honeypotField"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoneypotField = graphql.OmittableOf(data)
+		case "allowPartial":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowPartial"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowPartial = graphql.OmittableOf(data)
+		case "ratePerMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratePerMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatePerMinute = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateLeadFormInput unmarshals raw into the CreateLeadFormInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateLeadFormInput(ctx context.Context, raw any) (model.CreateLeadFormInput, error) {
+	var out model.CreateLeadFormInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateLeadFormInput", raw, &out)
 	return out, err
 }
 
@@ -29556,6 +36479,97 @@ func (ec *executionContext) unmarshalInputIntRange(ctx context.Context, obj any)
 func UnmarshalIntRange(ctx context.Context, raw any) (model.IntRange, error) {
 	var out model.IntRange
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "IntRange", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLeadActivityInput(ctx context.Context, obj any) (model.LeadActivityInput, error) {
+	var it model.LeadActivityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"type", "url", "occurredAt", "idempotencyKey", "leadId", "email", "visitorId", "properties"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = graphql.OmittableOf(data)
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "leadId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadID = graphql.OmittableOf(data)
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = graphql.OmittableOf(data)
+		case "visitorId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visitorId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VisitorID = graphql.OmittableOf(data)
+		case "properties":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("properties"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Properties = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLeadActivityInput unmarshals raw into the LeadActivityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLeadActivityInput(ctx context.Context, raw any) (model.LeadActivityInput, error) {
+	var out model.LeadActivityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LeadActivityInput", raw, &out)
 	return out, err
 }
 
@@ -30408,6 +37422,118 @@ func UnmarshalRevokeApiKeyInput(ctx context.Context, raw any) (model.RevokeAPIKe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputScoringRuleInput(ctx context.Context, obj any) (model.ScoringRuleInput, error) {
+	var it model.ScoringRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "name", "field", "operator", "value", "eventType", "urlPattern", "points", "capPoints", "capDays", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = graphql.OmittableOf(data)
+		case "operator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operator"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Operator = graphql.OmittableOf(data)
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = graphql.OmittableOf(data)
+		case "eventType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventType"))
+			data, err := ec.unmarshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventType = graphql.OmittableOf(data)
+		case "urlPattern":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("urlPattern"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URLPattern = graphql.OmittableOf(data)
+		case "points":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("points"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Points = data
+		case "capPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capPoints"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CapPoints = graphql.OmittableOf(data)
+		case "capDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CapDays = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScoringRuleInput unmarshals raw into the ScoringRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScoringRuleInput(ctx context.Context, raw any) (model.ScoringRuleInput, error) {
+	var out model.ScoringRuleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScoringRuleInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetExchangeRateInput(ctx context.Context, obj any) (model.SetExchangeRateInput, error) {
 	var it model.SetExchangeRateInput
 	if obj == nil {
@@ -31118,6 +38244,104 @@ func UnmarshalUpdateAccountInput(ctx context.Context, raw any) (model.UpdateAcco
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateAssignmentRuleInput(ctx context.Context, obj any) (model.UpdateAssignmentRuleInput, error) {
+	var it model.UpdateAssignmentRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "name", "criteria", "strategy", "targetUserId", "targetTeamId", "capacity", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "criteria":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("criteria"))
+			data, err := ec.unmarshalOAssignmentCriterionInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Criteria = graphql.OmittableOf(data)
+		case "strategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategy"))
+			data, err := ec.unmarshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Strategy = graphql.OmittableOf(data)
+		case "targetUserId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetUserId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetUserID = graphql.OmittableOf(data)
+		case "targetTeamId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetTeamId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetTeamID = graphql.OmittableOf(data)
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAssignmentRuleInput unmarshals raw into the UpdateAssignmentRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAssignmentRuleInput(ctx context.Context, raw any) (model.UpdateAssignmentRuleInput, error) {
+	var out model.UpdateAssignmentRuleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAssignmentRuleInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateContactInput(ctx context.Context, obj any) (model.UpdateContactInput, error) {
 	var it model.UpdateContactInput
 	if obj == nil {
@@ -31252,6 +38476,132 @@ func (ec *executionContext) unmarshalInputUpdateContactInput(ctx context.Context
 func UnmarshalUpdateContactInput(ctx context.Context, raw any) (model.UpdateContactInput, error) {
 	var out model.UpdateContactInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateContactInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateLeadFormInput(ctx context.Context, obj any) (model.UpdateLeadFormInput, error) {
+	var it model.UpdateLeadFormInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "expectedVersion", "name", "fields", "requiredFields", "allowedOrigins", "source", "campaign", "redirectUrl", "honeypotField", "allowPartial", "ratePerMinute", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "fields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fields = graphql.OmittableOf(data)
+		case "requiredFields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requiredFields"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequiredFields = graphql.OmittableOf(data)
+		case "allowedOrigins":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowedOrigins"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowedOrigins = graphql.OmittableOf(data)
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOLeadSource2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = graphql.OmittableOf(data)
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = graphql.OmittableOf(data)
+		case "redirectUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redirectUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedirectURL = graphql.OmittableOf(data)
+		case "honeypotField":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("honeypotField"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoneypotField = graphql.OmittableOf(data)
+		case "allowPartial":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowPartial"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowPartial = graphql.OmittableOf(data)
+		case "ratePerMinute":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ratePerMinute"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RatePerMinute = graphql.OmittableOf(data)
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateLeadFormInput unmarshals raw into the UpdateLeadFormInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateLeadFormInput(ctx context.Context, raw any) (model.UpdateLeadFormInput, error) {
+	var out model.UpdateLeadFormInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateLeadFormInput", raw, &out)
 	return out, err
 }
 
@@ -32170,6 +39520,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Stage(ctx, sel, obj)
+	case service.ScoringRun:
+		return ec._ScoringRun(ctx, sel, &obj)
+	case *service.ScoringRun:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ScoringRun(ctx, sel, obj)
+	case scoring.Rule:
+		return ec._ScoringRule(ctx, sel, &obj)
+	case *scoring.Rule:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ScoringRule(ctx, sel, obj)
 	case service.Quota:
 		return ec._Quota(ctx, sel, &obj)
 	case *service.Quota:
@@ -32205,6 +39569,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Notification(ctx, sel, obj)
+	case crm.LeadForm:
+		return ec._LeadForm(ctx, sel, &obj)
+	case *crm.LeadForm:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._LeadForm(ctx, sel, obj)
 	case crm.Lead:
 		return ec._Lead(ctx, sel, &obj)
 	case *crm.Lead:
@@ -32741,6 +40112,297 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 		case "revokedAt":
 			out.Values[i] = ec._ApiKey_revokedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var assignmentCandidateImplementors = []string{"AssignmentCandidate"}
+
+func (ec *executionContext) _AssignmentCandidate(ctx context.Context, sel ast.SelectionSet, obj *routing.Considered) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentCandidateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssignmentCandidate")
+		case "user":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentCandidate_user(ctx, field, obj)
+				})
+		case "rule":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentCandidate_rule(ctx, field, obj)
+				})
+		case "sticky":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentCandidate_sticky(ctx, field, obj)
+				})
+		case "openLeads":
+			out.Values[i] = ec._AssignmentCandidate_openLeads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eligible":
+			out.Values[i] = ec._AssignmentCandidate_eligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._AssignmentCandidate_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var assignmentCriterionImplementors = []string{"AssignmentCriterion"}
+
+func (ec *executionContext) _AssignmentCriterion(ctx context.Context, sel ast.SelectionSet, obj *criteria.Criterion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentCriterionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssignmentCriterion")
+		case "field":
+			out.Values[i] = ec._AssignmentCriterion_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "operator":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentCriterion_operator(ctx, field, obj)
+				})
+		case "value":
+			out.Values[i] = ec._AssignmentCriterion_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var assignmentDecisionImplementors = []string{"AssignmentDecision"}
+
+func (ec *executionContext) _AssignmentDecision(ctx context.Context, sel ast.SelectionSet, obj *service.AssignmentDecision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentDecisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssignmentDecision")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_id(ctx, field, obj)
+				})
+		case "lead":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_lead(ctx, field, obj)
+				})
+		case "rule":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_rule(ctx, field, obj)
+				})
+		case "sticky":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_sticky(ctx, field, obj)
+				})
+		case "candidates":
+			out.Values[i] = ec._AssignmentDecision_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "chosen":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_chosen(ctx, field, obj)
+				})
+		case "previous":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_previous(ctx, field, obj)
+				})
+		case "reason":
+			out.Values[i] = ec._AssignmentDecision_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "manual":
+			out.Values[i] = ec._AssignmentDecision_manual(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentDecision_actor(ctx, field, obj)
+				})
+		case "decidedAt":
+			out.Values[i] = ec._AssignmentDecision_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var assignmentRuleImplementors = []string{"AssignmentRule"}
+
+func (ec *executionContext) _AssignmentRule(ctx context.Context, sel ast.SelectionSet, obj *service.AssignmentRule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssignmentRule")
+		case "id":
+			out.Values[i] = ec._AssignmentRule_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "position":
+			out.Values[i] = ec._AssignmentRule_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._AssignmentRule_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "criteria":
+			out.Values[i] = ec._AssignmentRule_criteria(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "strategy":
+			out.Values[i] = ec._AssignmentRule_strategy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "targetUser":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentRule_targetUser(ctx, field, obj)
+				})
+		case "targetTeam":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentRule_targetTeam(ctx, field, obj)
+				})
+		case "capacity":
+			out.Values[i] = ec._AssignmentRule_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastAssigned":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssignmentRule_lastAssigned(ctx, field, obj)
+				})
+		case "active":
+			out.Values[i] = ec._AssignmentRule_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AssignmentRule_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._AssignmentRule_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._AssignmentRule_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -33685,6 +41347,44 @@ func (ec *executionContext) _DealContact(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var deleteScoringRulePayloadImplementors = []string{"DeleteScoringRulePayload"}
+
+func (ec *executionContext) _DeleteScoringRulePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteScoringRulePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteScoringRulePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteScoringRulePayload")
+		case "deletedId":
+			out.Values[i] = ec._DeleteScoringRulePayload_deletedId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rescore":
+			out.Values[i] = ec._DeleteScoringRulePayload_rescore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var entryCriterionImplementors = []string{"EntryCriterion"}
 
 func (ec *executionContext) _EntryCriterion(ctx context.Context, sel ast.SelectionSet, obj *crm.EntryCriterion) graphql.Marshaler {
@@ -34273,6 +41973,44 @@ func (ec *executionContext) _ForecastSubmission(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var identifyVisitorPayloadImplementors = []string{"IdentifyVisitorPayload"}
+
+func (ec *executionContext) _IdentifyVisitorPayload(ctx context.Context, sel ast.SelectionSet, obj *model.IdentifyVisitorPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, identifyVisitorPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IdentifyVisitorPayload")
+		case "lead":
+			out.Values[i] = ec._IdentifyVisitorPayload_lead(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "attachedEvents":
+			out.Values[i] = ec._IdentifyVisitorPayload_attachedEvents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var leadImplementors = []string{"Lead", "Node"}
 
 func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj *crm.Lead) graphql.Marshaler {
@@ -34498,6 +42236,65 @@ func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Lead_allowedStatuses(ctx, field, obj)
 				})
+		case "score":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Lead_score(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadActivityResultImplementors = []string{"LeadActivityResult"}
+
+func (ec *executionContext) _LeadActivityResult(ctx context.Context, sel ast.SelectionSet, obj *model.LeadActivityResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadActivityResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadActivityResult")
+		case "index":
+			out.Values[i] = ec._LeadActivityResult_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._LeadActivityResult_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "eventId":
+			out.Values[i] = ec._LeadActivityResult_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "leadId":
+			out.Values[i] = ec._LeadActivityResult_leadId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._LeadActivityResult_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34675,6 +42472,152 @@ func (ec *executionContext) _LeadEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "node":
 			out.Values[i] = ec._LeadEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadFormImplementors = []string{"LeadForm", "Node"}
+
+func (ec *executionContext) _LeadForm(ctx context.Context, sel ast.SelectionSet, obj *crm.LeadForm) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadFormImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadForm")
+		case "id":
+			out.Values[i] = ec._LeadForm_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publicKey":
+			out.Values[i] = ec._LeadForm_publicKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitPath":
+			out.Values[i] = ec._LeadForm_submitPath(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._LeadForm_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._LeadForm_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requiredFields":
+			out.Values[i] = ec._LeadForm_requiredFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowedOrigins":
+			out.Values[i] = ec._LeadForm_allowedOrigins(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._LeadForm_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "campaign":
+			out.Values[i] = ec._LeadForm_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redirectUrl":
+			out.Values[i] = ec._LeadForm_redirectUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "honeypotField":
+			out.Values[i] = ec._LeadForm_honeypotField(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "allowPartial":
+			out.Values[i] = ec._LeadForm_allowPartial(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ratePerMinute":
+			out.Values[i] = ec._LeadForm_ratePerMinute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "active":
+			out.Values[i] = ec._LeadForm_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._LeadForm_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._LeadForm_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._LeadForm_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadFormPayloadImplementors = []string{"LeadFormPayload"}
+
+func (ec *executionContext) _LeadFormPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LeadFormPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadFormPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadFormPayload")
+		case "leadForm":
+			out.Values[i] = ec._LeadFormPayload_leadForm(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -35120,6 +43063,60 @@ func (ec *executionContext) _LeadPayload(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadScoreImplementors = []string{"LeadScore"}
+
+func (ec *executionContext) _LeadScore(ctx context.Context, sel ast.SelectionSet, obj *crm.Lead) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadScoreImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadScore")
+		case "total":
+			out.Values[i] = ec._LeadScore_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fit":
+			out.Values[i] = ec._LeadScore_fit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "engagement":
+			out.Values[i] = ec._LeadScore_engagement(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grade":
+			out.Values[i] = ec._LeadScore_grade(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "breakdown":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadScore_breakdown(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -35615,6 +43612,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createLeadForm":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createLeadForm(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateLeadForm":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateLeadForm(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteLeadForm":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteLeadForm(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateLeadFormKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateLeadFormKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "startLeadImport":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_startLeadImport(ctx, field)
@@ -35681,6 +43706,90 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "mergeLeads":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_mergeLeads(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createAssignmentRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAssignmentRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAssignmentRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAssignmentRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reorderAssignmentRules":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reorderAssignmentRules(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAssignmentRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAssignmentRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignLead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_assignLead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reassignLead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reassignLead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setUserAway":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setUserAway(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createScoringRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createScoringRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateScoringRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateScoringRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteScoringRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteScoringRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trackLeadActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_trackLeadActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "identifyVisitor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_identifyVisitor(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -36770,6 +44879,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_exchangeRates(ctx, field)
 				})
+		case "leadForms":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leadForms(ctx, field)
+				})
+		case "leadForm":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leadForm(ctx, field)
+				})
 		case "leadImport":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -36799,6 +44920,48 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_findDuplicates(ctx, field)
+				})
+		case "assignmentRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_assignmentRules(ctx, field)
+				})
+		case "previewAssignment":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_previewAssignment(ctx, field)
+				})
+		case "assignmentDecisions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_assignmentDecisions(ctx, field)
+				})
+		case "scoringRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scoringRules(ctx, field)
+				})
+		case "scoringRun":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scoringRun(ctx, field)
+				})
+		case "scoringRuns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scoringRuns(ctx, field)
+				})
+		case "simulateScoringRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_simulateScoringRules(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -36905,6 +45068,446 @@ func (ec *executionContext) _RevokeApiKeyPayload(ctx context.Context, sel ast.Se
 			out.Values[i] = graphql.MarshalString("RevokeApiKeyPayload")
 		case "apiKey":
 			out.Values[i] = ec._RevokeApiKeyPayload_apiKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoreBucketImplementors = []string{"ScoreBucket"}
+
+func (ec *executionContext) _ScoreBucket(ctx context.Context, sel ast.SelectionSet, obj *scoring.Bucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreBucket")
+		case "from":
+			out.Values[i] = ec._ScoreBucket_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._ScoreBucket_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._ScoreBucket_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoreDistributionImplementors = []string{"ScoreDistribution"}
+
+func (ec *executionContext) _ScoreDistribution(ctx context.Context, sel ast.SelectionSet, obj *service.SimulationSide) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreDistributionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreDistribution")
+		case "buckets":
+			out.Values[i] = ec._ScoreDistribution_buckets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gradeA":
+			out.Values[i] = ec._ScoreDistribution_gradeA(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gradeB":
+			out.Values[i] = ec._ScoreDistribution_gradeB(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gradeC":
+			out.Values[i] = ec._ScoreDistribution_gradeC(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qualified":
+			out.Values[i] = ec._ScoreDistribution_qualified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nurture":
+			out.Values[i] = ec._ScoreDistribution_nurture(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "average":
+			out.Values[i] = ec._ScoreDistribution_average(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoreEntryImplementors = []string{"ScoreEntry"}
+
+func (ec *executionContext) _ScoreEntry(ctx context.Context, sel ast.SelectionSet, obj *service.ScoreEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreEntry")
+		case "rule":
+			out.Values[i] = ec._ScoreEntry_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ruleVersion":
+			out.Values[i] = ec._ScoreEntry_ruleVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "part":
+			out.Values[i] = ec._ScoreEntry_part(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._ScoreEntry_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ScoreEntry_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._ScoreEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ScoreEntry_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoringRuleImplementors = []string{"ScoringRule", "Node"}
+
+func (ec *executionContext) _ScoringRule(ctx context.Context, sel ast.SelectionSet, obj *scoring.Rule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoringRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoringRule")
+		case "id":
+			out.Values[i] = ec._ScoringRule_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._ScoringRule_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._ScoringRule_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "field":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScoringRule_field(ctx, field, obj)
+				})
+		case "operator":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScoringRule_operator(ctx, field, obj)
+				})
+		case "value":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScoringRule_value(ctx, field, obj)
+				})
+		case "eventType":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScoringRule_eventType(ctx, field, obj)
+				})
+		case "urlPattern":
+			out.Values[i] = ec._ScoringRule_urlPattern(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "points":
+			out.Values[i] = ec._ScoringRule_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capPoints":
+			out.Values[i] = ec._ScoringRule_capPoints(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capDays":
+			out.Values[i] = ec._ScoringRule_capDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "active":
+			out.Values[i] = ec._ScoringRule_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._ScoringRule_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ScoringRule_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ScoringRule_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deletedAt":
+			out.Values[i] = ec._ScoringRule_deletedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoringRulePayloadImplementors = []string{"ScoringRulePayload"}
+
+func (ec *executionContext) _ScoringRulePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScoringRulePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoringRulePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoringRulePayload")
+		case "rule":
+			out.Values[i] = ec._ScoringRulePayload_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rescore":
+			out.Values[i] = ec._ScoringRulePayload_rescore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoringRunImplementors = []string{"ScoringRun", "Node"}
+
+func (ec *executionContext) _ScoringRun(ctx context.Context, sel ast.SelectionSet, obj *service.ScoringRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoringRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoringRun")
+		case "id":
+			out.Values[i] = ec._ScoringRun_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ScoringRun_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ScoringRun_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._ScoringRun_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "done":
+			out.Values[i] = ec._ScoringRun_done(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changed":
+			out.Values[i] = ec._ScoringRun_changed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._ScoringRun_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ScoringRun_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._ScoringRun_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scoringSimulationImplementors = []string{"ScoringSimulation"}
+
+func (ec *executionContext) _ScoringSimulation(ctx context.Context, sel ast.SelectionSet, obj *service.Simulation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoringSimulationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoringSimulation")
+		case "leads":
+			out.Values[i] = ec._ScoringSimulation_leads(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changed":
+			out.Values[i] = ec._ScoringSimulation_changed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._ScoringSimulation_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proposed":
+			out.Values[i] = ec._ScoringSimulation_proposed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -37532,6 +46135,54 @@ func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var trackLeadActivityPayloadImplementors = []string{"TrackLeadActivityPayload"}
+
+func (ec *executionContext) _TrackLeadActivityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TrackLeadActivityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trackLeadActivityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrackLeadActivityPayload")
+		case "items":
+			out.Values[i] = ec._TrackLeadActivityPayload_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recorded":
+			out.Values[i] = ec._TrackLeadActivityPayload_recorded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duplicates":
+			out.Values[i] = ec._TrackLeadActivityPayload_duplicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._TrackLeadActivityPayload_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var transitionImplementors = []string{"Transition"}
 
 func (ec *executionContext) _Transition(ctx context.Context, sel ast.SelectionSet, obj *service.Transition) graphql.Marshaler {
@@ -37789,6 +46440,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "version":
 			out.Values[i] = ec._User_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "away":
+			out.Values[i] = ec._User_away(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -38478,6 +47134,135 @@ func (ec *executionContext) marshalNApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrappor
 	return ec._ApiKey(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAssignmentCandidate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsidered(ctx context.Context, sel ast.SelectionSet, v routing.Considered) graphql.Marshaler {
+	return ec._AssignmentCandidate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAssignmentCandidate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsideredᚄ(ctx context.Context, sel ast.SelectionSet, v []routing.Considered) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignmentCandidate2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsidered(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssignmentCriterion2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterion(ctx context.Context, sel ast.SelectionSet, v criteria.Criterion) graphql.Marshaler {
+	return ec._AssignmentCriterion(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAssignmentCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterionᚄ(ctx context.Context, sel ast.SelectionSet, v []criteria.Criterion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignmentCriterion2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNAssignmentCriterionInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInput(ctx context.Context, v any) (model.AssignmentCriterionInput, error) {
+	res, err := ec.unmarshalInputAssignmentCriterionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssignmentDecision2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx context.Context, sel ast.SelectionSet, v service.AssignmentDecision) graphql.Marshaler {
+	return ec._AssignmentDecision(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAssignmentDecision2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecisionᚄ(ctx context.Context, sel ast.SelectionSet, v []service.AssignmentDecision) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignmentDecision2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssignmentDecision2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentDecision(ctx context.Context, sel ast.SelectionSet, v *service.AssignmentDecision) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AssignmentDecision!")
+		return graphql.Null
+	}
+	return ec._AssignmentDecision(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAssignmentRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx context.Context, sel ast.SelectionSet, v service.AssignmentRule) graphql.Marshaler {
+	return ec._AssignmentRule(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAssignmentRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []service.AssignmentRule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssignmentRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx context.Context, sel ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AssignmentRule!")
+		return graphql.Null
+	}
+	return ec._AssignmentRule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx context.Context, v any) (routing.Strategy, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx context.Context, sel ast.SelectionSet, v routing.Strategy) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AssignmentStrategy!")
+	}
+	return res
+}
+
+var (
+	unmarshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy = map[string]routing.Strategy{
+		"USER":         routing.StrategyUser,
+		"ROUND_ROBIN":  routing.StrategyRoundRobin,
+		"LEAST_LOADED": routing.StrategyLeastLoaded,
+	}
+	marshalNAssignmentStrategy2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy = map[routing.Strategy]string{
+		routing.StrategyUser:        "USER",
+		routing.StrategyRoundRobin:  "ROUND_ROBIN",
+		routing.StrategyLeastLoaded: "LEAST_LOADED",
+	}
+)
+
 func (ec *executionContext) marshalNBlocker2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐBlocker(ctx context.Context, sel ast.SelectionSet, v crm.Blocker) graphql.Marshaler {
 	return ec._Blocker(ctx, sel, &v)
 }
@@ -38840,6 +47625,11 @@ func (ec *executionContext) marshalNCreateApiKeyPayload2ᚖgithubᚗcomᚋrappor
 	return ec._CreateApiKeyPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateAssignmentRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateAssignmentRuleInput(ctx context.Context, v any) (model.CreateAssignmentRuleInput, error) {
+	res, err := ec.unmarshalInputCreateAssignmentRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateContactInput(ctx context.Context, v any) (model.CreateContactInput, error) {
 	res, err := ec.unmarshalInputCreateContactInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -38851,6 +47641,11 @@ func (ec *executionContext) marshalNCreateContactPayload2ᚖgithubᚗcomᚋrappo
 		return graphql.Null
 	}
 	return ec._CreateContactPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateLeadFormInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateLeadFormInput(ctx context.Context, v any) (model.CreateLeadFormInput, error) {
+	res, err := ec.unmarshalInputCreateLeadFormInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateOpportunityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCreateOpportunityInput(ctx context.Context, v any) (model.CreateOpportunityInput, error) {
@@ -38996,6 +47791,14 @@ func (ec *executionContext) marshalNDecimal2githubᚗcomᚋshopspringᚋdecimal�
 func (ec *executionContext) unmarshalNDeleteRecordInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteRecordInput(ctx context.Context, v any) (model.DeleteRecordInput, error) {
 	res, err := ec.unmarshalInputDeleteRecordInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐDeleteScoringRulePayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteScoringRulePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteScoringRulePayload!")
+		return graphql.Null
+	}
+	return ec._DeleteScoringRulePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEntryCriterion2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEntryCriterion(ctx context.Context, sel ast.SelectionSet, v crm.EntryCriterion) graphql.Marshaler {
@@ -39297,6 +48100,14 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNIdentifyVisitorPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐIdentifyVisitorPayload(ctx context.Context, sel ast.SelectionSet, v *model.IdentifyVisitorPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IdentifyVisitorPayload!")
+		return graphql.Null
+	}
+	return ec._IdentifyVisitorPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -39371,6 +48182,45 @@ func (ec *executionContext) marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapport�
 	return ec._Lead(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNLeadActivityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityInput(ctx context.Context, v any) (model.LeadActivityInput, error) {
+	res, err := ec.unmarshalInputLeadActivityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNLeadActivityInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityInputᚄ(ctx context.Context, v any) ([]model.LeadActivityInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.LeadActivityInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLeadActivityInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNLeadActivityResult2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResult(ctx context.Context, sel ast.SelectionSet, v model.LeadActivityResult) graphql.Marshaler {
+	return ec._LeadActivityResult(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadActivityResult2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResultᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LeadActivityResult) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadActivityResult2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNLeadChange2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐLeadChange(ctx context.Context, sel ast.SelectionSet, v *service.LeadChange) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LeadChange!")
@@ -39425,6 +48275,76 @@ func (ec *executionContext) marshalNLeadEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapp
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx context.Context, v any) (scoring.EventType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx context.Context, sel ast.SelectionSet, v scoring.EventType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LeadEventType!")
+	}
+	return res
+}
+
+var (
+	unmarshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType = map[string]scoring.EventType{
+		"PAGE_VISIT":  scoring.PageVisit,
+		"DOWNLOAD":    scoring.Download,
+		"WEBINAR":     scoring.Webinar,
+		"EMAIL_OPEN":  scoring.EmailOpen,
+		"EMAIL_CLICK": scoring.EmailClick,
+		"FORM_SUBMIT": scoring.FormSubmit,
+	}
+	marshalNLeadEventType2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType = map[scoring.EventType]string{
+		scoring.PageVisit:  "PAGE_VISIT",
+		scoring.Download:   "DOWNLOAD",
+		scoring.Webinar:    "WEBINAR",
+		scoring.EmailOpen:  "EMAIL_OPEN",
+		scoring.EmailClick: "EMAIL_CLICK",
+		scoring.FormSubmit: "FORM_SUBMIT",
+	}
+)
+
+func (ec *executionContext) marshalNLeadForm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx context.Context, sel ast.SelectionSet, v crm.LeadForm) graphql.Marshaler {
+	return ec._LeadForm(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLeadForm2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadFormᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.LeadForm) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadForm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx context.Context, sel ast.SelectionSet, v *crm.LeadForm) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadForm!")
+		return graphql.Null
+	}
+	return ec._LeadForm(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadFormPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFormPayload(ctx context.Context, sel ast.SelectionSet, v *model.LeadFormPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadFormPayload!")
+		return graphql.Null
+	}
+	return ec._LeadFormPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNLeadImport2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx context.Context, sel ast.SelectionSet, v crm.LeadImport) graphql.Marshaler {
@@ -39597,6 +48517,14 @@ func (ec *executionContext) marshalNLeadPayload2ᚖgithubᚗcomᚋrapportcrmᚋr
 		return graphql.Null
 	}
 	return ec._LeadPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadScore2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx context.Context, sel ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadScore!")
+		return graphql.Null
+	}
+	return ec._LeadScore(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLeadSlaState2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSLAState(ctx context.Context, v any) (crm.SLAState, error) {
@@ -40212,6 +49140,193 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNScoreBucket2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucket(ctx context.Context, sel ast.SelectionSet, v scoring.Bucket) graphql.Marshaler {
+	return ec._ScoreBucket(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreBucket2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []scoring.Bucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoreBucket2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx context.Context, sel ast.SelectionSet, v service.SimulationSide) graphql.Marshaler {
+	return ec._ScoreDistribution(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreEntry2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoreEntry(ctx context.Context, sel ast.SelectionSet, v service.ScoreEntry) graphql.Marshaler {
+	return ec._ScoreEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreEntry2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoreEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []service.ScoreEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoreEntry2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoreEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart(ctx context.Context, v any) (scoring.Part, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart(ctx context.Context, sel ast.SelectionSet, v scoring.Part) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ScorePart!")
+	}
+	return res
+}
+
+var (
+	unmarshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart = map[string]scoring.Part{
+		"FIT":        scoring.Fit,
+		"ENGAGEMENT": scoring.Engagement,
+	}
+	marshalNScorePart2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐPart = map[scoring.Part]string{
+		scoring.Fit:        "FIT",
+		scoring.Engagement: "ENGAGEMENT",
+	}
+)
+
+func (ec *executionContext) marshalNScoringRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx context.Context, sel ast.SelectionSet, v scoring.Rule) graphql.Marshaler {
+	return ec._ScoringRule(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoringRule2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []scoring.Rule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoringRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScoringRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx context.Context, sel ast.SelectionSet, v *scoring.Rule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScoringRule!")
+		return graphql.Null
+	}
+	return ec._ScoringRule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScoringRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInput(ctx context.Context, v any) (model.ScoringRuleInput, error) {
+	res, err := ec.unmarshalInputScoringRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNScoringRuleInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInputᚄ(ctx context.Context, v any) ([]model.ScoringRuleInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ScoringRuleInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNScoringRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRuleInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind(ctx context.Context, v any) (scoring.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind(ctx context.Context, sel ast.SelectionSet, v scoring.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ScoringRuleKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind = map[string]scoring.Kind{
+		"ATTRIBUTE": scoring.Attribute,
+		"BEHAVIOUR": scoring.Behaviour,
+	}
+	marshalNScoringRuleKind2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐKind = map[scoring.Kind]string{
+		scoring.Attribute: "ATTRIBUTE",
+		scoring.Behaviour: "BEHAVIOUR",
+	}
+)
+
+func (ec *executionContext) marshalNScoringRulePayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐScoringRulePayload(ctx context.Context, sel ast.SelectionSet, v *model.ScoringRulePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScoringRulePayload!")
+		return graphql.Null
+	}
+	return ec._ScoringRulePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScoringRun2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx context.Context, sel ast.SelectionSet, v service.ScoringRun) graphql.Marshaler {
+	return ec._ScoringRun(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoringRun2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRunᚄ(ctx context.Context, sel ast.SelectionSet, v []service.ScoringRun) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoringRun2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx context.Context, sel ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScoringRun!")
+		return graphql.Null
+	}
+	return ec._ScoringRun(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScoringSimulation2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *service.Simulation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScoringSimulation!")
+		return graphql.Null
+	}
+	return ec._ScoringSimulation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetExchangeRateInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐSetExchangeRateInput(ctx context.Context, v any) (model.SetExchangeRateInput, error) {
 	res, err := ec.unmarshalInputSetExchangeRateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -40545,6 +49660,14 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalNTrackLeadActivityPayload2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTrackLeadActivityPayload(ctx context.Context, sel ast.SelectionSet, v *model.TrackLeadActivityPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrackLeadActivityPayload!")
+		return graphql.Null
+	}
+	return ec._TrackLeadActivityPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNTransition2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTransition(ctx context.Context, sel ast.SelectionSet, v service.Transition) graphql.Marshaler {
 	return ec._Transition(ctx, sel, &v)
 }
@@ -40578,6 +49701,11 @@ func (ec *executionContext) marshalNUpdateAccountPayload2ᚖgithubᚗcomᚋrappo
 	return ec._UpdateAccountPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpdateAssignmentRuleInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateAssignmentRuleInput(ctx context.Context, v any) (model.UpdateAssignmentRuleInput, error) {
+	res, err := ec.unmarshalInputUpdateAssignmentRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateContactInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateContactInput(ctx context.Context, v any) (model.UpdateContactInput, error) {
 	res, err := ec.unmarshalInputUpdateContactInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -40589,6 +49717,11 @@ func (ec *executionContext) marshalNUpdateContactPayload2ᚖgithubᚗcomᚋrappo
 		return graphql.Null
 	}
 	return ec._UpdateContactPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateLeadFormInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateLeadFormInput(ctx context.Context, v any) (model.UpdateLeadFormInput, error) {
+	res, err := ec.unmarshalInputUpdateLeadFormInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateLeadInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐUpdateLeadInput(ctx context.Context, v any) (model.UpdateLeadInput, error) {
@@ -40951,6 +50084,94 @@ func (ec *executionContext) marshalOApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrappor
 	}
 	return ec._ApiKey(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalOAssignmentCriterionInput2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInputᚄ(ctx context.Context, v any) ([]model.AssignmentCriterionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.AssignmentCriterionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAssignmentCriterionInput2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAssignmentCriterionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAssignmentRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐAssignmentRule(ctx context.Context, sel ast.SelectionSet, v *service.AssignmentRule) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AssignmentRule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind(ctx context.Context, v any) (*routing.StickyKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind(ctx context.Context, sel ast.SelectionSet, v *routing.StickyKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind[*v])
+	return res
+}
+
+var (
+	unmarshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind = map[string]routing.StickyKind{
+		"LEAD":    routing.StickyLead,
+		"CONTACT": routing.StickyContact,
+		"ACCOUNT": routing.StickyAccount,
+	}
+	marshalOAssignmentSticky2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStickyKind = map[routing.StickyKind]string{
+		routing.StickyLead:    "LEAD",
+		routing.StickyContact: "CONTACT",
+		routing.StickyAccount: "ACCOUNT",
+	}
+)
+
+func (ec *executionContext) unmarshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx context.Context, v any) (*routing.Strategy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy(ctx context.Context, sel ast.SelectionSet, v *routing.Strategy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy[*v])
+	return res
+}
+
+var (
+	unmarshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy = map[string]routing.Strategy{
+		"USER":         routing.StrategyUser,
+		"ROUND_ROBIN":  routing.StrategyRoundRobin,
+		"LEAST_LOADED": routing.StrategyLeastLoaded,
+	}
+	marshalOAssignmentStrategy2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐStrategy = map[routing.Strategy]string{
+		routing.StrategyUser:        "USER",
+		routing.StrategyRoundRobin:  "ROUND_ROBIN",
+		routing.StrategyLeastLoaded: "LEAST_LOADED",
+	}
+)
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
@@ -41439,12 +50660,57 @@ func (ec *executionContext) marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapport�
 	return ec._Lead(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx context.Context, v any) (*scoring.EventType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType(ctx context.Context, sel ast.SelectionSet, v *scoring.EventType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType[*v])
+	return res
+}
+
+var (
+	unmarshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType = map[string]scoring.EventType{
+		"PAGE_VISIT":  scoring.PageVisit,
+		"DOWNLOAD":    scoring.Download,
+		"WEBINAR":     scoring.Webinar,
+		"EMAIL_OPEN":  scoring.EmailOpen,
+		"EMAIL_CLICK": scoring.EmailClick,
+		"FORM_SUBMIT": scoring.FormSubmit,
+	}
+	marshalOLeadEventType2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐEventType = map[scoring.EventType]string{
+		scoring.PageVisit:  "PAGE_VISIT",
+		scoring.Download:   "DOWNLOAD",
+		scoring.Webinar:    "WEBINAR",
+		scoring.EmailOpen:  "EMAIL_OPEN",
+		scoring.EmailClick: "EMAIL_CLICK",
+		scoring.FormSubmit: "FORM_SUBMIT",
+	}
+)
+
 func (ec *executionContext) unmarshalOLeadFilter2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadFilter(ctx context.Context, v any) (*model.LeadFilter, error) {
 	if v == nil {
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputLeadFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx context.Context, sel ast.SelectionSet, v *crm.LeadForm) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LeadForm(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOLeadImport2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx context.Context, sel ast.SelectionSet, v *crm.LeadImport) graphql.Marshaler {
@@ -41774,6 +51040,13 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalOScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx context.Context, sel ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ScoringRun(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOStage2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx context.Context, sel ast.SelectionSet, v *crm.Stage) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -42000,6 +51273,36 @@ func (ec *executionContext) unmarshalOTimeRange2ᚖgithubᚗcomᚋrapportcrmᚋr
 	res, err := ec.unmarshalInputTimeRange(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
+
+func (ec *executionContext) unmarshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome(ctx context.Context, v any) (*service.TrackOutcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome(ctx context.Context, sel ast.SelectionSet, v *service.TrackOutcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome[*v])
+	return res
+}
+
+var (
+	unmarshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome = map[string]service.TrackOutcome{
+		"RECORDED":  service.TrackRecorded,
+		"DUPLICATE": service.TrackDuplicate,
+	}
+	marshalOTrackOutcome2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐTrackOutcome = map[service.TrackOutcome]string{
+		service.TrackRecorded:  "RECORDED",
+		service.TrackDuplicate: "DUPLICATE",
+	}
+)
 
 func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx context.Context, sel ast.SelectionSet, v *crm.User) graphql.Marshaler {
 	if v == nil {

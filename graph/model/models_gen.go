@@ -12,6 +12,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/routing"
+	"github.com/rapportcrm/rapport/internal/rules/scoring"
 	"github.com/rapportcrm/rapport/internal/service"
 	"github.com/shopspring/decimal"
 )
@@ -78,6 +80,16 @@ type ActivityEdge struct {
 	Cursor string `json:"cursor"`
 	// The activity.
 	Node *crm.Activity `json:"node"`
+}
+
+// One condition of an assignment rule.
+type AssignmentCriterionInput struct {
+	// The lead field (see AssignmentCriterion.field).
+	Field string `json:"field"`
+	// The operator (see AssignmentCriterion.operator).
+	Operator string `json:"operator"`
+	// The value to compare with.
+	Value graphql.Omittable[json.RawMessage] `json:"value,omitempty"`
 }
 
 // Why one item of a batch was refused.
@@ -330,6 +342,26 @@ type CreateAPIKeyPayload struct {
 	Secret string `json:"secret"`
 }
 
+// A new assignment rule.
+type CreateAssignmentRuleInput struct {
+	// Name.
+	Name string `json:"name"`
+	// Conditions that must all hold.
+	Criteria graphql.Omittable[[]AssignmentCriterionInput] `json:"criteria,omitempty"`
+	// How the owner is picked.
+	Strategy routing.Strategy `json:"strategy"`
+	// The user of a USER rule.
+	TargetUserID graphql.Omittable[*string] `json:"targetUserId,omitempty"`
+	// The team of a team rule.
+	TargetTeamID graphql.Omittable[*string] `json:"targetTeamId,omitempty"`
+	// Most open leads per member; null for no cap.
+	Capacity graphql.Omittable[*int] `json:"capacity,omitempty"`
+	// Default true.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
+	// Where to insert it (0: tried first); default last.
+	Position graphql.Omittable[*int] `json:"position,omitempty"`
+}
+
 // A contact to create.
 type CreateContactInput struct {
 	// Given name.
@@ -366,6 +398,32 @@ type CreateContactPayload struct {
 	Contact *crm.Contact `json:"contact"`
 	// True when an earlier request with the same idempotency key created it.
 	Replayed bool `json:"replayed"`
+}
+
+// A lead form to create.
+type CreateLeadFormInput struct {
+	// What the organization calls the form.
+	Name string `json:"name"`
+	// Lead fields the form accepts (see LeadForm.fields).
+	Fields []string `json:"fields"`
+	// Fields a submission must fill; a subset of fields.
+	RequiredFields graphql.Omittable[[]string] `json:"requiredFields,omitempty"`
+	// Browser origins allowed to post, exact, like https://www.example.cn.
+	AllowedOrigins graphql.Omittable[[]string] `json:"allowedOrigins,omitempty"`
+	// Source of the captured leads.
+	Source graphql.Omittable[*crm.LeadSource] `json:"source,omitempty"`
+	// Campaign of the captured leads.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// Thank-you page (absolute http or https URL) for browser posts.
+	RedirectURL graphql.Omittable[*string] `json:"redirectUrl,omitempty"`
+	// Name of a hidden honeypot field; empty: none.
+	HoneypotField graphql.Omittable[*string] `json:"honeypotField,omitempty"`
+	// Capture leads with an invalid e-mail or phone, dropping the field.
+	AllowPartial graphql.Omittable[*bool] `json:"allowPartial,omitempty"`
+	// Submissions per client IP per minute, 1-10000.
+	RatePerMinute graphql.Omittable[*int] `json:"ratePerMinute,omitempty"`
+	// Accept submissions.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
 }
 
 // A deal to create.
@@ -524,6 +582,14 @@ type DeleteRecordInput struct {
 	ExpectedVersion int `json:"expectedVersion"`
 }
 
+// Result of deleting a scoring rule.
+type DeleteScoringRulePayload struct {
+	// The deleted rule's ID.
+	DeletedID string `json:"deletedId"`
+	// The rescoring of every lead this change started.
+	Rescore *service.ScoringRun `json:"rescore"`
+}
+
 // Evidence a stage requires; see EntryCriterion.
 type EntryCriterionInput struct {
 	// The kind of evidence.
@@ -576,12 +642,54 @@ type ForecastInput struct {
 	PipelineID graphql.Omittable[*string] `json:"pipelineId,omitempty"`
 }
 
+// Result of identifyVisitor.
+type IdentifyVisitorPayload struct {
+	// The lead the visitor now belongs to.
+	Lead *crm.Lead `json:"lead,omitempty"`
+	// How many anonymous events the lead received.
+	AttachedEvents int `json:"attachedEvents"`
+}
+
 // An integer interval, both ends inclusive.
 type IntRange struct {
 	// Smallest value.
 	Min graphql.Omittable[*int] `json:"min,omitempty"`
 	// Largest value.
 	Max graphql.Omittable[*int] `json:"max,omitempty"`
+}
+
+// One behaviour event to record.
+type LeadActivityInput struct {
+	// The kind of event.
+	Type scoring.EventType `json:"type"`
+	// The page, file or link; may be empty.
+	URL graphql.Omittable[*string] `json:"url,omitempty"`
+	// When it happened (at most a day ahead of the server's clock).
+	OccurredAt time.Time `json:"occurredAt"`
+	// Unique per event in the organization: sending it again records nothing and says DUPLICATE.
+	IdempotencyKey string `json:"idempotencyKey"`
+	// Whose event: the lead's ID ...
+	LeadID graphql.Omittable[*string] `json:"leadId,omitempty"`
+	// ... or the lead's e-mail ...
+	Email graphql.Omittable[*string] `json:"email,omitempty"`
+	// ... or an anonymous visitor id; sent with leadId or email, it identifies the visitor as that lead.
+	VisitorID graphql.Omittable[*string] `json:"visitorId,omitempty"`
+	// Extra properties, a JSON object of at most 4 KB.
+	Properties graphql.Omittable[json.RawMessage] `json:"properties,omitempty"`
+}
+
+// The result of one tracked event.
+type LeadActivityResult struct {
+	// Position of the event in the input, from 0.
+	Index int `json:"index"`
+	// Recorded or duplicate; null when refused.
+	Outcome *service.TrackOutcome `json:"outcome,omitempty"`
+	// The stored event's ID (the first one's for a duplicate); null when refused.
+	EventID *string `json:"eventId,omitempty"`
+	// The lead it belongs to; null while its visitor is anonymous, or when refused.
+	LeadID *string `json:"leadId,omitempty"`
+	// Why it was refused; null when stored.
+	Error *CaptureError `json:"error,omitempty"`
 }
 
 // A lead in a page.
@@ -618,6 +726,12 @@ type LeadFilter struct {
 	Spam graphql.Omittable[*bool] `json:"spam,omitempty"`
 	// List deleted leads instead of live ones.
 	Deleted graphql.Omittable[*bool] `json:"deleted,omitempty"`
+}
+
+// Result of a lead form mutation.
+type LeadFormPayload struct {
+	// The form after the change.
+	LeadForm *crm.LeadForm `json:"leadForm"`
 }
 
 // A page of imports, newest first.
@@ -910,6 +1024,40 @@ type RevokeAPIKeyPayload struct {
 	APIKey *crm.APIKey `json:"apiKey"`
 }
 
+// A scoring rule to create, to replace a rule with, or to simulate.
+type ScoringRuleInput struct {
+	// Attribute or behaviour rule.
+	Kind scoring.Kind `json:"kind"`
+	// What the rule rewards, in words people read.
+	Name string `json:"name"`
+	// Attribute rules: the lead field.
+	Field graphql.Omittable[*string] `json:"field,omitempty"`
+	// Attribute rules: the operator.
+	Operator graphql.Omittable[*string] `json:"operator,omitempty"`
+	// Attribute rules: the value (string, number or array of strings; none for exists and missing).
+	Value graphql.Omittable[json.RawMessage] `json:"value,omitempty"`
+	// Behaviour rules: the event type.
+	EventType graphql.Omittable[*scoring.EventType] `json:"eventType,omitempty"`
+	// Behaviour rules: a URL glob such as */pricing*; empty or absent for any URL.
+	URLPattern graphql.Omittable[*string] `json:"urlPattern,omitempty"`
+	// Points awarded, -1000..1000, not 0.
+	Points int `json:"points"`
+	// Behaviour rules: cap the points within capDays days.
+	CapPoints graphql.Omittable[*int] `json:"capPoints,omitempty"`
+	// Behaviour rules: the cap's window in days.
+	CapDays graphql.Omittable[*int] `json:"capDays,omitempty"`
+	// Whether the rule awards points; true when absent.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
+}
+
+// Result of creating or changing a scoring rule.
+type ScoringRulePayload struct {
+	// The rule.
+	Rule *scoring.Rule `json:"rule"`
+	// The rescoring of every lead this change started.
+	Rescore *service.ScoringRun `json:"rescore"`
+}
+
 // An exchange rate to record.
 type SetExchangeRateInput struct {
 	// From currency.
@@ -1070,6 +1218,18 @@ type TimeRange struct {
 	To graphql.Omittable[*time.Time] `json:"to,omitempty"`
 }
 
+// Result of trackLeadActivity.
+type TrackLeadActivityPayload struct {
+	// One entry per event, in input order.
+	Items []LeadActivityResult `json:"items"`
+	// Events stored now.
+	Recorded int `json:"recorded"`
+	// Events already seen.
+	Duplicates int `json:"duplicates"`
+	// Events refused.
+	Failed int `json:"failed"`
+}
+
 // Changes to an account; omitted fields stay as they are, null clears.
 type UpdateAccountInput struct {
 	// The account.
@@ -1100,6 +1260,28 @@ type UpdateAccountInput struct {
 type UpdateAccountPayload struct {
 	// The account after the change.
 	Account *crm.Account `json:"account"`
+}
+
+// Changes to an assignment rule; omitted fields stay as they are.
+type UpdateAssignmentRuleInput struct {
+	// The rule.
+	ID string `json:"id"`
+	// The version you read; a different current version is a CONFLICT.
+	ExpectedVersion int `json:"expectedVersion"`
+	// Name.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// The complete new list of conditions.
+	Criteria graphql.Omittable[[]AssignmentCriterionInput] `json:"criteria,omitempty"`
+	// How the owner is picked.
+	Strategy graphql.Omittable[*routing.Strategy] `json:"strategy,omitempty"`
+	// The user of a USER rule.
+	TargetUserID graphql.Omittable[*string] `json:"targetUserId,omitempty"`
+	// The team of a team rule.
+	TargetTeamID graphql.Omittable[*string] `json:"targetTeamId,omitempty"`
+	// Most open leads per member; null for no cap.
+	Capacity graphql.Omittable[*int] `json:"capacity,omitempty"`
+	// Inactive rules are skipped.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
 }
 
 // Changes to a contact; omitted fields stay as they are.
@@ -1138,6 +1320,36 @@ type UpdateContactInput struct {
 type UpdateContactPayload struct {
 	// The contact after the change.
 	Contact *crm.Contact `json:"contact"`
+}
+
+// Changes to a lead form; omitted fields are kept.
+type UpdateLeadFormInput struct {
+	// The form.
+	ID string `json:"id"`
+	// The version you last read.
+	ExpectedVersion int `json:"expectedVersion"`
+	// New name.
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// New list of accepted fields.
+	Fields graphql.Omittable[[]string] `json:"fields,omitempty"`
+	// New list of required fields.
+	RequiredFields graphql.Omittable[[]string] `json:"requiredFields,omitempty"`
+	// New list of allowed origins.
+	AllowedOrigins graphql.Omittable[[]string] `json:"allowedOrigins,omitempty"`
+	// New source.
+	Source graphql.Omittable[*crm.LeadSource] `json:"source,omitempty"`
+	// New campaign.
+	Campaign graphql.Omittable[*string] `json:"campaign,omitempty"`
+	// New thank-you page; empty removes it.
+	RedirectURL graphql.Omittable[*string] `json:"redirectUrl,omitempty"`
+	// New honeypot field name; empty removes it.
+	HoneypotField graphql.Omittable[*string] `json:"honeypotField,omitempty"`
+	// Capture leads with an invalid e-mail or phone.
+	AllowPartial graphql.Omittable[*bool] `json:"allowPartial,omitempty"`
+	// Submissions per client IP per minute.
+	RatePerMinute graphql.Omittable[*int] `json:"ratePerMinute,omitempty"`
+	// Accept submissions.
+	Active graphql.Omittable[*bool] `json:"active,omitempty"`
 }
 
 // Changes to a lead; omitted fields stay as they are.

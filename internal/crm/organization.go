@@ -85,6 +85,7 @@ type User struct {
 	Role      Role
 	TeamID    ID // NilID when in no team
 	Active    bool
+	Away      bool // receives no new leads from the assignment rules
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int32

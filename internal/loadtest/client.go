@@ -68,14 +68,24 @@ func (c *Client) Do(ctx context.Context, body []byte) (json.RawMessage, error) {
 
 // Post posts body (a JSON GraphQL request) and returns the response's status and body as they are.
 func (c *Client) Post(ctx context.Context, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(body))
+	return c.post(ctx, c.Endpoint, "application/json", c.Token, body)
+}
+
+// PostTo posts body to another URL than the GraphQL endpoint (such as a public form), without the
+// token, and returns the response's status and body as they are.
+func (c *Client) PostTo(ctx context.Context, url, contentType string, body []byte) (int, []byte, error) {
+	return c.post(ctx, url, contentType, "", body)
+}
+
+func (c *Client) post(ctx context.Context, url, contentType, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "application/json")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

@@ -36,6 +36,16 @@ type Result struct {
 	GoalRPS float64
 	// FirstError describes the first failed request, "" when none failed.
 	FirstError string
+	// ItemsPerRequest is how many records each request wrote (batch scenarios), 0 for one.
+	ItemsPerRequest int
+}
+
+// ItemsPerSecond is the throughput in records written per second (batch scenarios), 0 for others.
+func (r Result) ItemsPerSecond() float64 {
+	if r.ItemsPerRequest <= 1 {
+		return 0
+	}
+	return r.Throughput * float64(r.ItemsPerRequest)
 }
 
 // GoalMet reports whether the result meets the scenario's throughput goal, and whether the result
@@ -85,10 +95,12 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		GoalRPS    float64 `json:"goal_rps,omitempty"`
 		GoalMet    *bool   `json:"goal_met,omitempty"`
 		FirstError string  `json:"first_error,omitempty"`
+		Items      float64 `json:"items_per_s,omitempty"`
 	}{
 		Scenario: r.Scenario, Mode: r.Mode(), Rate: r.Rate, Connections: r.Connections,
 		Requests: r.Requests, Errors: r.Errors, Duration: round(r.Elapsed.Seconds(), 3),
 		Throughput: round(r.Throughput, 1), ServerRSS: r.ServerRSS, GoalRPS: r.GoalRPS, FirstError: r.FirstError,
+		Items: round(r.ItemsPerSecond(), 1),
 	}
 	out.Latency.P50, out.Latency.P90, out.Latency.P99, out.Latency.Max = ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max)
 	if met, known := r.GoalMet(); known {
@@ -125,6 +137,13 @@ func WriteTable(w io.Writer, results []Result) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, r := range results {
+		if r.ItemsPerRequest > 1 {
+			if _, err := fmt.Fprintf(w, "%s: %d records per request: %.0f records/s\n", r.Scenario, r.ItemsPerRequest, r.ItemsPerSecond()); err != nil {
+				return err
+			}
+		}
 	}
 	for _, r := range results {
 		if r.Errors > 0 {

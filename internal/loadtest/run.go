@@ -57,6 +57,7 @@ type Bench struct {
 	moved      int
 	cfg        Config
 	client     *Client
+	base       string
 	endpoint   string
 	metricsURL string
 }
@@ -89,7 +90,7 @@ func New(cfg Config) (*Bench, error) {
 		cfg.Progress = io.Discard
 	}
 	base := strings.TrimRight(cfg.URL, "/")
-	b := &Bench{cfg: cfg, endpoint: base + "/graphql", metricsURL: base + "/metrics"}
+	b := &Bench{cfg: cfg, base: base, endpoint: base + "/graphql", metricsURL: base + "/metrics"}
 	b.client = &Client{HTTP: &http.Client{Timeout: 30 * time.Second}, Endpoint: b.endpoint, Token: cfg.Token}
 	return b, nil
 }
@@ -173,7 +174,7 @@ func (b *Bench) Run(ctx context.Context, s Scenario, f Fixture) (Result, error) 
 		if err := b.check(ctx, s, src); err != nil {
 			return Result{}, err
 		}
-		targeter = sourceTargeter(b.endpoint, b.cfg.Token, src, &srcErr)
+		targeter = sourceTargeter(b.base, b.cfg.Token, src, &srcErr)
 	} else {
 		bodies, err := s.Bodies(f)
 		if err != nil {
@@ -227,7 +228,7 @@ func (b *Bench) Run(ctx context.Context, s Scenario, f Fixture) (Result, error) 
 	fmt.Fprintf(b.cfg.Progress, "%s: measuring for %s (%s)\n", s.Name, b.cfg.Duration, Result{Rate: b.cfg.Rate, Connections: b.cfg.Connections}.Mode())
 	var rec recorder
 	err := b.attack(ctx, client, targeter, b.cfg.Duration, s.Name, feed(func(r *vegeta.Result) {
-		rec.add(r.Timestamp, r.Latency, outcome(r))
+		rec.add(r.Timestamp, r.Latency, outcome(s, r))
 	}))
 	if err != nil {
 		return Result{}, err
@@ -240,6 +241,7 @@ func (b *Bench) Run(ctx context.Context, s Scenario, f Fixture) (Result, error) 
 	}
 	res := rec.result()
 	res.Scenario, res.Rate, res.Connections, res.GoalRPS = s.Name, b.cfg.Rate, b.cfg.Connections, s.GoalRPS
+	res.ItemsPerRequest = s.ItemsPerRequest
 
 	rss, ok, err := ScrapeMetric(ctx, b.client.HTTP, b.metricsURL, RSSMetric)
 	switch {
@@ -304,14 +306,25 @@ func (b *Bench) check(ctx context.Context, s Scenario, src Source) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Name, err)
 	}
-	status, raw, err := b.client.Post(ctx, body)
+	var status int
+	var raw []byte
+	if t, ok := src.(Targeted); ok {
+		path, contentType := t.Target(slot)
+		status, raw, err = b.client.PostTo(ctx, b.base+path, contentType, body)
+	} else {
+		status, raw, err = b.client.Post(ctx, body)
+	}
 	src.Done(slot, status, raw)
 	var data json.RawMessage
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.Accept != nil:
+		err = s.Accept(status, raw)
+	default:
 		data, err = decodeResponse(status, raw)
-	}
-	if err == nil && s.Check != nil {
-		err = s.Check(data)
+		if err == nil && s.Check != nil {
+			err = s.Check(data)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s: the first request fails before any load: %w", s.Name, err)
@@ -319,15 +332,18 @@ func (b *Bench) check(ctx context.Context, s Scenario, src Source) error {
 	return nil
 }
 
-// sourceTargeter returns a targeter that posts the requests src makes, each to endpoint with a
-// query parameter "slot" that identifies it to src.Done (the server ignores it). When src fails,
-// the error is kept in *failed and the attack stops.
-func sourceTargeter(endpoint, token string, src Source, failed *error) vegeta.Targeter {
+// sourceTargeter returns a targeter that posts the requests src makes, each to base's /graphql
+// (or, for a Targeted source, to its path, without the token) with a query parameter "slot" that
+// identifies it to src.Done (the server ignores it). When src fails, the error is kept in *failed
+// and the attack stops.
+func sourceTargeter(base, token string, src Source, failed *error) vegeta.Targeter {
 	header := http.Header{
 		"Content-Type":  {"application/json"},
 		"Accept":        {"application/json"},
 		"Authorization": {"Bearer " + token},
 	}
+	endpoint := base + "/graphql"
+	targeted, _ := src.(Targeted)
 	var mu sync.Mutex
 	return func(t *vegeta.Target) error {
 		slot, body, err := src.Next()
@@ -340,6 +356,11 @@ func sourceTargeter(endpoint, token string, src Source, failed *error) vegeta.Ta
 			return err
 		}
 		t.Method, t.URL, t.Header, t.Body = http.MethodPost, endpoint+"?slot="+strconv.Itoa(slot), header, body
+		if targeted != nil {
+			path, contentType := targeted.Target(slot)
+			t.URL = base + path + "?slot=" + strconv.Itoa(slot)
+			t.Header = http.Header{"Content-Type": {contentType}, "Accept": {"application/json"}}
+		}
 		return nil
 	}
 }
@@ -354,15 +375,18 @@ func slotOf(u string) (int, bool) {
 	return n, err == nil
 }
 
-// outcome returns why a request failed, or nil: no response at all, or a response CheckResponse
-// rejects.
-func outcome(r *vegeta.Result) error {
+// outcome returns why a request of s failed, or nil: no response at all, or a response that
+// s.Accept (default CheckResponse) rejects.
+func outcome(s Scenario, r *vegeta.Result) error {
 	if r.Code == 0 {
 		msg := r.Error
 		if msg == "" {
 			msg = "no response"
 		}
 		return errors.New(msg)
+	}
+	if s.Accept != nil {
+		return s.Accept(int(r.Code), r.Body)
 	}
 	return CheckResponse(int(r.Code), r.Body)
 }

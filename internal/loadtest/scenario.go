@@ -47,6 +47,15 @@ type Scenario struct {
 	// Deals says that the scenario needs the deal data set (--deals); it does not run by default
 	// without it.
 	Deals bool
+	// Named says that the scenario runs only when named (it writes data that grows without bound,
+	// such as captured leads).
+	Named bool
+	// ItemsPerRequest is how many records one request writes (a batch), to report items/s; 0 or 1
+	// for one.
+	ItemsPerRequest int
+	// Accept checks the status and body of every response instead of CheckResponse (a GraphQL
+	// answer with status 200 and no errors), for scenarios that are not GraphQL requests.
+	Accept func(status int, body []byte) error
 }
 
 // Bodies returns the JSON request bodies of the scenario: one per variable set.
@@ -151,6 +160,42 @@ func Scenarios() []Scenario {
 			Check: notNull("moveOpportunity"),
 			Deals: true,
 		},
+		{
+			Name:        "lead-capture",
+			Description: "captureLead of a new, unique lead (CN and international) per request",
+			GoalRPS:     2000,
+			Query:       CaptureDoc,
+			Source: func(context.Context, *Client, Fixture) (Source, error) {
+				return NewCaptureSource(0), nil
+			},
+			Check: notNull("captureLead"),
+			Named: true,
+		},
+		{
+			Name:        "lead-capture-batch",
+			Description: fmt.Sprintf("captureLeads of %d new leads per request (goal: 10,000 leads/s)", CaptureBatchSize),
+			GoalRPS:     10000.0 / CaptureBatchSize,
+			Query:       CaptureBatchDoc,
+			Source: func(context.Context, *Client, Fixture) (Source, error) {
+				return NewCaptureSource(CaptureBatchSize), nil
+			},
+			Check:           checkBatch,
+			Named:           true,
+			ItemsPerRequest: CaptureBatchSize,
+		},
+		{
+			Name:        "form-capture",
+			Description: fmt.Sprintf("POST /forms/{key} (JSON, no login) of a new lead, over %d bench forms", BenchForms),
+			Source: func(ctx context.Context, c *Client, _ Fixture) (Source, error) {
+				keys, err := EnsureBenchForms(ctx, c)
+				if err != nil {
+					return nil, err
+				}
+				return NewFormSource(keys)
+			},
+			Accept: CheckFormAnswer,
+			Named:  true,
+		},
 	}
 }
 
@@ -166,7 +211,7 @@ func WithoutDeals(table []Scenario) []Scenario {
 }
 
 // Select returns the scenarios of table named in names (comma-separated lists are split), in the
-// order named; no names selects the whole table.
+// order named; no names selects the whole table but the scenarios that run only when named.
 func Select(table []Scenario, names ...string) ([]Scenario, error) {
 	var out []Scenario
 	for _, n := range names {
@@ -183,7 +228,11 @@ func Select(table []Scenario, names ...string) ([]Scenario, error) {
 		}
 	}
 	if len(out) == 0 {
-		return table, nil
+		for _, s := range table {
+			if !s.Named {
+				out = append(out, s)
+			}
+		}
 	}
 	return out, nil
 }

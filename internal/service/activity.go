@@ -101,6 +101,12 @@ func (w *writer) logActivity(act *crm.Activity, explicitOwner bool) error {
 			return err
 		}
 	}
+	if act.RecordType == crm.TypeLead && act.Type != crm.ActivityNote {
+		// A call, e-mail or meeting is the first touch the lead's SLA waits for.
+		if err := w.leadContacted(act.RecordID, act.OccurredAt); err != nil {
+			return err
+		}
+	}
 	if ref.AccountID != crm.NilID {
 		if err := w.q.TouchAccountActivity(w.ctx, query.TouchAccountActivityParams{
 			OrgID: act.OrgID, ID: ref.AccountID, OccurredAt: act.OccurredAt}); err != nil {

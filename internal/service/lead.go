@@ -14,6 +14,7 @@ import (
 	"github.com/rapportcrm/rapport/internal/rules/access"
 	"github.com/rapportcrm/rapport/internal/rules/leads"
 	"github.com/rapportcrm/rapport/internal/rules/normalize"
+	"github.com/rapportcrm/rapport/internal/rules/workhours"
 )
 
 // LeadUpdate changes the set fields of a lead at ExpectedVersion. Status, owner, score and
@@ -301,11 +302,31 @@ func (w *writer) emitLead(typ string, l crm.Lead, changes []crm.FieldChange, own
 	w.events[len(w.events)-1].Snapshot = mustJSON(l)
 }
 
-// onQualified runs in the transaction that made a lead sales-qualified: the lead goes to its owner
-// by the assignment rules, and the owner gets a first-contact task.
+// onQualified runs in the transaction that made a lead sales-qualified: an unassigned lead goes to
+// its owner by the assignment rules (which start the first-touch SLA), and the owner gets a
+// first-contact task due when the SLA is. A lead nobody is eligible for stays in the shared inbox.
 func (w *writer) onQualified(l *crm.Lead) error {
 	w.emitLead("lead.qualified", *l, []crm.FieldChange{{Field: "status", After: mustJSON(l.Status)}})
-	return nil
+	if l.OwnerID == crm.NilID {
+		if _, err := w.routeLead(l, nil); err != nil {
+			return err
+		}
+	}
+	if l.OwnerID == crm.NilID {
+		return nil
+	}
+	due := l.SLADueAt
+	if due == nil { // an owner it already had: the first touch is due as the SLA would be
+		st, err := w.settings()
+		if err != nil {
+			return err
+		}
+		at := workhours.Add(w.now, int(st.Leads.FirstTouchMinutes), st.WorkingHours, st.Location())
+		due = &at
+	}
+	_, err := w.createTask(crm.Task{Title: "First contact: " + l.Name, Kind: crm.TaskFirstContact, OwnerID: l.OwnerID,
+		DueAt: due, Priority: "high", RecordType: crm.TypeLead, RecordID: l.ID})
+	return err
 }
 
 func maskLead(a *crm.Actor, l crm.Lead) crm.Lead {

@@ -193,7 +193,7 @@ func (w *writer) captureLeads(ins []LeadInput) ([]CaptureItem, error) {
 	if err := c.touch(ins, cands, items); err != nil {
 		return nil, err
 	}
-	return items, c.finish(items)
+	return items, c.finish(ins, items)
 }
 
 // leadOf turns an input into a normalized lead (not yet stored).
@@ -506,8 +506,9 @@ func (c *capture) touch(ins []LeadInput, cands []crm.Lead, items []CaptureItem) 
 }
 
 // finish appends the events of the batch (one per created or touched lead, with the lead as it is
-// now) and enqueues one scoring job for the leads whose score may have changed.
-func (c *capture) finish(items []CaptureItem) error {
+// now), gives leads the behaviour of the anonymous visitors they were captured with, and enqueues
+// one scoring job for the leads whose score may have changed.
+func (c *capture) finish(ins []LeadInput, items []CaptureItem) error {
 	w := c.w
 	seen := map[crm.ID]bool{}
 	var score []crm.ID
@@ -529,6 +530,13 @@ func (c *capture) finish(items []CaptureItem) error {
 		}
 		if l.ConvertedAt == nil {
 			score = append(score, l.ID)
+		}
+	}
+	for i := range items {
+		if v := ins[i].VisitorID; v != "" && items[i].Err == nil && items[i].Result.Lead.ID != crm.NilID && !ins[i].Spam {
+			if err := w.linkVisitors(items[i].Result.Lead.ID, []string{v}); err != nil {
+				return err
+			}
 		}
 	}
 	if len(score) == 0 {

@@ -253,3 +253,14 @@ func TestLeadVisibilityAndMasking(t *testing.T) {
 	_, err = e.svc.Lead(e.ctx, crm.SystemActor(other.ID), l.ID)
 	requireCode(t, err, crm.ENOTFOUND)
 }
+
+func TestLeadChannelsMaskedWithoutPII(t *testing.T) {
+	e := newEnv(t)
+	l := e.capture(e.admin, service.LeadInput{Name: "Masked", Email: "masked@example.com", Phone: "13800138002"}).Lead
+	key := &crm.Actor{Kind: crm.ActorAPIKey, OrgID: e.org.ID, APIKeyID: crm.NewID(), Scopes: []string{"leads:read"}}
+	got, err := e.svc.Lead(e.ctx, key, l.ID)
+	require.NoError(t, err)
+	require.NotEqual(t, l.Email, got.Email)
+	require.Contains(t, got.Email, "***")
+	require.NotEqual(t, l.Phone, got.Phone)
+}

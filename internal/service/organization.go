@@ -132,7 +132,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a *crm.Actor, in SettingsU
 }
 
 // CreateOrganization creates a tenant with default settings overridden by settings' non-empty
-// fields, and the default sales pipeline. Operators and seeding call it; there is no public sign-up yet.
+// fields, the default sales pipeline and the default scoring rules. Operators and seeding call it; there is no public sign-up yet.
 func (s *Service) CreateOrganization(ctx context.Context, slug, name string, settings crm.Settings) (crm.Organization, error) {
 	org := crm.Organization{ID: crm.NewID(), Slug: slug, Name: name, Settings: withDefaults(settings)}
 	if !slugPattern.MatchString(slug) {
@@ -159,6 +159,9 @@ func (s *Service) CreateOrganization(ctx context.Context, slug, name string, set
 		w := &writer{ctx: ctx, q: q, tx: tx, actor: crm.SystemActor(org.ID), now: now, jobs: s.jobs, org: &org}
 		w.emit("organization.created", crm.TypeOrganization, org.ID, diff(nil, orgFields(org)))
 		if err := w.seedDefaultPipeline(); err != nil {
+			return err
+		}
+		if err := w.seedDefaultScoringRules(); err != nil {
 			return err
 		}
 		return eventlog.Append(ctx, q, w.events...)

@@ -357,7 +357,7 @@ func passwordHash(pw string) (*string, error) {
 
 func userFromRow(r query.GetUsersRow) crm.User {
 	return crm.User{ID: r.ID, OrgID: r.OrgID, Email: r.Email, Name: r.Name, Role: crm.Role(r.Role),
-		TeamID: idOf(r.TeamID), Active: r.Active, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
+		TeamID: idOf(r.TeamID), Active: r.Active, Away: r.Away, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
 }
 
 func teamFromRow(r query.Team) crm.Team {

@@ -131,6 +131,21 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 			}
 		}
 	}
+	leads := []LeadInput{
+		{Name: "周杰", Title: "信息中心主任", Company: "苏州工业园区智能制造有限公司", Email: "zhou.jie@sip-smart.cn",
+			Phone: "13812345670", Industry: "Manufacturing", CompanySize: ptr[int32](600), Country: "CN", Region: "江苏",
+			City: "苏州", Source: crm.SourceWebForm, Campaign: "2026 智能制造峰会", UTM: crm.UTM{Source: "baidu", Medium: "cpc"}},
+		{Name: "林小红", Title: "市场专员", Company: "厦门海沧物流有限公司", Email: "lin.xh@haicang-logistics.cn",
+			Industry: "Logistics", CompanySize: ptr[int32](40), Country: "CN", Region: "福建", Source: crm.SourceWebinar},
+		{Name: "Priya Natarajan", Title: "VP Operations", Company: "Acme Robotics Pvt Ltd", Email: "priya@acme-robotics.example",
+			Phone: "+91 80 4000 1234", Industry: "Manufacturing", CompanySize: ptr[int32](900), Country: "IN",
+			Source: crm.SourceReferral},
+		{Name: "Tom Becker", Company: "Becker Handel GmbH", Email: "tom@becker-handel.example", Country: "DE",
+			Source: crm.SourceEvent, Campaign: "Hannover Messe 2026"},
+	}
+	if _, err := s.CaptureLeads(ctx, sys, leads); err != nil {
+		return false, err
+	}
 	return true, nil
 }
 

@@ -130,3 +130,14 @@ func salesAllows(p Permission) bool {
 	}
 	return false
 }
+
+// ConfiguresLeadForms reports whether the actor may create, change, delete and rotate public lead
+// forms: holders of leads:write except sales reps. A form publishes an endpoint that writes leads on
+// the organization's behalf without a login, so who may open one is an administrator's or a
+// manager's call (and an integration's, through an API key with leads:write), not every rep's.
+func ConfiguresLeadForms(a *crm.Actor) bool {
+	if !Allows(a, LeadsWrite) {
+		return false
+	}
+	return a.Kind != crm.ActorUser || a.Role != crm.RoleSalesRep
+}

@@ -133,3 +133,25 @@ func TestScopesExcludeAdministration(t *testing.T) {
 		require.True(t, Allows(key(string(p)), p))
 	}
 }
+
+func TestConfiguresLeadForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		actor *crm.Actor
+		want  bool
+	}{
+		{name: "nil actor", actor: nil, want: false},
+		{name: "system", actor: crm.SystemActor(id(9)), want: true},
+		{name: "admin", actor: user(crm.RoleAdmin), want: true},
+		{name: "sales manager", actor: user(crm.RoleSalesManager), want: true},
+		{name: "sales rep writes leads but opens no forms", actor: user(crm.RoleSalesRep), want: false},
+		{name: "support agent", actor: user(crm.RoleSupportAgent), want: false},
+		{name: "analyst", actor: user(crm.RoleAnalyst), want: false},
+		{name: "key with leads:write", actor: key("leads:write"), want: true},
+		{name: "key with leads:read", actor: key("leads:read"), want: false},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, ConfiguresLeadForms(tt.actor), tt.name)
+	}
+}

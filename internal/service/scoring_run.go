@@ -1,0 +1,328 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/rapportcrm/rapport/db/query"
+	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/scoring"
+)
+
+// scoreBatch is how many leads one scoring transaction takes: one statement reads them (locked),
+// one their events, one their ledgers; the new ledgers and scores are written with one statement
+// each.
+const scoreBatch = 2000
+
+// Lead events of scoring.
+const (
+	EventLeadScored         = "lead.scored"
+	EventLeadNurtureEnroled = "lead.nurture_enrolled"
+)
+
+// ScoreLeads recomputes the score ledgers of leads of one organization, as its system actor, in
+// transactions of scoreBatch leads. The ScoreLeads job runs it; running it again changes nothing.
+func (s *Service) ScoreLeads(ctx context.Context, orgID crm.ID, leadIDs []crm.ID) error {
+	ids := slices.Clone(leadIDs)
+	slices.SortFunc(ids, func(a, b crm.ID) int { return bytes.Compare(a[:], b[:]) })
+	ids = slices.Compact(ids)
+	a := crm.SystemActor(orgID)
+	for chunk := range slices.Chunk(ids, scoreBatch) {
+		if err := s.write(ctx, a, func(w *writer) error {
+			_, _, err := w.scoreLeads(chunk)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RescoreLeads continues an organization-wide rescoring run: batch after batch, each in its own
+// transaction that also advances the run's cursor, so a retry resumes after the last committed
+// batch. It stops when every lead is scored or the run was superseded by a newer rule change.
+func (s *Service) RescoreLeads(ctx context.Context, orgID, runID crm.ID) error {
+	a := crm.SystemActor(orgID)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		finished := false
+		err := s.write(ctx, a, func(w *writer) error {
+			run, err := w.q.LockScoringRun(w.ctx, query.LockScoringRunParams{OrgID: orgID, ID: runID})
+			if err != nil {
+				return err
+			}
+			if run.Status != "running" {
+				finished = true
+				return nil
+			}
+			after := crm.NilID
+			if run.LastLeadID != nil {
+				after = *run.LastLeadID
+			}
+			ids, err := w.q.NextScorableLeadIDs(w.ctx, query.NextScorableLeadIDsParams{OrgID: orgID, AfterID: after, BatchSize: scoreBatch})
+			if err != nil {
+				return err
+			}
+			scored, changed, err := w.scoreLeads(ids)
+			if err != nil {
+				return err
+			}
+			finished = len(ids) < scoreBatch
+			last := &after
+			if len(ids) > 0 {
+				last = &ids[len(ids)-1]
+			}
+			return w.q.AdvanceScoringRun(w.ctx, query.AdvanceScoringRunParams{OrgID: orgID, ID: runID, Scored: int32(scored),
+				Changed: int32(changed), LastLeadID: last, Now: w.now, Finished: finished})
+		})
+		if err != nil || finished {
+			return err
+		}
+	}
+}
+
+// DecayScores rescores, in every organization, the leads with ledger entries whose behaviour points
+// stopped counting, and returns how many leads it rescored. A periodic job runs it.
+func (s *Service) DecayScores(ctx context.Context) (int, error) {
+	return s.forEachOrganization(ctx, "score decay", s.decayScores)
+}
+
+func (s *Service) decayScores(ctx context.Context, a *crm.Actor) (int, error) {
+	after, total := crm.NilID, 0
+	for {
+		var ids []crm.ID
+		err := s.write(ctx, a, func(w *writer) (err error) {
+			ids, err = w.q.ExpiredScoreLeads(w.ctx, query.ExpiredScoreLeadsParams{OrgID: a.OrgID, Now: w.now, AfterID: after, BatchSize: scoreBatch})
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			if _, _, err := w.scoreLeads(ids); err != nil {
+				return err
+			}
+			// Leads that are no longer scored (deleted, merged, converted) lose their expired points too.
+			return w.q.DeleteExpiredScoreEntries(w.ctx, query.DeleteExpiredScoreEntriesParams{OrgID: a.OrgID, LeadIds: ids, Now: w.now})
+		})
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		total += len(ids)
+		after = ids[len(ids)-1]
+	}
+}
+
+// scorer is what scoring needs of the organization, read once per transaction.
+type scorer struct {
+	set      *scoring.Set
+	settings crm.LeadSettings
+	loc      *time.Location
+}
+
+func (w *writer) scorer() (*scorer, error) {
+	st, err := w.settings()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := w.q.ListScoringRules(w.ctx, w.actor.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	set, _ := scoring.Compile(scoringRulesFromRows(rows))
+	return &scorer{set: set, settings: st.Leads, loc: st.Location()}, nil
+}
+
+// scoreLeads recomputes the ledgers and scores of the given leads (at most a few thousand) under the
+// organization's active rules, set-based: the leads are read and locked with one statement, their
+// events and current ledgers with one each; only ledgers and scores that changed are written, one
+// statement each. It applies the thresholds (qualification, nurture enrolment, demotion) and emits
+// lead.scored (the total changed), lead.qualified and lead.nurture_enrolled. It returns how many
+// leads it scored and how many of their scores changed.
+func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
+	if len(ids) == 0 {
+		return 0, 0, nil
+	}
+	sc, err := w.scorer()
+	if err != nil {
+		return 0, 0, err
+	}
+	org := w.actor.OrgID
+	rows, err := w.q.LockLeadsForScoring(w.ctx, query.LockLeadsForScoringParams{OrgID: org, Ids: ids})
+	if err != nil || len(rows) == 0 {
+		return 0, 0, err
+	}
+	leadIDs := make([]crm.ID, len(rows))
+	for i, r := range rows {
+		leadIDs[i] = r.ID
+	}
+	events, err := w.q.LeadEventsForScoring(w.ctx, query.LeadEventsForScoringParams{OrgID: org, LeadIds: leadIDs})
+	if err != nil {
+		return 0, 0, err
+	}
+	ledgers, err := w.q.ScoreEntriesOfLeads(w.ctx, query.ScoreEntriesOfLeadsParams{OrgID: org, LeadIds: leadIDs})
+	if err != nil {
+		return 0, 0, err
+	}
+
+	var (
+		rewrite []crm.ID
+		ins     query.InsertScoreEntriesParams
+		upd     query.UpdateLeadScoresParams
+		stages  query.UpdateLeadStagesParams
+		enrol   []crm.ID
+		leave   []crm.ID
+		quals   []crm.Lead
+		evs     []scoring.Event
+		prev    []scoring.Award
+	)
+	now, local := w.now, w.now.In(sc.loc)
+	ei, li := 0, 0
+	for _, row := range rows {
+		lead := leadFromRow(row)
+		// Events and ledgers come sorted by lead ID, like the leads: walk them alongside.
+		evs = evs[:0]
+		for ; ei < len(events) && bytes.Compare(events[ei].LeadID[:], lead.ID[:]) < 0; ei++ {
+		}
+		for ; ei < len(events) && events[ei].LeadID == lead.ID; ei++ {
+			e := events[ei]
+			evs = append(evs, scoring.Event{ID: e.ID, Type: scoring.EventType(e.Type), URL: e.Url, OccurredAt: e.OccurredAt})
+		}
+		prev = prev[:0]
+		for ; li < len(ledgers) && bytes.Compare(ledgers[li].LeadID[:], lead.ID[:]) < 0; li++ {
+		}
+		for ; li < len(ledgers) && ledgers[li].LeadID == lead.ID; li++ {
+			prev = append(prev, awardFromEntry(ledgers[li]))
+		}
+
+		awards := scoring.Counted(sc.set.Evaluate(&lead, evs, local, sc.settings), now)
+		awards, same := scoring.Carry(awards, prev)
+		if !same {
+			rewrite = append(rewrite, lead.ID)
+			for _, a := range awards {
+				ins.LeadIds = append(ins.LeadIds, lead.ID)
+				ins.RuleIds = append(ins.RuleIds, a.RuleID)
+				ins.RuleVersions = append(ins.RuleVersions, a.RuleVersion)
+				ins.EventIds = append(ins.EventIds, a.EventID)
+				ins.Parts = append(ins.Parts, string(a.Part))
+				ins.Points = append(ins.Points, a.Points)
+				ins.Reasons = append(ins.Reasons, a.Reason)
+				ins.AwardedAts = append(ins.AwardedAts, a.AwardedAt)
+				ins.ExpiresAts = append(ins.ExpiresAts, a.ExpiresAt)
+			}
+		}
+		score := scoring.Tally(awards, now, sc.settings)
+		scored++
+		if score.Total != lead.ScoreTotal || score.Fit != lead.ScoreFit || score.Engagement != lead.ScoreEngagement || score.Grade != lead.Grade {
+			changed++
+			upd.Ids = append(upd.Ids, lead.ID)
+			upd.Totals = append(upd.Totals, score.Total)
+			upd.Fits = append(upd.Fits, score.Fit)
+			upd.Engagements = append(upd.Engagements, score.Engagement)
+			upd.Grades = append(upd.Grades, score.Grade)
+			if score.Total != lead.ScoreTotal || score.Grade != lead.Grade {
+				w.emit(EventLeadScored, crm.TypeLead, lead.ID, []crm.FieldChange{
+					intChange("score", lead.ScoreTotal, score.Total), stringChange("grade", lead.Grade, score.Grade)}, lead.OwnerID)
+			}
+		}
+
+		d := scoring.Decide(lead.Status, lead.ScoreTotal, score.Total, lead.NurturedAt != nil, sc.settings)
+		if d.Status == lead.Status && !d.Qualify && !d.Enrol && !d.Leave {
+			continue
+		}
+		stages.Ids = append(stages.Ids, lead.ID)
+		stages.Statuses = append(stages.Statuses, string(d.Status))
+		stages.Qualify = append(stages.Qualify, d.Qualify)
+		stages.Enrol = append(stages.Enrol, d.Enrol)
+		stages.Leave = append(stages.Leave, d.Leave)
+		before := lead.Status
+		lead.Status = d.Status
+		lead.ScoreTotal, lead.ScoreFit, lead.ScoreEngagement, lead.Grade = score.Total, score.Fit, score.Engagement, score.Grade
+		if d.Status != before {
+			lead.Version++
+			lead.UpdatedAt = now
+		}
+		if d.Leave {
+			leave = append(leave, lead.ID)
+			lead.NurturedAt = nil
+		}
+		if d.Enrol {
+			enrol = append(enrol, lead.ID)
+			lead.NurturedAt = &now
+			w.emitLead(EventLeadNurtureEnroled, lead, []crm.FieldChange{
+				stringChange("status", string(before), string(d.Status)), intChange("score", score.Total, score.Total)})
+		}
+		if d.Qualify {
+			lead.QualifiedAt = &now
+			quals = append(quals, lead) // onQualified emits lead.qualified
+		} else if d.Status != before && !d.Enrol {
+			w.emitLead("lead.status_changed", lead, []crm.FieldChange{stringChange("status", string(before), string(d.Status))})
+		}
+	}
+
+	if len(rewrite) > 0 {
+		if err := w.q.DeleteScoreEntries(w.ctx, query.DeleteScoreEntriesParams{OrgID: org, LeadIds: rewrite}); err != nil {
+			return 0, 0, err
+		}
+		if len(ins.LeadIds) > 0 {
+			ins.OrgID = org
+			if err := w.q.InsertScoreEntries(w.ctx, ins); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	if len(upd.Ids) > 0 {
+		upd.OrgID = org
+		if err := w.q.UpdateLeadScores(w.ctx, upd); err != nil {
+			return 0, 0, err
+		}
+	}
+	if len(stages.Ids) > 0 {
+		stages.OrgID, stages.Now = org, now
+		if err := w.q.UpdateLeadStages(w.ctx, stages); err != nil {
+			return 0, 0, err
+		}
+	}
+	if len(leave) > 0 {
+		if err := w.q.LeaveNurture(w.ctx, query.LeaveNurtureParams{OrgID: org, LeadIds: leave, Now: &now}); err != nil {
+			return 0, 0, err
+		}
+	}
+	if len(enrol) > 0 {
+		if err := w.q.EnrolInNurture(w.ctx, query.EnrolInNurtureParams{OrgID: org, LeadIds: enrol, Now: now}); err != nil {
+			return 0, 0, err
+		}
+	}
+	for i := range quals {
+		if err := w.onQualified(&quals[i]); err != nil {
+			return 0, 0, err
+		}
+	}
+	return scored, changed, nil
+}
+
+func awardFromEntry(e query.ScoreEntriesOfLeadsRow) scoring.Award {
+	a := scoring.Award{RuleID: e.RuleID, RuleVersion: e.RuleVersion, Part: scoring.Part(e.Part), Points: e.Points,
+		Reason: e.Reason, AwardedAt: e.AwardedAt}
+	if e.EventID != nil {
+		a.EventID = *e.EventID
+	}
+	if e.ExpiresAt != nil {
+		a.ExpiresAt = *e.ExpiresAt
+	}
+	return a
+}
+
+func intChange(field string, before, after int32) crm.FieldChange {
+	b, _ := json.Marshal(before)
+	a, _ := json.Marshal(after)
+	return crm.FieldChange{Field: field, Before: b, After: a}
+}
+
+func stringChange(field, before, after string) crm.FieldChange {
+	b, _ := json.Marshal(before)
+	a, _ := json.Marshal(after)
+	return crm.FieldChange{Field: field, Before: b, After: a}
+}
