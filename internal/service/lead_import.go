@@ -100,6 +100,7 @@ func (s *Service) UploadLeadImport(ctx context.Context, a *crm.Actor, in LeadImp
 			sniff leadcsv.Sniffer
 			head  []byte
 			lines int64
+			tail  []byte // the last two bytes
 			buf   = make([]byte, ImportChunkBytes)
 		)
 		for seq := int32(0); ; seq++ {
@@ -112,7 +113,9 @@ func (s *Service) UploadLeadImport(ctx context.Context, a *crm.Actor, in LeadImp
 				if head == nil {
 					head = bytes.Clone(buf[:min(n, headSample)])
 				}
-				lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
+				lines += lineBreaks(buf[:n], head)
+				tail = append(tail, buf[max(n-2, 0):n]...)
+				tail = tail[max(len(tail)-2, 0):]
 				if err := w.q.InsertLeadImportChunk(w.ctx, query.InsertLeadImportChunkParams{OrgID: a.OrgID,
 					ImportID: imp.ID, Seq: seq, Data: buf[:n]}); err != nil {
 					return err
@@ -136,7 +139,7 @@ func (s *Service) UploadLeadImport(ctx context.Context, a *crm.Actor, in LeadImp
 		if err != nil {
 			return err
 		}
-		if head[len(head)-1] != '\n' {
+		if len(tail) > 0 && tail[len(tail)-1] != '\n' && lineBreaks(tail, head) == 0 {
 			lines++ // a last line without a line break
 		}
 		imp.Encoding, imp.Headers, imp.Delimiter = string(enc), h.Columns, string(h.Delimiter)
@@ -465,4 +468,27 @@ func importSource(s string) (crm.LeadSource, error) {
 
 func textField(field, s string, max int) (string, error) {
 	return normalize.Text(field, s, max)
+}
+
+// lineBreaks counts the line breaks in a piece of a file whose first bytes are head: in UTF-16 (by
+// its byte-order mark) the code unit U+000A at even offsets (pieces are of even size), elsewhere
+// the byte 0x0A, which no multi-byte character of UTF-8 or GB18030 contains.
+func lineBreaks(p, head []byte) int64 {
+	unit := -1 // the offset of 0x0A within a UTF-16 code unit
+	switch {
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
+		unit = 0
+	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		unit = 1
+	}
+	if unit < 0 {
+		return int64(bytes.Count(p, []byte{'\n'}))
+	}
+	var n int64
+	for i := 0; i+1 < len(p); i += 2 {
+		if p[i+unit] == '\n' && p[i+1-unit] == 0 {
+			n++
+		}
+	}
+	return n
 }

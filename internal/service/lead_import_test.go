@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -308,4 +309,21 @@ func TestLeadImportListsTheActorsImports(t *testing.T) {
 	all, _, err := e.svc.ListLeadImports(e.ctx, e.admin, 10, "")
 	require.NoError(t, err)
 	require.Len(t, all, 3)
+}
+
+func TestLeadImportReadsUTF16(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	text := "姓名\t公司\t邮箱\r\n上官婉儿\t上海贸易有限公司\twaner@example.cn\r\n王上\t上上签\tshang@example.cn\r\n"
+	file := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(text)) {
+		file = append(file, byte(u), byte(u>>8))
+	}
+	imp := e.upload(e.rep1, "unicode.txt", file)
+	require.Equal(t, "UTF-16LE", imp.Encoding)
+	require.Equal(t, "\t", imp.Delimiter)
+	require.EqualValues(t, 2, imp.RowsTotal, "U+4E0A (上) holds a 0x0A byte but is no line break")
+	done := e.runImport(e.rep1, imp)
+	require.EqualValues(t, 2, done.RowsImported)
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM leads WHERE name = '上官婉儿' AND company = '上海贸易有限公司'`))
 }
