@@ -213,3 +213,59 @@ func TestLeadImportMultipartUploadAndCancel(t *testing.T) {
 	require.Less(t, imp["rowsDone"], float64(rows), "the job stopped before the end")
 	require.Equal(t, imp["rowsDone"], imp["rowsImported"])
 }
+
+// Progress reaches a subscriber over SSE, batch by batch, from the events' snapshots.
+func TestLeadImportProgressOverSSE(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a hang guard
+	defer cancel()
+	go func() { _ = s.hub.Run(ctx) }()
+	go func() { _ = s.relay.Run(ctx) }()
+	var csv strings.Builder
+	csv.WriteString("Email\n")
+	for i := range 1200 {
+		fmt.Fprintf(&csv, "sse%d@progress.example.com\n", i)
+	}
+	up := s.upload("rep1", "text/csv", "", strings.NewReader(csv.String()), int64(csv.Len()))
+	require.Equal(t, http.StatusCreated, up.Status, "%v", up.Body)
+	id := up.Body["id"].(string)
+	// From the start of the log: the subscription misses nothing, whenever it registers.
+	after := service.EventCursor(0)
+	body, err := json.Marshal(map[string]any{"query": `subscription($id: ID!, $after: String) { leadImportProgress(id: $id, after: $after) { event import { status rowsDone } } }`,
+		"variables": map[string]any{"id": id, "after": after}})
+	require.NoError(t, err)
+	lines := s.sse(ctx, "rep1", string(body))
+	r := s.do("rep1", `mutation($id: ID!) { startLeadImport(id: $id) { status } }`, map[string]any{"id": id})
+	require.Empty(t, r.Errors)
+	require.NoError(t, s.runImportJob("rep1", id))
+
+	var done []float64
+	for line := range lines {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var msg struct {
+			Data struct {
+				LeadImportProgress struct {
+					Event  string
+					Import struct {
+						Status   string
+						RowsDone float64
+					}
+				}
+			}
+		}
+		require.NoError(t, json.Unmarshal([]byte(data), &msg), data)
+		p := msg.Data.LeadImportProgress
+		if p.Event == service.EventImportProgress && p.Import.RowsDone > 0 {
+			done = append(done, p.Import.RowsDone)
+		}
+		if p.Import.Status == "DONE" {
+			require.Equal(t, []float64{500, 1000, 1200}, done)
+			return
+		}
+	}
+	t.Fatalf("the stream ended after %v", done)
+}
