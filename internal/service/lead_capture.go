@@ -163,7 +163,7 @@ func (w *writer) captureLeads(ins []LeadInput) ([]CaptureItem, error) {
 			emails, phones = appendNonEmpty(emails, l.Email), appendNonEmpty(phones, l.Phone)
 		}
 	}
-	c := capture{w: w, byEmail: map[string]*crm.Lead{}, byPhone: map[string]*crm.Lead{}}
+	c := capture{w: w, byEmail: map[string]*crm.Lead{}, byPhone: map[string]*crm.Lead{}, created: map[crm.ID]bool{}}
 	if err := c.lookup(emails, phones); err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ type capture struct {
 	byEmail  map[string]*crm.Lead // known live leads, and this batch's new ones
 	byPhone  map[string]*crm.Lead
 	contacts []query.ContactsByChannelRow
-	created  []crm.ID // leads created by the batch
+	created  map[crm.ID]bool // leads created by the batch
 	touched  map[crm.ID]*touchAgg
 	order    []crm.ID // touched leads in first-touch order
 }
@@ -405,7 +405,7 @@ func (c *capture) insert(fresh []int, cands []crm.Lead, items []CaptureItem) (lo
 		}
 		cands[i] = leadFromRow(r)
 		items[i].Result.Lead = cands[i]
-		c.created = append(c.created, r.ID)
+		c.created[r.ID] = true
 	}
 	if len(lost) > 0 {
 		c.forget(lost, cands, items)
@@ -523,8 +523,8 @@ func (c *capture) finish(ins []LeadInput, items []CaptureItem) error {
 		case l.Spam:
 			w.emitLead("lead.spam_captured", *l, nil)
 			continue
-		case slices.Contains(c.created, l.ID):
-			w.emitLead("lead.created", *l, diff(nil, leadFields(*l)))
+		case c.created[l.ID]:
+			w.emitLead("lead.created", *l, nil) // the snapshot is the whole new lead
 		default:
 			w.emitLead("lead.touched", *l, []crm.FieldChange{{Field: "touchCount", After: mustJSON(l.TouchCount)}})
 		}
