@@ -297,6 +297,13 @@ CREATE TABLE lead_import_errors (
 );
 CREATE INDEX lead_import_errors_import ON lead_import_errors (org_id, import_id, line);
 
+-- Capture's dedup lookup and scoring's reads are planned generically (plan_cache_mode); until the
+-- first ANALYZE their plans treat these tables as empty and walk the organization's rows. Analyze
+-- them early and often as they fill.
+ALTER TABLE leads SET (autovacuum_analyze_threshold = 200, autovacuum_analyze_scale_factor = 0.05);
+ALTER TABLE lead_events SET (autovacuum_analyze_threshold = 500, autovacuum_analyze_scale_factor = 0.05);
+ALTER TABLE lead_score_entries SET (autovacuum_analyze_threshold = 500, autovacuum_analyze_scale_factor = 0.05);
+
 -- +goose StatementBegin
 DO $$
 DECLARE

@@ -203,9 +203,12 @@ func (c *Cluster) Stop() error {
 func (c *Cluster) start(ctx context.Context, durable bool) error {
 	// random_page_cost: the cluster lives on local (solid-state) storage, where random reads cost
 	// about as much as sequential ones; at the default 4 the planner prefers a sequential scan over
-	// the covering index of the pipeline board's totals (docs/benchmarks.md).
+	// the covering index of the pipeline board's totals (docs/benchmarks.md). autovacuum_naptime:
+	// Rapport's connections plan generically, so a statement planned while a table had no statistics
+	// (a new database) keeps a plan for an empty table until ANALYZE invalidates it; a short naptime
+	// makes that first ANALYZE come within seconds, not a minute (docs/architecture.md, leads).
 	settings := []string{"-p " + strconv.Itoa(c.Port), "-c listen_addresses=127.0.0.1", "-c unix_socket_directories=''",
-		"-c max_connections=200", "-c shared_buffers=128MB", "-c random_page_cost=1.1"}
+		"-c max_connections=200", "-c shared_buffers=128MB", "-c random_page_cost=1.1", "-c autovacuum_naptime=5s"}
 	if !durable {
 		settings = append(settings, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 	}
