@@ -19,6 +19,7 @@ const createRule = `mutation($in: CreateAssignmentRuleInput!) { createAssignment
 func TestAssignmentRulesThroughGraphQL(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
+	s.clearAssignmentRules()
 	r := s.do("rep1", `{ viewer { id away team { id } } }`, nil)
 	require.Empty(t, r.Errors)
 	require.Equal(t, false, dig(r.Data, "viewer", "away"))
@@ -75,10 +76,23 @@ func TestAssignmentRulesThroughGraphQL(t *testing.T) {
 	require.Equal(t, true, dig(r.Data, "setUserAway", "away"))
 }
 
+// clearAssignmentRules deletes the demo's seeded rules, so a test starts from none.
+func (s *server) clearAssignmentRules() {
+	s.t.Helper()
+	r := s.do("admin", `{ assignmentRules { id version } }`, nil)
+	require.Empty(s.t, r.Errors)
+	for _, rule := range dig(r.Data, "assignmentRules").([]any) {
+		r := s.do("admin", `mutation($id: ID!, $v: Int!) { deleteAssignmentRule(id: $id, expectedVersion: $v) }`,
+			map[string]any{"id": dig(rule, "id"), "v": dig(rule, "version")})
+		require.Empty(s.t, r.Errors)
+	}
+}
+
 // A lead is routed through GraphQL: preview, assign, history with candidates, manual reassignment.
 func TestAssignLeadThroughGraphQL(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
+	s.clearAssignmentRules()
 	r := s.do("rep1", `{ viewer { id team { id } } }`, nil)
 	require.Empty(t, r.Errors)
 	team := dig(r.Data, "viewer", "team", "id")

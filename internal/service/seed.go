@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/jackc/pgx/v5"
@@ -10,6 +11,8 @@ import (
 	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/criteria"
+	"github.com/rapportcrm/rapport/internal/rules/routing"
 )
 
 // DemoPassword is the password of every demo user.
@@ -142,6 +145,15 @@ func (s *Service) SeedDemo(ctx context.Context) (bool, error) {
 			Source: crm.SourceReferral},
 		{Name: "Tom Becker", Company: "Becker Handel GmbH", Email: "tom@becker-handel.example", Country: "DE",
 			Source: crm.SourceEvent, Campaign: "Hannover Messe 2026"},
+	}
+	for _, r := range []AssignmentRuleInput{
+		{Name: "China → East China, round robin", Strategy: routing.StrategyRoundRobin, TargetTeamID: east.ID,
+			Criteria: []criteria.Criterion{{Field: "country", Operator: criteria.Eq, Value: json.RawMessage(`"CN"`)}}},
+		{Name: "Everyone else → International, least loaded", Strategy: routing.StrategyLeastLoaded, TargetTeamID: intl.ID},
+	} {
+		if _, err := s.CreateAssignmentRule(ctx, sys, r); err != nil {
+			return false, err
+		}
 	}
 	if _, err := s.CaptureLeads(ctx, sys, leads); err != nil {
 		return false, err
