@@ -48,7 +48,7 @@ func warnings(ws []*crm.Error) []model.FieldWarning {
 
 // captureError describes why one item of a batch was refused.
 func captureError(err error) *model.CaptureError {
-	e := &model.CaptureError{Code: errorCodes[crm.ErrorCode(err)], Message: crm.ErrorMessage(err)}
+	e := &model.CaptureError{Code: ErrorCode(err), Message: crm.ErrorMessage(err)}
 	var ce *crm.Error
 	if errors.As(err, &ce) && ce.Field != "" {
 		e.Field = &ce.Field

@@ -80,16 +80,3 @@ func (r *Resolver) decisionActor(ctx context.Context, d *service.AssignmentDecis
 	}
 	return r.user(ctx, d.ActorID)
 }
-
-// leadRef resolves a lead reference the caller sees.
-func (r *Resolver) leadRef(ctx context.Context, id crm.ID) (*crm.Lead, error) {
-	a, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	leads, err := r.svc.Leads(ctx, a, []crm.ID{id})
-	if err != nil || len(leads) == 0 || leads[0].ID == crm.NilID {
-		return nil, err
-	}
-	return &leads[0], nil
-}

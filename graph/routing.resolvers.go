@@ -50,7 +50,7 @@ func (r *assignmentDecisionResolver) ID(ctx context.Context, obj *service.Assign
 
 // Lead is the resolver for the lead field.
 func (r *assignmentDecisionResolver) Lead(ctx context.Context, obj *service.AssignmentDecision) (*crm.Lead, error) {
-	return r.leadRef(ctx, obj.LeadID)
+	return r.lead(ctx, obj.LeadID)
 }
 
 // Rule is the resolver for the rule field.
