@@ -139,3 +139,12 @@ func TestLeadChangedOverSSE(t *testing.T) {
 	}
 	t.Fatal("the event stream ended without the lead.created event")
 }
+
+func TestLeadListsArePricedByPageSize(t *testing.T) {
+	s := newServer(t)
+	r := s.do("admin", `{ leads(first: 100) { nodes { touches(first: 100) { source campaign payload receivedAt } } } }`, nil)
+	require.NotEmpty(t, r.Errors, "100 x 100 touches exceed the complexity limit")
+	require.Nil(t, r.Data["leads"])
+	r = s.do("admin", `{ leads(first: 100) { nodes { touches(first: 5) { source } } } }`, nil)
+	require.Empty(t, r.Errors)
+}

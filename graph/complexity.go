@@ -25,6 +25,14 @@ func Complexity() generated.ComplexityRoot {
 	}
 	c.Query.Nodes = func(child int, ids []string) int { return 1 + child*max(len(ids), 1) }
 	c.Account.Contacts = func(child int, first *int) int { return 1 + child*pageSize(first, nil) }
+	c.Query.Opportunities = func(child int, first *int, _ *string, last *int, _ *string, _ *model.OpportunityFilter, _ *model.OpportunityOrder) int {
+		return 1 + child*pageSize(first, last)
+	}
+	c.Query.Leads = func(child int, first *int, _ *string, last *int, _ *string, _ *model.LeadFilter, _ *model.LeadOrder) int {
+		return 1 + child*pageSize(first, last)
+	}
+	c.Lead.Touches = func(child int, first *int) int { return 1 + child*pageSize(first, nil) }
+
 	importComplexity(&c)
 	return c
 }
