@@ -148,3 +148,16 @@ func TestLeadListsArePricedByPageSize(t *testing.T) {
 	r = s.do("admin", `{ leads(first: 100) { nodes { touches(first: 5) { source } } } }`, nil)
 	require.Empty(t, r.Errors)
 }
+
+func TestLeadRecordsResolveThroughNode(t *testing.T) {
+	s := newServer(t)
+	r := s.do("admin", `{ scoringRules { id name } leads(first: 1) { nodes { id } } }`, nil)
+	require.Empty(t, r.Errors)
+	rule := dig(r.Data, "scoringRules", 0).(map[string]any)
+	lead := dig(r.Data, "leads", "nodes", 0, "id")
+	r = s.do("admin", `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on ScoringRule { name } ... on Lead { name } } }`,
+		map[string]any{"ids": []any{rule["id"], lead}})
+	require.Empty(t, r.Errors)
+	require.Equal(t, rule["name"], dig(r.Data, "nodes", 0, "name"))
+	require.Equal(t, lead, dig(r.Data, "nodes", 1, "id"))
+}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/scoring"
+	"github.com/rapportcrm/rapport/internal/service"
 )
 
 func userID(u crm.User) crm.ID       { return u.ID }
@@ -50,6 +52,20 @@ func (r *Resolver) contact(ctx context.Context, id crm.ID) (*crm.Contact, error)
 
 func (r *Resolver) apiKey(ctx context.Context, id crm.ID) (*crm.APIKey, error) {
 	return ref(ctx, id, func(c *cache) *table[crm.APIKey] { return &c.apiKeys }, r.svc.APIKeys, apiKeyID)
+}
+
+// one fetches a record without a response cache table through a batch lookup; nil when missing or
+// invisible.
+func one[T any](ctx context.Context, id crm.ID, fetch func(context.Context, *crm.Actor, []crm.ID) ([]T, error), idOf func(T) crm.ID) (*T, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	got, err := fetch(ctx, a, []crm.ID{id})
+	if err != nil || len(got) == 0 || idOf(got[0]) == crm.NilID {
+		return nil, err
+	}
+	return &got[0], nil
 }
 
 // prefetchNodes fetches the records of several global IDs with one call per record type.
@@ -118,6 +134,14 @@ func (r *Resolver) node(ctx context.Context, typ string, id crm.ID) (model.Node,
 		n, err = r.notification(ctx, id)
 	case crm.TypeLead:
 		n, err = r.lead(ctx, id)
+	case crm.TypeScoringRule:
+		n, err = one(ctx, id, r.svc.ScoringRules, func(x scoring.Rule) crm.ID { return x.ID })
+	case service.TypeScoringRun:
+		var run service.ScoringRun
+		if run, err = r.svc.ScoringRun(ctx, a, id); crm.ErrorCode(err) == crm.ENOTFOUND {
+			return nil, nil
+		}
+		n = &run
 	case crm.TypeLeadForm:
 		n, err = r.leadForm(ctx, id)
 	case crm.TypeOrganization:
@@ -166,6 +190,8 @@ func isNilRecord(n model.Node) bool {
 	case *crm.Lead:
 		return v == nil
 	case *crm.LeadForm:
+		return v == nil
+	case *scoring.Rule:
 		return v == nil
 	}
 	return n == nil

@@ -62,15 +62,7 @@ func (r *Resolver) assignmentRule(ctx context.Context, id crm.ID) (*service.Assi
 	if id == crm.NilID {
 		return nil, nil
 	}
-	a, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rules, err := r.svc.AssignmentRules(ctx, a, []crm.ID{id})
-	if err != nil || len(rules) == 0 || rules[0].ID == crm.NilID {
-		return nil, err
-	}
-	return &rules[0], nil
+	return one(ctx, id, r.svc.AssignmentRules, func(x service.AssignmentRule) crm.ID { return x.ID })
 }
 
 // decisionActor is the user who took a decision, when a user did.
