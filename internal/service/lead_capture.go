@@ -40,7 +40,6 @@ type LeadInput struct {
 	Spam             bool // caught by a honeypot: stored apart, never merged, scored or routed
 	AllowPartial     bool // keep the lead when its e-mail or phone is invalid, dropping the field
 	IdempotencyKey   string
-	Line             int // the CSV line of an imported row, for reports
 
 	touchID crm.ID // the touch's ID, fixed in advance when an idempotency key names it
 }

@@ -21,7 +21,7 @@ func (w *writer) captureImportRows(imp crm.LeadImport, rows []importRow) (import
 		in := LeadInput{Name: l.Name, Title: l.Title, Company: l.Company, Email: l.Email, Phone: l.Phone,
 			Website: l.Website, RegistrationCode: l.RegistrationCode, Industry: l.Industry, CompanySize: l.CompanySize,
 			Country: l.Country, Region: l.Region, City: l.City, Source: l.Source, Campaign: l.Campaign, UTM: l.UTM,
-			Payload: r.payload, ImportID: imp.ID, AllowPartial: true, Line: r.line}
+			Payload: r.payload, ImportID: imp.ID, AllowPartial: true}
 		if in.Source == "" {
 			in.Source = imp.Source
 		}
