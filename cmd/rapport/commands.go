@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rapportcrm/rapport/db"
+	"github.com/rapportcrm/rapport/internal/scaleseed"
+	"github.com/rapportcrm/rapport/internal/service"
 )
 
 // migrate applies Rapport's and River's migrations.
@@ -40,6 +42,25 @@ func seed(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) e
 		fmt.Fprintln(stdout, "created the demo organization: sign in as admin@demo.test (password rapport-demo)")
 	} else {
 		fmt.Fprintln(stdout, "the demo organization already exists")
+	}
+	return nil
+}
+
+// seedScale generates bulk data into new organizations (internal/scaleseed), printing a line per
+// loaded table.
+func seedScale(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, opts scaleseed.Options) error {
+	a, err := open(ctx, cfg, log, true, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	opts.Progress = stdout
+	res, err := scaleseed.Run(ctx, a.svc, a.pool, opts)
+	if err != nil {
+		return err
+	}
+	for _, o := range res.Orgs {
+		fmt.Fprintf(stdout, "organization %s: sign in as %s (password %s)\n", o.Organization.Slug, o.AdminEmail, service.DemoPassword)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@
 //	rapport serve [--api-only | --worker-only]   API and workers (embedded PostgreSQL without DATABASE_URL)
 //	rapport migrate                              apply database migrations (Rapport's, then River's)
 //	rapport seed                                 create the demo organization (idempotent)
+//	rapport seed --scale N [--seed S] [--orgs K]  generate N units of realistic data into new organizations
 //	rapport token --org demo --user admin@demo.test [--ttl 12h]   print a bearer token
 //	rapport bench --url http://127.0.0.1:8080 --token <bearer>   load a running server, report req/s and latency
 //	rapport version                              print the version
@@ -18,6 +19,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/rapportcrm/rapport/internal/scaleseed"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -38,7 +42,7 @@ const usage = `usage: rapport <command> [flags]
 commands:
   serve     run the API and the workers (flags: --api-only, --worker-only)
   migrate   apply database migrations
-  seed      create the demo organization
+  seed      create the demo organization; with --scale N [--seed S] [--orgs K], bulk data at scale
   token     print a bearer token: rapport token --org demo --user admin@demo.test
   bench     load a running server and report throughput and latency (rapport bench --help)
   version   print the version`
@@ -73,7 +77,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "migrate":
 		return migrate(ctx, cfg, log)
 	case "seed":
-		return seed(ctx, cfg, log, stdout)
+		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		scale := fs.Float64("scale", 0, "generate this many units of data (1 = 20k accounts, 100k leads, ...) instead of the demo organization")
+		seedN := fs.Uint64("seed", 1, "random seed of --scale; also names the organizations scale-<seed>-<k>")
+		orgs := fs.Int("orgs", 1, "spread --scale over this many organizations")
+		anchor := fs.String("anchor", scaleseed.DefaultAnchor.Format(time.DateOnly), "the generated data's \"now\" (YYYY-MM-DD, UTC)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if *scale == 0 {
+			return seed(ctx, cfg, log, stdout)
+		}
+		at, err := time.Parse(time.DateOnly, *anchor)
+		if err != nil {
+			return fmt.Errorf("--anchor: %w", err)
+		}
+		return seedScale(ctx, cfg, log, stdout, scaleseed.Options{Scale: *scale, Seed: *seedN, Orgs: *orgs, Anchor: at})
 	case "token":
 		fs := flag.NewFlagSet("token", flag.ContinueOnError)
 		org := fs.String("org", "demo", "organization slug")
