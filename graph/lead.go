@@ -28,9 +28,6 @@ func leadInput(prefix string, in model.CaptureLeadInput) (service.LeadInput, err
 		CompanySize: size, Country: val(in.Country), Region: val(in.Region), City: val(in.City), Source: val(in.Source),
 		Campaign: val(in.Campaign), Custom: in.Custom.Value(), VisitorID: val(in.VisitorID),
 		AllowPartial: val(in.AllowPartial), IdempotencyKey: val(in.IdempotencyKey)}
-	if out.Source == "" {
-		out.Source = crm.SourceAPI
-	}
 	if u := in.Utm.Value(); u != nil {
 		out.UTM = crm.UTM{Source: val(u.Source), Medium: val(u.Medium), Campaign: val(u.Campaign), Term: val(u.Term), Content: val(u.Content)}
 	}
@@ -181,15 +178,6 @@ func (r *Resolver) touches(ctx context.Context, id crm.ID, first int) ([]crm.Tou
 		list = list[:first]
 	}
 	return list, err
-}
-
-// optionalGlobalID renders a nullable reference as a global ID.
-func optionalGlobalID(typ string, id crm.ID) *string {
-	if id == crm.NilID {
-		return nil
-	}
-	s := crm.GlobalID(typ, id)
-	return &s
 }
 
 func nonEmptyString(s string) *string {

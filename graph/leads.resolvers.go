@@ -82,17 +82,17 @@ func (r *leadConnectionResolver) TotalCount(ctx context.Context, obj *model.Lead
 
 // ContactID is the resolver for the contactId field.
 func (r *leadTouchResolver) ContactID(ctx context.Context, obj *crm.Touch) (*string, error) {
-	return optionalGlobalID(crm.TypeContact, obj.ContactID), nil
+	return recordGlobalID(crm.TypeContact, obj.ContactID), nil
 }
 
 // FormID is the resolver for the formId field.
 func (r *leadTouchResolver) FormID(ctx context.Context, obj *crm.Touch) (*string, error) {
-	return optionalGlobalID(crm.TypeLeadForm, obj.FormID), nil
+	return recordGlobalID(crm.TypeLeadForm, obj.FormID), nil
 }
 
 // ImportID is the resolver for the importId field.
 func (r *leadTouchResolver) ImportID(ctx context.Context, obj *crm.Touch) (*string, error) {
-	return optionalGlobalID(crm.TypeLeadImport, obj.ImportID), nil
+	return recordGlobalID(crm.TypeLeadImport, obj.ImportID), nil
 }
 
 // CaptureLead is the resolver for the captureLead field.

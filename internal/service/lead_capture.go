@@ -29,7 +29,7 @@ type LeadInput struct {
 	Country          string
 	Region           string
 	City             string
-	Source           crm.LeadSource
+	Source           crm.LeadSource // empty: API
 	Campaign         string
 	UTM              crm.UTM
 	Custom           json.RawMessage
@@ -197,6 +197,9 @@ func (w *writer) captureLeads(ins []LeadInput) ([]CaptureItem, error) {
 
 // leadOf turns an input into a normalized lead (not yet stored).
 func leadOf(in *LeadInput, region string) (crm.Lead, []*crm.Error, error) {
+	if in.Source == "" {
+		in.Source = crm.SourceAPI // a capture that names no channel came through the API
+	}
 	l := crm.Lead{Name: in.Name, Title: in.Title, Company: in.Company, Email: in.Email, Phone: in.Phone,
 		Website: in.Website, RegistrationCode: in.RegistrationCode, Industry: in.Industry, CompanySize: in.CompanySize,
 		Country: in.Country, Region: in.Region, City: in.City, Source: in.Source, Campaign: in.Campaign, UTM: in.UTM,

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -265,39 +267,43 @@ func mergeable(l crm.Lead, field string) error {
 
 // FindDuplicates lists the live leads that look like the same person (e-mail, phone) or company
 // (registration code, web domain, name at the same company) as the given one, with the reasons.
+// Only leads the actor may see are compared and listed; channels are compared unmasked and shown
+// masked. One pipelined read.
 func (s *Service) FindDuplicates(ctx context.Context, a *crm.Actor, id crm.ID) ([]LeadDuplicate, error) {
-	l, err := s.Lead(ctx, a, id)
-	if err != nil {
+	if err := authorize(a, access.LeadsRead); err != nil {
 		return nil, err
 	}
+	var l crm.Lead
 	var rows []query.Lead
-	err = s.read(ctx, a, func(q *query.Queries) error {
-		// Read the unmasked channels: the comparison happens here, the answer is masked.
-		full, err := q.LeadsByID(ctx, query.LeadsByIDParams{OrgID: a.OrgID, Ids: []crm.ID{id}})
-		if err != nil || len(full) == 0 {
+	err := s.read(ctx, a, func(q *query.Queries) error {
+		self, err := q.LeadsByID(ctx, query.LeadsByIDParams{OrgID: a.OrgID, Ids: []crm.ID{id}, ViewerID: viewer(a)})
+		if err != nil {
 			return err
 		}
-		l = leadFromRow(full[0])
-		rows, err = q.LeadDuplicates(ctx, query.LeadDuplicatesParams{OrgID: a.OrgID, ID: id, Email: l.Email, Phone: l.Phone,
+		if len(self) == 0 {
+			return crm.NotFound("lead", id)
+		}
+		l = leadFromRow(self[0])
+		cands, err := q.LeadDuplicates(ctx, query.LeadDuplicatesParams{OrgID: a.OrgID, ID: id, Email: l.Email, Phone: l.Phone,
 			RegistrationCode: l.RegistrationCode, Website: l.Website, Name: l.Name, Company: l.Company})
+		if err != nil || len(cands) == 0 {
+			return err
+		}
+		ids := make([]crm.ID, len(cands))
+		for i, r := range cands {
+			ids[i] = r.ID
+		}
+		rows, err = q.LeadsByID(ctx, query.LeadsByIDParams{OrgID: a.OrgID, Ids: ids, ViewerID: viewer(a)})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]crm.ID, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	visible, err := s.Leads(ctx, a, ids) // drops the ones the actor may not see, masks the rest
-	if err != nil {
-		return nil, err
-	}
+	slices.SortFunc(rows, func(x, y query.Lead) int { // oldest first, like the candidates
+		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), bytes.Compare(x.ID[:], y.ID[:]))
+	})
 	out := make([]LeadDuplicate, 0, len(rows))
-	for i, r := range rows {
-		if visible[i].ID == crm.NilID {
-			continue
-		}
+	for _, r := range rows {
 		d := leadFromRow(r)
 		var reasons []string
 		for _, m := range []struct {
@@ -307,11 +313,11 @@ func (s *Service) FindDuplicates(ctx context.Context, a *crm.Actor, id crm.ID) (
 			{l.RegistrationCode != "" && d.RegistrationCode == l.RegistrationCode, "REGISTRATION_CODE"},
 			{l.Website != "" && d.Website == l.Website, "WEBSITE"},
 			{l.Company != "" && strings.EqualFold(d.Name, l.Name) && strings.EqualFold(d.Company, l.Company), "NAME_AND_COMPANY"}} {
-			if m.ok && !slices.Contains(reasons, m.reason) {
+			if m.ok {
 				reasons = append(reasons, m.reason)
 			}
 		}
-		out = append(out, LeadDuplicate{Lead: visible[i], Reasons: reasons})
+		out = append(out, LeadDuplicate{Lead: maskLead(a, d), Reasons: reasons})
 	}
 	return out, nil
 }

@@ -98,11 +98,7 @@ func (s *Service) opportunityQuery(a *crm.Actor, f OpportunityFilter) *listQuery
 		q.cond("close_date < %s::date", f.CloseTo.String())
 	}
 	if f.ForecastCategories != nil {
-		cats := make([]string, len(f.ForecastCategories))
-		for i, c := range f.ForecastCategories {
-			cats[i] = string(c)
-		}
-		q.cond("forecast_category = ANY(%s)", cats)
+		q.cond("forecast_category = ANY(%s)", strs(f.ForecastCategories))
 	}
 	if f.Stale != nil {
 		if *f.Stale {
