@@ -92,11 +92,11 @@ func (h *handler) contactsPage(ctx context.Context, a *crm.Actor, _ variables) (
 	if err != nil {
 		return nil, err
 	}
-	accts, err := byID(ctx, a, refIDs(cs, func(c crm.Contact) crm.ID { return c.AccountID }), h.svc.Accounts, accountID)
+	accts, err := byID(ctx, a, crm.RefIDs(cs, func(c crm.Contact) crm.ID { return c.AccountID }), h.svc.Accounts, accountID)
 	if err != nil {
 		return nil, err
 	}
-	users, err := byID(ctx, a, refIDs(cs, func(c crm.Contact) crm.ID { return c.OwnerID }), h.svc.Users, userID)
+	users, err := byID(ctx, a, crm.RefIDs(cs, func(c crm.Contact) crm.ID { return c.OwnerID }), h.svc.Users, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -141,13 +141,13 @@ func (h *handler) accountsPage(ctx context.Context, a *crm.Actor, _ variables) (
 	if err != nil {
 		return nil, err
 	}
-	users, err := byID(ctx, a, refIDs(accts, func(x crm.Account) crm.ID { return x.OwnerID }), h.svc.Users, userID)
+	users, err := byID(ctx, a, crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.OwnerID }), h.svc.Users, userID)
 	if err != nil {
 		return nil, err
 	}
 	var contacts [][]crm.Contact
 	if len(accts) > 0 {
-		if contacts, err = h.svc.ContactsOfAccounts(ctx, a, refIDs(accts, accountID), contactsPerAcct); err != nil {
+		if contacts, err = h.svc.ContactsOfAccounts(ctx, a, crm.RefIDs(accts, accountID), contactsPerAcct); err != nil {
 			return nil, err
 		}
 	}
@@ -198,15 +198,15 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 	}
 	// The resolvers' prefetch order: accounts, owners, pipelines (with their stages), the deals'
 	// contacts, then those contacts.
-	accts, err := byID(ctx, a, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), h.svc.Accounts, accountID)
+	accts, err := byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), h.svc.Accounts, accountID)
 	if err != nil {
 		return nil, err
 	}
-	users, err := byID(ctx, a, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), h.svc.Users, userID)
+	users, err := byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), h.svc.Users, userID)
 	if err != nil {
 		return nil, err
 	}
-	pipelines, err := byID(ctx, a, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID }), h.svc.Pipelines, pipelineID)
+	pipelines, err := byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID }), h.svc.Pipelines, pipelineID)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 	var dealContacts [][]crm.DealContact
 	var contacts map[crm.ID]*crm.Contact
 	if len(ds) > 0 {
-		if dealContacts, err = h.svc.DealContacts(ctx, a, refIDs(ds, opportunityID)); err != nil {
+		if dealContacts, err = h.svc.DealContacts(ctx, a, crm.RefIDs(ds, opportunityID)); err != nil {
 			return nil, err
 		}
 		var ids []crm.ID
@@ -228,7 +228,7 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 				ids = append(ids, c.ContactID)
 			}
 		}
-		if contacts, err = byID(ctx, a, refIDs(ids, func(id crm.ID) crm.ID { return id }), h.svc.Contacts, contactID); err != nil {
+		if contacts, err = byID(ctx, a, crm.RefIDs(ids, func(id crm.ID) crm.ID { return id }), h.svc.Contacts, contactID); err != nil {
 			return nil, err
 		}
 	}
@@ -307,7 +307,7 @@ func (h *handler) pipelineBoard(ctx context.Context, a *crm.Actor, vars variable
 	for _, c := range cols {
 		all = append(all, c.Deals...)
 	}
-	users, err := byID(ctx, a, refIDs(all, func(d crm.Opportunity) crm.ID { return d.OwnerID }), h.svc.Users, userID)
+	users, err := byID(ctx, a, crm.RefIDs(all, func(d crm.Opportunity) crm.ID { return d.OwnerID }), h.svc.Users, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +344,7 @@ func byID[T any](ctx context.Context, a *crm.Actor, ids []crm.ID,
 	fetch func(context.Context, *crm.Actor, []crm.ID) ([]T, error), idOf func(T) crm.ID,
 ) (map[crm.ID]*T, error) {
 	out := make(map[crm.ID]*T, len(ids))
-	ids = refIDs(ids, func(id crm.ID) crm.ID { return id })
+	ids = crm.RefIDs(ids, func(id crm.ID) crm.ID { return id })
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -358,19 +358,6 @@ func byID[T any](ctx context.Context, a *crm.Actor, ids []crm.ID,
 		}
 	}
 	return out, nil
-}
-
-// refIDs returns the distinct non-nil references of records, in first-seen order.
-func refIDs[T any](records []T, ref func(T) crm.ID) []crm.ID {
-	ids := make([]crm.ID, 0, len(records))
-	seen := make(map[crm.ID]bool, len(records))
-	for _, r := range records {
-		if id := ref(r); id != crm.NilID && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	return ids
 }
 
 func pageInfoOf(p service.PageInfo) pageInfo {
