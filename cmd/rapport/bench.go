@@ -37,6 +37,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	deals := fs.Int("deals", 0, "ensure the default pipeline holds at least this many open deals of the data set, e.g. 20000 (0: skip; the deal scenarios run by default only with it)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: rapport bench --url http://127.0.0.1:8080 --token <bearer> [flags]\n"+
+			"       rapport bench --url <rapport> --raw-url <rawserve> --postgraphile-url <postgraphile> --half --token <bearer> [flags]\n"+
 			"       rapport bench fanout --url <A> --url <B> --token <bearer> [flags]   (rapport bench fanout --help)\n\nscenarios:")
 		for _, s := range table {
 			goal := ""

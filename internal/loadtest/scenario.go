@@ -2,7 +2,9 @@
 // latency: it prepares a data set through the public GraphQL API, replays a table of realistic
 // GraphQL requests with vegeta (closed loop for maximum throughput, or open loop at a fixed arrival
 // rate), checks every response, reads the server's memory from its /metrics endpoint, and reports
-// the figures as a table or JSON.
+// the figures as a table or JSON. The read scenarios also run, for comparison, against the raw-SQL
+// baseline (`rapport rawserve`) and PostGraphile v5 (tools/postgraphile) with equivalent requests
+// (Scenario.ForTarget, Compare).
 //
 // It talks to the server only through HTTP, as a client would, and imports nothing of Rapport's.
 package loadtest
