@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,11 +33,37 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// statementCounter counts the SQL statements a pool sends.
-type statementCounter struct{ n atomic.Int64 }
+// statementCounter counts the SQL statements a pool sends and, during capture, records them.
+type statementCounter struct {
+	n         atomic.Int64
+	mu        sync.Mutex
+	recording bool
+	sql       []string
+}
 
-func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (c *statementCounter) add(sql string) {
 	c.n.Add(1)
+	c.mu.Lock()
+	if c.recording {
+		c.sql = append(c.sql, sql)
+	}
+	c.mu.Unlock()
+}
+
+// capture returns the SQL of the statements the pool sends while fn runs, in order.
+func (c *statementCounter) capture(fn func()) []string {
+	c.mu.Lock()
+	c.recording, c.sql = true, nil
+	c.mu.Unlock()
+	fn()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recording = false
+	return c.sql
+}
+
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.add(d.SQL)
 	return ctx
 }
 
@@ -47,8 +74,8 @@ func (c *statementCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ p
 	return ctx
 }
 
-func (c *statementCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
-	c.n.Add(1)
+func (c *statementCounter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	c.add(d.SQL)
 }
 
 func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}

@@ -133,27 +133,27 @@ func (p *prefetch) leads(ctx context.Context, ls []crm.Lead, sets []ast.Selectio
 	}
 	fields := p.selected(sets, "Lead")
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, refIDs(ls, func(l crm.Lead) crm.ID { return l.OwnerID }), subSelections(f)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(ls, func(l crm.Lead) crm.ID { return l.OwnerID }), subSelections(f)); err != nil {
 			return err
 		}
 	}
 	if fields["contact"] != nil {
-		if _, err := p.c.contacts.get(ctx, p.a, refIDs(ls, func(l crm.Lead) crm.ID { return l.ContactID }), p.r.svc.Contacts, contactID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+		if _, err := p.c.contacts.get(ctx, p.a, crm.RefIDs(ls, func(l crm.Lead) crm.ID { return l.ContactID }), p.r.svc.Contacts, contactID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
 			return err
 		}
 	}
 	if fields["account"] != nil {
-		if _, err := p.c.accounts.get(ctx, p.a, refIDs(ls, func(l crm.Lead) crm.ID { return l.AccountID }), p.r.svc.Accounts, accountID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+		if _, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(ls, func(l crm.Lead) crm.ID { return l.AccountID }), p.r.svc.Accounts, accountID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
 			return err
 		}
 	}
 	if fields["opportunity"] != nil {
-		if _, err := p.c.opportunities.get(ctx, p.a, refIDs(ls, func(l crm.Lead) crm.ID { return l.OpportunityID }), p.r.svc.Opportunities, opportunityID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+		if _, err := p.c.opportunities.get(ctx, p.a, crm.RefIDs(ls, func(l crm.Lead) crm.ID { return l.OpportunityID }), p.r.svc.Opportunities, opportunityID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
 			return err
 		}
 	}
 	if fields["touches"] != nil {
-		if _, err := p.c.touches.get(ctx, p.a, refIDs(ls, leadID), p.r.svc.LeadTouches); err != nil {
+		if _, err := p.c.touches.get(ctx, p.a, crm.RefIDs(ls, leadID), p.r.svc.LeadTouches); err != nil {
 			return err
 		}
 	}

@@ -159,7 +159,7 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 	}
 	fields := p.selected(sets, "Opportunity")
 	if f := fields["account"]; f != nil {
-		got, err := p.c.accounts.get(ctx, p.a, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), p.r.svc.Accounts, accountID)
+		got, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), p.r.svc.Accounts, accountID)
 		if err == nil {
 			err = p.accounts(ctx, values(got), subSelections(f))
 		}
@@ -168,21 +168,21 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 		}
 	}
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), subSelections(f)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), subSelections(f)); err != nil {
 			return err
 		}
 	}
 	if f := fields["team"]; f != nil {
-		if err := p.teams(ctx, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.TeamID }), subSelections(f)); err != nil {
+		if err := p.teams(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.TeamID }), subSelections(f)); err != nil {
 			return err
 		}
 	}
 	if fields["pipeline"] != nil || fields["stage"] != nil || fields["stageHistory"] != nil {
-		if err := p.pipelines(ctx, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID })); err != nil {
+		if err := p.pipelines(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID })); err != nil {
 			return err
 		}
 	}
-	ids := refIDs(ds, opportunityID)
+	ids := crm.RefIDs(ds, opportunityID)
 	if fields["contacts"] != nil || fields["primaryContact"] != nil {
 		lists, err := p.c.dealContacts.get(ctx, p.a, ids, p.r.svc.DealContacts)
 		if err != nil {
@@ -214,7 +214,7 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 			}
 		}
 		if len(actors) > 0 {
-			if _, err := p.c.users.get(ctx, p.a, refIDs(actors, func(id crm.ID) crm.ID { return id }), p.r.svc.Users, userID); err != nil {
+			if _, err := p.c.users.get(ctx, p.a, crm.RefIDs(actors, func(id crm.ID) crm.ID { return id }), p.r.svc.Users, userID); err != nil {
 				return err
 			}
 		}
