@@ -13,16 +13,11 @@ import (
 // A web site under a campaign sends many captureLead calls at once, each a transaction of its own
 // with about ten round trips and a commit. Concurrent single captures of one actor are therefore
 // coalesced: the first call of an idle actor starts a batch at once (no added wait when traffic is
-// light), and so does a second while the first runs; calls arriving while both run queue up and go
-// together as the next batch, through
+// light); calls arriving while that batch runs queue up and go together as the next batch, through
 // the same set-based writer as captureLeads. Each capture still has its deduplication, its event
 // and its scoring job in the transaction that stores its lead; the transaction is shared with its
 // neighbours. An item's own invalid input fails only that item; if the batch's transaction fails
 // as a whole, each of its items is retried alone, so a neighbour can never fail a capture.
-
-// captureBatchesInFlight is how many batches of one actor may run at once: while one waits for its
-// commit to reach the disk, the next is already being written.
-const captureBatchesInFlight = 2
 
 // captureBatchTimeout bounds a coalesced batch's transaction: it runs detached from the callers'
 // contexts, since one caller giving up must not abort its neighbours' captures.
@@ -46,10 +41,10 @@ func captureKey(a *crm.Actor) captureActor {
 	return captureActor{org: a.OrgID, kind: a.Kind, id: a.ID(), role: a.Role}
 }
 
-// captureQueue is one actor's waiting captures and how many batches of theirs are running.
+// captureQueue is one actor's waiting captures and whether a batch of theirs is running.
 type captureQueue struct {
 	waiting []*captureCall
-	running int
+	running bool
 }
 
 // captureCall is one captureLead call waiting for its batch.
@@ -75,10 +70,8 @@ func (s *Service) captureGrouped(ctx context.Context, a *crm.Actor, in LeadInput
 		g.queues[key] = q
 	}
 	q.waiting = append(q.waiting, call)
-	start := q.running < captureBatchesInFlight
-	if start {
-		q.running++
-	}
+	start := !q.running
+	q.running = true
 	g.mu.Unlock()
 	if start {
 		go s.drainCaptures(a, key, q)
@@ -99,9 +92,8 @@ func (s *Service) drainCaptures(a *crm.Actor, key captureActor, q *captureQueue)
 		g.mu.Lock()
 		n := min(len(q.waiting), MaxCaptureBatch)
 		if n == 0 {
-			if q.running--; q.running == 0 {
-				delete(g.queues, key)
-			}
+			q.running = false
+			delete(g.queues, key)
 			g.mu.Unlock()
 			return
 		}

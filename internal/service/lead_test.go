@@ -164,16 +164,15 @@ func TestConcurrentCapturesOfOnePersonMakeOneLead(t *testing.T) {
 func TestConcurrentSingleCapturesShareATransaction(t *testing.T) {
 	e := newEnv(t)
 	sizes := make(chan int, 100)
-	var release atomic.Pointer[chan struct{}] // batches wait until it is closed while holds > 0
-	var holds atomic.Int32
+	var hold atomic.Pointer[chan struct{}] // when set, the next batch waits until it is closed
 	var failNext atomic.Bool
 	service.SetBeforeCaptureBatch(e.svc, func(n int) error {
 		sizes <- n
 		if failNext.CompareAndSwap(true, false) {
 			return errors.New("injected failure of a whole batch")
 		}
-		if holds.Add(-1) >= 0 {
-			<-*release.Load()
+		if h := hold.Swap(nil); h != nil {
+			<-*h
 		}
 		return nil
 	})
@@ -184,27 +183,24 @@ func TestConcurrentSingleCapturesShareATransaction(t *testing.T) {
 		}
 		return e.svc.CaptureLead(e.ctx, e.admin, service.LeadInput{Name: fmt.Sprintf("Person %d", i), Email: email})
 	}
-	// queue holds the two batches an actor may run at once (captures from and from+1, alone), queues
-	// the captures up to to behind them, runs beforeRelease and lets them all go.
+	// queue holds a batch of capture from, then queues the captures up to to behind it, runs
+	// beforeRelease and lets them go.
 	queue := func(from, to int, beforeRelease func()) ([]service.CaptureResult, []error) {
-		ch := make(chan struct{})
-		release.Store(&ch)
-		holds.Store(2)
+		release := make(chan struct{})
+		hold.Store(&release)
 		res, errs := make([]service.CaptureResult, to), make([]error, to)
 		var wg sync.WaitGroup
-		for i := from; i < from+2; i++ {
-			wg.Go(func() { res[i], errs[i] = capture(i) })
-			require.Equal(t, 1, <-sizes, "an idle actor's capture starts at once")
-		}
-		for i := from + 2; i < to; i++ {
+		wg.Go(func() { res[from], errs[from] = capture(from) })
+		require.Equal(t, 1, <-sizes)
+		for i := from + 1; i < to; i++ {
 			wg.Go(func() { res[i], errs[i] = capture(i) })
 		}
-		require.Eventually(t, func() bool { return service.WaitingCaptures(e.svc, e.admin) == to-from-2 },
+		require.Eventually(t, func() bool { return service.WaitingCaptures(e.svc, e.admin) == to-from-1 },
 			10*time.Second, time.Millisecond)
 		beforeRelease()
-		close(ch)
+		close(release)
 		wg.Wait()
-		require.Equal(t, to-from-2, <-sizes, "the waiting captures go in one batch")
+		require.Equal(t, to-from-1, <-sizes, "the waiting captures go in one batch")
 		return res, errs
 	}
 
@@ -219,8 +215,8 @@ func TestConcurrentSingleCapturesShareATransaction(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("p%d@example.com", i), res[i].Lead.Email, "each call gets its own lead")
 	}
 	require.Equal(t, 19, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
-	require.Equal(t, 3, e.count(`SELECT count(DISTINCT xmin::text) FROM leads WHERE org_id = $1`, e.org.ID),
-		"three transactions: the two held captures' and their 17 followers'")
+	require.Equal(t, 2, e.count(`SELECT count(DISTINCT xmin::text) FROM leads WHERE org_id = $1`, e.org.ID),
+		"two transactions: the first capture's and its 18 followers'")
 	require.Equal(t, 19, e.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.created'`, e.org.ID))
 
 	// A batch whose transaction fails as a whole: each of its captures is retried alone.
@@ -230,7 +226,7 @@ func TestConcurrentSingleCapturesShareATransaction(t *testing.T) {
 		require.Equal(t, service.CaptureCreated, res[i].Outcome)
 	}
 	require.Equal(t, 25, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
-	require.Equal(t, 3+2+4, e.count(`SELECT count(DISTINCT xmin::text) FROM leads WHERE org_id = $1`, e.org.ID))
+	require.Equal(t, 2+1+5, e.count(`SELECT count(DISTINCT xmin::text) FROM leads WHERE org_id = $1`, e.org.ID))
 
 	// A batch of one has nobody to spare: its error is the capture's.
 	failNext.Store(true)
