@@ -262,3 +262,15 @@ func TestUnpagedListStatementCounts(t *testing.T) {
 		require.Len(t, large[l.name], l.want, "%s: the statements are:\n%s", l.name, digest(large[l.name]))
 	}
 }
+
+// Lists are written element by element in one goroutine (graph/gqlgen); an error in an element
+// still names the element's index in its path.
+func TestErrorInListElementHasItsPath(t *testing.T) {
+	s := newServer(t)
+	r := s.do("admin", `{ leads: accounts(first: 3, orderBy: {field: NAME}) { nodes { name contacts(first: 500) { name } } } }`, nil)
+	require.Len(t, r.Errors, 3, "one error per account")
+	for i, e := range r.Errors {
+		require.Equal(t, []any{"leads", "nodes", float64(i), "contacts"}, e.Path)
+		require.Equal(t, "BAD_USER_INPUT", e.Extensions["code"])
+	}
+}
