@@ -68,6 +68,15 @@ func (t *table[T]) get(ctx context.Context, a *crm.Actor, ids []crm.ID,
 	return out, nil
 }
 
+// cached returns the record with the given ID if it is cached (nil when known to be missing or
+// invisible), without allocating: the path of every reference field of a prefetched page.
+func (t *table[T]) cached(id crm.ID) (rec *T, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rec, ok = t.m[id]
+	return rec, ok
+}
+
 // put caches records already at hand.
 func (t *table[T]) put(records []T, idOf func(T) crm.ID) {
 	t.mu.Lock()

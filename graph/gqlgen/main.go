@@ -9,6 +9,7 @@
 //     to overlap; the goroutines cost a stack each, grown several times by gqlgen's deep call chain.
 //   - The elements of a list are written one after the other (model.MarshalSlice), not one
 //     goroutine per element (graphql.MarshalSliceConcurrently), for the same reason.
+//   - No object prepares a group of deferred (@defer) fields, as none can be deferred any more.
 //
 // Query's root fields still run concurrently: they are the ones that read the database.
 //
@@ -44,11 +45,27 @@ func generate() error {
 	if err != nil {
 		return err
 	}
-	const concurrent, sequential = "graphql.MarshalSliceConcurrently(", "model.MarshalSlice("
-	if !bytes.Contains(exec, []byte(concurrent)) {
-		return fmt.Errorf("%s has no %s: the generated code changed, check graph/gqlgen", cfg.Exec.Filename, concurrent)
+	for _, r := range rewrites {
+		if !bytes.Contains(exec, []byte(r.from)) {
+			return fmt.Errorf("%s has no %q: the generated code changed, check graph/gqlgen", cfg.Exec.Filename, r.from)
+		}
+		exec = bytes.ReplaceAll(exec, []byte(r.from), []byte(r.to))
 	}
-	return os.WriteFile(cfg.Exec.Filename, bytes.ReplaceAll(exec, []byte(concurrent), []byte(sequential)), 0o644)
+	// Deferred fields (@defer) are only scheduled by concurrent fields below the roots: none now.
+	if bytes.Contains(exec, []byte("&deferred")) {
+		return fmt.Errorf("%s defers fields: the generated code changed, check graph/gqlgen", cfg.Exec.Filename)
+	}
+	return os.WriteFile(cfg.Exec.Filename, exec, 0o644)
+}
+
+// rewrites are the textual changes to the generated execution code.
+var rewrites = []struct{ from, to string }{
+	// A list's elements one after the other.
+	{"graphql.MarshalSliceConcurrently(", "model.MarshalSlice("},
+	// Every object's group of deferred fields, which computes the object's whole path and
+	// allocates a field set and a map, for fields that no longer can be deferred (a @defer below
+	// the roots is answered in place, which the incremental delivery proposal allows).
+	{"deferred := graphql.NewDeferredGroup(ctx)", "var deferred graphql.DeferredGroup"},
 }
 
 // serial is the gqlgen plugin that turns off per-field concurrency below the root types.
