@@ -86,6 +86,7 @@ func (c *statementCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBa
 type server struct {
 	t          testing.TB
 	url        string
+	handler    http.Handler // what ts serves, for benchmarks without the network
 	svc        *service.Service
 	pool       *pgxpool.Pool
 	relay      *eventlog.Relay
@@ -114,7 +115,7 @@ func newServer(t testing.TB) *server {
 		api.Deps{Service: svc, Pool: pool, Log: log, Registry: prometheus.NewRegistry(), Version: "test"})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	s := &server{t: t, url: ts.URL, svc: svc, pool: pool, relay: relay, hub: hub, statements: counter, tokens: map[string]string{}}
+	s := &server{t: t, url: ts.URL, handler: h, svc: svc, pool: pool, relay: relay, hub: hub, statements: counter, tokens: map[string]string{}}
 	for _, who := range []string{"admin", "manager", "rep1", "rep2", "support", "analyst"} {
 		sess, err := svc.IssueToken(ctx, service.DemoOrg, who+"@demo.test", time.Hour)
 		require.NoError(t, err)
@@ -183,7 +184,7 @@ func dig(v any, path ...any) any {
 }
 
 // relayAll publishes every appended event, so the change feed sees them.
-func (s *server) relayAll(t *testing.T) {
+func (s *server) relayAll(t testing.TB) {
 	for {
 		n, err := s.relay.PublishOnce(context.Background())
 		require.NoError(t, err)

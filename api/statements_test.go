@@ -29,7 +29,7 @@ type listData struct {
 // reference pointing at a record of its own (accounts, contacts, records of tasks) or rotating over
 // the four sellers, so that a list resolving references one by one costs more statements on a
 // large page than on a small one.
-func seedLists(t *testing.T, s *server) listData {
+func seedLists(t testing.TB, s *server) listData {
 	t.Helper()
 	ctx := context.Background()
 	admin := s.demoActor("admin")
