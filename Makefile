@@ -15,12 +15,12 @@ LDFLAGS := -X main.version=$(VERSION)
 TESTFLAGS ?=
 # Per-package time limit of `make test`; the whole run must stay well under 15 minutes on 2 cores.
 TESTTIMEOUT ?= 10m
-# Extra flags for `make bench`, e.g. BENCHFLAGS='-count=5 -benchtime=2s'.
+# Extra flags for `make gobench`, e.g. BENCHFLAGS='-count=5 -benchtime=2s'.
 BENCHFLAGS ?=
 # How long `make fuzz` runs each Fuzz* target.
 FUZZTIME ?= 20s
 
-.PHONY: help generate verify test audit build run bench fuzz sqlc
+.PHONY: help generate verify test audit build run bench gobench fuzz sqlc
 
 help:
 	@echo 'make generate  regenerate sqlc (db/query) and gqlgen (graph/) code'
@@ -29,7 +29,8 @@ help:
 	@echo 'make audit     the GraphQL-over-HTTP spec audit (npm graphql-http) against a fresh server'
 	@echo 'make build     bin/rapport with the version stamped in'
 	@echo 'make run       go run ./cmd/rapport serve'
-	@echo 'make bench     all benchmarks (BENCHFLAGS=...)'
+	@echo 'make bench     scale 1: Rapport vs the raw-SQL baseline and PostGraphile; rewrites docs/benchmarks.md (~12 min)'
+	@echo 'make gobench   the Go microbenchmarks, go test -bench (BENCHFLAGS=...)'
 	@echo 'make fuzz      every Fuzz* target for FUZZTIME (default 20s) each'
 	@echo 'make sqlc      build sqlc $(SQLC_VERSION) into ./bin'
 
@@ -68,7 +69,13 @@ build:
 run:
 	go run -ldflags '$(LDFLAGS)' ./cmd/rapport serve
 
+# Load benchmarks at scale 1 against a fresh embedded PostgreSQL, with the raw-SQL baseline and
+# PostGraphile v5 (needs npm); the generated section of docs/benchmarks.md is rewritten.
+# BENCH_DURATION=10s, BENCH_CONNS=16, KEEP_TMP=1: see scripts/bench.sh.
 bench:
+	scripts/bench.sh
+
+gobench:
 	go test -run='^$$' -bench=. -benchmem $(BENCHFLAGS) ./...
 
 # `go test -fuzz` takes one target per run, so list them and run each for FUZZTIME, with one fuzz

@@ -32,7 +32,7 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// statementCounter counts the SQL statements a pool sends, and keeps their text while recording.
+// statementCounter counts the SQL statements a pool sends and, during capture, records them.
 type statementCounter struct {
 	n         atomic.Int64
 	mu        sync.Mutex
@@ -49,15 +49,12 @@ func (c *statementCounter) add(sql string) {
 	c.mu.Unlock()
 }
 
-// record starts keeping the statements' text, forgetting what was kept before.
-func (c *statementCounter) record() {
+// capture returns the SQL of the statements the pool sends while fn runs, in order.
+func (c *statementCounter) capture(fn func()) []string {
 	c.mu.Lock()
 	c.recording, c.sql = true, nil
 	c.mu.Unlock()
-}
-
-// recorded stops keeping the statements' text and returns it.
-func (c *statementCounter) recorded() []string {
+	fn()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.recording = false

@@ -153,9 +153,8 @@ func TestListStatementCounts(t *testing.T) {
 			for k, v := range sc.vars {
 				vars[k] = v
 			}
-			s.statements.record()
-			r := s.do(sc.who, sc.query, vars)
-			sql := s.statements.recorded()
+			var r gqlResponse
+			sql := s.statements.capture(func() { r = s.do(sc.who, sc.query, vars) })
 			require.Empty(t, r.Errors, sc.name)
 			require.Len(t, dig(r.Data, sc.path...), n, sc.name)
 			return sql
@@ -245,9 +244,8 @@ func TestUnpagedListStatementCounts(t *testing.T) {
 	counts := func() map[string][]string {
 		out := map[string][]string{}
 		for _, l := range lists {
-			s.statements.record()
-			r := s.do("admin", l.query, map[string]any{"lead": crm.GlobalID(crm.TypeLead, lead.Lead.ID)})
-			out[l.name] = s.statements.recorded()
+			var r gqlResponse
+			out[l.name] = s.statements.capture(func() { r = s.do("admin", l.query, map[string]any{"lead": crm.GlobalID(crm.TypeLead, lead.Lead.ID)}) })
 			require.Empty(t, r.Errors, l.name)
 		}
 		return out

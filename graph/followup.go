@@ -192,7 +192,7 @@ func (p *prefetch) activities(ctx context.Context, acts []crm.Activity, sets []a
 	}
 	fields := p.selected(sets, "Activity")
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, refIDs(acts, func(x crm.Activity) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(acts, func(x crm.Activity) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
 			return err
 		}
 	}
@@ -201,7 +201,7 @@ func (p *prefetch) activities(ctx context.Context, acts []crm.Activity, sets []a
 		for _, x := range acts {
 			ids = append(ids, x.ParticipantUserIDs...)
 		}
-		if err := p.users(ctx, refIDs(ids, self), subSelections(f)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(ids, self), subSelections(f)); err != nil {
 			return err
 		}
 	}
@@ -210,7 +210,7 @@ func (p *prefetch) activities(ctx context.Context, acts []crm.Activity, sets []a
 		for _, x := range acts {
 			ids = append(ids, x.ParticipantContactIDs...)
 		}
-		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: refIDs(ids, self)}, subSelections(f)); err != nil {
+		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: crm.RefIDs(ids, self)}, subSelections(f)); err != nil {
 			return err
 		}
 	}
@@ -230,7 +230,7 @@ func (p *prefetch) tasks(ctx context.Context, ts []crm.Task, sets []ast.Selectio
 	}
 	fields := p.selected(sets, "Task")
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, refIDs(ts, func(x crm.Task) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(ts, func(x crm.Task) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
 			return err
 		}
 	}

@@ -38,17 +38,17 @@ func (r *Resolver) prefetchForecast(ctx context.Context, a *crm.Actor, f service
 	p := r.prefetcher(ctx, a)
 	rows := p.selected(subSelections(p.selected(selection(ctx), "Forecast")["rows"]), "ForecastRow")
 	if fs := rows["owner"]; fs != nil {
-		if err := p.users(ctx, refIDs(f.Rows, func(x service.ForecastRow) crm.ID { return x.OwnerID }), subSelections(fs)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(f.Rows, func(x service.ForecastRow) crm.ID { return x.OwnerID }), subSelections(fs)); err != nil {
 			return err
 		}
 	}
 	if fs := rows["team"]; fs != nil {
-		if err := p.teams(ctx, refIDs(f.Rows, func(x service.ForecastRow) crm.ID { return x.TeamID }), subSelections(fs)); err != nil {
+		if err := p.teams(ctx, crm.RefIDs(f.Rows, func(x service.ForecastRow) crm.ID { return x.TeamID }), subSelections(fs)); err != nil {
 			return err
 		}
 	}
 	if rows["pipeline"] != nil {
-		ids := refIDs(f.Rows, func(x service.ForecastRow) crm.ID { return x.PipelineID })
+		ids := crm.RefIDs(f.Rows, func(x service.ForecastRow) crm.ID { return x.PipelineID })
 		if err := p.pipelines(ctx, ids); err != nil {
 			return err
 		}

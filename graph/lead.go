@@ -140,7 +140,7 @@ func (p *prefetch) leads(ctx context.Context, ls []crm.Lead, sets []ast.Selectio
 		return err
 	}
 	if fields["touches"] != nil {
-		if _, err := p.c.touches.get(ctx, p.a, refIDs(ls, leadID), p.r.svc.LeadTouches); err != nil {
+		if _, err := p.c.touches.get(ctx, p.a, crm.RefIDs(ls, leadID), p.r.svc.LeadTouches); err != nil {
 			return err
 		}
 	}

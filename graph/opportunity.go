@@ -159,7 +159,7 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 	}
 	fields := p.selected(sets, "Opportunity")
 	if f := fields["account"]; f != nil {
-		got, err := p.c.accounts.get(ctx, p.a, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), p.r.svc.Accounts, accountID)
+		got, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), p.r.svc.Accounts, accountID)
 		if err == nil {
 			err = p.accounts(ctx, values(got), subSelections(f))
 		}
@@ -168,21 +168,21 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 		}
 	}
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), subSelections(f)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), subSelections(f)); err != nil {
 			return err
 		}
 	}
 	if f := fields["team"]; f != nil {
-		if err := p.teams(ctx, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.TeamID }), subSelections(f)); err != nil {
+		if err := p.teams(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.TeamID }), subSelections(f)); err != nil {
 			return err
 		}
 	}
 	if fields["pipeline"] != nil || fields["stage"] != nil || fields["stageHistory"] != nil {
-		if err := p.pipelines(ctx, refIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID })); err != nil {
+		if err := p.pipelines(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID })); err != nil {
 			return err
 		}
 	}
-	ids := refIDs(ds, opportunityID)
+	ids := crm.RefIDs(ds, opportunityID)
 	if fields["contacts"] != nil || fields["primaryContact"] != nil {
 		lists, err := p.c.dealContacts.get(ctx, p.a, ids, p.r.svc.DealContacts)
 		if err != nil {
@@ -197,7 +197,7 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 		// What is selected below the contacts: primaryContact { ... } and contacts { contact { ... } }.
 		sets := subSelections(fields["primaryContact"])
 		sets = append(sets, subSelections(p.selected(subSelections(fields["contacts"]), "DealContact")["contact"])...)
-		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: refIDs(contactIDs, self)}, sets); err != nil {
+		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: crm.RefIDs(contactIDs, self)}, sets); err != nil {
 			return err
 		}
 	}
@@ -215,7 +215,7 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 				}
 			}
 		}
-		return p.users(ctx, refIDs(actors, self), subSelections(actor))
+		return p.users(ctx, crm.RefIDs(actors, self), subSelections(actor))
 	}
 	return nil
 }

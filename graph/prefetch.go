@@ -264,12 +264,12 @@ func (p *prefetch) accounts(ctx context.Context, accts []crm.Account, sets []ast
 	}
 	fields := p.selected(sets, "Account")
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, refIDs(accts, func(x crm.Account) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
 			return err
 		}
 	}
 	if f := fields["mergedInto"]; f != nil {
-		ids := refIDs(accts, func(x crm.Account) crm.ID { return x.MergedIntoID })
+		ids := crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.MergedIntoID })
 		got, err := p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID)
 		if err != nil {
 			return err
@@ -288,7 +288,7 @@ func (p *prefetch) accounts(ctx context.Context, accts []crm.Account, sets []ast
 		if first < 0 || first > service.MaxPageSize {
 			continue // the field resolver reports the error
 		}
-		lists, err := p.r.contactsOfAccounts(ctx, p.a, refIDs(accts, accountID), first)
+		lists, err := p.r.contactsOfAccounts(ctx, p.a, crm.RefIDs(accts, accountID), first)
 		if err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func (p *prefetch) contacts(ctx context.Context, cs []crm.Contact, sets []ast.Se
 	}
 	fields := p.selected(sets, "Contact")
 	if f := fields["account"]; f != nil {
-		got, err := p.c.accounts.get(ctx, p.a, refIDs(cs, func(x crm.Contact) crm.ID { return x.AccountID }), p.r.svc.Accounts, accountID)
+		got, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.AccountID }), p.r.svc.Accounts, accountID)
 		if err != nil {
 			return err
 		}
@@ -318,12 +318,12 @@ func (p *prefetch) contacts(ctx context.Context, cs []crm.Contact, sets []ast.Se
 		}
 	}
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, refIDs(cs, func(x crm.Contact) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
 			return err
 		}
 	}
 	if f := fields["mergedInto"]; f != nil {
-		got, err := p.c.contacts.get(ctx, p.a, refIDs(cs, func(x crm.Contact) crm.ID { return x.MergedIntoID }), p.r.svc.Contacts, contactID)
+		got, err := p.c.contacts.get(ctx, p.a, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.MergedIntoID }), p.r.svc.Contacts, contactID)
 		if err != nil {
 			return err
 		}
@@ -349,7 +349,7 @@ func (p *prefetch) userFields(ctx context.Context, us []crm.User, sets []ast.Sel
 		return nil
 	}
 	if f := p.selected(sets, "User")["team"]; f != nil {
-		return p.teams(ctx, refIDs(us, func(x crm.User) crm.ID { return x.TeamID }), subSelections(f))
+		return p.teams(ctx, crm.RefIDs(us, func(x crm.User) crm.ID { return x.TeamID }), subSelections(f))
 	}
 	return nil
 }
@@ -371,12 +371,12 @@ func (p *prefetch) teamFields(ctx context.Context, ts []crm.Team, sets []ast.Sel
 	}
 	fields := p.selected(sets, "Team")
 	if f := fields["parent"]; f != nil {
-		if err := p.teams(ctx, refIDs(ts, func(x crm.Team) crm.ID { return x.ParentID }), subSelections(f)); err != nil {
+		if err := p.teams(ctx, crm.RefIDs(ts, func(x crm.Team) crm.ID { return x.ParentID }), subSelections(f)); err != nil {
 			return err
 		}
 	}
 	if f := fields["manager"]; f != nil {
-		return p.users(ctx, refIDs(ts, func(x crm.Team) crm.ID { return x.ManagerID }), subSelections(f))
+		return p.users(ctx, crm.RefIDs(ts, func(x crm.Team) crm.ID { return x.ManagerID }), subSelections(f))
 	}
 	return nil
 }
@@ -388,7 +388,7 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 	}
 	fields := p.selected(sets, "Event")
 	if f := fields["actor"]; f != nil {
-		ids := refIDs(evs, func(e crm.Event) crm.ID {
+		ids := crm.RefIDs(evs, func(e crm.Event) crm.ID {
 			if e.ActorKind == crm.ActorUser {
 				return e.ActorID
 			}
@@ -399,7 +399,7 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 		}
 	}
 	if fields["apiKey"] != nil {
-		ids := refIDs(evs, func(e crm.Event) crm.ID {
+		ids := crm.RefIDs(evs, func(e crm.Event) crm.ID {
 			if e.ActorKind == crm.ActorAPIKey {
 				return e.ActorID
 			}
@@ -422,20 +422,7 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 	return p.records(ctx, byType, subSelections(f))
 }
 
-// refIDs returns the distinct non-nil references of records.
-func refIDs[T any](records []T, ref func(T) crm.ID) []crm.ID {
-	ids := make([]crm.ID, 0, len(records))
-	seen := make(map[crm.ID]bool, len(records))
-	for _, r := range records {
-		if id := ref(r); id != crm.NilID && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	return ids
-}
-
-// self is the identity, for refIDs over a list of IDs.
+// self is the identity, for crm.RefIDs over a list of IDs.
 func self(id crm.ID) crm.ID { return id }
 
 // selection returns the selection set of the field being resolved.
@@ -462,7 +449,7 @@ func refFields[T any](ctx context.Context, p *prefetch, rows []T, sets []ast.Sel
 	selected := p.selected(sets, typ)
 	for _, f := range fields {
 		if sel := selected[f.field]; sel != nil {
-			if err := p.records(ctx, map[string][]crm.ID{f.typ: refIDs(rows, f.ref)}, subSelections(sel)); err != nil {
+			if err := p.records(ctx, map[string][]crm.ID{f.typ: crm.RefIDs(rows, f.ref)}, subSelections(sel)); err != nil {
 				return err
 			}
 		}

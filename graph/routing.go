@@ -95,15 +95,15 @@ func (r *Resolver) prefetchDecisions(ctx context.Context, a *crm.Actor, ds []ser
 		candidates = append(candidates, d.Candidates...)
 	}
 	cfields := p.selected(subSelections(fields["candidates"]), "AssignmentCandidate")
-	ruleIDs := refIDs(candidates, func(c routing.Considered) crm.ID { return c.RuleID })
+	ruleIDs := crm.RefIDs(candidates, func(c routing.Considered) crm.ID { return c.RuleID })
 	if cfields["rule"] == nil {
 		ruleIDs = nil
 	}
 	if fields["rule"] != nil {
-		ruleIDs = append(ruleIDs, refIDs(ds, func(d service.AssignmentDecision) crm.ID { return d.RuleID })...)
+		ruleIDs = append(ruleIDs, crm.RefIDs(ds, func(d service.AssignmentDecision) crm.ID { return d.RuleID })...)
 	}
 	if len(ruleIDs) > 0 {
-		got, err := p.c.assignmentRules.get(ctx, p.a, refIDs(ruleIDs, self), p.r.svc.AssignmentRules, assignmentRuleID)
+		got, err := p.c.assignmentRules.get(ctx, p.a, crm.RefIDs(ruleIDs, self), p.r.svc.AssignmentRules, assignmentRuleID)
 		if err == nil {
 			err = p.assignmentRules(ctx, values(got), append(subSelections(fields["rule"]), subSelections(cfields["rule"])...))
 		}

@@ -103,6 +103,6 @@ func (p *prefetch) scores(ctx context.Context, ls []crm.Lead, sets []ast.Selecti
 	if len(ls) == 0 || p.selected(sets, "LeadScore")["breakdown"] == nil {
 		return nil
 	}
-	_, err := p.c.scores.get(ctx, p.a, refIDs(ls, leadID), p.r.svc.ScoreBreakdowns)
+	_, err := p.c.scores.get(ctx, p.a, crm.RefIDs(ls, leadID), p.r.svc.ScoreBreakdowns)
 	return err
 }

@@ -6,6 +6,7 @@
 //	rapport seed --scale N [--seed S] [--orgs K]  generate N units of realistic data into new organizations
 //	rapport token --org demo --user admin@demo.test [--ttl 12h]   print a bearer token
 //	rapport bench --url http://127.0.0.1:8080 --token <bearer>   load a running server, report req/s and latency
+//	rapport rawserve [--addr 127.0.0.1:8081]     the raw-SQL baseline `rapport bench --target raw` measures
 //	rapport version                              print the version
 package main
 
@@ -45,6 +46,7 @@ commands:
   seed      create the demo organization; with --scale N [--seed S] [--orgs K], bulk data at scale
   token     print a bearer token: rapport token --org demo --user admin@demo.test
   bench     load a running server and report throughput and latency (rapport bench --help)
+  rawserve  serve the raw-SQL baseline of the read scenarios, for rapport bench (flag: --addr)
   version   print the version`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -104,6 +106,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return token(ctx, cfg, log, stdout, *org, *user, *ttl)
 	case "bench":
 		return bench(ctx, args, stdout, stderr)
+	case "rawserve":
+		fs := flag.NewFlagSet("rawserve", flag.ContinueOnError)
+		addr := fs.String("addr", "127.0.0.1:8081", "listen address")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return rawServe(ctx, cfg, log, *addr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -22,5 +22,19 @@ func NewID() ID { return uuid.Must(uuid.NewV7()) }
 // ParseID parses the canonical text form of an ID.
 func ParseID(s string) (ID, error) { return uuid.Parse(s) }
 
+// RefIDs returns the distinct non-nil IDs that ref picks from records, in first-seen order: the
+// keys of one batched lookup for a reference of every record of a page.
+func RefIDs[T any](records []T, ref func(T) ID) []ID {
+	ids := make([]ID, 0, len(records))
+	seen := make(map[ID]bool, len(records))
+	for _, r := range records {
+		if id := ref(r); id != NilID && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // Clock tells the time. Services take one so tests can fix "now"; rules take the time as a parameter.
 type Clock func() time.Time

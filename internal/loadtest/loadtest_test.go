@@ -213,7 +213,7 @@ func TestSelectAndBodies(t *testing.T) {
 func fakeServer(t *testing.T) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
 	var served, failed atomic.Int64
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /graphql", func(w http.ResponseWriter, r *http.Request) {
+	graphql := func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer secret" || r.Header.Get("Content-Type") != "application/json" {
 			http.Error(w, "unauthenticated", http.StatusUnauthorized)
 			return
@@ -239,7 +239,9 @@ func fakeServer(t *testing.T) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
 		default:
 			io.WriteString(w, `{"errors":[{"message":"unexpected query"}]}`)
 		}
-	})
+	}
+	mux.HandleFunc("POST /graphql", graphql)
+	mux.HandleFunc("POST "+RawPath+"record-by-id", graphql) // a raw baseline takes the same request
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, metricsSample)
 	})

@@ -190,5 +190,6 @@ func LoadFixture(ctx context.Context, c *Client) (Fixture, error) {
 		f.AccountIDs = append(f.AccountIDs, n.ID)
 	}
 	f.Pipeline, _ = defaultPipeline(out.Pipelines)
+	f.OrgID, _ = tokenOrg(c.Token)
 	return f, nil
 }

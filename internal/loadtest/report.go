@@ -14,6 +14,8 @@ import (
 type Result struct {
 	// Scenario is the scenario's name.
 	Scenario string
+	// Target is the kind of server measured (TargetRapport, ...); empty means Rapport.
+	Target string
 	// Rate is the arrival rate asked for (requests/s, open loop); 0 means maximum throughput with
 	// Connections requests in flight (closed loop).
 	Rate int
@@ -38,6 +40,14 @@ type Result struct {
 	FirstError string
 	// ItemsPerRequest is how many records each request wrote (batch scenarios), 0 for one.
 	ItemsPerRequest int
+}
+
+// label names the result in tables: the scenario, and the target unless it is Rapport.
+func (r Result) label() string {
+	if r.Target == "" || r.Target == TargetRapport {
+		return r.Scenario
+	}
+	return r.Scenario + " (" + r.Target + ")"
 }
 
 // ItemsPerSecond is the throughput in records written per second (batch scenarios), 0 for others.
@@ -78,6 +88,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	ms := func(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 3) }
 	out := struct {
 		Scenario    string  `json:"scenario"`
+		Target      string  `json:"target,omitempty"`
 		Mode        string  `json:"mode"`
 		Rate        int     `json:"rate"`
 		Connections int     `json:"connections"`
@@ -97,7 +108,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		FirstError string  `json:"first_error,omitempty"`
 		Items      float64 `json:"items_per_s,omitempty"`
 	}{
-		Scenario: r.Scenario, Mode: r.Mode(), Rate: r.Rate, Connections: r.Connections,
+		Scenario: r.Scenario, Target: r.Target, Mode: r.Mode(), Rate: r.Rate, Connections: r.Connections,
 		Requests: r.Requests, Errors: r.Errors, Duration: round(r.Elapsed.Seconds(), 3),
 		Throughput: round(r.Throughput, 1), ServerRSS: r.ServerRSS, GoalRPS: r.GoalRPS, FirstError: r.FirstError,
 		Items: round(r.ItemsPerSecond(), 1),
@@ -131,7 +142,7 @@ func WriteTable(w io.Writer, results []Result) error {
 	fmt.Fprintln(tw, "scenario\tmode\trequests\terrors\tduration\treq/s\tp50\tp90\tp99\tmax\tserver RSS\tgoal\t")
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			r.Scenario, r.Mode(), r.Requests, r.Errors, r.Elapsed.Round(10*time.Millisecond), r.Throughput,
+			r.label(), r.Mode(), r.Requests, r.Errors, r.Elapsed.Round(10*time.Millisecond), r.Throughput,
 			FormatDuration(r.P50), FormatDuration(r.P90), FormatDuration(r.P99), FormatDuration(r.Max),
 			FormatBytes(r.ServerRSS), goal(r))
 	}
@@ -140,14 +151,14 @@ func WriteTable(w io.Writer, results []Result) error {
 	}
 	for _, r := range results {
 		if r.ItemsPerRequest > 1 {
-			if _, err := fmt.Fprintf(w, "%s: %d records per request: %.0f records/s\n", r.Scenario, r.ItemsPerRequest, r.ItemsPerSecond()); err != nil {
+			if _, err := fmt.Fprintf(w, "%s: %d records per request: %.0f records/s\n", r.label(), r.ItemsPerRequest, r.ItemsPerSecond()); err != nil {
 				return err
 			}
 		}
 	}
 	for _, r := range results {
 		if r.Errors > 0 {
-			if _, err := fmt.Fprintf(w, "%s: %d errors, first: %s\n", r.Scenario, r.Errors, r.FirstError); err != nil {
+			if _, err := fmt.Fprintf(w, "%s: %d errors, first: %s\n", r.label(), r.Errors, r.FirstError); err != nil {
 				return err
 			}
 		}

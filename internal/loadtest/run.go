@@ -48,6 +48,9 @@ type Config struct {
 	Deals int
 	// Progress receives progress lines; nil discards them.
 	Progress io.Writer
+	// Target names the kind of server (TargetRapport, TargetRaw, TargetPostGraphile) for reports;
+	// empty means Rapport.
+	Target string
 }
 
 // Bench runs scenarios against one server.
@@ -180,8 +183,16 @@ func (b *Bench) Run(ctx context.Context, s Scenario, f Fixture) (Result, error) 
 		if err != nil {
 			return Result{}, err
 		}
+		endpoint := b.endpoint
+		if s.Path != "" {
+			endpoint = b.base + s.Path
+		}
 		for i, body := range bodies {
-			data, err := b.client.Do(ctx, body)
+			status, raw, err := b.client.post(ctx, endpoint, "application/json", b.cfg.Token, body)
+			var data json.RawMessage
+			if err == nil {
+				data, err = decodeResponse(status, raw)
+			}
 			if err == nil && s.Check != nil {
 				err = s.Check(data)
 			}
@@ -189,7 +200,7 @@ func (b *Bench) Run(ctx context.Context, s Scenario, f Fixture) (Result, error) 
 				return Result{}, fmt.Errorf("%s: request %d of %d fails before any load: %w", s.Name, i+1, len(bodies), err)
 			}
 		}
-		targeter = roundRobin(http.MethodPost, b.endpoint, b.cfg.Token, bodies)
+		targeter = roundRobin(http.MethodPost, endpoint, b.cfg.Token, bodies)
 	}
 	// Every response goes back to the source, measured or not.
 	feed := func(each func(*vegeta.Result)) func(*vegeta.Result) {
@@ -241,6 +252,7 @@ func (b *Bench) Run(ctx context.Context, s Scenario, f Fixture) (Result, error) 
 	}
 	res := rec.result()
 	res.Scenario, res.Rate, res.Connections, res.GoalRPS = s.Name, b.cfg.Rate, b.cfg.Connections, s.GoalRPS
+	res.Target = b.cfg.Target
 	res.ItemsPerRequest = s.ItemsPerRequest
 
 	rss, ok, err := ScrapeMetric(ctx, b.client.HTTP, b.metricsURL, RSSMetric)

@@ -2,7 +2,9 @@
 // latency: it prepares a data set through the public GraphQL API, replays a table of realistic
 // GraphQL requests with vegeta (closed loop for maximum throughput, or open loop at a fixed arrival
 // rate), checks every response, reads the server's memory from its /metrics endpoint, and reports
-// the figures as a table or JSON.
+// the figures as a table or JSON. The read scenarios also run, for comparison, against the raw-SQL
+// baseline (`rapport rawserve`) and PostGraphile v5 (tools/postgraphile) with equivalent requests
+// (Scenario.ForTarget, Compare).
 //
 // It talks to the server only through HTTP, as a client would, and imports nothing of Rapport's.
 package loadtest
@@ -23,6 +25,9 @@ type Fixture struct {
 	AccountIDs []string
 	// Pipeline is the organization's default pipeline; its ID is empty when there is none.
 	Pipeline Pipeline
+	// OrgID is the organization's database ID (the token's), which PostGraphile's lookups take;
+	// empty when the token does not say (an API key).
+	OrgID string
 }
 
 // Scenario is one kind of request the benchmark sends, over and over.
@@ -56,6 +61,13 @@ type Scenario struct {
 	// Accept checks the status and body of every response instead of CheckResponse (a GraphQL
 	// answer with status 200 and no errors), for scenarios that are not GraphQL requests.
 	Accept func(status int, body []byte) error
+	// Path is where the requests go, relative to the server's URL (default /graphql).
+	Path string
+	// Raw says that the raw-SQL baseline (`rapport rawserve`) answers the scenario's request.
+	Raw bool
+	// PostGraphile is the scenario's equivalent request in PostGraphile's schema, nil when there
+	// is none.
+	PostGraphile *PeerRequest
 }
 
 // Bodies returns the JSON request bodies of the scenario: one per variable set.
@@ -95,7 +107,9 @@ func Scenarios() []Scenario {
 			GoalRPS:     3000,
 			Query: `query ContactsPage { contacts(first: 50) { edges { cursor node { id name title emails phones ` +
 				`account { id name } owner { id name } } } pageInfo { hasNextPage endCursor } } }`,
-			Check: nonEmpty("contacts", "edges"),
+			Check:        nonEmpty("contacts", "edges"),
+			Raw:          true,
+			PostGraphile: &PeerRequest{Query: pgContactsPage, Check: nonEmpty("allContacts", "edges")},
 		},
 		{
 			Name:        "record-by-id",
@@ -112,14 +126,18 @@ func Scenarios() []Scenario {
 				}
 				return sets, nil
 			},
-			Check: notNull("node"),
+			Check:        notNull("node"),
+			Raw:          true,
+			PostGraphile: &PeerRequest{Query: pgRecordByID, Variables: pgRecordVariables, Check: notNull("contactByOrgIdAndRowId")},
 		},
 		{
 			Name:        "accounts-page",
 			Description: "a page of 50 accounts with owner and first 5 contacts",
 			Query: `query AccountsPage { accounts(first: 50) { edges { cursor node { id name domain industry ` +
 				`owner { id name } contacts(first: 5) { name } } } pageInfo { hasNextPage endCursor } } }`,
-			Check: nonEmpty("accounts", "edges"),
+			Check:        nonEmpty("accounts", "edges"),
+			Raw:          true,
+			PostGraphile: &PeerRequest{Query: pgAccountsPage, Check: nonEmpty("allAccounts", "edges")},
 		},
 		{
 			Name:        "opportunities-page",
@@ -128,8 +146,10 @@ func Scenarios() []Scenario {
 			Query: `query OpportunitiesPage { opportunities(first: 50) { edges { cursor node { id name ` +
 				`amount { amount currency } closeDate probability stage { name } account { name } owner { name } ` +
 				`primaryContact { name } } } pageInfo { hasNextPage endCursor } } }`,
-			Check: dealsPage,
-			Deals: true,
+			Check:        dealsPage,
+			Deals:        true,
+			Raw:          true,
+			PostGraphile: &PeerRequest{Query: pgOpportunitiesPage, Check: nonEmpty("allOpportunities", "edges")},
 		},
 		{
 			Name:        "pipeline-board",
@@ -143,8 +163,10 @@ func Scenarios() []Scenario {
 				}
 				return []map[string]any{{"pipelineId": f.Pipeline.ID}}, nil
 			},
-			Check: board,
-			Deals: true,
+			Check:        board,
+			Deals:        true,
+			Raw:          true,
+			PostGraphile: &PeerRequest{Query: pgPipelineBoard, Variables: pgBoardVariables, Check: notNull("pipelineByOrgIdAndRowId")},
 		},
 		{
 			Name:        "move-opportunity",

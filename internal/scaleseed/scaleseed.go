@@ -118,8 +118,17 @@ func Run(ctx context.Context, svc *service.Service, pool *pgxpool.Pool, opts Opt
 		}
 	}
 	t := time.Now()
-	if _, err := pool.Exec(ctx, "ANALYZE accounts, contacts, opportunities, opportunity_contacts, stage_history, "+
-		"leads, lead_touches, lead_events, activities, tasks, notifications"); err != nil {
+	// At scale 1 on a busy machine ANALYZE takes longer than the pool's statement timeout, which
+	// is for requests: lift it for this statement (a transaction, so SET LOCAL ends with it).
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "ANALYZE accounts, contacts, opportunities, opportunity_contacts, stage_history, "+
+			"leads, lead_touches, lead_events, activities, tasks, notifications")
+		return err
+	})
+	if err != nil {
 		return res, fmt.Errorf("analyze: %w", err)
 	}
 	fmt.Fprintf(opts.Progress, "%-22s %10s %8.1fs\n", "ANALYZE", "", time.Since(t).Seconds())

@@ -74,10 +74,13 @@ type CaptureItem struct {
 
 // CaptureLead captures one lead (leads:write). A person already known by e-mail or phone gets a new
 // touch instead of a second lead, and the result says so. With an idempotency key a retry returns
-// the first result.
+// the first result. Concurrent captures of one actor share a transaction (captureGrouped).
 func (s *Service) CaptureLead(ctx context.Context, a *crm.Actor, in LeadInput) (res CaptureResult, err error) {
 	if err := authorize(a, access.LeadsWrite); err != nil {
 		return res, err
+	}
+	if in.IdempotencyKey == "" {
+		return s.captureGrouped(ctx, a, in)
 	}
 	err = s.write(ctx, a, func(w *writer) error {
 		id, again, err := w.idempotent(in.IdempotencyKey, "captureLead", in, s.cfg.IdempotencyTTL, func(id crm.ID) error {

@@ -2,9 +2,12 @@ package service_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
@@ -133,7 +136,9 @@ func TestConcurrentCapturesOfOnePersonMakeOneLead(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = e.svc.CaptureLead(e.ctx, e.admin, service.LeadInput{Name: "Same Person",
+			// Two actors, so that their captures race in separate transactions (one actor's
+			// concurrent captures share one).
+			_, errs[i] = e.svc.CaptureLead(e.ctx, []*crm.Actor{e.admin, e.manager}[i%2], service.LeadInput{Name: "Same Person",
 				Email: "same@example.com", Phone: fmt.Sprintf("+8613800138%03d", i), Source: crm.SourceWebForm})
 		}()
 	}
@@ -143,6 +148,86 @@ func TestConcurrentCapturesOfOnePersonMakeOneLead(t *testing.T) {
 	}
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
 	require.Equal(t, n, e.count(`SELECT touch_count FROM leads WHERE org_id = $1`, e.org.ID))
+}
+
+// Single captures that arrive while one of the same actor is being stored go together in the next
+// transaction; a bad one fails alone, and a batch that fails as a whole is retried one by one.
+func TestConcurrentSingleCapturesShareATransaction(t *testing.T) {
+	e := newEnv(t)
+	sizes := make(chan int, 100)
+	var release atomic.Pointer[chan struct{}] // batches wait until it is closed while holds > 0
+	var holds atomic.Int32
+	var failNext atomic.Bool
+	service.SetBeforeCaptureBatch(e.svc, func(n int) error {
+		sizes <- n
+		if failNext.CompareAndSwap(true, false) {
+			return errors.New("injected failure of a whole batch")
+		}
+		if holds.Add(-1) >= 0 {
+			<-*release.Load()
+		}
+		return nil
+	})
+	capture := func(i int) (service.CaptureResult, error) {
+		email := fmt.Sprintf("p%d@example.com", i)
+		if i == 7 {
+			email = "not an e-mail"
+		}
+		return e.svc.CaptureLead(e.ctx, e.admin, service.LeadInput{Name: fmt.Sprintf("Person %d", i), Email: email})
+	}
+	// queue holds the two batches an actor may run at once (captures from and from+1, alone), queues
+	// the captures up to to behind them, runs beforeRelease and lets them all go.
+	queue := func(from, to int, beforeRelease func()) ([]service.CaptureResult, []error) {
+		ch := make(chan struct{})
+		release.Store(&ch)
+		holds.Store(2)
+		res, errs := make([]service.CaptureResult, to), make([]error, to)
+		var wg sync.WaitGroup
+		for i := from; i < from+2; i++ {
+			wg.Go(func() { res[i], errs[i] = capture(i) })
+			require.Equal(t, 1, <-sizes, "an idle actor's capture starts at once")
+		}
+		for i := from + 2; i < to; i++ {
+			wg.Go(func() { res[i], errs[i] = capture(i) })
+		}
+		require.Eventually(t, func() bool { return service.WaitingCaptures(e.svc, e.admin) == to-from-2 },
+			10*time.Second, time.Millisecond)
+		beforeRelease()
+		close(ch)
+		wg.Wait()
+		require.Equal(t, to-from-2, <-sizes, "the waiting captures go in one batch")
+		return res, errs
+	}
+
+	res, errs := queue(0, 20, func() {})
+	for i := range 20 {
+		if i == 7 {
+			requireCode(t, errs[i], crm.EINVALID, "email")
+			continue
+		}
+		require.NoError(t, errs[i])
+		require.Equal(t, service.CaptureCreated, res[i].Outcome)
+		require.Equal(t, fmt.Sprintf("p%d@example.com", i), res[i].Lead.Email, "each call gets its own lead")
+	}
+	require.Equal(t, 19, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
+	require.Equal(t, 3, e.count(`SELECT count(DISTINCT xmin::text) FROM leads WHERE org_id = $1`, e.org.ID),
+		"three transactions: the two held captures' and their 17 followers'")
+	require.Equal(t, 19, e.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.created'`, e.org.ID))
+
+	// A batch whose transaction fails as a whole: each of its captures is retried alone.
+	res, errs = queue(20, 26, func() { failNext.Store(true) })
+	for i := 20; i < 26; i++ {
+		require.NoError(t, errs[i])
+		require.Equal(t, service.CaptureCreated, res[i].Outcome)
+	}
+	require.Equal(t, 25, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
+	require.Equal(t, 3+2+4, e.count(`SELECT count(DISTINCT xmin::text) FROM leads WHERE org_id = $1`, e.org.ID))
+
+	// A batch of one has nobody to spare: its error is the capture's.
+	failNext.Store(true)
+	_, err := capture(100)
+	require.ErrorContains(t, err, "injected failure")
+	require.Equal(t, 25, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
 }
 
 func TestLeadStatusTransitions(t *testing.T) {

@@ -52,9 +52,14 @@ type Service struct {
 	// jobs inserts and cancels River jobs inside business transactions. It is an insert-only
 	// client: the worker package runs the jobs.
 	jobs *river.Client[pgx.Tx]
+	// captures coalesces concurrent single captures into batch transactions (group commit).
+	captures captureGroups
 	// afterImportBatch, when set (by tests), runs after each committed batch of an import that is
 	// not its last; an error stops the run as a crash would.
 	afterImportBatch func(crm.LeadImport) error
+	// beforeCaptureBatch, when set (by tests), runs in each coalesced capture batch's transaction
+	// before its captures, with their number; an error fails the batch's transaction.
+	beforeCaptureBatch func(n int) error
 }
 
 // New returns a Service.
