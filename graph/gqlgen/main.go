@@ -1,5 +1,5 @@
 // Command gqlgen generates graph/generated, graph/model/models_gen.go and the resolver stubs from
-// gqlgen.yml, as `gqlgen generate` does, with two changes to the execution code that make a page
+// gqlgen.yml, as `gqlgen generate` does, with three changes to the execution code that make a page
 // of records cheap to write out (docs/benchmarks.md, "Profile findings"):
 //
 //   - Fields of objects other than Query, Mutation and Subscription resolve one after the other in
