@@ -34,11 +34,12 @@ RETURNING version, updated_at;
 
 -- name: FindContactDuplicates :many
 -- Live contacts sharing an e-mail address or a phone number.
-SELECT id, name, emails, phones, owner_id
-FROM contacts
-WHERE org_id = @org_id AND deleted_at IS NULL AND id <> @exclude_id
-  AND (emails && @emails::text[] OR phones && @phones::text[])
-ORDER BY created_at, id
+SELECT c.id, c.name, c.emails, c.phones, c.owner_id
+FROM contacts c
+WHERE c.org_id = @org_id AND c.deleted_at IS NULL AND c.id <> @exclude_id
+  AND c.id IN (SELECT ch.contact_id FROM contact_channels ch
+             WHERE ch.org_id = @org_id AND ch.value = ANY(@emails::text[] || @phones::text[]))
+ORDER BY c.created_at, c.id
 LIMIT 5;
 
 -- name: MergedContactIDs :many

@@ -127,11 +127,12 @@ func (q *Queries) CreateContact(ctx context.Context, arg CreateContactParams) er
 }
 
 const findContactDuplicates = `-- name: FindContactDuplicates :many
-SELECT id, name, emails, phones, owner_id
-FROM contacts
-WHERE org_id = $1 AND deleted_at IS NULL AND id <> $2
-  AND (emails && $3::text[] OR phones && $4::text[])
-ORDER BY created_at, id
+SELECT c.id, c.name, c.emails, c.phones, c.owner_id
+FROM contacts c
+WHERE c.org_id = $1 AND c.deleted_at IS NULL AND c.id <> $2
+  AND c.id IN (SELECT ch.contact_id FROM contact_channels ch
+             WHERE ch.org_id = $1 AND ch.value = ANY($3::text[] || $4::text[]))
+ORDER BY c.created_at, c.id
 LIMIT 5
 `
 

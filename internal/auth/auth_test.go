@@ -29,9 +29,12 @@ func TestTokensRoundTripAndExpire(t *testing.T) {
 	require.Equal(t, claims.OrgID, got.OrgID)
 	require.Equal(t, claims.UserID, got.UserID)
 	require.Equal(t, "sales_rep", got.Role)
+	again, err := tokens.Verify(tok, now.Add(59*time.Minute+59*time.Second))
+	require.NoError(t, err)
+	require.Equal(t, got, again, "a verified token is remembered with its claims")
 
 	_, err = tokens.Verify(tok, now.Add(61*time.Minute))
-	require.ErrorIs(t, err, auth.ErrExpired)
+	require.ErrorIs(t, err, auth.ErrExpired, "a remembered token still expires")
 
 	other, err := auth.NewTokens([]byte("another-secret-another-secret-0000"), time.Hour)
 	require.NoError(t, err)

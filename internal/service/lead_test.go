@@ -64,6 +64,15 @@ func TestCaptureNormalizesAndDeduplicates(t *testing.T) {
 	require.Equal(t, crm.NilID, toContact.Lead.ID)
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM lead_touches WHERE contact_id = $1 AND lead_id IS NULL`, c.ID))
 
+	// The contact's channels follow its edits: the old address is free, the new phone is the contact.
+	c, err := e.svc.UpdateContact(e.ctx, e.rep1, service.ContactUpdate{ID: c.ID, ExpectedVersion: c.Version,
+		Emails: service.Some([]string{"na.li@example.com"}), Phones: service.Some([]string{"+8613912345678"})})
+	require.NoError(t, err)
+	require.Equal(t, service.CaptureCreated, e.capture(e.admin, service.LeadInput{Name: "Li Na", Email: "li.na@example.com"}).Outcome)
+	byPhone := e.capture(e.admin, service.LeadInput{Name: "李娜", Phone: "139 1234 5678"})
+	require.Equal(t, service.CaptureContact, byPhone.Outcome)
+	require.Equal(t, c.ID, byPhone.ContactID)
+
 	// Spam is stored apart and never merged with the real person.
 	spam := e.capture(e.sys, service.LeadInput{Name: "bot", Email: "wang@example.cn", Spam: true, Source: crm.SourceWebForm})
 	require.Equal(t, service.CaptureSpam, spam.Outcome)
