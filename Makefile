@@ -54,7 +54,7 @@ sqlc:
 
 generate: sqlc
 	'$(SQLC)' generate
-	go tool gqlgen generate
+	go run ./graph/gqlgen
 
 verify: sqlc
 	SQLC='$(SQLC)' scripts/verify.sh

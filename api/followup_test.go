@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/rapportcrm/rapport/internal/crm"
-	"github.com/rapportcrm/rapport/internal/service"
 )
 
 // accountNamed returns the global IDs of a demo account visible to who and of its first contact.
@@ -82,30 +79,6 @@ func TestActivitiesAndTimelineThroughGraphQL(t *testing.T) {
 	require.Nil(t, r.Data["node"])
 	r = s.do("manager", node, map[string]any{"id": act["id"]})
 	require.Equal(t, "Discovery", dig(r.Data, "node", "subject"))
-
-	// A timeline page costs the same number of statements whatever its size.
-	rep1 := s.demoActor("rep1")
-	_, acctID, _ := crm.ParseGlobalID(acct)
-	_, contactID, _ := crm.ParseGlobalID(contact)
-	for i := range 12 {
-		_, _, err := s.svc.LogActivity(context.Background(), rep1, service.ActivityInput{Type: crm.ActivityCall,
-			RecordType: crm.TypeContact, RecordID: contactID, Subject: fmt.Sprint("bulk ", i),
-			ParticipantUserIDs: []crm.ID{rep1.UserID}, ParticipantContactIDs: []crm.ID{contactID}})
-		require.NoError(t, err)
-	}
-	count := func(first int) int64 {
-		before := s.statements.n.Load()
-		r := s.do("rep1", `query($id: ID!, $first: Int) { timeline(recordId: $id, first: $first) { nodes { subject
-		  owner { name team { name } } participantUsers { name } participantContacts { name account { name } }
-		  record { ... on Contact { name owner { name } } ... on Account { name } } } } }`,
-			map[string]any{"id": crm.GlobalID(crm.TypeAccount, acctID), "first": first})
-		require.Empty(t, r.Errors)
-		require.Len(t, dig(r.Data, "timeline", "nodes"), first)
-		return s.statements.n.Load() - before
-	}
-	small, large := count(3), count(12)
-	t.Logf("timeline page with owner, participants and record: %d statements", large)
-	require.Equal(t, small, large, "statements for 3 activities: %d, for 12: %d", small, large)
 }
 
 func TestTasksAndNotificationsThroughGraphQL(t *testing.T) {

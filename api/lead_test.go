@@ -91,26 +91,6 @@ func TestLeadCaptureListAndConvertOverGraphQL(t *testing.T) {
 	require.Equal(t, "CONVERTED", dig(r.Data, "node", "status"))
 }
 
-func TestLeadListDoesNotMultiplyStatements(t *testing.T) {
-	s := newServer(t)
-	for i := range 30 {
-		r := s.do("admin", captureMutation, map[string]any{"in": map[string]any{"name": fmt.Sprintf("Lead %02d", i),
-			"email": fmt.Sprintf("lead%02d@example.com", i)}})
-		require.Empty(t, r.Errors)
-	}
-	const page = `query($first: Int) { leads(first: $first) { edges { node { name owner { name team { name } }
-	  touches(first: 2) { source } contact { name } account { name } } } } }`
-	count := func(first int) int64 {
-		before := s.statements.n.Load()
-		r := s.do("admin", page, map[string]any{"first": first})
-		require.Empty(t, r.Errors)
-		require.Len(t, dig(r.Data, "leads", "edges"), first)
-		return s.statements.n.Load() - before
-	}
-	small, large := count(5), count(25)
-	require.Equal(t, small, large, "statements for 5 rows: %d, for 25 rows: %d", small, large)
-}
-
 func TestLeadChangedOverSSE(t *testing.T) {
 	s := newServer(t)
 	s.relayAll(t)

@@ -131,8 +131,9 @@ func TestOpportunityLifecycleOverGraphQL(t *testing.T) {
 	require.Equal(t, "王伟 Wang Wei", dig(r.Data, "opportunities", "nodes", 0, "stageHistory", 2, "actor", "name"))
 }
 
-// The board and deal pages cost the same number of statements whatever their size.
-func TestDealListsDoNotMultiplyStatements(t *testing.T) {
+// A board column counts and totals all the deals of its stage the viewer may see, per currency,
+// not only those of its page. (Its statement count is pinned in TestListStatementCounts.)
+func TestBoardColumnsCountEveryDeal(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
 	admin := s.demoActor("admin")
@@ -151,33 +152,6 @@ func TestDealListsDoNotMultiplyStatements(t *testing.T) {
 		require.NoError(t, err)
 	}
 	pipelineID := crm.GlobalID(crm.TypePipeline, pipelines[0].ID)
-	for name, l := range map[string]struct {
-		query string
-		vars  func(n int) map[string]any
-		check func(r gqlResponse, n int)
-	}{
-		"board": {boardQuery, func(n int) map[string]any { return map[string]any{"p": pipelineID, "n": n} },
-			func(r gqlResponse, n int) {
-				require.Len(t, dig(r.Data, "pipelineBoard", "columns", 0, "deals", "nodes"), n)
-			}},
-		"deal page": {`query($n: Int) { opportunities(first: $n, orderBy: {field: CREATED_AT, direction: DESC}) { nodes { name amount { amount } account { name owner { name } }
-		  owner { name } primaryContact { name } stage { name } pipeline { name } stageHistory { toStage { name } } } } }`,
-			func(n int) map[string]any { return map[string]any{"n": n} },
-			func(r gqlResponse, n int) { require.Len(t, dig(r.Data, "opportunities", "nodes"), n) }},
-	} {
-		count := func(n int) int64 {
-			before := s.statements.n.Load()
-			r := s.do("manager", l.query, l.vars(n))
-			require.Empty(t, r.Errors, name)
-			l.check(r, n)
-			return s.statements.n.Load() - before
-		}
-		small, large := count(5), count(25)
-		t.Logf("%s: %d statements", name, large)
-		require.Equal(t, small, large, "%s: statements for 5 rows: %d, for 25 rows: %d", name, small, large)
-		require.LessOrEqual(t, large, int64(30), name)
-	}
-
 	r := s.do("manager", boardQuery, map[string]any{"p": pipelineID, "n": 5})
 	require.Empty(t, r.Errors)
 	first := dig(r.Data, "pipelineBoard", "columns", 0).(map[string]any)

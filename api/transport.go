@@ -115,11 +115,43 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
-	b, err := json.Marshal(responses(ctx))
+	_, _ = w.Write(marshalResponse(responses(ctx)))
+}
+
+// marshalResponse writes resp as json.Marshal does, except that it copies data as it is:
+// json.Marshal validates, compacts and HTML-escapes a json.RawMessage, which for a page of 50 rows
+// that gqlgen has just written compactly was 5 % of the request's CPU. (<, > and & in strings stay
+// as they are: the response is JSON, never HTML.)
+func marshalResponse(resp *graphql.Response) []byte {
+	head, err := json.Marshal(struct {
+		Errors gqlerror.List `json:"errors,omitempty"`
+	}{resp.Errors})
 	if err != nil {
 		panic(fmt.Errorf("marshal the GraphQL response: %w", err))
 	}
-	_, _ = w.Write(b)
+	tail, err := json.Marshal(struct {
+		Label      string         `json:"label,omitempty"`
+		Path       ast.Path       `json:"path,omitempty"`
+		HasNext    *bool          `json:"hasNext,omitempty"`
+		Extensions map[string]any `json:"extensions,omitempty"`
+	}{resp.Label, resp.Path, resp.HasNext, resp.Extensions})
+	if err != nil {
+		panic(fmt.Errorf("marshal the GraphQL response: %w", err))
+	}
+	data := []byte(resp.Data)
+	if data == nil {
+		data = []byte("null")
+	}
+	b := make([]byte, 0, len(head)+len(data)+len(tail)+10)
+	b = append(b, head[:len(head)-1]...) // without its closing brace
+	if len(head) > 2 {
+		b = append(b, ',')
+	}
+	b = append(append(b, `"data":`...), data...)
+	if len(tail) > 2 {
+		return append(append(b, ','), tail[1:]...)
+	}
+	return append(b, '}')
 }
 
 // writeRequestError answers a request that cannot be run with status and err, through the

@@ -201,7 +201,7 @@ func (p *prefetch) activities(ctx context.Context, acts []crm.Activity, sets []a
 		for _, x := range acts {
 			ids = append(ids, x.ParticipantUserIDs...)
 		}
-		if err := p.users(ctx, crm.RefIDs(ids, func(id crm.ID) crm.ID { return id }), subSelections(f)); err != nil {
+		if err := p.users(ctx, crm.RefIDs(ids, self), subSelections(f)); err != nil {
 			return err
 		}
 	}
@@ -210,7 +210,7 @@ func (p *prefetch) activities(ctx context.Context, acts []crm.Activity, sets []a
 		for _, x := range acts {
 			ids = append(ids, x.ParticipantContactIDs...)
 		}
-		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: crm.RefIDs(ids, func(id crm.ID) crm.ID { return id })}, subSelections(f)); err != nil {
+		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: crm.RefIDs(ids, self)}, subSelections(f)); err != nil {
 			return err
 		}
 	}
@@ -278,8 +278,15 @@ func (p *prefetch) records(ctx context.Context, byType map[string][]crm.ID, sets
 			if got, err = p.c.opportunities.get(ctx, p.a, ids, p.r.svc.Opportunities, opportunityID); err == nil {
 				err = p.opportunities(ctx, values(got), sets)
 			}
+		case crm.TypeLead:
+			var got map[crm.ID]*crm.Lead
+			if got, err = p.c.leads.get(ctx, p.a, ids, p.r.svc.Leads, leadID); err == nil {
+				err = p.leads(ctx, values(got), sets)
+			}
 		case crm.TypeUser:
 			err = p.users(ctx, ids, sets)
+		case crm.TypeTeam:
+			err = p.teams(ctx, ids, sets)
 		}
 		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
 			return err

@@ -136,6 +136,11 @@ func (r *queryResolver) LeadImports(ctx context.Context, first *int, after *stri
 		n = *first
 	}
 	list, info, err := r.svc.ListLeadImports(ctx, a, n, deref(after))
+	if err == nil {
+		p := r.prefetcher(ctx, a)
+		err = refFields(ctx, p, list, p.connectionNodes(ctx, "LeadImportConnection", "LeadImportEdge"), "LeadImport",
+			refField[crm.LeadImport]{"createdBy", crm.TypeUser, func(x crm.LeadImport) crm.ID { return x.CreatedBy }})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -125,32 +125,19 @@ func (r *Resolver) prefetchLeadPage(ctx context.Context, a *crm.Actor, ls []crm.
 	return p.leads(ctx, ls, p.connectionNodes(ctx, "LeadConnection", "LeadEdge"))
 }
 
-// leads prefetches what a page of leads selects: owner, contact, account, deal and touches, one
-// query per selected field.
+// leads prefetches what a page of leads selects: owner, contact, account, deal (and what is
+// selected below them) and touches, one query per selected field.
 func (p *prefetch) leads(ctx context.Context, ls []crm.Lead, sets []ast.SelectionSet) error {
 	if len(ls) == 0 || len(sets) == 0 {
 		return nil
 	}
 	fields := p.selected(sets, "Lead")
-	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, crm.RefIDs(ls, func(l crm.Lead) crm.ID { return l.OwnerID }), subSelections(f)); err != nil {
-			return err
-		}
-	}
-	if fields["contact"] != nil {
-		if _, err := p.c.contacts.get(ctx, p.a, crm.RefIDs(ls, func(l crm.Lead) crm.ID { return l.ContactID }), p.r.svc.Contacts, contactID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
-			return err
-		}
-	}
-	if fields["account"] != nil {
-		if _, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(ls, func(l crm.Lead) crm.ID { return l.AccountID }), p.r.svc.Accounts, accountID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
-			return err
-		}
-	}
-	if fields["opportunity"] != nil {
-		if _, err := p.c.opportunities.get(ctx, p.a, crm.RefIDs(ls, func(l crm.Lead) crm.ID { return l.OpportunityID }), p.r.svc.Opportunities, opportunityID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
-			return err
-		}
+	if err := refFields(ctx, p, ls, sets, "Lead",
+		refField[crm.Lead]{"owner", crm.TypeUser, func(l crm.Lead) crm.ID { return l.OwnerID }},
+		refField[crm.Lead]{"contact", crm.TypeContact, func(l crm.Lead) crm.ID { return l.ContactID }},
+		refField[crm.Lead]{"account", crm.TypeAccount, func(l crm.Lead) crm.ID { return l.AccountID }},
+		refField[crm.Lead]{"opportunity", crm.TypeOpportunity, func(l crm.Lead) crm.ID { return l.OpportunityID }}); err != nil {
+		return err
 	}
 	if fields["touches"] != nil {
 		if _, err := p.c.touches.get(ctx, p.a, crm.RefIDs(ls, leadID), p.r.svc.LeadTouches); err != nil {

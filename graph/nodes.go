@@ -27,7 +27,11 @@ func ref[T any](ctx context.Context, id crm.ID, t func(*cache) *table[T],
 	if err != nil {
 		return nil, err
 	}
-	got, err := t(cacheOf(ctx)).get(ctx, a, []crm.ID{id}, fetch, idOf)
+	table := t(cacheOf(ctx))
+	if rec, ok := table.cached(id); ok {
+		return rec, nil
+	}
+	got, err := table.get(ctx, a, []crm.ID{id}, fetch, idOf)
 	if err != nil {
 		return nil, err
 	}

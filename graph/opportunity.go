@@ -194,15 +194,17 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 				contactIDs = append(contactIDs, c.ContactID)
 			}
 		}
-		if len(contactIDs) > 0 {
-			if _, err := p.c.contacts.get(ctx, p.a, contactIDs, p.r.svc.Contacts, contactID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
-				return err
-			}
+		// What is selected below the contacts: primaryContact { ... } and contacts { contact { ... } }.
+		sets := subSelections(fields["primaryContact"])
+		sets = append(sets, subSelections(p.selected(subSelections(fields["contacts"]), "DealContact")["contact"])...)
+		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: crm.RefIDs(contactIDs, self)}, sets); err != nil {
+			return err
 		}
 	}
 	if f := fields["stageHistory"]; f != nil {
 		lists, err := p.c.stageHistory.get(ctx, p.a, ids, p.r.svc.StageHistory)
-		if err != nil || p.selected(subSelections(f), "StageChange")["actor"] == nil {
+		actor := p.selected(subSelections(f), "StageChange")["actor"]
+		if err != nil || actor == nil {
 			return err
 		}
 		var actors []crm.ID
@@ -213,11 +215,7 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 				}
 			}
 		}
-		if len(actors) > 0 {
-			if _, err := p.c.users.get(ctx, p.a, crm.RefIDs(actors, func(id crm.ID) crm.ID { return id }), p.r.svc.Users, userID); err != nil {
-				return err
-			}
-		}
+		return p.users(ctx, crm.RefIDs(actors, self), subSelections(actor))
 	}
 	return nil
 }

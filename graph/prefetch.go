@@ -68,6 +68,15 @@ func (t *table[T]) get(ctx context.Context, a *crm.Actor, ids []crm.ID,
 	return out, nil
 }
 
+// cached returns the record with the given ID if it is cached (nil when known to be missing or
+// invisible), without allocating: the path of every reference field of a prefetched page.
+func (t *table[T]) cached(id crm.ID) (rec *T, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rec, ok = t.m[id]
+	return rec, ok
+}
+
 // put caches records already at hand.
 func (t *table[T]) put(records []T, idOf func(T) crm.ID) {
 	t.mu.Lock()
@@ -129,22 +138,23 @@ type accountPage struct {
 
 // cache is the per-response record cache.
 type cache struct {
-	users         table[crm.User]
-	teams         table[crm.Team]
-	accounts      table[crm.Account]
-	contacts      table[crm.Contact]
-	apiKeys       table[crm.APIKey]
-	pipelines     table[crm.Pipeline]
-	stages        table[crm.Stage]
-	opportunities table[crm.Opportunity]
-	dealContacts  lists[crm.DealContact]
-	stageHistory  lists[service.StageChange]
-	leads         table[crm.Lead]
-	touches       lists[crm.Touch]
-	scores        lists[service.ScoreEntry]
-	followups     followupCache
-	mu            sync.Mutex
-	contactsOf    map[accountPage][]crm.Contact
+	users           table[crm.User]
+	teams           table[crm.Team]
+	accounts        table[crm.Account]
+	contacts        table[crm.Contact]
+	apiKeys         table[crm.APIKey]
+	pipelines       table[crm.Pipeline]
+	stages          table[crm.Stage]
+	opportunities   table[crm.Opportunity]
+	dealContacts    lists[crm.DealContact]
+	stageHistory    lists[service.StageChange]
+	leads           table[crm.Lead]
+	touches         lists[crm.Touch]
+	scores          lists[service.ScoreEntry]
+	followups       followupCache
+	assignmentRules table[service.AssignmentRule]
+	mu              sync.Mutex
+	contactsOf      map[accountPage][]crm.Contact
 }
 
 type cacheKey struct{}
@@ -412,10 +422,37 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 	return p.records(ctx, byType, subSelections(f))
 }
 
+// self is the identity, for crm.RefIDs over a list of IDs.
+func self(id crm.ID) crm.ID { return id }
+
 // selection returns the selection set of the field being resolved.
 func selection(ctx context.Context) []ast.SelectionSet {
 	if fc := graphql.GetFieldContext(ctx); fc != nil {
 		return []ast.SelectionSet{fc.Field.Selections}
+	}
+	return nil
+}
+
+// refField is a reference field of a list's rows: the field's name, the type of the record it
+// points at, and the row's reference.
+type refField[T any] struct {
+	field, typ string
+	ref        func(T) crm.ID
+}
+
+// refFields prefetches the references the rows of a list select (sets are the rows' selections,
+// on the GraphQL type typ), and what is selected below them: one call per selected field.
+func refFields[T any](ctx context.Context, p *prefetch, rows []T, sets []ast.SelectionSet, typ string, fields ...refField[T]) error {
+	if len(rows) == 0 || len(sets) == 0 {
+		return nil
+	}
+	selected := p.selected(sets, typ)
+	for _, f := range fields {
+		if sel := selected[f.field]; sel != nil {
+			if err := p.records(ctx, map[string][]crm.ID{f.typ: crm.RefIDs(rows, f.ref)}, subSelections(sel)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -1,7 +1,7 @@
 // Package graph is the GraphQL glue: resolvers that map arguments to service calls and results
-// back, batch resolvers for nested fields, the error presenter, global IDs and operation limits. No business
-// rule lives here; the generated code is in graph/generated and graph/model. Nested references
-// are batch resolvers (gqlgen.yml: batch: true): each gets all sibling parents of a page at once.
+// back, the error presenter, global IDs and operation limits. No business rule lives here; the
+// generated code is in graph/generated and graph/model. Nested references are fetched ahead by the
+// list resolvers (prefetch.go) into a per-response cache that the reference fields read.
 package graph
 
 import (

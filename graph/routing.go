@@ -3,9 +3,12 @@ package graph
 import (
 	"context"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/rapportcrm/rapport/graph/model"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/rules/criteria"
+	"github.com/rapportcrm/rapport/internal/rules/routing"
 	"github.com/rapportcrm/rapport/internal/service"
 )
 
@@ -57,12 +60,72 @@ func assignmentRuleUpdate(in model.UpdateAssignmentRuleInput) (out service.Assig
 	return out, err
 }
 
-// assignmentRule resolves a rule reference; removed rules are nil.
+func assignmentRuleID(x service.AssignmentRule) crm.ID { return x.ID }
+
+// assignmentRule resolves a rule reference through the response's cache; removed rules are nil.
 func (r *Resolver) assignmentRule(ctx context.Context, id crm.ID) (*service.AssignmentRule, error) {
-	if id == crm.NilID {
-		return nil, nil
+	return ref(ctx, id, func(c *cache) *table[service.AssignmentRule] { return &c.assignmentRules }, r.svc.AssignmentRules, assignmentRuleID)
+}
+
+// prefetchAssignmentRules fetches ahead the users and teams a list of rules selects.
+func (r *Resolver) prefetchAssignmentRules(ctx context.Context, a *crm.Actor, rules []service.AssignmentRule) error {
+	p := r.prefetcher(ctx, a)
+	p.c.assignmentRules.put(rules, assignmentRuleID)
+	return p.assignmentRules(ctx, rules, selection(ctx))
+}
+
+func (p *prefetch) assignmentRules(ctx context.Context, rules []service.AssignmentRule, sets []ast.SelectionSet) error {
+	return refFields(ctx, p, rules, sets, "AssignmentRule",
+		refField[service.AssignmentRule]{"targetUser", crm.TypeUser, func(x service.AssignmentRule) crm.ID { return x.TargetUserID }},
+		refField[service.AssignmentRule]{"targetTeam", crm.TypeTeam, func(x service.AssignmentRule) crm.ID { return x.TargetTeamID }},
+		refField[service.AssignmentRule]{"lastAssigned", crm.TypeUser, func(x service.AssignmentRule) crm.ID { return x.LastUserID }})
+}
+
+// prefetchDecisions fetches ahead what assignment decisions and their candidates select: the
+// lead, the rules and the users.
+func (r *Resolver) prefetchDecisions(ctx context.Context, a *crm.Actor, ds []service.AssignmentDecision) error {
+	p := r.prefetcher(ctx, a)
+	sets := selection(ctx)
+	if len(ds) == 0 || len(sets) == 0 {
+		return nil
 	}
-	return one(ctx, id, r.svc.AssignmentRules, func(x service.AssignmentRule) crm.ID { return x.ID })
+	fields := p.selected(sets, "AssignmentDecision")
+	var candidates []routing.Considered
+	for _, d := range ds {
+		candidates = append(candidates, d.Candidates...)
+	}
+	cfields := p.selected(subSelections(fields["candidates"]), "AssignmentCandidate")
+	ruleIDs := crm.RefIDs(candidates, func(c routing.Considered) crm.ID { return c.RuleID })
+	if cfields["rule"] == nil {
+		ruleIDs = nil
+	}
+	if fields["rule"] != nil {
+		ruleIDs = append(ruleIDs, crm.RefIDs(ds, func(d service.AssignmentDecision) crm.ID { return d.RuleID })...)
+	}
+	if len(ruleIDs) > 0 {
+		got, err := p.c.assignmentRules.get(ctx, p.a, crm.RefIDs(ruleIDs, self), p.r.svc.AssignmentRules, assignmentRuleID)
+		if err == nil {
+			err = p.assignmentRules(ctx, values(got), append(subSelections(fields["rule"]), subSelections(cfields["rule"])...))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	err := refFields(ctx, p, ds, sets, "AssignmentDecision",
+		refField[service.AssignmentDecision]{"lead", crm.TypeLead, func(d service.AssignmentDecision) crm.ID { return d.LeadID }},
+		refField[service.AssignmentDecision]{"chosen", crm.TypeUser, func(d service.AssignmentDecision) crm.ID { return d.ChosenID }},
+		refField[service.AssignmentDecision]{"previous", crm.TypeUser, func(d service.AssignmentDecision) crm.ID { return d.PreviousID }},
+		refField[service.AssignmentDecision]{"actor", crm.TypeUser, func(d service.AssignmentDecision) crm.ID {
+			if d.ActorKind == crm.ActorUser {
+				return d.ActorID
+			}
+			return crm.NilID
+		}})
+	if err != nil {
+		return err
+	}
+	return refFields(ctx, p, candidates, subSelections(fields["candidates"]), "AssignmentCandidate",
+		refField[routing.Considered]{"user", crm.TypeUser, func(c routing.Considered) crm.ID { return c.UserID }})
 }
 
 // decisionActor is the user who took a decision, when a user did.

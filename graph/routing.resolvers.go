@@ -206,7 +206,11 @@ func (r *queryResolver) AssignmentRules(ctx context.Context) ([]service.Assignme
 	if err != nil {
 		return nil, err
 	}
-	return r.svc.ListAssignmentRules(ctx, a)
+	rules, err := r.svc.ListAssignmentRules(ctx, a)
+	if err == nil {
+		err = r.prefetchAssignmentRules(ctx, a, rules)
+	}
+	return rules, err
 }
 
 // PreviewAssignment is the resolver for the previewAssignment field.
@@ -220,6 +224,9 @@ func (r *queryResolver) PreviewAssignment(ctx context.Context, leadID string) (*
 		return nil, err
 	}
 	d, err := r.svc.PreviewAssignment(ctx, a, lid)
+	if err == nil {
+		err = r.prefetchDecisions(ctx, a, []service.AssignmentDecision{d})
+	}
 	return &d, err
 }
 
@@ -233,7 +240,11 @@ func (r *queryResolver) AssignmentDecisions(ctx context.Context, leadID string) 
 	if err != nil {
 		return nil, err
 	}
-	return r.svc.AssignmentDecisions(ctx, a, lid)
+	ds, err := r.svc.AssignmentDecisions(ctx, a, lid)
+	if err == nil {
+		err = r.prefetchDecisions(ctx, a, ds)
+	}
+	return ds, err
 }
 
 // AssignmentCandidate returns generated.AssignmentCandidateResolver implementation.

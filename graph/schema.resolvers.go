@@ -969,7 +969,12 @@ func (r *queryResolver) APIKeys(ctx context.Context) ([]crm.APIKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.svc.ListAPIKeys(ctx, a)
+	keys, err := r.svc.ListAPIKeys(ctx, a)
+	if err == nil {
+		err = refFields(ctx, r.prefetcher(ctx, a), keys, selection(ctx), "ApiKey",
+			refField[crm.APIKey]{"createdBy", crm.TypeUser, func(k crm.APIKey) crm.ID { return k.CreatedBy }})
+	}
+	return keys, err
 }
 
 // Accounts is the resolver for the accounts field.
@@ -1203,7 +1208,13 @@ func (r *queryResolver) ForecastSubmissions(ctx context.Context, from crm.Date, 
 	if err != nil {
 		return nil, err
 	}
-	return r.svc.ForecastSubmissions(ctx, a, from, to)
+	subs, err := r.svc.ForecastSubmissions(ctx, a, from, to)
+	if err == nil {
+		err = refFields(ctx, r.prefetcher(ctx, a), subs, selection(ctx), "ForecastSubmission",
+			refField[service.ForecastSubmission]{"team", crm.TypeTeam, func(x service.ForecastSubmission) crm.ID { return x.TeamID }},
+			refField[service.ForecastSubmission]{"submittedBy", crm.TypeUser, func(x service.ForecastSubmission) crm.ID { return x.SubmittedBy }})
+	}
+	return subs, err
 }
 
 // Quotas is the resolver for the quotas field.
@@ -1212,7 +1223,13 @@ func (r *queryResolver) Quotas(ctx context.Context, from crm.Date, to crm.Date) 
 	if err != nil {
 		return nil, err
 	}
-	return r.svc.Quotas(ctx, a, from, to)
+	quotas, err := r.svc.Quotas(ctx, a, from, to)
+	if err == nil {
+		err = refFields(ctx, r.prefetcher(ctx, a), quotas, selection(ctx), "Quota",
+			refField[service.Quota]{"user", crm.TypeUser, func(x service.Quota) crm.ID { return x.UserID }},
+			refField[service.Quota]{"team", crm.TypeTeam, func(x service.Quota) crm.ID { return x.TeamID }})
+	}
+	return quotas, err
 }
 
 // ExchangeRates is the resolver for the exchangeRates field.

@@ -71,9 +71,9 @@ check_generated() {
 		fail generated "\`sqlc generate\` failed (above)"
 		return
 	fi
-	if ! out=$(cd "$copy" && go tool gqlgen generate 2>&1); then
+	if ! out=$(cd "$copy" && go run ./graph/gqlgen 2>&1); then
 		printf '%s\n' "$out" | tail -n 40 >&2
-		fail generated "\`go tool gqlgen generate\` failed (above)"
+		fail generated "\`go run ./graph/gqlgen\` (gqlgen generate) failed (above)"
 		return
 	fi
 	local d stale=()

@@ -204,7 +204,11 @@ func Decide(rules []Rule, l *crm.Lead, candidates map[crm.ID][]Candidate, turns 
 			turn = t
 		}
 		chosen, considered := pick(r, candidates[r.ID], turn, o.Exclude)
-		d.Candidates = append(d.Candidates, considered...)
+		if d.Candidates == nil {
+			d.Candidates = considered // the usual case: the first rule that matches; no copy
+		} else {
+			d.Candidates = append(d.Candidates, considered...)
+		}
 		if chosen == nil {
 			if len(considered) == 0 {
 				why = append(why, "rule "+quote(r.Name)+" matched but its target has no members")

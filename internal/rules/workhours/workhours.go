@@ -5,6 +5,7 @@
 package workhours
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,15 +20,12 @@ const maxDays = 800
 type Calendar struct {
 	loc        *time.Location
 	days       [7]bool
-	start, end int // minutes after local midnight
-	holidays   map[date]bool
+	start, end int   // minutes after local midnight
+	holidays   []int // sorted days as yyyymmdd: a search in a few dozen beats a map, and is one allocation
 }
 
-type date struct {
-	y int
-	m time.Month
-	d int
-}
+// day packs a date as yyyymmdd.
+func day(y int, m time.Month, d int) int { return y*10000 + int(m)*100 + d }
 
 // New parses the working hours. Malformed clock times fall back to 09:00-18:00, and no working days
 // to Monday-Friday, as organization settings are validated when saved.
@@ -52,11 +50,12 @@ func New(wh crm.WorkingHours, loc *time.Location) Calendar {
 	for _, h := range wh.Holidays {
 		if t, err := time.Parse(time.DateOnly, h); err == nil {
 			if c.holidays == nil {
-				c.holidays = make(map[date]bool, len(wh.Holidays))
+				c.holidays = make([]int, 0, len(wh.Holidays))
 			}
-			c.holidays[date{t.Year(), t.Month(), t.Day()}] = true
+			c.holidays = append(c.holidays, day(t.Year(), t.Month(), t.Day()))
 		}
 	}
+	slices.Sort(c.holidays)
 	return c
 }
 
@@ -74,8 +73,8 @@ func clock(s string, def int) int {
 
 // window returns the working window of the local day y-m-d, and whether it is a working day.
 func (c Calendar) window(y int, m time.Month, d int) (from, to time.Time, ok bool) {
-	day := time.Date(y, m, d, 12, 0, 0, 0, c.loc) // noon exists on every day, whatever DST does
-	if !c.days[day.Weekday()] || c.holidays[date{y, m, d}] {
+	noon := time.Date(y, m, d, 12, 0, 0, 0, c.loc) // noon exists on every day, whatever DST does
+	if _, holiday := slices.BinarySearch(c.holidays, day(y, m, d)); !c.days[noon.Weekday()] || holiday {
 		return time.Time{}, time.Time{}, false
 	}
 	from = time.Date(y, m, d, c.start/60, c.start%60, 0, 0, c.loc)

@@ -129,3 +129,26 @@ func BenchmarkAdd(b *testing.B) {
 		Add(start, 300, wh, loc)
 	}
 }
+
+// BenchmarkCalendarAdd is the arithmetic alone, on a calendar parsed once (as the SLA sweep does).
+func BenchmarkCalendarAdd(b *testing.B) {
+	loc := zone(b, "Asia/Shanghai")
+	cal := New(crm.WorkingHours{Days: week, Start: "09:00", End: "18:00", Holidays: []string{"2026-10-01", "2026-10-02", "2026-10-05"}}, loc)
+	start := time.Date(2026, 9, 30, 17, 0, 0, 0, loc)
+	b.ReportAllocs()
+	for b.Loop() {
+		cal.Add(start, 300)
+	}
+}
+
+// BenchmarkElapsed counts the working minutes of a week with a holiday.
+func BenchmarkElapsed(b *testing.B) {
+	loc := zone(b, "Asia/Shanghai")
+	wh := crm.WorkingHours{Days: week, Start: "09:00", End: "18:00", Holidays: []string{"2026-10-01", "2026-10-02", "2026-10-05"}}
+	from := time.Date(2026, 9, 28, 10, 0, 0, 0, loc)
+	to := from.Add(7 * 24 * time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		Elapsed(from, to, wh, loc)
+	}
+}

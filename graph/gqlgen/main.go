@@ -1,0 +1,86 @@
+// Command gqlgen generates graph/generated, graph/model/models_gen.go and the resolver stubs from
+// gqlgen.yml, as `gqlgen generate` does, with three changes to the execution code that make a page
+// of records cheap to write out (docs/benchmarks.md, "Profile findings"):
+//
+//   - Fields of objects other than Query, Mutation and Subscription resolve one after the other in
+//     the goroutine that writes their object, not one goroutine per resolver field (gqlgen does this
+//     for Mutation fields only). Nested references are fetched ahead by the list resolvers
+//     (graph/prefetch.go), so a reference field reads a cache and there is nothing for concurrency
+//     to overlap; the goroutines cost a stack each, grown several times by gqlgen's deep call chain.
+//   - The elements of a list are written one after the other (model.MarshalSlice), not one
+//     goroutine per element (graphql.MarshalSliceConcurrently), for the same reason.
+//   - No object prepares a group of deferred (@defer) fields, as none can be deferred any more.
+//
+// Query's root fields still run concurrently: they are the ones that read the database.
+//
+// Run it through `make generate` (go run ./graph/gqlgen).
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/99designs/gqlgen/api"
+	"github.com/99designs/gqlgen/codegen"
+	"github.com/99designs/gqlgen/codegen/config"
+)
+
+func main() {
+	if err := generate(); err != nil {
+		fmt.Fprintln(os.Stderr, "gqlgen:", err)
+		os.Exit(1)
+	}
+}
+
+func generate() error {
+	cfg, err := config.LoadConfigFromDefaultLocations()
+	if err != nil {
+		return err
+	}
+	if err := api.Generate(cfg, api.AddPlugin(serial{})); err != nil {
+		return err
+	}
+	exec, err := os.ReadFile(cfg.Exec.Filename)
+	if err != nil {
+		return err
+	}
+	for _, r := range rewrites {
+		if !bytes.Contains(exec, []byte(r.from)) {
+			return fmt.Errorf("%s has no %q: the generated code changed, check graph/gqlgen", cfg.Exec.Filename, r.from)
+		}
+		exec = bytes.ReplaceAll(exec, []byte(r.from), []byte(r.to))
+	}
+	// Deferred fields (@defer) are only scheduled by concurrent fields below the roots: none now.
+	if bytes.Contains(exec, []byte("&deferred")) {
+		return fmt.Errorf("%s defers fields: the generated code changed, check graph/gqlgen", cfg.Exec.Filename)
+	}
+	return os.WriteFile(cfg.Exec.Filename, exec, 0o644)
+}
+
+// rewrites are the textual changes to the generated execution code.
+var rewrites = []struct{ from, to string }{
+	// A list's elements one after the other.
+	{"graphql.MarshalSliceConcurrently(", "model.MarshalSlice("},
+	// Every object's group of deferred fields, which computes the object's whole path and
+	// allocates a field set and a map, for fields that no longer can be deferred (a @defer below
+	// the roots is answered in place, which the incremental delivery proposal allows).
+	{"deferred := graphql.NewDeferredGroup(ctx)", "var deferred graphql.DeferredGroup"},
+}
+
+// serial is the gqlgen plugin that turns off per-field concurrency below the root types.
+type serial struct{}
+
+// Name names the plugin.
+func (serial) Name() string { return "serial" }
+
+// GenerateCode runs before the execution code is written: it marks every object but the roots as
+// gqlgen marks Mutation.
+func (serial) GenerateCode(data *codegen.Data) error {
+	for _, o := range data.Objects {
+		if !o.Root {
+			o.DisableConcurrency = true
+		}
+	}
+	return nil
+}
