@@ -208,9 +208,11 @@ func TestSelectAndBodies(t *testing.T) {
 	require.NoError(t, table[0].Check(json.RawMessage(`{"contacts":{"edges":[{"cursor":"c"}],"pageInfo":{"hasNextPage":true}}}`)))
 }
 
-// fakeServer answers the preparation queries and the scenarios like Rapport would, fails every
-// tenth scenario request with a GraphQL error (HTTP 200), and serves /metrics.
-func fakeServer(t *testing.T) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
+// fakeServer answers the preparation queries and the scenarios like Rapport would, when failing
+// fails every tenth scenario request but the first with a GraphQL error (HTTP 200), and serves
+// /metrics. Only a single run may use a failing server: each run's first request is a check that
+// must succeed, and only the server's first request is sure to.
+func fakeServer(t *testing.T, failing bool) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
 	var served, failed atomic.Int64
 	mux := http.NewServeMux()
 	graphql := func(w http.ResponseWriter, r *http.Request) {
@@ -230,7 +232,7 @@ func fakeServer(t *testing.T) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
 		case strings.Contains(req.Query, "BenchFixture"):
 			io.WriteString(w, `{"data":{"contacts":{"nodes":[{"id":"c1","account":{"id":"a1"}},{"id":"c2","account":null}]},"accounts":{"nodes":[{"id":"a1"}]}}}`)
 		case strings.Contains(req.Query, "query Record"):
-			if n := served.Add(1); n > 1 && n%10 == 0 { // the first, checking request succeeds
+			if n := served.Add(1); failing && n > 1 && n%10 == 0 { // the first, checking request succeeds
 				failed.Add(1)
 				io.WriteString(w, `{"errors":[{"message":"boom","extensions":{"code":"INTERNAL"}}],"data":{"node":null}}`)
 				return
@@ -252,7 +254,7 @@ func fakeServer(t *testing.T) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
 
 func TestBenchCountsEveryRequestAndItsErrors(t *testing.T) {
 	for _, rate := range []int{0, 200} {
-		ts, served, failed := fakeServer(t)
+		ts, served, failed := fakeServer(t, true)
 		var progress bytes.Buffer
 		b, err := New(Config{URL: ts.URL + "/", Token: "secret", Rate: rate, Duration: 300 * time.Millisecond,
 			Warmup: 50 * time.Millisecond, Connections: 4, Prepare: 200, Progress: &progress})
@@ -285,7 +287,7 @@ func TestBenchCountsEveryRequestAndItsErrors(t *testing.T) {
 }
 
 func TestBenchStopsWhenAScenarioFailsBeforeLoad(t *testing.T) {
-	ts, _, _ := fakeServer(t)
+	ts, _, _ := fakeServer(t, true)
 	b, err := New(Config{URL: ts.URL, Token: "secret", Duration: time.Second, Connections: 2})
 	require.NoError(t, err)
 	_, err = b.RunAll(context.Background(), Scenarios()[:1])
