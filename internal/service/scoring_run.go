@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -105,7 +106,7 @@ func (s *Service) decayScores(ctx context.Context, a *crm.Actor) (int, error) {
 				return err
 			}
 			// Leads that are no longer scored (deleted, merged, converted) lose their expired points too.
-			return w.q.DeleteExpiredScoreEntries(w.ctx, query.DeleteExpiredScoreEntriesParams{OrgID: a.OrgID, LeadIds: ids, Now: w.now})
+			return w.q.DropExpiredScoreEntries(w.ctx, query.DropExpiredScoreEntriesParams{OrgID: a.OrgID, LeadIds: ids, Now: w.now})
 		})
 		if err != nil || len(ids) == 0 {
 			return total, err
@@ -137,10 +138,10 @@ func (w *writer) scorer() (*scorer, error) {
 
 // scoreLeads recomputes the ledgers and scores of the given leads (at most a few thousand) under the
 // organization's active rules, set-based: the leads are read and locked with one statement, their
-// events and current ledgers with one each; only ledgers and scores that changed are written, one
-// statement each. It applies the thresholds (qualification, nurture enrolment, demotion) and emits
-// lead.scored (the total changed), lead.qualified and lead.nurture_enrolled. It returns how many
-// leads it scored and how many of their scores changed.
+// events and current ledgers with one each; only ledgers and leads that changed are written, one
+// statement each (a ledger is one jsonb row per lead). It applies the thresholds (qualification,
+// nurture enrolment, demotion) and emits lead.scored (the total or grade changed), lead.qualified and
+// lead.nurture_enrolled. It returns how many leads it scored and how many of their scores changed.
 func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 	if len(ids) == 0 {
 		return 0, 0, nil
@@ -162,21 +163,21 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	ledgers, err := w.q.ScoreEntriesOfLeads(w.ctx, query.ScoreEntriesOfLeadsParams{OrgID: org, LeadIds: leadIDs})
+	ledgers, err := w.q.ScoreLedgersOfLeads(w.ctx, query.ScoreLedgersOfLeadsParams{OrgID: org, LeadIds: leadIDs})
 	if err != nil {
 		return 0, 0, err
 	}
 
 	var (
-		rewrite []crm.ID
-		ins     query.InsertScoreEntriesParams
-		upd     query.UpdateLeadScoresParams
-		stages  query.UpdateLeadStagesParams
+		save    query.SaveScoreLedgersParams
+		drop    []crm.ID
+		upd     query.UpdateScoredLeadsParams
 		enrol   []crm.ID
 		leave   []crm.ID
 		quals   []crm.Lead
 		evs     []scoring.Event
 		prev    []scoring.Award
+		entries []byte
 	)
 	now, local := w.now, w.now.In(sc.loc)
 	ei, li := 0, 0
@@ -193,50 +194,52 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 		prev = prev[:0]
 		for ; li < len(ledgers) && bytes.Compare(ledgers[li].LeadID[:], lead.ID[:]) < 0; li++ {
 		}
-		for ; li < len(ledgers) && ledgers[li].LeadID == lead.ID; li++ {
-			prev = append(prev, awardFromEntry(ledgers[li]))
+		if li < len(ledgers) && ledgers[li].LeadID == lead.ID {
+			if prev, err = parseLedger(ledgers[li].Entries); err != nil {
+				return 0, 0, fmt.Errorf("score ledger of lead %s: %w", lead.ID, err)
+			}
 		}
 
 		awards := scoring.Counted(sc.set.Evaluate(&lead, evs, local, sc.settings), now)
 		awards, same := scoring.Carry(awards, prev)
-		if !same {
-			rewrite = append(rewrite, lead.ID)
-			for _, a := range awards {
-				ins.LeadIds = append(ins.LeadIds, lead.ID)
-				ins.RuleIds = append(ins.RuleIds, a.RuleID)
-				ins.RuleVersions = append(ins.RuleVersions, a.RuleVersion)
-				ins.EventIds = append(ins.EventIds, a.EventID)
-				ins.Parts = append(ins.Parts, string(a.Part))
-				ins.Points = append(ins.Points, a.Points)
-				ins.Reasons = append(ins.Reasons, a.Reason)
-				ins.AwardedAts = append(ins.AwardedAts, a.AwardedAt)
-				ins.ExpiresAts = append(ins.ExpiresAts, a.ExpiresAt)
-			}
+		switch {
+		case same:
+		case len(awards) == 0:
+			drop = append(drop, lead.ID)
+		default:
+			var expires time.Time
+			entries, expires = appendLedger(entries[:0], awards)
+			save.LeadIds = append(save.LeadIds, lead.ID)
+			save.Entries = append(save.Entries, string(entries))
+			save.ExpiresAts = append(save.ExpiresAts, expires)
 		}
 		score := scoring.Tally(awards, now, sc.settings)
 		scored++
-		if score.Total != lead.ScoreTotal || score.Fit != lead.ScoreFit || score.Engagement != lead.ScoreEngagement || score.Grade != lead.Grade {
+		d := scoring.Decide(lead.Status, lead.ScoreTotal, score.Total, lead.NurturedAt != nil, sc.settings)
+		rescored := score.Total != lead.ScoreTotal || score.Fit != lead.ScoreFit || score.Engagement != lead.ScoreEngagement || score.Grade != lead.Grade
+		staged := d.Status != lead.Status || d.Qualify || d.Enrol || d.Leave
+		if !rescored && !staged {
+			continue
+		}
+		upd.Ids = append(upd.Ids, lead.ID)
+		upd.Totals = append(upd.Totals, score.Total)
+		upd.Fits = append(upd.Fits, score.Fit)
+		upd.Engagements = append(upd.Engagements, score.Engagement)
+		upd.Grades = append(upd.Grades, score.Grade)
+		upd.Statuses = append(upd.Statuses, string(d.Status))
+		upd.Qualify = append(upd.Qualify, d.Qualify)
+		upd.Enrol = append(upd.Enrol, d.Enrol)
+		upd.Leave = append(upd.Leave, d.Leave)
+		if rescored {
 			changed++
-			upd.Ids = append(upd.Ids, lead.ID)
-			upd.Totals = append(upd.Totals, score.Total)
-			upd.Fits = append(upd.Fits, score.Fit)
-			upd.Engagements = append(upd.Engagements, score.Engagement)
-			upd.Grades = append(upd.Grades, score.Grade)
 			if score.Total != lead.ScoreTotal || score.Grade != lead.Grade {
 				w.emit(EventLeadScored, crm.TypeLead, lead.ID, []crm.FieldChange{
 					intChange("score", lead.ScoreTotal, score.Total), stringChange("grade", lead.Grade, score.Grade)}, lead.OwnerID)
 			}
 		}
-
-		d := scoring.Decide(lead.Status, lead.ScoreTotal, score.Total, lead.NurturedAt != nil, sc.settings)
-		if d.Status == lead.Status && !d.Qualify && !d.Enrol && !d.Leave {
+		if !staged {
 			continue
 		}
-		stages.Ids = append(stages.Ids, lead.ID)
-		stages.Statuses = append(stages.Statuses, string(d.Status))
-		stages.Qualify = append(stages.Qualify, d.Qualify)
-		stages.Enrol = append(stages.Enrol, d.Enrol)
-		stages.Leave = append(stages.Leave, d.Leave)
 		before := lead.Status
 		lead.Status = d.Status
 		lead.ScoreTotal, lead.ScoreFit, lead.ScoreEngagement, lead.Grade = score.Total, score.Fit, score.Engagement, score.Grade
@@ -262,26 +265,20 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 		}
 	}
 
-	if len(rewrite) > 0 {
-		if err := w.q.DeleteScoreEntries(w.ctx, query.DeleteScoreEntriesParams{OrgID: org, LeadIds: rewrite}); err != nil {
+	if len(drop) > 0 {
+		if err := w.q.DeleteScoreLedgers(w.ctx, query.DeleteScoreLedgersParams{OrgID: org, LeadIds: drop}); err != nil {
 			return 0, 0, err
 		}
-		if len(ins.LeadIds) > 0 {
-			ins.OrgID = org
-			if err := w.q.InsertScoreEntries(w.ctx, ins); err != nil {
-				return 0, 0, err
-			}
+	}
+	if len(save.LeadIds) > 0 {
+		save.OrgID = org
+		if err := w.q.SaveScoreLedgers(w.ctx, save); err != nil {
+			return 0, 0, err
 		}
 	}
 	if len(upd.Ids) > 0 {
-		upd.OrgID = org
-		if err := w.q.UpdateLeadScores(w.ctx, upd); err != nil {
-			return 0, 0, err
-		}
-	}
-	if len(stages.Ids) > 0 {
-		stages.OrgID, stages.Now = org, now
-		if err := w.q.UpdateLeadStages(w.ctx, stages); err != nil {
+		upd.OrgID, upd.Now = org, now
+		if err := w.q.UpdateScoredLeads(w.ctx, upd); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -301,18 +298,6 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 		}
 	}
 	return scored, changed, nil
-}
-
-func awardFromEntry(e query.ScoreEntriesOfLeadsRow) scoring.Award {
-	a := scoring.Award{RuleID: e.RuleID, RuleVersion: e.RuleVersion, Part: scoring.Part(e.Part), Points: e.Points,
-		Reason: e.Reason, AwardedAt: e.AwardedAt}
-	if e.EventID != nil {
-		a.EventID = *e.EventID
-	}
-	if e.ExpiresAt != nil {
-		a.ExpiresAt = *e.ExpiresAt
-	}
-	return a
 }
 
 func intChange(field string, before, after int32) crm.FieldChange {

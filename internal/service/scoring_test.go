@@ -3,6 +3,7 @@ package service_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,8 +44,9 @@ func (e *env) score(id crm.ID) leadScore {
 // ledger returns the lead's score entries as comparable text, in a fixed order.
 func (e *env) ledger(id crm.ID) []string {
 	e.t.Helper()
-	rows, err := e.pool.Query(e.ctx, `SELECT format('%s v%s %s %s %s %s %s %s', rule_id, rule_version, event_id, part, points,
-		reason, awarded_at, expires_at) FROM lead_score_entries WHERE lead_id = $1 ORDER BY 1`, id)
+	rows, err := e.pool.Query(e.ctx, `SELECT format('%s v%s %s %s %s %s %s %s', x.e->>'rule', x.e->>'version', x.e->>'event',
+		x.e->>'part', x.e->>'points', x.e->>'reason', (x.e->>'at')::timestamptz, (x.e->>'expires')::timestamptz)
+		FROM lead_score_ledgers l, jsonb_array_elements(l.entries) AS x (e) WHERE l.lead_id = $1 ORDER BY 1`, id)
 	require.NoError(e.t, err)
 	defer rows.Close()
 	var out []string
@@ -335,16 +337,35 @@ func TestRescoreRunWalksEveryLeadAndDecayRemovesExpiredPoints(t *testing.T) {
 	// An entry that stopped counting is found by the decay job, and the lead rescored without it.
 	var ruleID crm.ID
 	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT id FROM scoring_rules WHERE org_id = $1 AND event_type = 'webinar'", e.org.ID).Scan(&ruleID))
-	_, err = e.pool.Exec(e.ctx, `INSERT INTO lead_score_entries (org_id, lead_id, rule_id, rule_version, part, points, reason, awarded_at, expires_at)
-		VALUES ($1, $2, $3, 1, 'engagement', 20, 'old webinar', now() - interval '100 days', now() - interval '10 days')`, e.org.ID, leads[0], ruleID)
-	require.NoError(t, err)
+	// Expired points, also of a lead that is no longer scored (deleted): both leave the ledger.
+	for _, id := range leads[:2] {
+		_, err = e.pool.Exec(e.ctx, `UPDATE lead_score_ledgers
+			SET entries = entries || jsonb_build_array(jsonb_build_object('rule', $3::uuid, 'version', 1, 'event', gen_random_uuid(),
+			        'part', 'engagement', 'points', 20, 'reason', 'old webinar', 'at', now() - interval '100 days',
+			        'expires', now() - interval '10 days')),
+			    expires_at = now() - interval '10 days'
+			WHERE org_id = $1 AND lead_id = $2`, e.org.ID, id, ruleID)
+		require.NoError(t, err)
+	}
 	_, err = e.pool.Exec(e.ctx, "UPDATE leads SET score_total = 60, score_engagement = 20 WHERE id = $1", leads[0])
 	require.NoError(t, err)
+	_, err = e.pool.Exec(e.ctx, "UPDATE leads SET deleted_at = now() WHERE id = $1", leads[1])
+	require.NoError(t, err)
+	var kept []string
+	for _, entry := range e.ledger(leads[1]) {
+		if !strings.Contains(entry, "old webinar") {
+			kept = append(kept, entry)
+		}
+	}
+	require.Len(t, kept, 2)
 	n, err := e.svc.DecayScores(e.ctx)
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, n, 1)
+	require.GreaterOrEqual(t, n, 2)
 	require.Equal(t, int32(40), e.score(leads[0]).Total)
-	require.Zero(t, e.count("SELECT count(*) FROM lead_score_entries WHERE expires_at <= now()"))
+	require.Zero(t, e.count(`SELECT count(*) FROM lead_score_ledgers l, jsonb_array_elements(l.entries) AS x (e)
+		WHERE (x.e->>'expires')::timestamptz <= now()`))
+	require.Zero(t, e.count("SELECT count(*) FROM lead_score_ledgers WHERE expires_at <= now()"))
+	require.Equal(t, kept, e.ledger(leads[1]), "the deleted lead keeps its other entries")
 }
 
 func TestSimulateScoringRules(t *testing.T) {
@@ -373,7 +394,7 @@ func TestSimulateScoringRules(t *testing.T) {
 	require.Equal(t, 1, sim.Proposed.Nurture)
 	require.Equal(t, 1, sim.Proposed.GradeB)
 	require.InDelta(t, 52.5, sim.Current.Average, 0.001)
-	require.Zero(t, e.count("SELECT count(*) FROM lead_score_entries"), "a simulation saves nothing")
+	require.Zero(t, e.count("SELECT count(*) FROM lead_score_ledgers"), "a simulation saves nothing")
 
 	_, err = e.svc.SimulateScoringRules(e.ctx, e.analyst, []service.ScoringRuleInput{{Kind: scoring.Attribute, Name: "x", Field: "industry", Operator: "like", Points: 1}}, nil)
 	requireCode(t, err, crm.EINVALID, "operator")

@@ -1,0 +1,37 @@
+-- +goose Up
+-- Scoring: one ledger row per lead instead of one row per award. A rescore of every lead wrote about
+-- eight rows per lead, each checked against two foreign keys and entered in two indexes; most of an
+-- organization-wide rescore's time went there. The ledger is now the lead's awards as one jsonb
+-- array (fit first, then engagement by time), each entry
+--   {"rule": uuid, "version": int, "event": uuid (behaviour only), "part": "fit"|"engagement",
+--    "points": int, "reason": text, "at": timestamptz, "expires": timestamptz (when it decays)}
+-- and expires_at is the earliest expiry among them: the decay job's index.
+
+CREATE TABLE lead_score_ledgers (
+    org_id     uuid NOT NULL,
+    lead_id    uuid NOT NULL,
+    entries    jsonb NOT NULL CHECK (jsonb_typeof(entries) = 'array'),
+    expires_at timestamptz,
+    PRIMARY KEY (org_id, lead_id),
+    FOREIGN KEY (org_id, lead_id) REFERENCES leads (org_id, id)
+) WITH (toast_tuple_target = 8160); -- a ledger of a few KiB stays in line, uncompressed
+CREATE INDEX lead_score_ledgers_expiry ON lead_score_ledgers (org_id, expires_at) WHERE expires_at IS NOT NULL;
+ALTER TABLE lead_score_ledgers SET (autovacuum_analyze_threshold = 500, autovacuum_analyze_scale_factor = 0.05);
+
+INSERT INTO lead_score_ledgers (org_id, lead_id, entries, expires_at)
+SELECT org_id, lead_id,
+       jsonb_agg(jsonb_strip_nulls(jsonb_build_object('rule', rule_id, 'version', rule_version, 'event', event_id,
+                 'part', part, 'points', points, 'reason', reason, 'at', awarded_at, 'expires', expires_at))
+                 ORDER BY part DESC, awarded_at, event_id, rule_id),
+       min(expires_at)
+FROM lead_score_entries
+GROUP BY org_id, lead_id;
+
+DROP TABLE lead_score_entries;
+
+ALTER TABLE lead_score_ledgers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lead_score_ledgers FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON lead_score_ledgers TO rapport_app USING (org_id = app_org_id()) WITH CHECK (org_id = app_org_id());
+CREATE POLICY system ON lead_score_ledgers TO rapport_system USING (true) WITH CHECK (true);
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON lead_score_ledgers TO rapport_app, rapport_system;
