@@ -123,10 +123,10 @@ WHERE org_id = @org_id AND lead_id = ANY(@lead_ids::uuid[])
 ORDER BY lead_id;
 
 -- name: SaveScoreLedgers :exec
--- New ledgers of several leads in one statement: each a jsonb array of entries, with the earliest
+-- New ledgers of several leads in one statement: each a JSON array of entries, with the earliest
 -- expiry among them (zero: none).
 INSERT INTO lead_score_ledgers AS l (org_id, lead_id, entries, expires_at)
-SELECT @org_id::uuid, u.lead_id, u.entries::jsonb, nullif(u.expires_at, '0001-01-01 00:00:00+00')
+SELECT @org_id::uuid, u.lead_id, u.entries::json, nullif(u.expires_at, '0001-01-01 00:00:00+00')
 FROM (SELECT unnest(@lead_ids::uuid[]) AS lead_id, unnest(@entries::text[]) AS entries,
              unnest(@expires_ats::timestamptz[]) AS expires_at) u
 ON CONFLICT (org_id, lead_id) DO UPDATE SET entries = excluded.entries, expires_at = excluded.expires_at;
@@ -174,9 +174,9 @@ LIMIT @batch_size;
 -- Entries of leads that cannot be rescored (deleted, merged, converted) stop counting all the same:
 -- they leave the ledger, which keeps the rest in order.
 UPDATE lead_score_ledgers l
-SET entries = coalesce((SELECT jsonb_agg(x.e ORDER BY x.n) FROM jsonb_array_elements(l.entries) WITH ORDINALITY AS x (e, n)
-                        WHERE NOT x.e ? 'expires' OR (x.e ->> 'expires')::timestamptz > @now::timestamptz), '[]'),
-    expires_at = (SELECT min((x.e ->> 'expires')::timestamptz) FROM jsonb_array_elements(l.entries) AS x (e)
+SET entries = coalesce((SELECT json_agg(x.e ORDER BY x.n) FROM json_array_elements(l.entries) WITH ORDINALITY AS x (e, n)
+                        WHERE x.e ->> 'expires' IS NULL OR (x.e ->> 'expires')::timestamptz > @now::timestamptz), '[]'),
+    expires_at = (SELECT min((x.e ->> 'expires')::timestamptz) FROM json_array_elements(l.entries) AS x (e)
                   WHERE (x.e ->> 'expires')::timestamptz > @now::timestamptz)
 WHERE l.org_id = @org_id AND l.lead_id = ANY(@lead_ids::uuid[]) AND l.expires_at <= @now::timestamptz;
 

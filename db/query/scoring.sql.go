@@ -188,9 +188,9 @@ func (q *Queries) DeleteScoringRule(ctx context.Context, arg DeleteScoringRulePa
 
 const dropExpiredScoreEntries = `-- name: DropExpiredScoreEntries :exec
 UPDATE lead_score_ledgers l
-SET entries = coalesce((SELECT jsonb_agg(x.e ORDER BY x.n) FROM jsonb_array_elements(l.entries) WITH ORDINALITY AS x (e, n)
-                        WHERE NOT x.e ? 'expires' OR (x.e ->> 'expires')::timestamptz > $1::timestamptz), '[]'),
-    expires_at = (SELECT min((x.e ->> 'expires')::timestamptz) FROM jsonb_array_elements(l.entries) AS x (e)
+SET entries = coalesce((SELECT json_agg(x.e ORDER BY x.n) FROM json_array_elements(l.entries) WITH ORDINALITY AS x (e, n)
+                        WHERE x.e ->> 'expires' IS NULL OR (x.e ->> 'expires')::timestamptz > $1::timestamptz), '[]'),
+    expires_at = (SELECT min((x.e ->> 'expires')::timestamptz) FROM json_array_elements(l.entries) AS x (e)
                   WHERE (x.e ->> 'expires')::timestamptz > $1::timestamptz)
 WHERE l.org_id = $2 AND l.lead_id = ANY($3::uuid[]) AND l.expires_at <= $1::timestamptz
 `
@@ -871,7 +871,7 @@ func (q *Queries) NextScorableLeadIDs(ctx context.Context, arg NextScorableLeadI
 
 const saveScoreLedgers = `-- name: SaveScoreLedgers :exec
 INSERT INTO lead_score_ledgers AS l (org_id, lead_id, entries, expires_at)
-SELECT $1::uuid, u.lead_id, u.entries::jsonb, nullif(u.expires_at, '0001-01-01 00:00:00+00')
+SELECT $1::uuid, u.lead_id, u.entries::json, nullif(u.expires_at, '0001-01-01 00:00:00+00')
 FROM (SELECT unnest($2::uuid[]) AS lead_id, unnest($3::text[]) AS entries,
              unnest($4::timestamptz[]) AS expires_at) u
 ON CONFLICT (org_id, lead_id) DO UPDATE SET entries = excluded.entries, expires_at = excluded.expires_at
@@ -884,7 +884,7 @@ type SaveScoreLedgersParams struct {
 	ExpiresAts []time.Time
 }
 
-// New ledgers of several leads in one statement: each a jsonb array of entries, with the earliest
+// New ledgers of several leads in one statement: each a JSON array of entries, with the earliest
 // expiry among them (zero: none).
 func (q *Queries) SaveScoreLedgers(ctx context.Context, arg SaveScoreLedgersParams) error {
 	_, err := q.db.Exec(ctx, saveScoreLedgers,

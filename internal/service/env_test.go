@@ -43,7 +43,11 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := db.Open(ctx, dbtest.URL(t), db.PoolOptions{MaxConns: 10})
+	opts := db.PoolOptions{MaxConns: 10}
+	if benchTracer != nil {
+		opts.Tracer = benchTracer
+	}
+	pool, err := db.Open(ctx, dbtest.URL(t), opts)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -11,7 +11,7 @@ import (
 	"github.com/rapportcrm/rapport/internal/rules/scoring"
 )
 
-// A lead's score ledger is stored as one jsonb array (lead_score_ledgers.entries, migration 00007):
+// A lead's score ledger is stored as one JSON array (lead_score_ledgers.entries, migration 00007):
 // one object per award, in the order scoring.Set.Evaluate gives them (fit by rule, then engagement
 // by event time). ledgerEntry is the shape of one object; "event" and "expires" are left out when
 // there is none (fit points, no decay).
@@ -102,7 +102,7 @@ func appendJSONTime(b []byte, t time.Time) []byte {
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and control characters escaped,
-// invalid UTF-8 and NUL replaced (PostgreSQL's jsonb refuses both), everything else as it is.
+// invalid UTF-8 and NUL replaced (PostgreSQL's text and jsonb refuse them), everything else as it is.
 func appendJSONString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')

@@ -139,7 +139,7 @@ func (w *writer) scorer() (*scorer, error) {
 // scoreLeads recomputes the ledgers and scores of the given leads (at most a few thousand) under the
 // organization's active rules, set-based: the leads are read and locked with one statement, their
 // events and current ledgers with one each; only ledgers and leads that changed are written, one
-// statement each (a ledger is one jsonb row per lead). It applies the thresholds (qualification,
+// statement each (a ledger is one JSON row per lead). It applies the thresholds (qualification,
 // nurture enrolment, demotion) and emits lead.scored (the total or grade changed), lead.qualified and
 // lead.nurture_enrolled. It returns how many leads it scored and how many of their scores changed.
 func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
@@ -292,8 +292,8 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 			return 0, 0, err
 		}
 	}
-	for i := range quals {
-		if err := w.onQualified(&quals[i]); err != nil {
+	if len(quals) > 0 {
+		if err := w.onQualified(quals); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -46,7 +46,7 @@ func (e *env) ledger(id crm.ID) []string {
 	e.t.Helper()
 	rows, err := e.pool.Query(e.ctx, `SELECT format('%s v%s %s %s %s %s %s %s', x.e->>'rule', x.e->>'version', x.e->>'event',
 		x.e->>'part', x.e->>'points', x.e->>'reason', (x.e->>'at')::timestamptz, (x.e->>'expires')::timestamptz)
-		FROM lead_score_ledgers l, jsonb_array_elements(l.entries) AS x (e) WHERE l.lead_id = $1 ORDER BY 1`, id)
+		FROM lead_score_ledgers l, json_array_elements(l.entries) AS x (e) WHERE l.lead_id = $1 ORDER BY 1`, id)
 	require.NoError(e.t, err)
 	defer rows.Close()
 	var out []string
@@ -340,9 +340,9 @@ func TestRescoreRunWalksEveryLeadAndDecayRemovesExpiredPoints(t *testing.T) {
 	// Expired points, also of a lead that is no longer scored (deleted): both leave the ledger.
 	for _, id := range leads[:2] {
 		_, err = e.pool.Exec(e.ctx, `UPDATE lead_score_ledgers
-			SET entries = entries || jsonb_build_array(jsonb_build_object('rule', $3::uuid, 'version', 1, 'event', gen_random_uuid(),
+			SET entries = (entries::jsonb || jsonb_build_array(jsonb_build_object('rule', $3::uuid, 'version', 1, 'event', gen_random_uuid(),
 			        'part', 'engagement', 'points', 20, 'reason', 'old webinar', 'at', now() - interval '100 days',
-			        'expires', now() - interval '10 days')),
+			        'expires', now() - interval '10 days')))::json,
 			    expires_at = now() - interval '10 days'
 			WHERE org_id = $1 AND lead_id = $2`, e.org.ID, id, ruleID)
 		require.NoError(t, err)
@@ -362,7 +362,7 @@ func TestRescoreRunWalksEveryLeadAndDecayRemovesExpiredPoints(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n, 2)
 	require.Equal(t, int32(40), e.score(leads[0]).Total)
-	require.Zero(t, e.count(`SELECT count(*) FROM lead_score_ledgers l, jsonb_array_elements(l.entries) AS x (e)
+	require.Zero(t, e.count(`SELECT count(*) FROM lead_score_ledgers l, json_array_elements(l.entries) AS x (e)
 		WHERE (x.e->>'expires')::timestamptz <= now()`))
 	require.Zero(t, e.count("SELECT count(*) FROM lead_score_ledgers WHERE expires_at <= now()"))
 	require.Equal(t, kept, e.ledger(leads[1]), "the deleted lead keeps its other entries")
