@@ -193,6 +193,11 @@ WHERE org_id = @org_id AND status = 'running' AND id <> @keep_id;
 -- name: LockScoringRun :one
 SELECT * FROM scoring_runs WHERE org_id = @org_id AND id = @id FOR UPDATE;
 
+-- name: ShareScoringRun :one
+-- The run's status, locked against a change (a newer run superseding it) until the batch commits;
+-- the batches of one round take this lock side by side.
+SELECT status FROM scoring_runs WHERE org_id = @org_id AND id = @id FOR SHARE;
+
 -- name: GetScoringRun :one
 SELECT * FROM scoring_runs WHERE org_id = @org_id AND id = @id;
 

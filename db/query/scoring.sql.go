@@ -933,6 +933,24 @@ func (q *Queries) ScoreLedgersOfLeads(ctx context.Context, arg ScoreLedgersOfLea
 	return items, nil
 }
 
+const shareScoringRun = `-- name: ShareScoringRun :one
+SELECT status FROM scoring_runs WHERE org_id = $1 AND id = $2 FOR SHARE
+`
+
+type ShareScoringRunParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+// The run's status, locked against a change (a newer run superseding it) until the batch commits;
+// the batches of one round take this lock side by side.
+func (q *Queries) ShareScoringRun(ctx context.Context, arg ShareScoringRunParams) (string, error) {
+	row := q.db.QueryRow(ctx, shareScoringRun, arg.OrgID, arg.ID)
+	var status string
+	err := row.Scan(&status)
+	return status, err
+}
+
 const simulationLeads = `-- name: SimulationLeads :many
 SELECT org_id, id, status, status_reason, name, title, company, email, phone, website, registration_code, industry, company_size, country, region, city, source, campaign, utm, owner_id, team_id, assigned_at, score_total, score_fit, score_engagement, grade, qualified_at, nurtured_at, sla_state, sla_due_at, contacted_at, spam, touch_count, first_touch_at, last_touch_at, converted_at, contact_id, account_id, opportunity_id, merged_into_id, custom, created_at, updated_at, deleted_at, version FROM leads
 WHERE org_id = $1 AND id > $2 AND created_at >= $3 AND deleted_at IS NULL AND merged_into_id IS NULL

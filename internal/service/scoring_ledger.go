@@ -26,7 +26,8 @@ type ledgerEntry struct {
 	Expires time.Time    `json:"expires"`
 }
 
-// parseLedger reads a stored ledger into awards.
+// parseLedger reads a stored ledger into awards, with times in UTC (ledgers converted by migration
+// 00007 wrote them with the offset of the session's time zone).
 func parseLedger(data []byte) ([]scoring.Award, error) {
 	var entries []ledgerEntry
 	if err := json.Unmarshal(data, &entries); err != nil {
@@ -35,7 +36,7 @@ func parseLedger(data []byte) ([]scoring.Award, error) {
 	out := make([]scoring.Award, len(entries))
 	for i, e := range entries {
 		out[i] = scoring.Award{RuleID: e.Rule, RuleVersion: e.Version, EventID: e.Event, Part: e.Part, Points: e.Points,
-			Reason: e.Reason, AwardedAt: e.At, ExpiresAt: e.Expires}
+			Reason: e.Reason, AwardedAt: e.At.UTC(), ExpiresAt: e.Expires.UTC()}
 	}
 	return out, nil
 }

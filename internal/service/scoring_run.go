@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/rapportcrm/rapport/db/query"
@@ -42,39 +43,52 @@ func (s *Service) ScoreLeads(ctx context.Context, orgID crm.ID, leadIDs []crm.ID
 	return nil
 }
 
-// RescoreLeads continues an organization-wide rescoring run: batch after batch, each in its own
-// transaction that also advances the run's cursor, so a retry resumes after the last committed
-// batch. It stops when every lead is scored or the run was superseded by a newer rule change.
+// rescoreWorkers is how many batches of an organization-wide rescore run side by side, each in its
+// own transaction on its own connection. Most of a rescore is the database's work, one statement at
+// a time per connection: two batches keep two cores busy.
+const rescoreWorkers = 2
+
+// RescoreLeads continues an organization-wide rescoring run in rounds of rescoreWorkers batches
+// that run side by side, each in its own transaction, after which one more transaction advances the
+// run's cursor and counts past the round. A retry resumes after the last committed round (a round
+// whose batches committed but whose cursor did not is scored again, which changes nothing). It stops
+// when every lead is scored or the run was superseded by a newer rule change.
 func (s *Service) RescoreLeads(ctx context.Context, orgID, runID crm.ID) error {
 	a := crm.SystemActor(orgID)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		finished := false
-		err := s.write(ctx, a, func(w *writer) error {
-			run, err := w.q.LockScoringRun(w.ctx, query.LockScoringRunParams{OrgID: orgID, ID: runID})
-			if err != nil {
+		var (
+			run query.ScoringRun
+			ids []crm.ID
+		)
+		err := s.read(ctx, a, func(q *query.Queries) (err error) {
+			if run, err = q.GetScoringRun(ctx, query.GetScoringRunParams{OrgID: orgID, ID: runID}); err != nil || run.Status != "running" {
 				return err
-			}
-			if run.Status != "running" {
-				finished = true
-				return nil
 			}
 			after := crm.NilID
 			if run.LastLeadID != nil {
 				after = *run.LastLeadID
 			}
-			ids, err := w.q.NextScorableLeadIDs(w.ctx, query.NextScorableLeadIDsParams{OrgID: orgID, AfterID: after, BatchSize: scoreBatch})
-			if err != nil {
+			ids, err = q.NextScorableLeadIDs(ctx, query.NextScorableLeadIDsParams{OrgID: orgID, AfterID: after, BatchSize: scoreBatch * rescoreWorkers})
+			return err
+		})
+		if err != nil || run.Status != "running" {
+			return err
+		}
+		scored, changed, err := s.rescoreRound(ctx, a, runID, ids)
+		if err != nil {
+			return err
+		}
+		finished := len(ids) < scoreBatch*rescoreWorkers
+		err = s.write(ctx, a, func(w *writer) error {
+			locked, err := w.q.LockScoringRun(w.ctx, query.LockScoringRunParams{OrgID: orgID, ID: runID})
+			if err != nil || locked.Status != "running" {
+				finished = true
 				return err
 			}
-			scored, changed, err := w.scoreLeads(ids)
-			if err != nil {
-				return err
-			}
-			finished = len(ids) < scoreBatch
-			last := &after
+			last := locked.LastLeadID
 			if len(ids) > 0 {
 				last = &ids[len(ids)-1]
 			}
@@ -85,6 +99,39 @@ func (s *Service) RescoreLeads(ctx context.Context, orgID, runID crm.ID) error {
 			return err
 		}
 	}
+}
+
+// rescoreRound scores the leads of one round of a run in batches side by side, each batch only
+// while the run is still running, and returns how many leads were scored and changed.
+func (s *Service) rescoreRound(ctx context.Context, a *crm.Actor, runID crm.ID, ids []crm.ID) (scored, changed int, err error) {
+	batches := slices.Collect(slices.Chunk(ids, scoreBatch))
+	type result struct {
+		scored, changed int
+		err             error
+	}
+	results := make([]result, len(batches))
+	var wg sync.WaitGroup
+	for i, batch := range batches {
+		wg.Go(func() {
+			r := &results[i]
+			r.err = s.write(ctx, a, func(w *writer) error {
+				status, err := w.q.ShareScoringRun(w.ctx, query.ShareScoringRunParams{OrgID: a.OrgID, ID: runID})
+				if err != nil || status != "running" {
+					return err
+				}
+				r.scored, r.changed, err = w.scoreLeads(batch)
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.err != nil {
+			return 0, 0, r.err
+		}
+		scored, changed = scored+r.scored, changed+r.changed
+	}
+	return scored, changed, nil
 }
 
 // DecayScores rescores, in every organization, the leads with ledger entries whose behaviour points

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/rules/scoring"
 	"github.com/rapportcrm/rapport/internal/service"
@@ -400,4 +401,39 @@ func TestSimulateScoringRules(t *testing.T) {
 	requireCode(t, err, crm.EINVALID, "operator")
 	_, err = e.svc.SimulateScoringRules(e.ctx, e.rep1, rules, nil)
 	requireCode(t, err, crm.EFORBIDDEN)
+}
+
+func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lead := e.prospect("wang@acme.cn", "CEO", "Manufacturing", 500)
+	at := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	visit := ev("p1", scoring.PageVisit, "https://acme.cn/pricing", at)
+	open := ev("o1", scoring.EmailOpen, "newsletter \"11\"", at.Add(time.Hour))
+	visit.LeadID, open.LeadID = lead, lead
+	e.track(e.admin, visit, open)
+	require.NoError(t, e.svc.ScoreLeads(e.ctx, e.org.ID, []crm.ID{lead}))
+	want := e.ledger(lead)
+	require.Len(t, want, 5)
+	wantBreakdown, err := e.svc.ScoreBreakdowns(e.ctx, e.admin, []crm.ID{lead})
+	require.NoError(t, err)
+
+	// The database as the previous version left it: one row per entry, no ledgers.
+	_, err = e.pool.Exec(e.ctx, `INSERT INTO lead_score_entries (org_id, lead_id, rule_id, rule_version, event_id, part, points, reason, awarded_at, expires_at)
+		SELECT l.org_id, l.lead_id, (x.e->>'rule')::uuid, (x.e->>'version')::int, (x.e->>'event')::uuid, x.e->>'part',
+		       (x.e->>'points')::int, x.e->>'reason', (x.e->>'at')::timestamptz, (x.e->>'expires')::timestamptz
+		FROM lead_score_ledgers l, json_array_elements(l.entries) AS x (e)`)
+	require.NoError(t, err)
+	_, err = e.pool.Exec(e.ctx, "DROP TABLE lead_score_ledgers; DELETE FROM goose_db_version WHERE version_id = 7")
+	require.NoError(t, err)
+	require.NoError(t, db.Migrate(e.ctx, e.url))
+
+	require.Equal(t, want, e.ledger(lead))
+	got, err := e.svc.ScoreBreakdowns(e.ctx, e.admin, []crm.ID{lead})
+	require.NoError(t, err)
+	require.Equal(t, wantBreakdown, got, "the same entries in the same order")
+	scored := e.count("SELECT count(*) FROM events WHERE record_id = $1 AND type = 'lead.scored'", lead)
+	require.NoError(t, e.svc.ScoreLeads(e.ctx, e.org.ID, []crm.ID{lead}))
+	require.Equal(t, want, e.ledger(lead), "a converted ledger is the one scoring writes")
+	require.Equal(t, scored, e.count("SELECT count(*) FROM events WHERE record_id = $1 AND type = 'lead.scored'", lead))
 }
