@@ -190,14 +190,6 @@ UPDATE scoring_runs
 SET status = 'superseded', updated_at = @now, finished_at = @now
 WHERE org_id = @org_id AND status = 'running' AND id <> @keep_id;
 
--- name: LockScoringRun :one
-SELECT * FROM scoring_runs WHERE org_id = @org_id AND id = @id FOR UPDATE;
-
--- name: ShareScoringRun :one
--- The run's status, locked against a change (a newer run superseding it) until the batch commits;
--- the batches of one round take this lock side by side.
-SELECT status FROM scoring_runs WHERE org_id = @org_id AND id = @id FOR SHARE;
-
 -- name: GetScoringRun :one
 SELECT * FROM scoring_runs WHERE org_id = @org_id AND id = @id;
 
@@ -207,9 +199,11 @@ WHERE org_id = @org_id
 ORDER BY started_at DESC, id DESC
 LIMIT @max_rows;
 
--- name: AdvanceScoringRun :exec
+-- name: AdvanceScoringRun :execrows
+-- Moves a running run's cursor and counts past batches that committed; no row when the run is no
+-- longer running (a newer one superseded it).
 UPDATE scoring_runs
 SET done = done + @scored::int, changed = changed + @changed::int, last_lead_id = @last_lead_id, updated_at = @now,
     status = CASE WHEN @finished::bool THEN 'done' ELSE status END,
     finished_at = CASE WHEN @finished::bool THEN @now ELSE finished_at END
-WHERE org_id = @org_id AND id = @id;
+WHERE org_id = @org_id AND id = @id AND status = 'running';

@@ -12,12 +12,12 @@ import (
 	"github.com/google/uuid"
 )
 
-const advanceScoringRun = `-- name: AdvanceScoringRun :exec
+const advanceScoringRun = `-- name: AdvanceScoringRun :execrows
 UPDATE scoring_runs
 SET done = done + $1::int, changed = changed + $2::int, last_lead_id = $3, updated_at = $4,
     status = CASE WHEN $5::bool THEN 'done' ELSE status END,
     finished_at = CASE WHEN $5::bool THEN $4 ELSE finished_at END
-WHERE org_id = $6 AND id = $7
+WHERE org_id = $6 AND id = $7 AND status = 'running'
 `
 
 type AdvanceScoringRunParams struct {
@@ -30,8 +30,10 @@ type AdvanceScoringRunParams struct {
 	ID         uuid.UUID
 }
 
-func (q *Queries) AdvanceScoringRun(ctx context.Context, arg AdvanceScoringRunParams) error {
-	_, err := q.db.Exec(ctx, advanceScoringRun,
+// Moves a running run's cursor and counts past batches that committed; no row when the run is no
+// longer running (a newer one superseded it).
+func (q *Queries) AdvanceScoringRun(ctx context.Context, arg AdvanceScoringRunParams) (int64, error) {
+	result, err := q.db.Exec(ctx, advanceScoringRun,
 		arg.Scored,
 		arg.Changed,
 		arg.LastLeadID,
@@ -40,7 +42,10 @@ func (q *Queries) AdvanceScoringRun(ctx context.Context, arg AdvanceScoringRunPa
 		arg.OrgID,
 		arg.ID,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const attachVisitorEvents = `-- name: AttachVisitorEvents :execrows
@@ -807,34 +812,6 @@ func (q *Queries) LockScoringRule(ctx context.Context, arg LockScoringRuleParams
 	return i, err
 }
 
-const lockScoringRun = `-- name: LockScoringRun :one
-SELECT org_id, id, status, reason, total, done, changed, last_lead_id, started_at, updated_at, finished_at FROM scoring_runs WHERE org_id = $1 AND id = $2 FOR UPDATE
-`
-
-type LockScoringRunParams struct {
-	OrgID uuid.UUID
-	ID    uuid.UUID
-}
-
-func (q *Queries) LockScoringRun(ctx context.Context, arg LockScoringRunParams) (ScoringRun, error) {
-	row := q.db.QueryRow(ctx, lockScoringRun, arg.OrgID, arg.ID)
-	var i ScoringRun
-	err := row.Scan(
-		&i.OrgID,
-		&i.ID,
-		&i.Status,
-		&i.Reason,
-		&i.Total,
-		&i.Done,
-		&i.Changed,
-		&i.LastLeadID,
-		&i.StartedAt,
-		&i.UpdatedAt,
-		&i.FinishedAt,
-	)
-	return i, err
-}
-
 const nextScorableLeadIDs = `-- name: NextScorableLeadIDs :many
 SELECT id FROM leads
 WHERE org_id = $1 AND id > $2 AND deleted_at IS NULL AND merged_into_id IS NULL AND status <> 'converted'
@@ -931,24 +908,6 @@ func (q *Queries) ScoreLedgersOfLeads(ctx context.Context, arg ScoreLedgersOfLea
 		return nil, err
 	}
 	return items, nil
-}
-
-const shareScoringRun = `-- name: ShareScoringRun :one
-SELECT status FROM scoring_runs WHERE org_id = $1 AND id = $2 FOR SHARE
-`
-
-type ShareScoringRunParams struct {
-	OrgID uuid.UUID
-	ID    uuid.UUID
-}
-
-// The run's status, locked against a change (a newer run superseding it) until the batch commits;
-// the batches of one round take this lock side by side.
-func (q *Queries) ShareScoringRun(ctx context.Context, arg ShareScoringRunParams) (string, error) {
-	row := q.db.QueryRow(ctx, shareScoringRun, arg.OrgID, arg.ID)
-	var status string
-	err := row.Scan(&status)
-	return status, err
 }
 
 const simulationLeads = `-- name: SimulationLeads :many

@@ -74,6 +74,13 @@ func BenchmarkRescoreOrganization(b *testing.B) {
 		goAfter, pgAfter := cpuTimes(e)
 		if benchTracer != nil {
 			benchTracer.report()
+			rows, _ := e.pool.Query(e.ctx, "SELECT type || ' ' || count(*) || ' ' || avg(length(changes::text))::int || ' ' || coalesce(avg(length(snapshot::text))::int, 0) FROM events GROUP BY type")
+			for rows.Next() {
+				var s string
+				_ = rows.Scan(&s)
+				fmt.Println(s)
+			}
+			rows.Close()
 		}
 		require.Equal(b, n, e.count("SELECT done FROM scoring_runs WHERE id = $1", run))
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "leads/s")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/rapportcrm/rapport/db/query"
@@ -45,93 +44,107 @@ func (s *Service) ScoreLeads(ctx context.Context, orgID crm.ID, leadIDs []crm.ID
 
 // rescoreWorkers is how many batches of an organization-wide rescore run side by side, each in its
 // own transaction on its own connection. Most of a rescore is the database's work, one statement at
-// a time per connection: two batches keep two cores busy.
-const rescoreWorkers = 2
+// a time per connection, and each batch alternates between the database and Go: three batches in
+// flight keep the two cores of a small server busy where two left gaps.
+const rescoreWorkers = 3
 
-// RescoreLeads continues an organization-wide rescoring run in rounds of rescoreWorkers batches
-// that run side by side, each in its own transaction, after which one more transaction advances the
-// run's cursor and counts past the round. A retry resumes after the last committed round (a round
-// whose batches committed but whose cursor did not is scored again, which changes nothing). It stops
-// when every lead is scored or the run was superseded by a newer rule change.
+// RescoreLeads continues an organization-wide rescoring run: it walks the leads in ID order in
+// batches of scoreBatch, rescoreWorkers of them in flight at once, each scored in its own
+// transaction. As batches commit, the run's cursor and counts move past the ones that committed
+// without a gap, so a retry resumes after them (a batch that committed beyond a gap is scored again,
+// which changes nothing). It stops when every lead is scored or the run was superseded by a newer
+// rule change; the batches in flight still commit, which is harmless: scoring reads the rules after
+// locking its leads, so whichever run scores a lead last scores it by the rules as they are.
 func (s *Service) RescoreLeads(ctx context.Context, orgID, runID crm.ID) error {
 	a := crm.SystemActor(orgID)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var (
-			run query.ScoringRun
-			ids []crm.ID
-		)
-		err := s.read(ctx, a, func(q *query.Queries) (err error) {
-			if run, err = q.GetScoringRun(ctx, query.GetScoringRunParams{OrgID: orgID, ID: runID}); err != nil || run.Status != "running" {
-				return err
-			}
-			after := crm.NilID
-			if run.LastLeadID != nil {
-				after = *run.LastLeadID
-			}
-			ids, err = q.NextScorableLeadIDs(ctx, query.NextScorableLeadIDsParams{OrgID: orgID, AfterID: after, BatchSize: scoreBatch * rescoreWorkers})
-			return err
-		})
-		if err != nil || run.Status != "running" {
-			return err
-		}
-		scored, changed, err := s.rescoreRound(ctx, a, runID, ids)
-		if err != nil {
-			return err
-		}
-		finished := len(ids) < scoreBatch*rescoreWorkers
-		err = s.write(ctx, a, func(w *writer) error {
-			locked, err := w.q.LockScoringRun(w.ctx, query.LockScoringRunParams{OrgID: orgID, ID: runID})
-			if err != nil || locked.Status != "running" {
-				finished = true
-				return err
-			}
-			last := locked.LastLeadID
-			if len(ids) > 0 {
-				last = &ids[len(ids)-1]
-			}
-			return w.q.AdvanceScoringRun(w.ctx, query.AdvanceScoringRunParams{OrgID: orgID, ID: runID, Scored: int32(scored),
-				Changed: int32(changed), LastLeadID: last, Now: w.now, Finished: finished})
-		})
-		if err != nil || finished {
-			return err
-		}
+	var run query.ScoringRun
+	err := s.read(ctx, a, func(q *query.Queries) (err error) {
+		run, err = q.GetScoringRun(ctx, query.GetScoringRunParams{OrgID: orgID, ID: runID})
+		return err
+	})
+	if err != nil || run.Status != "running" {
+		return err
 	}
-}
-
-// rescoreRound scores the leads of one round of a run in batches side by side, each batch only
-// while the run is still running, and returns how many leads were scored and changed.
-func (s *Service) rescoreRound(ctx context.Context, a *crm.Actor, runID crm.ID, ids []crm.ID) (scored, changed int, err error) {
-	batches := slices.Collect(slices.Chunk(ids, scoreBatch))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	type result struct {
-		scored, changed int
-		err             error
+		seq, scored, changed int
+		err                  error
 	}
-	results := make([]result, len(batches))
-	var wg sync.WaitGroup
-	for i, batch := range batches {
-		wg.Go(func() {
-			r := &results[i]
-			r.err = s.write(ctx, a, func(w *writer) error {
-				status, err := w.q.ShareScoringRun(w.ctx, query.ShareScoringRunParams{OrgID: a.OrgID, ID: runID})
-				if err != nil || status != "running" {
-					return err
-				}
-				r.scored, r.changed, err = w.scoreLeads(batch)
+	var (
+		cursor    = run.LastLeadID
+		after     = idOf(cursor)
+		results   = make(chan result)
+		lasts     []crm.ID           // the last lead of each batch sent, by sequence number
+		committed = map[int]result{} // batches that committed after a gap
+		counted   int                // batches counted in the run: a prefix of lasts
+		inflight  int
+		exhausted bool // no leads after the last batch sent
+		stopped   bool // finished or superseded
+	)
+	advance := func(p query.AdvanceScoringRunParams) error {
+		return s.write(ctx, a, func(w *writer) error {
+			p.OrgID, p.ID, p.Now = orgID, runID, w.now
+			n, err := w.q.AdvanceScoringRun(w.ctx, p)
+			stopped = stopped || p.Finished || n == 0
+			return err
+		})
+	}
+	for {
+		for err == nil && !exhausted && !stopped && inflight < rescoreWorkers {
+			var ids []crm.ID
+			err = s.read(ctx, a, func(q *query.Queries) (err error) {
+				ids, err = q.NextScorableLeadIDs(ctx, query.NextScorableLeadIDsParams{OrgID: orgID, AfterID: after, BatchSize: scoreBatch})
 				return err
 			})
-		})
-	}
-	wg.Wait()
-	for _, r := range results {
-		if r.err != nil {
-			return 0, 0, r.err
+			exhausted = err == nil && len(ids) < scoreBatch
+			if len(ids) == 0 {
+				break
+			}
+			after = ids[len(ids)-1]
+			lasts = append(lasts, after)
+			inflight++
+			go func(r result) {
+				r.err = s.write(ctx, a, func(w *writer) (err error) {
+					r.scored, r.changed, err = w.scoreLeads(ids)
+					return err
+				})
+				results <- r
+			}(result{seq: len(lasts) - 1})
 		}
-		scored, changed = scored+r.scored, changed+r.changed
+		if inflight == 0 {
+			break
+		}
+		r := <-results
+		inflight--
+		if err == nil {
+			err = r.err
+		}
+		if err != nil {
+			cancel() // and collect the batches in flight
+			continue
+		}
+		committed[r.seq] = r
+		var p query.AdvanceScoringRunParams
+		for ; counted < len(lasts); counted++ {
+			c, ok := committed[counted]
+			if !ok {
+				break
+			}
+			delete(committed, counted)
+			p.Scored, p.Changed, p.LastLeadID = p.Scored+int32(c.scored), p.Changed+int32(c.changed), &lasts[counted]
+		}
+		if p.LastLeadID != nil {
+			cursor = p.LastLeadID
+			p.Finished = exhausted && counted == len(lasts)
+			err = advance(p)
+		}
 	}
-	return scored, changed, nil
+	if err != nil || stopped {
+		return err
+	}
+	// The last batch was full: the read after it found no more leads.
+	return advance(query.AdvanceScoringRunParams{LastLeadID: cursor, Finished: true})
 }
 
 // DecayScores rescores, in every organization, the leads with ledger entries whose behaviour points
@@ -193,13 +206,15 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 	if len(ids) == 0 {
 		return 0, 0, nil
 	}
-	sc, err := w.scorer()
-	if err != nil {
-		return 0, 0, err
-	}
 	org := w.actor.OrgID
 	rows, err := w.q.LockLeadsForScoring(w.ctx, query.LockLeadsForScoringParams{OrgID: org, Ids: ids})
 	if err != nil || len(rows) == 0 {
+		return 0, 0, err
+	}
+	// The rules are read after the leads are locked: a rule change committed before this point is
+	// seen, and one committed later starts a rescore that waits for these leads.
+	sc, err := w.scorer()
+	if err != nil {
 		return 0, 0, err
 	}
 	leadIDs := make([]crm.ID, len(rows))

@@ -437,3 +437,30 @@ func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
 	require.Equal(t, want, e.ledger(lead), "a converted ledger is the one scoring writes")
 	require.Equal(t, scored, e.count("SELECT count(*) FROM events WHERE record_id = $1 AND type = 'lead.scored'", lead))
 }
+
+func TestRescoreRunScoresBatchesSideBySide(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const n = 4500 // three batches, the last one short
+	_, err := e.pool.Exec(e.ctx, `
+		INSERT INTO leads (org_id, id, name, title, email, source, first_touch_at, last_touch_at, created_at, updated_at)
+		SELECT $1, gen_random_uuid(), 'Lead ' || i, CASE WHEN i % 2 = 0 THEN 'CEO' ELSE 'Engineer' END,
+		       'lead' || i || '@walk.test', 'api', now(), now(), now(), now()
+		FROM generate_series(1, $2::int) AS i`, e.org.ID, n)
+	require.NoError(t, err)
+	_, run, err := e.svc.CreateScoringRule(e.ctx, e.admin, service.ScoringRuleInput{Kind: scoring.Attribute, Name: "Walk",
+		Field: "emailDomain", Operator: "eq", Value: json.RawMessage(`"walk.test"`), Points: 30})
+	require.NoError(t, err)
+	require.Equal(t, int32(n), run.Total)
+	require.NoError(t, e.svc.RescoreLeads(e.ctx, e.org.ID, run.ID))
+	got, err := e.svc.ScoringRun(e.ctx, e.admin, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, "done", got.Status)
+	require.Equal(t, int32(n), got.Done)
+	require.Equal(t, int32(n), got.Changed)
+	require.Equal(t, n/2, e.count("SELECT count(*) FROM leads WHERE org_id = $1 AND score_total = 40", e.org.ID))
+	require.Equal(t, n/2, e.count("SELECT count(*) FROM leads WHERE org_id = $1 AND score_total = 30", e.org.ID))
+	require.Equal(t, n, e.count("SELECT count(*) FROM lead_score_ledgers WHERE org_id = $1", e.org.ID))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM scoring_runs r
+		WHERE r.id = $1 AND r.last_lead_id = (SELECT id FROM leads WHERE org_id = r.org_id ORDER BY id DESC LIMIT 1)`, run.ID), "the cursor is past the last lead")
+}
