@@ -45,8 +45,8 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	opts := db.PoolOptions{MaxConns: 10}
-	if benchTracer != nil {
-		opts.Tracer = benchTracer
+	if statementTimes != nil {
+		opts.Tracer = statementTimes
 	}
 	url := dbtest.URL(t)
 	pool, err := db.Open(ctx, url, opts)

@@ -95,7 +95,7 @@ func (w *writer) storeDecisions(ds ...AssignmentDecision) error {
 // effect (a turn taken, one more open lead for the new owner) to the next.
 type router struct {
 	rules    []routing.Rule
-	sticky   map[crm.ID][]stickyOwner     // by lead, in precedence order
+	sticky   map[crm.ID][]stickyOwner      // by lead, in precedence order
 	people   map[crm.ID]*routing.Candidate // by user
 	members  map[crm.ID][]crm.ID           // by rule: its team's members in user-ID order, or its user
 	turns    map[crm.ID]crm.ID             // by rule
