@@ -64,6 +64,21 @@ func ev(key string, typ scoring.EventType, url string, at time.Time) service.Lea
 	return service.LeadActivityInput{IdempotencyKey: key, Type: typ, URL: url, OccurredAt: at}
 }
 
+// visitor captures a lead of 25 fit points (title, manufacturing, 500 people) who visited the
+// pricing page (at visited, about two days ago) and opened the e-mail newsletter an hour later, scores
+// it and returns its ID and the time of the visit.
+func (e *env) visitor(email, title, newsletter string) (lead crm.ID, visited time.Time) {
+	e.t.Helper()
+	lead = e.prospect(email, title, "Manufacturing", 500)
+	visited = time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	visit := ev("p1", scoring.PageVisit, "https://acme.cn/pricing", visited)
+	open := ev("o1", scoring.EmailOpen, newsletter, visited.Add(time.Hour))
+	visit.LeadID, open.LeadID = lead, lead
+	e.track(e.admin, visit, open)
+	require.NoError(e.t, e.svc.ScoreLeads(e.ctx, e.org.ID, []crm.ID{lead}))
+	return lead, visited
+}
+
 func (e *env) track(a *crm.Actor, ins ...service.LeadActivityInput) []service.TrackResult {
 	e.t.Helper()
 	res, err := e.svc.TrackLeadActivity(e.ctx, a, ins)
@@ -233,14 +248,7 @@ func TestVisitorEventsAttachToTheIdentifiedLead(t *testing.T) {
 func TestScoringTwiceGivesTheSameLedger(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	lead := e.prospect("chen@acme.cn", "销售总监", "Manufacturing", 500)
-	at := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
-	visit := ev("p1", scoring.PageVisit, "https://acme.cn/pricing", at)
-	open := ev("o1", scoring.EmailOpen, "newsletter", at.Add(time.Hour))
-	visit.LeadID, open.LeadID = lead, lead
-	e.track(e.admin, visit, open)
-
-	require.NoError(t, e.svc.ScoreLeads(e.ctx, e.org.ID, []crm.ID{lead}))
+	lead, at := e.visitor("chen@acme.cn", "销售总监", "newsletter")
 	first := e.ledger(lead)
 	require.Len(t, first, 5)
 	require.Equal(t, leadScore{Total: 42, Fit: 25, Engagement: 17, Grade: "B", Status: "nurturing", Nurtured: true}, e.score(lead))
@@ -406,13 +414,7 @@ func TestSimulateScoringRules(t *testing.T) {
 func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	lead := e.prospect("wang@acme.cn", "CEO", "Manufacturing", 500)
-	at := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
-	visit := ev("p1", scoring.PageVisit, "https://acme.cn/pricing", at)
-	open := ev("o1", scoring.EmailOpen, "newsletter \"11\"", at.Add(time.Hour))
-	visit.LeadID, open.LeadID = lead, lead
-	e.track(e.admin, visit, open)
-	require.NoError(t, e.svc.ScoreLeads(e.ctx, e.org.ID, []crm.ID{lead}))
+	lead, _ := e.visitor("wang@acme.cn", "CEO", "newsletter \"11\"")
 	want := e.ledger(lead)
 	require.Len(t, want, 5)
 	wantBreakdown, err := e.svc.ScoreBreakdowns(e.ctx, e.admin, []crm.ID{lead})
