@@ -30,10 +30,11 @@ WHERE org_id = @org_id AND id = ANY(@ids::uuid[]) AND deleted_at IS NULL
 ORDER BY id
 FOR UPDATE;
 
--- name: AdvanceAssignmentTurn :exec
--- The turn is state of the routing, not an edit of the rule: no version bump.
-UPDATE assignment_rules SET rr_last_user_id = @user_id
-WHERE org_id = @org_id AND id = @id;
+-- name: AdvanceAssignmentTurns :exec
+-- The turns are state of the routing, not edits of the rules: no version bump.
+UPDATE assignment_rules r SET rr_last_user_id = t.user_id
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@user_ids::uuid[]) AS user_id) t
+WHERE r.org_id = @org_id AND r.id = t.id;
 
 -- name: CreateAssignmentRule :exec
 INSERT INTO assignment_rules (org_id, id, position, name, criteria, target_user_id, target_team_id, strategy,
@@ -70,29 +71,44 @@ WHERE u.org_id = @org_id AND (u.team_id = ANY(@team_ids::uuid[]) OR u.id = ANY(@
 ORDER BY u.id;
 
 -- name: StickyOwners :many
--- Owners the person already has: of a contact with the lead's e-mail or phone (kind 1), of an
--- account with the lead's registration code or web domain (kind 2); most recently changed first.
-SELECT kind::int AS kind, owner_id::uuid AS owner_id
-FROM (
-    SELECT 1 AS kind, c.owner_id, c.updated_at
-    FROM contacts c
-    WHERE c.org_id = @org_id AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL
-      AND ((@email::text <> '' AND @email::text = ANY(c.emails)) OR (@phone::text <> '' AND @phone::text = ANY(c.phones)))
-    UNION ALL
-    SELECT 2, a.owner_id, a.updated_at
-    FROM accounts a
-    WHERE a.org_id = @org_id AND a.deleted_at IS NULL AND a.owner_id IS NOT NULL
-      AND ((@registration_code::text <> '' AND a.registration_code = @registration_code::text)
-           OR (@domain::text <> '' AND a.domain = @domain::text))
+-- Owners the people of several leads already have: of a contact with the lead's e-mail or phone
+-- (kind 1), of an account with the lead's registration code or web domain (kind 2); per lead at
+-- most four, contacts first, most recently changed first.
+SELECT p.lead_id::uuid AS lead_id, o.kind::int AS kind, o.owner_id::uuid AS owner_id
+FROM (SELECT unnest(@lead_ids::uuid[]) AS lead_id, unnest(@emails::text[]) AS email, unnest(@phones::text[]) AS phone,
+             unnest(@registration_codes::text[]) AS registration_code, unnest(@domains::text[]) AS domain) p
+CROSS JOIN LATERAL (
+    SELECT x.kind, x.owner_id, x.updated_at
+    FROM (
+        SELECT 1 AS kind, c.owner_id, c.updated_at
+        FROM contacts c
+        WHERE c.org_id = @org_id AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL
+          AND c.id IN (SELECT ch.contact_id FROM contact_channels ch -- see migration 00008
+                       WHERE ch.org_id = @org_id AND ch.value IN (NULLIF(p.email, ''), NULLIF(p.phone, '')))
+        UNION ALL
+        SELECT 2, a.owner_id, a.updated_at
+        FROM accounts a
+        WHERE a.org_id = @org_id AND a.deleted_at IS NULL AND a.owner_id IS NOT NULL
+          AND ((p.registration_code <> '' AND a.registration_code = p.registration_code)
+               OR (p.domain <> '' AND a.domain = p.domain))
+    ) x
+    ORDER BY x.kind, x.updated_at DESC
+    LIMIT 4
 ) o
-ORDER BY kind, updated_at DESC
-LIMIT 4;
+ORDER BY p.lead_id, o.kind, o.updated_at DESC;
 
--- name: InsertAssignmentDecision :exec
+-- name: InsertAssignmentDecisions :exec
+-- Decisions of one actor at one moment in one statement; nil rule, chosen and previous IDs are
+-- stored as NULL.
 INSERT INTO assignment_decisions (org_id, id, lead_id, rule_id, reason, candidates, chosen_id, previous_id, manual,
                                   actor_kind, actor_id, decided_at)
-VALUES (@org_id, @id, @lead_id, @rule_id, @reason, @candidates, @chosen_id, @previous_id, @manual,
-        @actor_kind, @actor_id, @decided_at);
+SELECT @org_id::uuid, u.id, u.lead_id, nullif(u.rule_id, '00000000-0000-0000-0000-000000000000'), u.reason,
+       u.candidates::jsonb, nullif(u.chosen_id, '00000000-0000-0000-0000-000000000000'),
+       nullif(u.previous_id, '00000000-0000-0000-0000-000000000000'), @manual::bool, @actor_kind::text,
+       sqlc.narg('actor_id')::uuid, @decided_at::timestamptz
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@lead_ids::uuid[]) AS lead_id, unnest(@rule_ids::uuid[]) AS rule_id,
+             unnest(@reasons::text[]) AS reason, unnest(@candidates::text[]) AS candidates,
+             unnest(@chosen_ids::uuid[]) AS chosen_id, unnest(@previous_ids::uuid[]) AS previous_id) u;
 
 -- name: ListAssignmentDecisions :many
 SELECT org_id, id, lead_id, rule_id, reason, candidates, chosen_id, previous_id, manual, actor_kind, actor_id, decided_at

@@ -116,43 +116,40 @@ SELECT lead_id::uuid AS lead_id, id, type, url, occurred_at FROM lead_events
 WHERE org_id = @org_id AND lead_id = ANY(@lead_ids::uuid[])
 ORDER BY lead_id, occurred_at, id;
 
--- name: ScoreEntriesOfLeads :many
--- The ledgers of the leads: fit entries first, then engagement by time.
-SELECT e.lead_id, e.rule_id, e.rule_version, e.event_id, e.part, e.points, e.reason, e.awarded_at, e.expires_at
-FROM lead_score_entries e
-WHERE e.org_id = @org_id AND e.lead_id = ANY(@lead_ids::uuid[])
-ORDER BY e.lead_id, e.part DESC, e.awarded_at, e.rule_id, e.event_id;
+-- name: ScoreLedgersOfLeads :many
+-- The ledgers of the leads (those with any), in lead ID order.
+SELECT lead_id, entries FROM lead_score_ledgers
+WHERE org_id = @org_id AND lead_id = ANY(@lead_ids::uuid[])
+ORDER BY lead_id;
 
--- name: DeleteScoreEntries :exec
-DELETE FROM lead_score_entries
+-- name: SaveScoreLedgers :exec
+-- New ledgers of several leads in one statement: each a JSON array of entries, with the earliest
+-- expiry among them (zero: none).
+INSERT INTO lead_score_ledgers AS l (org_id, lead_id, entries, expires_at)
+SELECT @org_id::uuid, u.lead_id, u.entries::json, nullif(u.expires_at, '0001-01-01 00:00:00+00')
+FROM (SELECT unnest(@lead_ids::uuid[]) AS lead_id, unnest(@entries::text[]) AS entries,
+             unnest(@expires_ats::timestamptz[]) AS expires_at) u
+ON CONFLICT (org_id, lead_id) DO UPDATE SET entries = excluded.entries, expires_at = excluded.expires_at;
+
+-- name: DeleteScoreLedgers :exec
+-- The ledgers of leads that no rule gives points any more.
+DELETE FROM lead_score_ledgers
 WHERE org_id = @org_id AND lead_id = ANY(@lead_ids::uuid[]);
 
--- name: InsertScoreEntries :exec
--- Ledger entries in one statement; nil event IDs and zero expiry times are stored as NULL.
-INSERT INTO lead_score_entries (org_id, lead_id, rule_id, rule_version, event_id, part, points, reason, awarded_at, expires_at)
-SELECT @org_id::uuid, unnest(@lead_ids::uuid[]), unnest(@rule_ids::uuid[]), unnest(@rule_versions::int[]),
-       nullif(unnest(@event_ids::uuid[]), '00000000-0000-0000-0000-000000000000'), unnest(@parts::text[]),
-       unnest(@points::int[]), unnest(@reasons::text[]), unnest(@awarded_ats::timestamptz[]),
-       nullif(unnest(@expires_ats::timestamptz[]), '0001-01-01 00:00:00+00');
-
--- name: UpdateLeadScores :exec
--- New scores of several leads. A score is derived: neither version nor updated_at changes.
+-- name: UpdateScoredLeads :exec
+-- New scores of several leads and what the thresholds made of them: a new status, qualification,
+-- entering or leaving the nurture track. A score is derived: it alone moves neither version nor
+-- updated_at; a status change is an edit and moves both.
 UPDATE leads l
-SET score_total = u.total, score_fit = u.fit, score_engagement = u.engagement, grade = u.grade
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@totals::int[]) AS total, unnest(@fits::int[]) AS fit,
-             unnest(@engagements::int[]) AS engagement, unnest(@grades::text[]) AS grade) u
-WHERE l.org_id = @org_id AND l.id = u.id;
-
--- name: UpdateLeadStages :exec
--- Threshold outcomes of several leads: a new status, qualification, entering or leaving the nurture
--- track. A status change is an edit: the version moves.
-UPDATE leads l
-SET status = u.status,
+SET score_total = u.total, score_fit = u.fit, score_engagement = u.engagement, grade = u.grade,
+    status = u.status,
     qualified_at = CASE WHEN u.qualify THEN @now::timestamptz ELSE l.qualified_at END,
     nurtured_at = CASE WHEN u.enrol THEN @now::timestamptz WHEN u.leave THEN NULL ELSE l.nurtured_at END,
     updated_at = CASE WHEN u.status <> l.status THEN @now::timestamptz ELSE l.updated_at END,
     version = CASE WHEN u.status <> l.status THEN l.version + 1 ELSE l.version END
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@statuses::text[]) AS status, unnest(@qualify::bool[]) AS qualify,
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@totals::int[]) AS total, unnest(@fits::int[]) AS fit,
+             unnest(@engagements::int[]) AS engagement, unnest(@grades::text[]) AS grade,
+             unnest(@statuses::text[]) AS status, unnest(@qualify::bool[]) AS qualify,
              unnest(@enrol::bool[]) AS enrol, unnest(@leave::bool[]) AS leave) u
 WHERE l.org_id = @org_id AND l.id = u.id;
 
@@ -168,15 +165,20 @@ WHERE org_id = @org_id AND lead_id = ANY(@lead_ids::uuid[]) AND left_at IS NULL;
 
 -- name: ExpiredScoreLeads :many
 -- Leads with ledger entries that stopped counting, after the cursor in ID order.
-SELECT DISTINCT lead_id FROM lead_score_entries
+SELECT lead_id FROM lead_score_ledgers
 WHERE org_id = @org_id AND expires_at <= @now::timestamptz AND lead_id > @after_id
 ORDER BY lead_id
 LIMIT @batch_size;
 
--- name: DeleteExpiredScoreEntries :exec
--- Entries of leads that cannot be rescored (deleted, merged, converted) stop counting all the same.
-DELETE FROM lead_score_entries
-WHERE org_id = @org_id AND lead_id = ANY(@lead_ids::uuid[]) AND expires_at <= @now::timestamptz;
+-- name: DropExpiredScoreEntries :exec
+-- Entries of leads that cannot be rescored (deleted, merged, converted) stop counting all the same:
+-- they leave the ledger, which keeps the rest in order.
+UPDATE lead_score_ledgers l
+SET entries = coalesce((SELECT json_agg(x.e ORDER BY x.n) FROM json_array_elements(l.entries) WITH ORDINALITY AS x (e, n)
+                        WHERE x.e ->> 'expires' IS NULL OR (x.e ->> 'expires')::timestamptz > @now::timestamptz), '[]'),
+    expires_at = (SELECT min((x.e ->> 'expires')::timestamptz) FROM json_array_elements(l.entries) AS x (e)
+                  WHERE (x.e ->> 'expires')::timestamptz > @now::timestamptz)
+WHERE l.org_id = @org_id AND l.lead_id = ANY(@lead_ids::uuid[]) AND l.expires_at <= @now::timestamptz;
 
 -- name: CreateScoringRun :exec
 INSERT INTO scoring_runs (org_id, id, status, reason, total, started_at, updated_at)
@@ -188,9 +190,6 @@ UPDATE scoring_runs
 SET status = 'superseded', updated_at = @now, finished_at = @now
 WHERE org_id = @org_id AND status = 'running' AND id <> @keep_id;
 
--- name: LockScoringRun :one
-SELECT * FROM scoring_runs WHERE org_id = @org_id AND id = @id FOR UPDATE;
-
 -- name: GetScoringRun :one
 SELECT * FROM scoring_runs WHERE org_id = @org_id AND id = @id;
 
@@ -200,9 +199,11 @@ WHERE org_id = @org_id
 ORDER BY started_at DESC, id DESC
 LIMIT @max_rows;
 
--- name: AdvanceScoringRun :exec
+-- name: AdvanceScoringRun :execrows
+-- Moves a running run's cursor and counts past batches that committed; no row when the run is no
+-- longer running (a newer one superseded it).
 UPDATE scoring_runs
 SET done = done + @scored::int, changed = changed + @changed::int, last_lead_id = @last_lead_id, updated_at = @now,
     status = CASE WHEN @finished::bool THEN 'done' ELSE status END,
     finished_at = CASE WHEN @finished::bool THEN @now ELSE finished_at END
-WHERE org_id = @org_id AND id = @id;
+WHERE org_id = @org_id AND id = @id AND status = 'running';

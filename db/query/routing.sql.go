@@ -12,20 +12,21 @@ import (
 	"github.com/google/uuid"
 )
 
-const advanceAssignmentTurn = `-- name: AdvanceAssignmentTurn :exec
-UPDATE assignment_rules SET rr_last_user_id = $1
-WHERE org_id = $2 AND id = $3
+const advanceAssignmentTurns = `-- name: AdvanceAssignmentTurns :exec
+UPDATE assignment_rules r SET rr_last_user_id = t.user_id
+FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::uuid[]) AS user_id) t
+WHERE r.org_id = $1 AND r.id = t.id
 `
 
-type AdvanceAssignmentTurnParams struct {
-	UserID *uuid.UUID
-	OrgID  uuid.UUID
-	ID     uuid.UUID
+type AdvanceAssignmentTurnsParams struct {
+	OrgID   uuid.UUID
+	Ids     []uuid.UUID
+	UserIds []uuid.UUID
 }
 
-// The turn is state of the routing, not an edit of the rule: no version bump.
-func (q *Queries) AdvanceAssignmentTurn(ctx context.Context, arg AdvanceAssignmentTurnParams) error {
-	_, err := q.db.Exec(ctx, advanceAssignmentTurn, arg.UserID, arg.OrgID, arg.ID)
+// The turns are state of the routing, not edits of the rules: no version bump.
+func (q *Queries) AdvanceAssignmentTurns(ctx context.Context, arg AdvanceAssignmentTurnsParams) error {
+	_, err := q.db.Exec(ctx, advanceAssignmentTurns, arg.OrgID, arg.Ids, arg.UserIds)
 	return err
 }
 
@@ -218,42 +219,49 @@ func (q *Queries) GetAssignmentRules(ctx context.Context, arg GetAssignmentRules
 	return items, nil
 }
 
-const insertAssignmentDecision = `-- name: InsertAssignmentDecision :exec
+const insertAssignmentDecisions = `-- name: InsertAssignmentDecisions :exec
 INSERT INTO assignment_decisions (org_id, id, lead_id, rule_id, reason, candidates, chosen_id, previous_id, manual,
                                   actor_kind, actor_id, decided_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-        $10, $11, $12)
+SELECT $1::uuid, u.id, u.lead_id, nullif(u.rule_id, '00000000-0000-0000-0000-000000000000'), u.reason,
+       u.candidates::jsonb, nullif(u.chosen_id, '00000000-0000-0000-0000-000000000000'),
+       nullif(u.previous_id, '00000000-0000-0000-0000-000000000000'), $2::bool, $3::text,
+       $4::uuid, $5::timestamptz
+FROM (SELECT unnest($6::uuid[]) AS id, unnest($7::uuid[]) AS lead_id, unnest($8::uuid[]) AS rule_id,
+             unnest($9::text[]) AS reason, unnest($10::text[]) AS candidates,
+             unnest($11::uuid[]) AS chosen_id, unnest($12::uuid[]) AS previous_id) u
 `
 
-type InsertAssignmentDecisionParams struct {
-	OrgID      uuid.UUID
-	ID         uuid.UUID
-	LeadID     uuid.UUID
-	RuleID     *uuid.UUID
-	Reason     string
-	Candidates []byte
-	ChosenID   *uuid.UUID
-	PreviousID *uuid.UUID
-	Manual     bool
-	ActorKind  string
-	ActorID    *uuid.UUID
-	DecidedAt  time.Time
+type InsertAssignmentDecisionsParams struct {
+	OrgID       uuid.UUID
+	Manual      bool
+	ActorKind   string
+	ActorID     *uuid.UUID
+	DecidedAt   time.Time
+	Ids         []uuid.UUID
+	LeadIds     []uuid.UUID
+	RuleIds     []uuid.UUID
+	Reasons     []string
+	Candidates  []string
+	ChosenIds   []uuid.UUID
+	PreviousIds []uuid.UUID
 }
 
-func (q *Queries) InsertAssignmentDecision(ctx context.Context, arg InsertAssignmentDecisionParams) error {
-	_, err := q.db.Exec(ctx, insertAssignmentDecision,
+// Decisions of one actor at one moment in one statement; nil rule, chosen and previous IDs are
+// stored as NULL.
+func (q *Queries) InsertAssignmentDecisions(ctx context.Context, arg InsertAssignmentDecisionsParams) error {
+	_, err := q.db.Exec(ctx, insertAssignmentDecisions,
 		arg.OrgID,
-		arg.ID,
-		arg.LeadID,
-		arg.RuleID,
-		arg.Reason,
-		arg.Candidates,
-		arg.ChosenID,
-		arg.PreviousID,
 		arg.Manual,
 		arg.ActorKind,
 		arg.ActorID,
 		arg.DecidedAt,
+		arg.Ids,
+		arg.LeadIds,
+		arg.RuleIds,
+		arg.Reasons,
+		arg.Candidates,
+		arg.ChosenIds,
+		arg.PreviousIds,
 	)
 	return err
 }
@@ -621,45 +629,56 @@ func (q *Queries) SetUserAway(ctx context.Context, arg SetUserAwayParams) (SetUs
 }
 
 const stickyOwners = `-- name: StickyOwners :many
-SELECT kind::int AS kind, owner_id::uuid AS owner_id
-FROM (
-    SELECT 1 AS kind, c.owner_id, c.updated_at
-    FROM contacts c
-    WHERE c.org_id = $1 AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL
-      AND (($2::text <> '' AND $2::text = ANY(c.emails)) OR ($3::text <> '' AND $3::text = ANY(c.phones)))
-    UNION ALL
-    SELECT 2, a.owner_id, a.updated_at
-    FROM accounts a
-    WHERE a.org_id = $1 AND a.deleted_at IS NULL AND a.owner_id IS NOT NULL
-      AND (($4::text <> '' AND a.registration_code = $4::text)
-           OR ($5::text <> '' AND a.domain = $5::text))
+SELECT p.lead_id::uuid AS lead_id, o.kind::int AS kind, o.owner_id::uuid AS owner_id
+FROM (SELECT unnest($1::uuid[]) AS lead_id, unnest($2::text[]) AS email, unnest($3::text[]) AS phone,
+             unnest($4::text[]) AS registration_code, unnest($5::text[]) AS domain) p
+CROSS JOIN LATERAL (
+    SELECT x.kind, x.owner_id, x.updated_at
+    FROM (
+        SELECT 1 AS kind, c.owner_id, c.updated_at
+        FROM contacts c
+        WHERE c.org_id = $6 AND c.deleted_at IS NULL AND c.owner_id IS NOT NULL
+          AND c.id IN (SELECT ch.contact_id FROM contact_channels ch -- see migration 00008
+                       WHERE ch.org_id = $6 AND ch.value IN (NULLIF(p.email, ''), NULLIF(p.phone, '')))
+        UNION ALL
+        SELECT 2, a.owner_id, a.updated_at
+        FROM accounts a
+        WHERE a.org_id = $6 AND a.deleted_at IS NULL AND a.owner_id IS NOT NULL
+          AND ((p.registration_code <> '' AND a.registration_code = p.registration_code)
+               OR (p.domain <> '' AND a.domain = p.domain))
+    ) x
+    ORDER BY x.kind, x.updated_at DESC
+    LIMIT 4
 ) o
-ORDER BY kind, updated_at DESC
-LIMIT 4
+ORDER BY p.lead_id, o.kind, o.updated_at DESC
 `
 
 type StickyOwnersParams struct {
-	OrgID            uuid.UUID
-	Email            string
-	Phone            string
-	RegistrationCode string
-	Domain           string
+	LeadIds           []uuid.UUID
+	Emails            []string
+	Phones            []string
+	RegistrationCodes []string
+	Domains           []string
+	OrgID             uuid.UUID
 }
 
 type StickyOwnersRow struct {
+	LeadID  uuid.UUID
 	Kind    int32
 	OwnerID uuid.UUID
 }
 
-// Owners the person already has: of a contact with the lead's e-mail or phone (kind 1), of an
-// account with the lead's registration code or web domain (kind 2); most recently changed first.
+// Owners the people of several leads already have: of a contact with the lead's e-mail or phone
+// (kind 1), of an account with the lead's registration code or web domain (kind 2); per lead at
+// most four, contacts first, most recently changed first.
 func (q *Queries) StickyOwners(ctx context.Context, arg StickyOwnersParams) ([]StickyOwnersRow, error) {
 	rows, err := q.db.Query(ctx, stickyOwners,
+		arg.LeadIds,
+		arg.Emails,
+		arg.Phones,
+		arg.RegistrationCodes,
+		arg.Domains,
 		arg.OrgID,
-		arg.Email,
-		arg.Phone,
-		arg.RegistrationCode,
-		arg.Domain,
 	)
 	if err != nil {
 		return nil, err
@@ -668,7 +687,7 @@ func (q *Queries) StickyOwners(ctx context.Context, arg StickyOwnersParams) ([]S
 	items := []StickyOwnersRow{}
 	for rows.Next() {
 		var i StickyOwnersRow
-		if err := rows.Scan(&i.Kind, &i.OwnerID); err != nil {
+		if err := rows.Scan(&i.LeadID, &i.Kind, &i.OwnerID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

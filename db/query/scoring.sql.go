@@ -12,12 +12,12 @@ import (
 	"github.com/google/uuid"
 )
 
-const advanceScoringRun = `-- name: AdvanceScoringRun :exec
+const advanceScoringRun = `-- name: AdvanceScoringRun :execrows
 UPDATE scoring_runs
 SET done = done + $1::int, changed = changed + $2::int, last_lead_id = $3, updated_at = $4,
     status = CASE WHEN $5::bool THEN 'done' ELSE status END,
     finished_at = CASE WHEN $5::bool THEN $4 ELSE finished_at END
-WHERE org_id = $6 AND id = $7
+WHERE org_id = $6 AND id = $7 AND status = 'running'
 `
 
 type AdvanceScoringRunParams struct {
@@ -30,8 +30,10 @@ type AdvanceScoringRunParams struct {
 	ID         uuid.UUID
 }
 
-func (q *Queries) AdvanceScoringRun(ctx context.Context, arg AdvanceScoringRunParams) error {
-	_, err := q.db.Exec(ctx, advanceScoringRun,
+// Moves a running run's cursor and counts past batches that committed; no row when the run is no
+// longer running (a newer one superseded it).
+func (q *Queries) AdvanceScoringRun(ctx context.Context, arg AdvanceScoringRunParams) (int64, error) {
+	result, err := q.db.Exec(ctx, advanceScoringRun,
 		arg.Scored,
 		arg.Changed,
 		arg.LastLeadID,
@@ -40,7 +42,10 @@ func (q *Queries) AdvanceScoringRun(ctx context.Context, arg AdvanceScoringRunPa
 		arg.OrgID,
 		arg.ID,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const attachVisitorEvents = `-- name: AttachVisitorEvents :execrows
@@ -145,35 +150,19 @@ func (q *Queries) CreateScoringRun(ctx context.Context, arg CreateScoringRunPara
 	return err
 }
 
-const deleteExpiredScoreEntries = `-- name: DeleteExpiredScoreEntries :exec
-DELETE FROM lead_score_entries
-WHERE org_id = $1 AND lead_id = ANY($2::uuid[]) AND expires_at <= $3::timestamptz
-`
-
-type DeleteExpiredScoreEntriesParams struct {
-	OrgID   uuid.UUID
-	LeadIds []uuid.UUID
-	Now     time.Time
-}
-
-// Entries of leads that cannot be rescored (deleted, merged, converted) stop counting all the same.
-func (q *Queries) DeleteExpiredScoreEntries(ctx context.Context, arg DeleteExpiredScoreEntriesParams) error {
-	_, err := q.db.Exec(ctx, deleteExpiredScoreEntries, arg.OrgID, arg.LeadIds, arg.Now)
-	return err
-}
-
-const deleteScoreEntries = `-- name: DeleteScoreEntries :exec
-DELETE FROM lead_score_entries
+const deleteScoreLedgers = `-- name: DeleteScoreLedgers :exec
+DELETE FROM lead_score_ledgers
 WHERE org_id = $1 AND lead_id = ANY($2::uuid[])
 `
 
-type DeleteScoreEntriesParams struct {
+type DeleteScoreLedgersParams struct {
 	OrgID   uuid.UUID
 	LeadIds []uuid.UUID
 }
 
-func (q *Queries) DeleteScoreEntries(ctx context.Context, arg DeleteScoreEntriesParams) error {
-	_, err := q.db.Exec(ctx, deleteScoreEntries, arg.OrgID, arg.LeadIds)
+// The ledgers of leads that no rule gives points any more.
+func (q *Queries) DeleteScoreLedgers(ctx context.Context, arg DeleteScoreLedgersParams) error {
+	_, err := q.db.Exec(ctx, deleteScoreLedgers, arg.OrgID, arg.LeadIds)
 	return err
 }
 
@@ -202,6 +191,28 @@ func (q *Queries) DeleteScoringRule(ctx context.Context, arg DeleteScoringRulePa
 	return i, err
 }
 
+const dropExpiredScoreEntries = `-- name: DropExpiredScoreEntries :exec
+UPDATE lead_score_ledgers l
+SET entries = coalesce((SELECT json_agg(x.e ORDER BY x.n) FROM json_array_elements(l.entries) WITH ORDINALITY AS x (e, n)
+                        WHERE x.e ->> 'expires' IS NULL OR (x.e ->> 'expires')::timestamptz > $1::timestamptz), '[]'),
+    expires_at = (SELECT min((x.e ->> 'expires')::timestamptz) FROM json_array_elements(l.entries) AS x (e)
+                  WHERE (x.e ->> 'expires')::timestamptz > $1::timestamptz)
+WHERE l.org_id = $2 AND l.lead_id = ANY($3::uuid[]) AND l.expires_at <= $1::timestamptz
+`
+
+type DropExpiredScoreEntriesParams struct {
+	Now     time.Time
+	OrgID   uuid.UUID
+	LeadIds []uuid.UUID
+}
+
+// Entries of leads that cannot be rescored (deleted, merged, converted) stop counting all the same:
+// they leave the ledger, which keeps the rest in order.
+func (q *Queries) DropExpiredScoreEntries(ctx context.Context, arg DropExpiredScoreEntriesParams) error {
+	_, err := q.db.Exec(ctx, dropExpiredScoreEntries, arg.Now, arg.OrgID, arg.LeadIds)
+	return err
+}
+
 const enrolInNurture = `-- name: EnrolInNurture :exec
 INSERT INTO nurture_enrolments (org_id, lead_id, track, enrolled_at)
 SELECT $1, unnest($2::uuid[]), 'nurture', $3
@@ -220,7 +231,7 @@ func (q *Queries) EnrolInNurture(ctx context.Context, arg EnrolInNurtureParams) 
 }
 
 const expiredScoreLeads = `-- name: ExpiredScoreLeads :many
-SELECT DISTINCT lead_id FROM lead_score_entries
+SELECT lead_id FROM lead_score_ledgers
 WHERE org_id = $1 AND expires_at <= $2::timestamptz AND lead_id > $3
 ORDER BY lead_id
 LIMIT $4
@@ -389,44 +400,6 @@ func (q *Queries) InsertLeadEvents(ctx context.Context, arg InsertLeadEventsPara
 		return nil, err
 	}
 	return items, nil
-}
-
-const insertScoreEntries = `-- name: InsertScoreEntries :exec
-INSERT INTO lead_score_entries (org_id, lead_id, rule_id, rule_version, event_id, part, points, reason, awarded_at, expires_at)
-SELECT $1::uuid, unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::int[]),
-       nullif(unnest($5::uuid[]), '00000000-0000-0000-0000-000000000000'), unnest($6::text[]),
-       unnest($7::int[]), unnest($8::text[]), unnest($9::timestamptz[]),
-       nullif(unnest($10::timestamptz[]), '0001-01-01 00:00:00+00')
-`
-
-type InsertScoreEntriesParams struct {
-	OrgID        uuid.UUID
-	LeadIds      []uuid.UUID
-	RuleIds      []uuid.UUID
-	RuleVersions []int32
-	EventIds     []uuid.UUID
-	Parts        []string
-	Points       []int32
-	Reasons      []string
-	AwardedAts   []time.Time
-	ExpiresAts   []time.Time
-}
-
-// Ledger entries in one statement; nil event IDs and zero expiry times are stored as NULL.
-func (q *Queries) InsertScoreEntries(ctx context.Context, arg InsertScoreEntriesParams) error {
-	_, err := q.db.Exec(ctx, insertScoreEntries,
-		arg.OrgID,
-		arg.LeadIds,
-		arg.RuleIds,
-		arg.RuleVersions,
-		arg.EventIds,
-		arg.Parts,
-		arg.Points,
-		arg.Reasons,
-		arg.AwardedAts,
-		arg.ExpiresAts,
-	)
-	return err
 }
 
 const leadEventsByKey = `-- name: LeadEventsByKey :many
@@ -839,34 +812,6 @@ func (q *Queries) LockScoringRule(ctx context.Context, arg LockScoringRuleParams
 	return i, err
 }
 
-const lockScoringRun = `-- name: LockScoringRun :one
-SELECT org_id, id, status, reason, total, done, changed, last_lead_id, started_at, updated_at, finished_at FROM scoring_runs WHERE org_id = $1 AND id = $2 FOR UPDATE
-`
-
-type LockScoringRunParams struct {
-	OrgID uuid.UUID
-	ID    uuid.UUID
-}
-
-func (q *Queries) LockScoringRun(ctx context.Context, arg LockScoringRunParams) (ScoringRun, error) {
-	row := q.db.QueryRow(ctx, lockScoringRun, arg.OrgID, arg.ID)
-	var i ScoringRun
-	err := row.Scan(
-		&i.OrgID,
-		&i.ID,
-		&i.Status,
-		&i.Reason,
-		&i.Total,
-		&i.Done,
-		&i.Changed,
-		&i.LastLeadID,
-		&i.StartedAt,
-		&i.UpdatedAt,
-		&i.FinishedAt,
-	)
-	return i, err
-}
-
 const nextScorableLeadIDs = `-- name: NextScorableLeadIDs :many
 SELECT id FROM leads
 WHERE org_id = $1 AND id > $2 AND deleted_at IS NULL AND merged_into_id IS NULL AND status <> 'converted'
@@ -901,51 +846,60 @@ func (q *Queries) NextScorableLeadIDs(ctx context.Context, arg NextScorableLeadI
 	return items, nil
 }
 
-const scoreEntriesOfLeads = `-- name: ScoreEntriesOfLeads :many
-SELECT e.lead_id, e.rule_id, e.rule_version, e.event_id, e.part, e.points, e.reason, e.awarded_at, e.expires_at
-FROM lead_score_entries e
-WHERE e.org_id = $1 AND e.lead_id = ANY($2::uuid[])
-ORDER BY e.lead_id, e.part DESC, e.awarded_at, e.rule_id, e.event_id
+const saveScoreLedgers = `-- name: SaveScoreLedgers :exec
+INSERT INTO lead_score_ledgers AS l (org_id, lead_id, entries, expires_at)
+SELECT $1::uuid, u.lead_id, u.entries::json, nullif(u.expires_at, '0001-01-01 00:00:00+00')
+FROM (SELECT unnest($2::uuid[]) AS lead_id, unnest($3::text[]) AS entries,
+             unnest($4::timestamptz[]) AS expires_at) u
+ON CONFLICT (org_id, lead_id) DO UPDATE SET entries = excluded.entries, expires_at = excluded.expires_at
 `
 
-type ScoreEntriesOfLeadsParams struct {
+type SaveScoreLedgersParams struct {
+	OrgID      uuid.UUID
+	LeadIds    []uuid.UUID
+	Entries    []string
+	ExpiresAts []time.Time
+}
+
+// New ledgers of several leads in one statement: each a JSON array of entries, with the earliest
+// expiry among them (zero: none).
+func (q *Queries) SaveScoreLedgers(ctx context.Context, arg SaveScoreLedgersParams) error {
+	_, err := q.db.Exec(ctx, saveScoreLedgers,
+		arg.OrgID,
+		arg.LeadIds,
+		arg.Entries,
+		arg.ExpiresAts,
+	)
+	return err
+}
+
+const scoreLedgersOfLeads = `-- name: ScoreLedgersOfLeads :many
+SELECT lead_id, entries FROM lead_score_ledgers
+WHERE org_id = $1 AND lead_id = ANY($2::uuid[])
+ORDER BY lead_id
+`
+
+type ScoreLedgersOfLeadsParams struct {
 	OrgID   uuid.UUID
 	LeadIds []uuid.UUID
 }
 
-type ScoreEntriesOfLeadsRow struct {
-	LeadID      uuid.UUID
-	RuleID      uuid.UUID
-	RuleVersion int32
-	EventID     *uuid.UUID
-	Part        string
-	Points      int32
-	Reason      string
-	AwardedAt   time.Time
-	ExpiresAt   *time.Time
+type ScoreLedgersOfLeadsRow struct {
+	LeadID  uuid.UUID
+	Entries []byte
 }
 
-// The ledgers of the leads: fit entries first, then engagement by time.
-func (q *Queries) ScoreEntriesOfLeads(ctx context.Context, arg ScoreEntriesOfLeadsParams) ([]ScoreEntriesOfLeadsRow, error) {
-	rows, err := q.db.Query(ctx, scoreEntriesOfLeads, arg.OrgID, arg.LeadIds)
+// The ledgers of the leads (those with any), in lead ID order.
+func (q *Queries) ScoreLedgersOfLeads(ctx context.Context, arg ScoreLedgersOfLeadsParams) ([]ScoreLedgersOfLeadsRow, error) {
+	rows, err := q.db.Query(ctx, scoreLedgersOfLeads, arg.OrgID, arg.LeadIds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ScoreEntriesOfLeadsRow{}
+	items := []ScoreLedgersOfLeadsRow{}
 	for rows.Next() {
-		var i ScoreEntriesOfLeadsRow
-		if err := rows.Scan(
-			&i.LeadID,
-			&i.RuleID,
-			&i.RuleVersion,
-			&i.EventID,
-			&i.Part,
-			&i.Points,
-			&i.Reason,
-			&i.AwardedAt,
-			&i.ExpiresAt,
-		); err != nil {
+		var i ScoreLedgersOfLeadsRow
+		if err := rows.Scan(&i.LeadID, &i.Entries); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1060,65 +1014,47 @@ func (q *Queries) SupersedeScoringRuns(ctx context.Context, arg SupersedeScoring
 	return err
 }
 
-const updateLeadScores = `-- name: UpdateLeadScores :exec
+const updateScoredLeads = `-- name: UpdateScoredLeads :exec
 UPDATE leads l
-SET score_total = u.total, score_fit = u.fit, score_engagement = u.engagement, grade = u.grade
-FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::int[]) AS total, unnest($4::int[]) AS fit,
-             unnest($5::int[]) AS engagement, unnest($6::text[]) AS grade) u
-WHERE l.org_id = $1 AND l.id = u.id
+SET score_total = u.total, score_fit = u.fit, score_engagement = u.engagement, grade = u.grade,
+    status = u.status,
+    qualified_at = CASE WHEN u.qualify THEN $1::timestamptz ELSE l.qualified_at END,
+    nurtured_at = CASE WHEN u.enrol THEN $1::timestamptz WHEN u.leave THEN NULL ELSE l.nurtured_at END,
+    updated_at = CASE WHEN u.status <> l.status THEN $1::timestamptz ELSE l.updated_at END,
+    version = CASE WHEN u.status <> l.status THEN l.version + 1 ELSE l.version END
+FROM (SELECT unnest($3::uuid[]) AS id, unnest($4::int[]) AS total, unnest($5::int[]) AS fit,
+             unnest($6::int[]) AS engagement, unnest($7::text[]) AS grade,
+             unnest($8::text[]) AS status, unnest($9::bool[]) AS qualify,
+             unnest($10::bool[]) AS enrol, unnest($11::bool[]) AS leave) u
+WHERE l.org_id = $2 AND l.id = u.id
 `
 
-type UpdateLeadScoresParams struct {
+type UpdateScoredLeadsParams struct {
+	Now         time.Time
 	OrgID       uuid.UUID
 	Ids         []uuid.UUID
 	Totals      []int32
 	Fits        []int32
 	Engagements []int32
 	Grades      []string
+	Statuses    []string
+	Qualify     []bool
+	Enrol       []bool
+	Leave       []bool
 }
 
-// New scores of several leads. A score is derived: neither version nor updated_at changes.
-func (q *Queries) UpdateLeadScores(ctx context.Context, arg UpdateLeadScoresParams) error {
-	_, err := q.db.Exec(ctx, updateLeadScores,
+// New scores of several leads and what the thresholds made of them: a new status, qualification,
+// entering or leaving the nurture track. A score is derived: it alone moves neither version nor
+// updated_at; a status change is an edit and moves both.
+func (q *Queries) UpdateScoredLeads(ctx context.Context, arg UpdateScoredLeadsParams) error {
+	_, err := q.db.Exec(ctx, updateScoredLeads,
+		arg.Now,
 		arg.OrgID,
 		arg.Ids,
 		arg.Totals,
 		arg.Fits,
 		arg.Engagements,
 		arg.Grades,
-	)
-	return err
-}
-
-const updateLeadStages = `-- name: UpdateLeadStages :exec
-UPDATE leads l
-SET status = u.status,
-    qualified_at = CASE WHEN u.qualify THEN $1::timestamptz ELSE l.qualified_at END,
-    nurtured_at = CASE WHEN u.enrol THEN $1::timestamptz WHEN u.leave THEN NULL ELSE l.nurtured_at END,
-    updated_at = CASE WHEN u.status <> l.status THEN $1::timestamptz ELSE l.updated_at END,
-    version = CASE WHEN u.status <> l.status THEN l.version + 1 ELSE l.version END
-FROM (SELECT unnest($3::uuid[]) AS id, unnest($4::text[]) AS status, unnest($5::bool[]) AS qualify,
-             unnest($6::bool[]) AS enrol, unnest($7::bool[]) AS leave) u
-WHERE l.org_id = $2 AND l.id = u.id
-`
-
-type UpdateLeadStagesParams struct {
-	Now      time.Time
-	OrgID    uuid.UUID
-	Ids      []uuid.UUID
-	Statuses []string
-	Qualify  []bool
-	Enrol    []bool
-	Leave    []bool
-}
-
-// Threshold outcomes of several leads: a new status, qualification, entering or leaving the nurture
-// track. A status change is an edit: the version moves.
-func (q *Queries) UpdateLeadStages(ctx context.Context, arg UpdateLeadStagesParams) error {
-	_, err := q.db.Exec(ctx, updateLeadStages,
-		arg.Now,
-		arg.OrgID,
-		arg.Ids,
 		arg.Statuses,
 		arg.Qualify,
 		arg.Enrol,

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 type env struct {
 	t       testing.TB
 	ctx     context.Context
+	url     string // the test's database
 	pool    *pgxpool.Pool
 	svc     *service.Service
 	relay   *eventlog.Relay
@@ -43,13 +44,18 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := db.Open(ctx, dbtest.URL(t), db.PoolOptions{MaxConns: 10})
+	opts := db.PoolOptions{MaxConns: 10}
+	if statementTimes != nil {
+		opts.Tracer = statementTimes
+	}
+	url := dbtest.URL(t)
+	pool, err := db.Open(ctx, url, opts)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tokens, err := auth.NewTokens([]byte("test-secret-test-secret-test-secret!!"), time.Hour)
 	require.NoError(t, err)
-	e := &env{t: t, ctx: ctx, pool: pool}
+	e := &env{t: t, ctx: ctx, url: url, pool: pool}
 	e.relay = eventlog.NewRelay(pool, log, time.Now, 20*time.Millisecond)
 	e.hub = eventlog.NewHub(pool, log)
 	e.svc = service.New(service.Deps{Pool: pool, Log: log, Tokens: tokens, Relay: e.relay, Hub: e.hub})

@@ -302,31 +302,44 @@ func (w *writer) emitLead(typ string, l crm.Lead, changes []crm.FieldChange, own
 	w.events[len(w.events)-1].Snapshot = mustJSON(l)
 }
 
-// onQualified runs in the transaction that made a lead sales-qualified: an unassigned lead goes to
-// its owner by the assignment rules (which start the first-touch SLA), and the owner gets a
-// first-contact task due when the SLA is. A lead nobody is eligible for stays in the shared inbox.
-func (w *writer) onQualified(l *crm.Lead) error {
-	w.emitLead("lead.qualified", *l, []crm.FieldChange{{Field: "status", After: mustJSON(l.Status)}})
-	if l.OwnerID == crm.NilID {
-		if _, err := w.routeLead(l, nil); err != nil {
+// onQualified runs in the transaction that made leads sales-qualified: the unassigned ones go to
+// their owners by the assignment rules (routed together, which starts the first-touch SLA), and
+// each owner gets a first-contact task due when the SLA is. A lead nobody is eligible for stays in
+// the shared inbox.
+func (w *writer) onQualified(leads []crm.Lead) error {
+	var route []*crm.Lead
+	for i := range leads {
+		l := &leads[i]
+		w.emitLead("lead.qualified", *l, []crm.FieldChange{{Field: "status", After: mustJSON(l.Status)}})
+		if l.OwnerID == crm.NilID {
+			route = append(route, l)
+		}
+	}
+	if len(route) > 0 {
+		if _, err := w.routeLeads(route, nil); err != nil {
 			return err
 		}
 	}
-	if l.OwnerID == crm.NilID {
-		return nil
-	}
-	due := l.SLADueAt
-	if due == nil { // an owner it already had: the first touch is due as the SLA would be
-		st, err := w.settings()
-		if err != nil {
+	for i := range leads {
+		l := &leads[i]
+		if l.OwnerID == crm.NilID {
+			continue
+		}
+		due := l.SLADueAt
+		if due == nil { // an owner it already had: the first touch is due as the SLA would be
+			st, err := w.settings()
+			if err != nil {
+				return err
+			}
+			at := workhours.Add(w.now, int(st.Leads.FirstTouchMinutes), st.WorkingHours, st.Location())
+			due = &at
+		}
+		if _, err := w.createTask(crm.Task{Title: "First contact: " + l.Name, Kind: crm.TaskFirstContact, OwnerID: l.OwnerID,
+			DueAt: due, Priority: "high", RecordType: crm.TypeLead, RecordID: l.ID}); err != nil {
 			return err
 		}
-		at := workhours.Add(w.now, int(st.Leads.FirstTouchMinutes), st.WorkingHours, st.Location())
-		due = &at
 	}
-	_, err := w.createTask(crm.Task{Title: "First contact: " + l.Name, Kind: crm.TaskFirstContact, OwnerID: l.OwnerID,
-		DueAt: due, Priority: "high", RecordType: crm.TypeLead, RecordID: l.ID})
-	return err
+	return nil
 }
 
 func maskLead(a *crm.Actor, l crm.Lead) crm.Lead {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -426,9 +425,12 @@ func (s *Service) PreviewAssignment(ctx context.Context, a *crm.Actor, leadID cr
 		if err != nil {
 			return err
 		}
-		rd, err := decideRoute(ctx, q, a.OrgID, &l, nil, nil)
-		d = decisionRecord(rd, &l, a, s.now())
-		return err
+		r, err := gatherRoutes(ctx, q, a.OrgID, []*crm.Lead{&l}, false)
+		if err != nil {
+			return err
+		}
+		d = decisionRecord(r.decide(&l, nil), &l, a, s.now())
+		return nil
 	})
 	return d, err
 }
@@ -468,7 +470,7 @@ func (s *Service) ReassignLead(ctx context.Context, a *crm.Actor, leadID, ownerI
 		d = AssignmentDecision{ID: crm.NewID(), LeadID: l.ID, Reason: "Reassigned by hand: " + reason,
 			Candidates: []routing.Considered{{UserID: c.UserID, OpenLeads: c.OpenLeads, Eligible: true, Reason: "chosen by hand"}},
 			ChosenID:   c.UserID, PreviousID: l.OwnerID, Manual: true, ActorKind: a.Kind, ActorID: a.ID(), DecidedAt: w.now}
-		if err := w.storeDecision(d); err != nil {
+		if err := w.storeDecisions(d); err != nil {
 			return err
 		}
 		return w.giveLead(&l, c.UserID, c.TeamID, d)
@@ -566,172 +568,6 @@ func readLead(ctx context.Context, q *query.Queries, a *crm.Actor, id crm.ID) (c
 		return crm.Lead{}, crm.NotFound("lead", id)
 	}
 	return leadFromRow(rows[0]), nil
-}
-
-// routeLead routes a lead the transaction holds locked: the sticky owner the person already has,
-// else the first matching rule with an eligible member (people in exclude never get it). The
-// round-robin turns of the matching rules are read under their row locks and advanced in this
-// transaction, so concurrent routings through one rule take turns. The decision is stored; when it
-// names a new owner the lead is assigned, the owner notified and the first-touch timer started.
-func (w *writer) routeLead(l *crm.Lead, exclude []crm.ID) (AssignmentDecision, error) {
-	rd, err := decideRoute(w.ctx, w.q, w.actor.OrgID, l, exclude, w)
-	if err != nil {
-		return AssignmentDecision{}, err
-	}
-	d := decisionRecord(rd, l, w.actor, w.now)
-	d.ID = crm.NewID()
-	if rd.RuleID != crm.NilID && rd.Strategy != routing.StrategyUser {
-		if err := w.q.AdvanceAssignmentTurn(w.ctx, query.AdvanceAssignmentTurnParams{OrgID: w.actor.OrgID, ID: rd.RuleID, UserID: &rd.ChosenID}); err != nil {
-			return d, err
-		}
-	}
-	if err := w.storeDecision(d); err != nil {
-		return d, err
-	}
-	if rd.ChosenID == crm.NilID {
-		return d, nil
-	}
-	return d, w.giveLead(l, rd.ChosenID, rd.TeamID, d)
-}
-
-func decisionRecord(rd routing.Decision, l *crm.Lead, a *crm.Actor, now time.Time) AssignmentDecision {
-	return AssignmentDecision{LeadID: l.ID, RuleID: rd.RuleID, Sticky: rd.Sticky, Reason: rd.Reason, Candidates: rd.Candidates,
-		ChosenID: rd.ChosenID, PreviousID: l.OwnerID, ActorKind: a.Kind, ActorID: a.ID(), DecidedAt: now}
-}
-
-func (w *writer) storeDecision(d AssignmentDecision) error {
-	cands := d.Candidates
-	if cands == nil {
-		cands = []routing.Considered{}
-	}
-	return w.q.InsertAssignmentDecision(w.ctx, query.InsertAssignmentDecisionParams{OrgID: w.actor.OrgID, ID: d.ID, LeadID: d.LeadID,
-		RuleID: idOrNil(d.RuleID), Reason: d.Reason, Candidates: mustJSON(cands), ChosenID: idOrNil(d.ChosenID),
-		PreviousID: idOrNil(d.PreviousID), Manual: d.Manual, ActorKind: string(d.ActorKind), ActorID: idOrNil(d.ActorID), DecidedAt: d.DecidedAt})
-}
-
-// decideRoute gathers what the decision needs and takes it. With a writer (lock), the turns of the
-// matching team rules are read under their row locks (taken in ID order, the one order of rule
-// locks) and the candidates' loads after them, so they include every lead committed before; a
-// preview passes nil and reads without locks.
-func decideRoute(ctx context.Context, q *query.Queries, orgID crm.ID, l *crm.Lead, exclude []crm.ID, lock *writer) (routing.Decision, error) {
-	sticky, err := stickyOwners(ctx, q, orgID, l)
-	if err != nil {
-		return routing.Decision{}, err
-	}
-	opts := routing.Options{Sticky: sticky, Exclude: exclude}
-	if d := routing.Decide(nil, l, nil, nil, opts); d.ChosenID != crm.NilID {
-		return d, nil
-	}
-	rows, err := q.ListAssignmentRules(ctx, orgID)
-	if err != nil {
-		return routing.Decision{}, err
-	}
-	rules := make([]routing.Rule, 0, len(rows))
-	for _, row := range rows {
-		if !row.Active {
-			continue
-		}
-		r := ruleFromRow(query.GetAssignmentRulesRow(row)).decisionRule()
-		if r.Compile() != nil {
-			continue // validated when saved; a criterion the code no longer knows never matches
-		}
-		rules = append(rules, r)
-	}
-	var teamIDs, userIDs, lockIDs []crm.ID
-	matching := routing.Matching(rules, l)
-	for _, i := range matching {
-		r := &rules[i]
-		if r.NeedsTurn() {
-			teamIDs = append(teamIDs, r.TargetTeamID)
-			lockIDs = append(lockIDs, r.ID)
-		} else {
-			userIDs = append(userIDs, r.TargetUserID)
-		}
-	}
-	var turns map[crm.ID]crm.ID
-	if lock != nil && len(lockIDs) > 0 {
-		locked, err := q.LockAssignmentTurns(ctx, query.LockAssignmentTurnsParams{OrgID: orgID, Ids: lockIDs})
-		if err != nil {
-			return routing.Decision{}, err
-		}
-		turns = make(map[crm.ID]crm.ID, len(locked))
-		for _, t := range locked {
-			turns[t.ID] = idOf(t.RrLastUserID)
-		}
-	}
-	byRule := map[crm.ID][]routing.Candidate{}
-	if len(teamIDs)+len(userIDs) > 0 {
-		cands, err := q.RoutingCandidates(ctx, query.RoutingCandidatesParams{OrgID: orgID, TeamIds: nonNilIDs(teamIDs), UserIds: nonNilIDs(userIDs)})
-		if err != nil {
-			return routing.Decision{}, err
-		}
-		for _, i := range matching {
-			r := &rules[i]
-			for _, c := range cands {
-				if (r.NeedsTurn() && idOf(c.TeamID) == r.TargetTeamID) || (!r.NeedsTurn() && c.ID == r.TargetUserID) {
-					byRule[r.ID] = append(byRule[r.ID], candidateFromRow(c))
-				}
-			}
-		}
-	}
-	return routing.Decide(rules, l, byRule, turns, opts), nil
-}
-
-// stickyOwners returns the owners the person already has, in precedence order: the lead's own
-// owner, the owner of a contact with the lead's e-mail or phone, the owner of the account with the
-// lead's registration code or web domain.
-func stickyOwners(ctx context.Context, q *query.Queries, orgID crm.ID, l *crm.Lead) ([]routing.Sticky, error) {
-	type owner struct {
-		kind routing.StickyKind
-		id   crm.ID
-	}
-	var owners []owner
-	if l.OwnerID != crm.NilID {
-		owners = append(owners, owner{routing.StickyLead, l.OwnerID})
-	}
-	if l.Email != "" || l.Phone != "" || l.RegistrationCode != "" || l.Website != "" {
-		rows, err := q.StickyOwners(ctx, query.StickyOwnersParams{OrgID: orgID, Email: l.Email, Phone: l.Phone,
-			RegistrationCode: l.RegistrationCode, Domain: strings.ToLower(l.Website)})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			kind := routing.StickyContact
-			if r.Kind == 2 {
-				kind = routing.StickyAccount
-			}
-			owners = append(owners, owner{kind, r.OwnerID})
-		}
-	}
-	if len(owners) == 0 {
-		return nil, nil
-	}
-	ids := make([]crm.ID, 0, len(owners))
-	for _, o := range owners {
-		ids = append(ids, o.id)
-	}
-	rows, err := q.RoutingCandidates(ctx, query.RoutingCandidatesParams{OrgID: orgID, UserIds: distinctIDs(ids), TeamIds: []crm.ID{}})
-	if err != nil {
-		return nil, err
-	}
-	var out []routing.Sticky
-	seen := map[crm.ID]bool{}
-	for _, o := range owners {
-		if seen[o.id] {
-			continue
-		}
-		seen[o.id] = true
-		for _, r := range rows {
-			if r.ID == o.id {
-				out = append(out, routing.Sticky{Kind: o.kind, Candidate: candidateFromRow(r)})
-			}
-		}
-	}
-	return out, nil
-}
-
-func candidateFromRow(r query.RoutingCandidatesRow) routing.Candidate {
-	return routing.Candidate{UserID: r.ID, TeamID: idOf(r.TeamID), Name: r.Name, Away: r.Away, Active: r.Active, OpenLeads: r.OpenLeads}
 }
 
 // giveLead makes to the lead's owner as decided by d. Assignment leaves the lead's status as it is

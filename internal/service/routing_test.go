@@ -14,6 +14,7 @@ import (
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/rules/criteria"
 	"github.com/rapportcrm/rapport/internal/rules/routing"
+	"github.com/rapportcrm/rapport/internal/rules/scoring"
 	"github.com/rapportcrm/rapport/internal/service"
 	"github.com/rapportcrm/rapport/worker/jobargs"
 )
@@ -451,4 +452,74 @@ func TestContactStopsTheFirstTouchTimer(t *testing.T) {
 	require.NoError(t, e.svc.LeadSLADue(e.ctx, e.org.ID, late.ID, due, jobargs.SLAStageReassign))
 	require.Equal(t, crm.SLAMet, e.owner(onTime.ID).SLAState)
 	require.Equal(t, e.rep1.UserID, e.owner(late.ID).OwnerID)
+}
+
+// qualifyTogether makes n leads sales-qualified in one scoring batch (25 fit points and three
+// webinars each) and returns them in ID order, the order the batch routes them in.
+func (e *env) qualifyTogether(prefix string, n int) []crm.ID {
+	e.t.Helper()
+	ids := make([]crm.ID, n)
+	var ins []service.LeadActivityInput
+	at := time.Now().Add(-time.Hour)
+	for i := range ids {
+		ids[i] = e.prospect(fmt.Sprintf("%s%d@acme.cn", prefix, i), "销售总监", "Manufacturing", 500)
+		for k := range 3 {
+			in := service.LeadActivityInput{IdempotencyKey: fmt.Sprintf("%s%d-%d", prefix, i, k), Type: scoring.Webinar, OccurredAt: at}
+			in.LeadID = ids[i]
+			ins = append(ins, in)
+		}
+	}
+	e.track(e.admin, ins...)
+	require.NoError(e.t, e.svc.ScoreLeads(e.ctx, e.org.ID, ids))
+	slices.SortFunc(ids, func(a, b crm.ID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range ids {
+		require.Equal(e.t, "qualified", e.score(id).Status)
+	}
+	return ids
+}
+
+func TestLeadsQualifiedTogetherTakeTurnsInTheRoundRobin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	team, reps := e.inbound(3)
+	rule := e.rule(service.AssignmentRuleInput{Name: "Inbound", Strategy: routing.StrategyRoundRobin, TargetTeamID: team.ID})
+	leads := e.qualifyTogether("rr", 7)
+	for i, id := range leads {
+		ds, err := e.svc.AssignmentDecisions(e.ctx, e.admin, id)
+		require.NoError(t, err)
+		require.Len(t, ds, 1)
+		want := reps[i%len(reps)].UserID
+		require.Equal(t, want, ds[0].ChosenID, ds[0].Reason)
+		require.Equal(t, want, ds[0].Candidates[0].UserID, "the turn the decision followed was the one before it left")
+		require.Equal(t, rule.ID, ds[0].RuleID)
+		require.Equal(t, want, e.owner(id).OwnerID)
+		require.Equal(t, 1, e.count("SELECT count(*) FROM tasks WHERE record_id = $1 AND kind = 'first_contact' AND owner_id = $2", id, want))
+	}
+	var turn crm.ID
+	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT rr_last_user_id FROM assignment_rules WHERE id = $1", rule.ID).Scan(&turn))
+	require.Equal(t, reps[(len(leads)-1)%len(reps)].UserID, turn, "the turn is where the batch left it")
+	require.Equal(t, len(leads), e.count("SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.assigned'", e.org.ID))
+	require.Equal(t, len(leads), e.count("SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.qualified'", e.org.ID))
+}
+
+func TestLeadsQualifiedTogetherFillCapacityThenFallThrough(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	team, reps := e.inbound(3)
+	capacity := int32(2)
+	e.rule(service.AssignmentRuleInput{Name: "Load", Strategy: routing.StrategyLeastLoaded, TargetTeamID: team.ID, Capacity: &capacity})
+	fallback := e.rule(service.AssignmentRuleInput{Name: "Fallback", Strategy: routing.StrategyUser, TargetUserID: e.manager.UserID})
+	_, err := e.svc.SetUserAway(e.ctx, reps[0], reps[0].UserID, true)
+	require.NoError(t, err)
+	leads := e.qualifyTogether("ll", 5)
+	counts := map[crm.ID]int{}
+	for _, id := range leads {
+		counts[e.owner(id).OwnerID]++
+	}
+	require.Equal(t, map[crm.ID]int{reps[1].UserID: 2, reps[2].UserID: 2, e.manager.UserID: 1}, counts,
+		"each decision counts the leads the ones before it gave")
+	ds, err := e.svc.AssignmentDecisions(e.ctx, e.admin, leads[4])
+	require.NoError(t, err)
+	require.Equal(t, fallback.ID, ds[0].RuleID)
+	require.Contains(t, ds[0].Reason, "none of its 3 candidates is eligible")
 }

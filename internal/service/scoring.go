@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -344,18 +345,30 @@ func (s *Service) ScoreBreakdowns(ctx context.Context, a *crm.Actor, leadIDs []c
 	if len(leadIDs) == 0 {
 		return out, nil
 	}
-	var rows []query.ScoreEntriesOfLeadsRow
+	ledgers := make([][]scoring.Award, len(leadIDs))
 	var rules map[crm.ID]scoring.Rule
-	err := s.read(ctx, a, func(q *query.Queries) (err error) {
-		if rows, err = q.ScoreEntriesOfLeads(ctx, query.ScoreEntriesOfLeadsParams{OrgID: a.OrgID, LeadIds: leadIDs}); err != nil {
+	err := s.read(ctx, a, func(q *query.Queries) error {
+		rows, err := q.ScoreLedgersOfLeads(ctx, query.ScoreLedgersOfLeadsParams{OrgID: a.OrgID, LeadIds: leadIDs})
+		if err != nil {
 			return err
+		}
+		pos := make(map[crm.ID]int, len(leadIDs))
+		for i, id := range leadIDs {
+			pos[id] = i
 		}
 		var ids []crm.ID
 		seen := map[crm.ID]bool{}
 		for _, r := range rows {
-			if !seen[r.RuleID] {
-				seen[r.RuleID] = true
-				ids = append(ids, r.RuleID)
+			awards, err := parseLedger(r.Entries)
+			if err != nil {
+				return fmt.Errorf("score ledger of lead %s: %w", r.LeadID, err)
+			}
+			ledgers[pos[r.LeadID]] = awards
+			for _, aw := range awards {
+				if !seen[aw.RuleID] {
+					seen[aw.RuleID] = true
+					ids = append(ids, aw.RuleID)
+				}
 			}
 		}
 		list, err := q.GetScoringRules(ctx, query.GetScoringRulesParams{OrgID: a.OrgID, Ids: ids})
@@ -368,18 +381,15 @@ func (s *Service) ScoreBreakdowns(ctx context.Context, a *crm.Actor, leadIDs []c
 	if err != nil {
 		return nil, err
 	}
-	pos := make(map[crm.ID]int, len(leadIDs))
-	for i, id := range leadIDs {
-		pos[id] = i
-	}
-	for _, r := range rows {
-		e := ScoreEntry{LeadID: r.LeadID, Rule: rules[r.RuleID], RuleVersion: r.RuleVersion, Part: scoring.Part(r.Part),
-			Points: r.Points, Reason: r.Reason, At: r.AwardedAt, ExpiresAt: r.ExpiresAt}
-		if r.EventID != nil {
-			e.EventID = *r.EventID
+	for i, awards := range ledgers {
+		for _, aw := range awards {
+			e := ScoreEntry{LeadID: leadIDs[i], Rule: rules[aw.RuleID], RuleVersion: aw.RuleVersion, EventID: aw.EventID,
+				Part: aw.Part, Points: aw.Points, Reason: aw.Reason, At: aw.AwardedAt}
+			if !aw.ExpiresAt.IsZero() {
+				e.ExpiresAt = &aw.ExpiresAt
+			}
+			out[i] = append(out[i], e)
 		}
-		i := pos[r.LeadID]
-		out[i] = append(out[i], e)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -41,49 +42,109 @@ func (s *Service) ScoreLeads(ctx context.Context, orgID crm.ID, leadIDs []crm.ID
 	return nil
 }
 
-// RescoreLeads continues an organization-wide rescoring run: batch after batch, each in its own
-// transaction that also advances the run's cursor, so a retry resumes after the last committed
-// batch. It stops when every lead is scored or the run was superseded by a newer rule change.
+// rescoreWorkers is how many batches of an organization-wide rescore run side by side, each in its
+// own transaction on its own connection. Most of a rescore is the database's work, one statement at
+// a time per connection, and each batch alternates between the database and Go: three batches in
+// flight keep the two cores of a small server busy where two left gaps.
+const rescoreWorkers = 3
+
+// RescoreLeads continues an organization-wide rescoring run: it walks the leads in ID order in
+// batches of scoreBatch, rescoreWorkers of them in flight at once, each scored in its own
+// transaction. As batches commit, the run's cursor and counts move past the ones that committed
+// without a gap, so a retry resumes after them (a batch that committed beyond a gap is scored again,
+// which changes nothing). It stops when every lead is scored or the run was superseded by a newer
+// rule change; the batches in flight still commit, which is harmless: scoring reads the rules after
+// locking its leads, so whichever run scores a lead last scores it by the rules as they are.
 func (s *Service) RescoreLeads(ctx context.Context, orgID, runID crm.ID) error {
 	a := crm.SystemActor(orgID)
-	for {
-		if err := ctx.Err(); err != nil {
+	var run query.ScoringRun
+	err := s.read(ctx, a, func(q *query.Queries) (err error) {
+		run, err = q.GetScoringRun(ctx, query.GetScoringRunParams{OrgID: orgID, ID: runID})
+		return err
+	})
+	if err != nil || run.Status != "running" {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		seq, scored, changed int
+		err                  error
+	}
+	var (
+		cursor    = run.LastLeadID
+		after     = idOf(cursor)
+		results   = make(chan result)
+		lasts     []crm.ID           // the last lead of each batch sent, by sequence number
+		committed = map[int]result{} // batches that committed after a gap
+		counted   int                // batches counted in the run: a prefix of lasts
+		inflight  int
+		exhausted bool // no leads after the last batch sent
+		stopped   bool // finished or superseded
+	)
+	advance := func(p query.AdvanceScoringRunParams) error {
+		return s.write(ctx, a, func(w *writer) error {
+			p.OrgID, p.ID, p.Now = orgID, runID, w.now
+			n, err := w.q.AdvanceScoringRun(w.ctx, p)
+			stopped = stopped || p.Finished || n == 0
 			return err
-		}
-		finished := false
-		err := s.write(ctx, a, func(w *writer) error {
-			run, err := w.q.LockScoringRun(w.ctx, query.LockScoringRunParams{OrgID: orgID, ID: runID})
-			if err != nil {
-				return err
-			}
-			if run.Status != "running" {
-				finished = true
-				return nil
-			}
-			after := crm.NilID
-			if run.LastLeadID != nil {
-				after = *run.LastLeadID
-			}
-			ids, err := w.q.NextScorableLeadIDs(w.ctx, query.NextScorableLeadIDsParams{OrgID: orgID, AfterID: after, BatchSize: scoreBatch})
-			if err != nil {
-				return err
-			}
-			scored, changed, err := w.scoreLeads(ids)
-			if err != nil {
-				return err
-			}
-			finished = len(ids) < scoreBatch
-			last := &after
-			if len(ids) > 0 {
-				last = &ids[len(ids)-1]
-			}
-			return w.q.AdvanceScoringRun(w.ctx, query.AdvanceScoringRunParams{OrgID: orgID, ID: runID, Scored: int32(scored),
-				Changed: int32(changed), LastLeadID: last, Now: w.now, Finished: finished})
 		})
-		if err != nil || finished {
-			return err
+	}
+	for {
+		for err == nil && !exhausted && !stopped && inflight < rescoreWorkers {
+			var ids []crm.ID
+			err = s.read(ctx, a, func(q *query.Queries) (err error) {
+				ids, err = q.NextScorableLeadIDs(ctx, query.NextScorableLeadIDsParams{OrgID: orgID, AfterID: after, BatchSize: scoreBatch})
+				return err
+			})
+			exhausted = err == nil && len(ids) < scoreBatch
+			if len(ids) == 0 {
+				break
+			}
+			after = ids[len(ids)-1]
+			lasts = append(lasts, after)
+			inflight++
+			go func(r result) {
+				r.err = s.write(ctx, a, func(w *writer) (err error) {
+					r.scored, r.changed, err = w.scoreLeads(ids)
+					return err
+				})
+				results <- r
+			}(result{seq: len(lasts) - 1})
+		}
+		if inflight == 0 {
+			break
+		}
+		r := <-results
+		inflight--
+		if err == nil {
+			err = r.err
+		}
+		if err != nil {
+			cancel() // and collect the batches in flight
+			continue
+		}
+		committed[r.seq] = r
+		var p query.AdvanceScoringRunParams
+		for ; counted < len(lasts); counted++ {
+			c, ok := committed[counted]
+			if !ok {
+				break
+			}
+			delete(committed, counted)
+			p.Scored, p.Changed, p.LastLeadID = p.Scored+int32(c.scored), p.Changed+int32(c.changed), &lasts[counted]
+		}
+		if p.LastLeadID != nil {
+			cursor = p.LastLeadID
+			p.Finished = exhausted && counted == len(lasts)
+			err = advance(p)
 		}
 	}
+	if err != nil || stopped {
+		return err
+	}
+	// The last batch was full: the read after it found no more leads.
+	return advance(query.AdvanceScoringRunParams{LastLeadID: cursor, Finished: true})
 }
 
 // DecayScores rescores, in every organization, the leads with ledger entries whose behaviour points
@@ -105,7 +166,7 @@ func (s *Service) decayScores(ctx context.Context, a *crm.Actor) (int, error) {
 				return err
 			}
 			// Leads that are no longer scored (deleted, merged, converted) lose their expired points too.
-			return w.q.DeleteExpiredScoreEntries(w.ctx, query.DeleteExpiredScoreEntriesParams{OrgID: a.OrgID, LeadIds: ids, Now: w.now})
+			return w.q.DropExpiredScoreEntries(w.ctx, query.DropExpiredScoreEntriesParams{OrgID: a.OrgID, LeadIds: ids, Now: w.now})
 		})
 		if err != nil || len(ids) == 0 {
 			return total, err
@@ -137,21 +198,23 @@ func (w *writer) scorer() (*scorer, error) {
 
 // scoreLeads recomputes the ledgers and scores of the given leads (at most a few thousand) under the
 // organization's active rules, set-based: the leads are read and locked with one statement, their
-// events and current ledgers with one each; only ledgers and scores that changed are written, one
-// statement each. It applies the thresholds (qualification, nurture enrolment, demotion) and emits
-// lead.scored (the total changed), lead.qualified and lead.nurture_enrolled. It returns how many
-// leads it scored and how many of their scores changed.
+// events and current ledgers with one each; only ledgers and leads that changed are written, one
+// statement each (a ledger is one JSON row per lead). It applies the thresholds (qualification,
+// nurture enrolment, demotion) and emits lead.scored (the total or grade changed), lead.qualified and
+// lead.nurture_enrolled. It returns how many leads it scored and how many of their scores changed.
 func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 	if len(ids) == 0 {
 		return 0, 0, nil
 	}
-	sc, err := w.scorer()
-	if err != nil {
-		return 0, 0, err
-	}
 	org := w.actor.OrgID
 	rows, err := w.q.LockLeadsForScoring(w.ctx, query.LockLeadsForScoringParams{OrgID: org, Ids: ids})
 	if err != nil || len(rows) == 0 {
+		return 0, 0, err
+	}
+	// The rules are read after the leads are locked: a rule change committed before this point is
+	// seen, and one committed later starts a rescore that waits for these leads.
+	sc, err := w.scorer()
+	if err != nil {
 		return 0, 0, err
 	}
 	leadIDs := make([]crm.ID, len(rows))
@@ -162,21 +225,21 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	ledgers, err := w.q.ScoreEntriesOfLeads(w.ctx, query.ScoreEntriesOfLeadsParams{OrgID: org, LeadIds: leadIDs})
+	ledgers, err := w.q.ScoreLedgersOfLeads(w.ctx, query.ScoreLedgersOfLeadsParams{OrgID: org, LeadIds: leadIDs})
 	if err != nil {
 		return 0, 0, err
 	}
 
 	var (
-		rewrite []crm.ID
-		ins     query.InsertScoreEntriesParams
-		upd     query.UpdateLeadScoresParams
-		stages  query.UpdateLeadStagesParams
+		save    query.SaveScoreLedgersParams
+		drop    []crm.ID
+		upd     query.UpdateScoredLeadsParams
 		enrol   []crm.ID
 		leave   []crm.ID
 		quals   []crm.Lead
 		evs     []scoring.Event
 		prev    []scoring.Award
+		entries []byte
 	)
 	now, local := w.now, w.now.In(sc.loc)
 	ei, li := 0, 0
@@ -193,50 +256,52 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 		prev = prev[:0]
 		for ; li < len(ledgers) && bytes.Compare(ledgers[li].LeadID[:], lead.ID[:]) < 0; li++ {
 		}
-		for ; li < len(ledgers) && ledgers[li].LeadID == lead.ID; li++ {
-			prev = append(prev, awardFromEntry(ledgers[li]))
+		if li < len(ledgers) && ledgers[li].LeadID == lead.ID {
+			if prev, err = parseLedger(ledgers[li].Entries); err != nil {
+				return 0, 0, fmt.Errorf("score ledger of lead %s: %w", lead.ID, err)
+			}
 		}
 
 		awards := scoring.Counted(sc.set.Evaluate(&lead, evs, local, sc.settings), now)
 		awards, same := scoring.Carry(awards, prev)
-		if !same {
-			rewrite = append(rewrite, lead.ID)
-			for _, a := range awards {
-				ins.LeadIds = append(ins.LeadIds, lead.ID)
-				ins.RuleIds = append(ins.RuleIds, a.RuleID)
-				ins.RuleVersions = append(ins.RuleVersions, a.RuleVersion)
-				ins.EventIds = append(ins.EventIds, a.EventID)
-				ins.Parts = append(ins.Parts, string(a.Part))
-				ins.Points = append(ins.Points, a.Points)
-				ins.Reasons = append(ins.Reasons, a.Reason)
-				ins.AwardedAts = append(ins.AwardedAts, a.AwardedAt)
-				ins.ExpiresAts = append(ins.ExpiresAts, a.ExpiresAt)
-			}
+		switch {
+		case same:
+		case len(awards) == 0:
+			drop = append(drop, lead.ID)
+		default:
+			var expires time.Time
+			entries, expires = appendLedger(entries[:0], awards)
+			save.LeadIds = append(save.LeadIds, lead.ID)
+			save.Entries = append(save.Entries, string(entries))
+			save.ExpiresAts = append(save.ExpiresAts, expires)
 		}
 		score := scoring.Tally(awards, now, sc.settings)
 		scored++
-		if score.Total != lead.ScoreTotal || score.Fit != lead.ScoreFit || score.Engagement != lead.ScoreEngagement || score.Grade != lead.Grade {
+		d := scoring.Decide(lead.Status, lead.ScoreTotal, score.Total, lead.NurturedAt != nil, sc.settings)
+		rescored := score.Total != lead.ScoreTotal || score.Fit != lead.ScoreFit || score.Engagement != lead.ScoreEngagement || score.Grade != lead.Grade
+		staged := d.Status != lead.Status || d.Qualify || d.Enrol || d.Leave
+		if !rescored && !staged {
+			continue
+		}
+		upd.Ids = append(upd.Ids, lead.ID)
+		upd.Totals = append(upd.Totals, score.Total)
+		upd.Fits = append(upd.Fits, score.Fit)
+		upd.Engagements = append(upd.Engagements, score.Engagement)
+		upd.Grades = append(upd.Grades, score.Grade)
+		upd.Statuses = append(upd.Statuses, string(d.Status))
+		upd.Qualify = append(upd.Qualify, d.Qualify)
+		upd.Enrol = append(upd.Enrol, d.Enrol)
+		upd.Leave = append(upd.Leave, d.Leave)
+		if rescored {
 			changed++
-			upd.Ids = append(upd.Ids, lead.ID)
-			upd.Totals = append(upd.Totals, score.Total)
-			upd.Fits = append(upd.Fits, score.Fit)
-			upd.Engagements = append(upd.Engagements, score.Engagement)
-			upd.Grades = append(upd.Grades, score.Grade)
 			if score.Total != lead.ScoreTotal || score.Grade != lead.Grade {
 				w.emit(EventLeadScored, crm.TypeLead, lead.ID, []crm.FieldChange{
 					intChange("score", lead.ScoreTotal, score.Total), stringChange("grade", lead.Grade, score.Grade)}, lead.OwnerID)
 			}
 		}
-
-		d := scoring.Decide(lead.Status, lead.ScoreTotal, score.Total, lead.NurturedAt != nil, sc.settings)
-		if d.Status == lead.Status && !d.Qualify && !d.Enrol && !d.Leave {
+		if !staged {
 			continue
 		}
-		stages.Ids = append(stages.Ids, lead.ID)
-		stages.Statuses = append(stages.Statuses, string(d.Status))
-		stages.Qualify = append(stages.Qualify, d.Qualify)
-		stages.Enrol = append(stages.Enrol, d.Enrol)
-		stages.Leave = append(stages.Leave, d.Leave)
 		before := lead.Status
 		lead.Status = d.Status
 		lead.ScoreTotal, lead.ScoreFit, lead.ScoreEngagement, lead.Grade = score.Total, score.Fit, score.Engagement, score.Grade
@@ -262,26 +327,20 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 		}
 	}
 
-	if len(rewrite) > 0 {
-		if err := w.q.DeleteScoreEntries(w.ctx, query.DeleteScoreEntriesParams{OrgID: org, LeadIds: rewrite}); err != nil {
+	if len(drop) > 0 {
+		if err := w.q.DeleteScoreLedgers(w.ctx, query.DeleteScoreLedgersParams{OrgID: org, LeadIds: drop}); err != nil {
 			return 0, 0, err
 		}
-		if len(ins.LeadIds) > 0 {
-			ins.OrgID = org
-			if err := w.q.InsertScoreEntries(w.ctx, ins); err != nil {
-				return 0, 0, err
-			}
+	}
+	if len(save.LeadIds) > 0 {
+		save.OrgID = org
+		if err := w.q.SaveScoreLedgers(w.ctx, save); err != nil {
+			return 0, 0, err
 		}
 	}
 	if len(upd.Ids) > 0 {
-		upd.OrgID = org
-		if err := w.q.UpdateLeadScores(w.ctx, upd); err != nil {
-			return 0, 0, err
-		}
-	}
-	if len(stages.Ids) > 0 {
-		stages.OrgID, stages.Now = org, now
-		if err := w.q.UpdateLeadStages(w.ctx, stages); err != nil {
+		upd.OrgID, upd.Now = org, now
+		if err := w.q.UpdateScoredLeads(w.ctx, upd); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -295,24 +354,12 @@ func (w *writer) scoreLeads(ids []crm.ID) (scored, changed int, err error) {
 			return 0, 0, err
 		}
 	}
-	for i := range quals {
-		if err := w.onQualified(&quals[i]); err != nil {
+	if len(quals) > 0 {
+		if err := w.onQualified(quals); err != nil {
 			return 0, 0, err
 		}
 	}
 	return scored, changed, nil
-}
-
-func awardFromEntry(e query.ScoreEntriesOfLeadsRow) scoring.Award {
-	a := scoring.Award{RuleID: e.RuleID, RuleVersion: e.RuleVersion, Part: scoring.Part(e.Part), Points: e.Points,
-		Reason: e.Reason, AwardedAt: e.AwardedAt}
-	if e.EventID != nil {
-		a.EventID = *e.EventID
-	}
-	if e.ExpiresAt != nil {
-		a.ExpiresAt = *e.ExpiresAt
-	}
-	return a
 }
 
 func intChange(field string, before, after int32) crm.FieldChange {

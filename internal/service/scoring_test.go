@@ -3,11 +3,13 @@ package service_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/internal/crm"
 	"github.com/rapportcrm/rapport/internal/rules/scoring"
 	"github.com/rapportcrm/rapport/internal/service"
@@ -43,8 +45,9 @@ func (e *env) score(id crm.ID) leadScore {
 // ledger returns the lead's score entries as comparable text, in a fixed order.
 func (e *env) ledger(id crm.ID) []string {
 	e.t.Helper()
-	rows, err := e.pool.Query(e.ctx, `SELECT format('%s v%s %s %s %s %s %s %s', rule_id, rule_version, event_id, part, points,
-		reason, awarded_at, expires_at) FROM lead_score_entries WHERE lead_id = $1 ORDER BY 1`, id)
+	rows, err := e.pool.Query(e.ctx, `SELECT format('%s v%s %s %s %s %s %s %s', x.e->>'rule', x.e->>'version', x.e->>'event',
+		x.e->>'part', x.e->>'points', x.e->>'reason', (x.e->>'at')::timestamptz, (x.e->>'expires')::timestamptz)
+		FROM lead_score_ledgers l, json_array_elements(l.entries) AS x (e) WHERE l.lead_id = $1 ORDER BY 1`, id)
 	require.NoError(e.t, err)
 	defer rows.Close()
 	var out []string
@@ -59,6 +62,21 @@ func (e *env) ledger(id crm.ID) []string {
 
 func ev(key string, typ scoring.EventType, url string, at time.Time) service.LeadActivityInput {
 	return service.LeadActivityInput{IdempotencyKey: key, Type: typ, URL: url, OccurredAt: at}
+}
+
+// visitor captures a lead of 25 fit points (title, manufacturing, 500 people) who visited the
+// pricing page (at visited, about two days ago) and opened the e-mail newsletter an hour later, scores
+// it and returns its ID and the time of the visit.
+func (e *env) visitor(email, title, newsletter string) (lead crm.ID, visited time.Time) {
+	e.t.Helper()
+	lead = e.prospect(email, title, "Manufacturing", 500)
+	visited = time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	visit := ev("p1", scoring.PageVisit, "https://acme.cn/pricing", visited)
+	open := ev("o1", scoring.EmailOpen, newsletter, visited.Add(time.Hour))
+	visit.LeadID, open.LeadID = lead, lead
+	e.track(e.admin, visit, open)
+	require.NoError(e.t, e.svc.ScoreLeads(e.ctx, e.org.ID, []crm.ID{lead}))
+	return lead, visited
 }
 
 func (e *env) track(a *crm.Actor, ins ...service.LeadActivityInput) []service.TrackResult {
@@ -230,14 +248,7 @@ func TestVisitorEventsAttachToTheIdentifiedLead(t *testing.T) {
 func TestScoringTwiceGivesTheSameLedger(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	lead := e.prospect("chen@acme.cn", "销售总监", "Manufacturing", 500)
-	at := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
-	visit := ev("p1", scoring.PageVisit, "https://acme.cn/pricing", at)
-	open := ev("o1", scoring.EmailOpen, "newsletter", at.Add(time.Hour))
-	visit.LeadID, open.LeadID = lead, lead
-	e.track(e.admin, visit, open)
-
-	require.NoError(t, e.svc.ScoreLeads(e.ctx, e.org.ID, []crm.ID{lead}))
+	lead, at := e.visitor("chen@acme.cn", "销售总监", "newsletter")
 	first := e.ledger(lead)
 	require.Len(t, first, 5)
 	require.Equal(t, leadScore{Total: 42, Fit: 25, Engagement: 17, Grade: "B", Status: "nurturing", Nurtured: true}, e.score(lead))
@@ -335,16 +346,35 @@ func TestRescoreRunWalksEveryLeadAndDecayRemovesExpiredPoints(t *testing.T) {
 	// An entry that stopped counting is found by the decay job, and the lead rescored without it.
 	var ruleID crm.ID
 	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT id FROM scoring_rules WHERE org_id = $1 AND event_type = 'webinar'", e.org.ID).Scan(&ruleID))
-	_, err = e.pool.Exec(e.ctx, `INSERT INTO lead_score_entries (org_id, lead_id, rule_id, rule_version, part, points, reason, awarded_at, expires_at)
-		VALUES ($1, $2, $3, 1, 'engagement', 20, 'old webinar', now() - interval '100 days', now() - interval '10 days')`, e.org.ID, leads[0], ruleID)
-	require.NoError(t, err)
+	// Expired points, also of a lead that is no longer scored (deleted): both leave the ledger.
+	for _, id := range leads[:2] {
+		_, err = e.pool.Exec(e.ctx, `UPDATE lead_score_ledgers
+			SET entries = (entries::jsonb || jsonb_build_array(jsonb_build_object('rule', $3::uuid, 'version', 1, 'event', gen_random_uuid(),
+			        'part', 'engagement', 'points', 20, 'reason', 'old webinar', 'at', now() - interval '100 days',
+			        'expires', now() - interval '10 days')))::json,
+			    expires_at = now() - interval '10 days'
+			WHERE org_id = $1 AND lead_id = $2`, e.org.ID, id, ruleID)
+		require.NoError(t, err)
+	}
 	_, err = e.pool.Exec(e.ctx, "UPDATE leads SET score_total = 60, score_engagement = 20 WHERE id = $1", leads[0])
 	require.NoError(t, err)
+	_, err = e.pool.Exec(e.ctx, "UPDATE leads SET deleted_at = now() WHERE id = $1", leads[1])
+	require.NoError(t, err)
+	var kept []string
+	for _, entry := range e.ledger(leads[1]) {
+		if !strings.Contains(entry, "old webinar") {
+			kept = append(kept, entry)
+		}
+	}
+	require.Len(t, kept, 2)
 	n, err := e.svc.DecayScores(e.ctx)
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, n, 1)
+	require.GreaterOrEqual(t, n, 2)
 	require.Equal(t, int32(40), e.score(leads[0]).Total)
-	require.Zero(t, e.count("SELECT count(*) FROM lead_score_entries WHERE expires_at <= now()"))
+	require.Zero(t, e.count(`SELECT count(*) FROM lead_score_ledgers l, json_array_elements(l.entries) AS x (e)
+		WHERE (x.e->>'expires')::timestamptz <= now()`))
+	require.Zero(t, e.count("SELECT count(*) FROM lead_score_ledgers WHERE expires_at <= now()"))
+	require.Equal(t, kept, e.ledger(leads[1]), "the deleted lead keeps its other entries")
 }
 
 func TestSimulateScoringRules(t *testing.T) {
@@ -373,10 +403,68 @@ func TestSimulateScoringRules(t *testing.T) {
 	require.Equal(t, 1, sim.Proposed.Nurture)
 	require.Equal(t, 1, sim.Proposed.GradeB)
 	require.InDelta(t, 52.5, sim.Current.Average, 0.001)
-	require.Zero(t, e.count("SELECT count(*) FROM lead_score_entries"), "a simulation saves nothing")
+	require.Zero(t, e.count("SELECT count(*) FROM lead_score_ledgers"), "a simulation saves nothing")
 
 	_, err = e.svc.SimulateScoringRules(e.ctx, e.analyst, []service.ScoringRuleInput{{Kind: scoring.Attribute, Name: "x", Field: "industry", Operator: "like", Points: 1}}, nil)
 	requireCode(t, err, crm.EINVALID, "operator")
 	_, err = e.svc.SimulateScoringRules(e.ctx, e.rep1, rules, nil)
 	requireCode(t, err, crm.EFORBIDDEN)
+}
+
+func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lead, _ := e.visitor("wang@acme.cn", "CEO", "newsletter \"11\"")
+	want := e.ledger(lead)
+	require.Len(t, want, 5)
+	wantBreakdown, err := e.svc.ScoreBreakdowns(e.ctx, e.admin, []crm.ID{lead})
+	require.NoError(t, err)
+
+	// The database as the previous version left it: one row per entry, no ledgers.
+	_, err = e.pool.Exec(e.ctx, `INSERT INTO lead_score_entries (org_id, lead_id, rule_id, rule_version, event_id, part, points, reason, awarded_at, expires_at)
+		SELECT l.org_id, l.lead_id, (x.e->>'rule')::uuid, (x.e->>'version')::int, (x.e->>'event')::uuid, x.e->>'part',
+		       (x.e->>'points')::int, x.e->>'reason', (x.e->>'at')::timestamptz, (x.e->>'expires')::timestamptz
+		FROM lead_score_ledgers l, json_array_elements(l.entries) AS x (e)`)
+	require.NoError(t, err)
+	// (and without the later migrations, which run again after it)
+	_, err = e.pool.Exec(e.ctx, `DROP TABLE lead_score_ledgers; DROP TABLE contact_channels; DROP FUNCTION contact_channels_sync CASCADE;
+		DELETE FROM goose_db_version WHERE version_id >= 7`)
+	require.NoError(t, err)
+	require.NoError(t, db.Migrate(e.ctx, e.url))
+
+	require.Equal(t, want, e.ledger(lead))
+	got, err := e.svc.ScoreBreakdowns(e.ctx, e.admin, []crm.ID{lead})
+	require.NoError(t, err)
+	require.Equal(t, wantBreakdown, got, "the same entries in the same order")
+	scored := e.count("SELECT count(*) FROM events WHERE record_id = $1 AND type = 'lead.scored'", lead)
+	require.NoError(t, e.svc.ScoreLeads(e.ctx, e.org.ID, []crm.ID{lead}))
+	require.Equal(t, want, e.ledger(lead), "a converted ledger is the one scoring writes")
+	require.Equal(t, scored, e.count("SELECT count(*) FROM events WHERE record_id = $1 AND type = 'lead.scored'", lead))
+}
+
+func TestRescoreRunScoresBatchesSideBySide(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const n = 4500 // three batches, the last one short
+	_, err := e.pool.Exec(e.ctx, `
+		INSERT INTO leads (org_id, id, name, title, email, source, first_touch_at, last_touch_at, created_at, updated_at)
+		SELECT $1, gen_random_uuid(), 'Lead ' || i, CASE WHEN i % 2 = 0 THEN 'CEO' ELSE 'Engineer' END,
+		       'lead' || i || '@walk.test', 'api', now(), now(), now(), now()
+		FROM generate_series(1, $2::int) AS i`, e.org.ID, n)
+	require.NoError(t, err)
+	_, run, err := e.svc.CreateScoringRule(e.ctx, e.admin, service.ScoringRuleInput{Kind: scoring.Attribute, Name: "Walk",
+		Field: "emailDomain", Operator: "eq", Value: json.RawMessage(`"walk.test"`), Points: 30})
+	require.NoError(t, err)
+	require.Equal(t, int32(n), run.Total)
+	require.NoError(t, e.svc.RescoreLeads(e.ctx, e.org.ID, run.ID))
+	got, err := e.svc.ScoringRun(e.ctx, e.admin, run.ID)
+	require.NoError(t, err)
+	require.Equal(t, "done", got.Status)
+	require.Equal(t, int32(n), got.Done)
+	require.Equal(t, int32(n), got.Changed)
+	require.Equal(t, n/2, e.count("SELECT count(*) FROM leads WHERE org_id = $1 AND score_total = 40", e.org.ID))
+	require.Equal(t, n/2, e.count("SELECT count(*) FROM leads WHERE org_id = $1 AND score_total = 30", e.org.ID))
+	require.Equal(t, n, e.count("SELECT count(*) FROM lead_score_ledgers WHERE org_id = $1", e.org.ID))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM scoring_runs r
+		WHERE r.id = $1 AND r.last_lead_id = (SELECT id FROM leads WHERE org_id = r.org_id ORDER BY id DESC LIMIT 1)`, run.ID), "the cursor is past the last lead")
 }
