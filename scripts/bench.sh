@@ -10,7 +10,8 @@
 #   3. gets a token for the organization's admin (`rapport token`),
 #   4. runs the read scenarios on each of the three at maximum throughput and then in an open loop
 #      at half of that (`rapport bench --raw-url --postgraphile-url --half`), then the write
-#      scenarios on Rapport (move-opportunity, lead-capture, lead-capture-batch),
+#      scenarios on Rapport (move-opportunity, lead-capture with 16 and with 128 in flight,
+#      lead-capture-batch),
 #   5. writes the results, with a description of the machine, between the markers of
 #      docs/benchmarks.md (BENCH_DOC), and stops everything it started, on every exit path.
 #
@@ -145,6 +146,10 @@ log "writes on Rapport"
 "$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios move-opportunity,lead-capture --deals 1000 \
 	--prepare 0 --duration "$BENCH_DURATION" --warmup 2s --connections "$BENCH_CONNS" \
 	--json "$tmp/writes.json" --markdown "$tmp/writes.md"
+# Single captures again with many clients at once, as a campaign's web forms send them: concurrent
+# captures share transactions (group commit), so their throughput grows with the clients in flight.
+"$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios lead-capture --prepare 0 \
+	--duration "$BENCH_DURATION" --warmup 2s --connections 128 --json "$tmp/capture128.json" --markdown "$tmp/capture128.md"
 "$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios lead-capture-batch --prepare 0 \
 	--duration "$BENCH_DURATION" --warmup 2s --connections 2 --json "$tmp/batch.json" --markdown "$tmp/batch.md"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -176,9 +181,11 @@ section=$tmp/section.md
 	cat "$tmp/reads.md"
 	echo
 	echo "Writes, on Rapport only (move-opportunity and lead-capture with $BENCH_CONNS in flight after preparing 1,000"
-	echo "deals with \`--deals 1000\`; lead-capture-batch, 500 leads a request, with 2):"
+	echo "deals with \`--deals 1000\`; lead-capture again with 128 in flight; lead-capture-batch, 500 leads a"
+	echo "request, with 2):"
 	echo
 	cat "$tmp/writes.md"
+	tail -n +3 "$tmp/capture128.md"
 	tail -n +3 "$tmp/batch.md"
 	echo "<!-- END make bench -->"
 } >"$section"
