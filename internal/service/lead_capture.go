@@ -127,13 +127,18 @@ func (w *writer) replayCapture(touchID crm.ID) (CaptureResult, error) {
 
 // CaptureLeads captures up to MaxCaptureBatch leads in one transaction (leads:write). Each item gets
 // its own result or error: bad items do not stop good ones.
-func (s *Service) CaptureLeads(ctx context.Context, a *crm.Actor, ins []LeadInput) (items []CaptureItem, err error) {
+func (s *Service) CaptureLeads(ctx context.Context, a *crm.Actor, ins []LeadInput) ([]CaptureItem, error) {
 	if err := authorize(a, access.LeadsWrite); err != nil {
 		return nil, err
 	}
 	if len(ins) > MaxCaptureBatch {
 		return nil, crm.Invalid("leads", "At most %d leads per call; split the batch.", MaxCaptureBatch)
 	}
+	return s.captureTx(ctx, a, ins)
+}
+
+// captureTx captures ins in a transaction of their own.
+func (s *Service) captureTx(ctx context.Context, a *crm.Actor, ins []LeadInput) (items []CaptureItem, err error) {
 	err = s.write(ctx, a, func(w *writer) error {
 		items, err = w.captureLeads(ins)
 		return err

@@ -126,15 +126,13 @@ func (s *Service) captureBatch(a *crm.Actor, calls []*captureCall) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(calls[0].ctx), captureBatchTimeout)
 	defer cancel()
 	var items []CaptureItem
-	err := s.write(ctx, a, func(w *writer) (err error) {
-		if s.beforeCaptureBatch != nil {
-			if err := s.beforeCaptureBatch(len(ins)); err != nil {
-				return err
-			}
-		}
-		items, err = w.captureLeads(ins)
-		return err
-	})
+	var err error
+	if s.beforeCaptureBatch != nil {
+		err = s.beforeCaptureBatch(len(ins))
+	}
+	if err == nil {
+		items, err = s.captureTx(ctx, a, ins)
+	}
 	for i, c := range calls {
 		switch {
 		case err == nil:
@@ -149,29 +147,11 @@ func (s *Service) captureBatch(a *crm.Actor, calls []*captureCall) {
 	}
 }
 
-// waitingCaptures returns the number of the actor's captures waiting for a batch.
-func (s *Service) waitingCaptures(a *crm.Actor) int {
-	g := &s.captures
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if q := g.queues[captureKey(a)]; q != nil {
-		return len(q.waiting)
-	}
-	return 0
-}
-
 // captureAlone captures one lead in a transaction of its own.
 func (s *Service) captureAlone(ctx context.Context, a *crm.Actor, in LeadInput) CaptureItem {
-	var item CaptureItem
-	err := s.write(ctx, a, func(w *writer) error {
-		items, err := w.captureLeads([]LeadInput{in})
-		if err == nil {
-			item = items[0]
-		}
-		return err
-	})
+	items, err := s.captureTx(ctx, a, []LeadInput{in})
 	if err != nil {
-		item = CaptureItem{Err: err}
+		return CaptureItem{Err: err}
 	}
-	return item
+	return items[0]
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/rules/leads"
 	"github.com/rapportcrm/rapport/internal/rules/routing"
 )
 
@@ -254,7 +255,7 @@ func (r *router) decide(l *crm.Lead, exclude []crm.ID) routing.Decision {
 		}
 		r.turns[d.RuleID] = d.ChosenID
 	}
-	if d.ChosenID != l.OwnerID && l.Status != crm.LeadConverted && l.Status != crm.LeadDisqualified {
+	if d.ChosenID != l.OwnerID && leads.Open(l.Status) {
 		if c, ok := r.people[d.ChosenID]; ok {
 			c.OpenLeads++
 		}

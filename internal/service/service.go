@@ -57,8 +57,8 @@ type Service struct {
 	// afterImportBatch, when set (by tests), runs after each committed batch of an import that is
 	// not its last; an error stops the run as a crash would.
 	afterImportBatch func(crm.LeadImport) error
-	// beforeCaptureBatch, when set (by tests), runs in each coalesced capture batch's transaction
-	// before its captures, with their number; an error fails the batch's transaction.
+	// beforeCaptureBatch, when set (by tests), runs before each coalesced capture batch with its
+	// size; an error fails the batch as a whole.
 	beforeCaptureBatch func(n int) error
 }
 
