@@ -428,6 +428,7 @@ func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
 	require.NoError(t, err)
 	// (and without the later migrations, which run again after it)
 	_, err = e.pool.Exec(e.ctx, `DROP TABLE lead_score_ledgers; DROP TABLE contact_channels; DROP FUNCTION contact_channels_sync CASCADE;
+		DROP TABLE stage_totals; DROP FUNCTION stage_totals_sync CASCADE;
 		DELETE FROM goose_db_version WHERE version_id >= 7`)
 	require.NoError(t, err)
 	require.NoError(t, db.Migrate(e.ctx, e.url))
