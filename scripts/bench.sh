@@ -9,7 +9,8 @@
 #      each on a port the kernel picks, all on the same database,
 #   3. gets a token for the organization's admin (`rapport token`),
 #   4. runs the read scenarios on each of the three at maximum throughput and then in an open loop
-#      at half of that (`rapport bench --raw-url --postgraphile-url --half`), then the write
+#      at half of that (`rapport bench --raw-url --postgraphile-url --half`; the dashboard, a
+#      forecast, on Rapport only: neither reference has an equivalent), then the write
 #      scenarios on Rapport (move-opportunity, lead-capture with 16 and with 128 in flight,
 #      lead-capture-batch), then subscription fan-out (`rapport bench fanout`) with a second
 #      `rapport serve --api-only` on the same database,
@@ -35,7 +36,7 @@ BENCH_CONNS=${BENCH_CONNS:-16}
 FANOUT_SUBSCRIBERS=${FANOUT_SUBSCRIBERS:-200}
 BENCH_DOC=${BENCH_DOC:-docs/benchmarks.md}
 START_TIMEOUT=${START_TIMEOUT:-180}
-READS=record-by-id,contacts-page,accounts-page,opportunities-page,pipeline-board
+READS=record-by-id,contacts-page,accounts-page,opportunities-page,pipeline-board,dashboard
 ORG=scale-1-0
 ADMIN=admin@scale-1-0.test
 
