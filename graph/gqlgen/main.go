@@ -38,7 +38,8 @@ func generate() error {
 	if err != nil {
 		return err
 	}
-	if err := api.Generate(cfg, api.AddPlugin(serial{})); err != nil {
+	plugin := &serial{}
+	if err := api.Generate(cfg, api.AddPlugin(plugin)); err != nil {
 		return err
 	}
 	exec, err := os.ReadFile(cfg.Exec.Filename)
@@ -51,6 +52,11 @@ func generate() error {
 		}
 		exec = bytes.ReplaceAll(exec, []byte(r.from), []byte(r.to))
 	}
+	exec, n, err := fastLeaves(exec, plugin.leaves)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.Exec.Filename, err)
+	}
+	fmt.Printf("gqlgen: %d of %d trivial fields marshalled directly\n", n, len(plugin.leaves))
 	// Deferred fields (@defer) are only scheduled by concurrent fields below the roots: none now.
 	if bytes.Contains(exec, []byte("&deferred")) {
 		return fmt.Errorf("%s defers fields: the generated code changed, check graph/gqlgen", cfg.Exec.Filename)
@@ -68,19 +74,22 @@ var rewrites = []struct{ from, to string }{
 	{"deferred := graphql.NewDeferredGroup(ctx)", "var deferred graphql.DeferredGroup"},
 }
 
-// serial is the gqlgen plugin that turns off per-field concurrency below the root types.
-type serial struct{}
+// serial is the gqlgen plugin that turns off per-field concurrency below the root types and lists
+// the trivial fields (leaves).
+type serial struct{ leaves []leaf }
 
 // Name names the plugin.
-func (serial) Name() string { return "serial" }
+func (*serial) Name() string { return "serial" }
 
 // GenerateCode runs before the execution code is written: it marks every object but the roots as
-// gqlgen marks Mutation.
-func (serial) GenerateCode(data *codegen.Data) error {
+// gqlgen marks Mutation, and notes the trivial fields.
+func (s *serial) GenerateCode(data *codegen.Data) error {
 	for _, o := range data.Objects {
 		if !o.Root {
 			o.DisableConcurrency = true
 		}
 	}
-	return nil
+	var err error
+	s.leaves, err = leaves(data)
+	return err
 }
