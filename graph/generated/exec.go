@@ -34571,7 +34571,7 @@ var accountImplementors = []string{"Account", "Node"}
 func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, obj *crm.Account) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -34679,7 +34679,7 @@ var accountConnectionImplementors = []string{"AccountConnection"}
 func (ec *executionContext) _AccountConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AccountConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -34727,7 +34727,7 @@ var accountEdgeImplementors = []string{"AccountEdge"}
 func (ec *executionContext) _AccountEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AccountEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -34765,7 +34765,7 @@ var accountPayloadImplementors = []string{"AccountPayload"}
 func (ec *executionContext) _AccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AccountPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -34798,7 +34798,7 @@ var activityImplementors = []string{"Activity", "Node"}
 func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *crm.Activity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -34906,7 +34906,7 @@ var activityConnectionImplementors = []string{"ActivityConnection"}
 func (ec *executionContext) _ActivityConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ActivityConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -34949,7 +34949,7 @@ var activityEdgeImplementors = []string{"ActivityEdge"}
 func (ec *executionContext) _ActivityEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ActivityEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -34987,7 +34987,7 @@ var apiKeyImplementors = []string{"ApiKey", "Node"}
 func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, obj *crm.APIKey) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, apiKeyImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35060,7 +35060,7 @@ var assignmentCandidateImplementors = []string{"AssignmentCandidate"}
 func (ec *executionContext) _AssignmentCandidate(ctx context.Context, sel ast.SelectionSet, obj *routing.Considered) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentCandidateImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35118,7 +35118,7 @@ var assignmentCriterionImplementors = []string{"AssignmentCriterion"}
 func (ec *executionContext) _AssignmentCriterion(ctx context.Context, sel ast.SelectionSet, obj *criteria.Criterion) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentCriterionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35161,7 +35161,7 @@ var assignmentDecisionImplementors = []string{"AssignmentDecision"}
 func (ec *executionContext) _AssignmentDecision(ctx context.Context, sel ast.SelectionSet, obj *service.AssignmentDecision) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentDecisionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35244,7 +35244,7 @@ var assignmentRuleImplementors = []string{"AssignmentRule"}
 func (ec *executionContext) _AssignmentRule(ctx context.Context, sel ast.SelectionSet, obj *service.AssignmentRule) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, assignmentRuleImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35337,7 +35337,7 @@ var blockerImplementors = []string{"Blocker"}
 func (ec *executionContext) _Blocker(ctx context.Context, sel ast.SelectionSet, obj *crm.Blocker) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, blockerImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35380,7 +35380,7 @@ var boardColumnImplementors = []string{"BoardColumn"}
 func (ec *executionContext) _BoardColumn(ctx context.Context, sel ast.SelectionSet, obj *model.BoardColumn) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, boardColumnImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35428,7 +35428,7 @@ var captureErrorImplementors = []string{"CaptureError"}
 func (ec *executionContext) _CaptureError(ctx context.Context, sel ast.SelectionSet, obj *model.CaptureError) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, captureErrorImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35471,7 +35471,7 @@ var captureLeadPayloadImplementors = []string{"CaptureLeadPayload"}
 func (ec *executionContext) _CaptureLeadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CaptureLeadPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, captureLeadPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35524,7 +35524,7 @@ var captureLeadsItemImplementors = []string{"CaptureLeadsItem"}
 func (ec *executionContext) _CaptureLeadsItem(ctx context.Context, sel ast.SelectionSet, obj *model.CaptureLeadsItem) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, captureLeadsItemImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35582,7 +35582,7 @@ var captureLeadsPayloadImplementors = []string{"CaptureLeadsPayload"}
 func (ec *executionContext) _CaptureLeadsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CaptureLeadsPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, captureLeadsPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35625,7 +35625,7 @@ var columnMappingImplementors = []string{"ColumnMapping"}
 func (ec *executionContext) _ColumnMapping(ctx context.Context, sel ast.SelectionSet, obj *model.ColumnMapping) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, columnMappingImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35663,7 +35663,7 @@ var contactImplementors = []string{"Contact", "Node"}
 func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, obj *crm.Contact) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, contactImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35781,7 +35781,7 @@ var contactConnectionImplementors = []string{"ContactConnection"}
 func (ec *executionContext) _ContactConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ContactConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, contactConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35829,7 +35829,7 @@ var contactEdgeImplementors = []string{"ContactEdge"}
 func (ec *executionContext) _ContactEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ContactEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, contactEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35867,7 +35867,7 @@ var contactPayloadImplementors = []string{"ContactPayload"}
 func (ec *executionContext) _ContactPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ContactPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, contactPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35900,7 +35900,7 @@ var convertLeadPayloadImplementors = []string{"ConvertLeadPayload"}
 func (ec *executionContext) _ConvertLeadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConvertLeadPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, convertLeadPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35958,7 +35958,7 @@ var createAccountPayloadImplementors = []string{"CreateAccountPayload"}
 func (ec *executionContext) _CreateAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAccountPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createAccountPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -35996,7 +35996,7 @@ var createApiKeyPayloadImplementors = []string{"CreateApiKeyPayload"}
 func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPIKeyPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createApiKeyPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36034,7 +36034,7 @@ var createContactPayloadImplementors = []string{"CreateContactPayload"}
 func (ec *executionContext) _CreateContactPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateContactPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createContactPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36072,7 +36072,7 @@ var createOpportunityPayloadImplementors = []string{"CreateOpportunityPayload"}
 func (ec *executionContext) _CreateOpportunityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateOpportunityPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createOpportunityPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36110,7 +36110,7 @@ var createTaskPayloadImplementors = []string{"CreateTaskPayload"}
 func (ec *executionContext) _CreateTaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateTaskPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createTaskPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36148,7 +36148,7 @@ var createTeamPayloadImplementors = []string{"CreateTeamPayload"}
 func (ec *executionContext) _CreateTeamPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateTeamPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createTeamPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36181,7 +36181,7 @@ var createUserPayloadImplementors = []string{"CreateUserPayload"}
 func (ec *executionContext) _CreateUserPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateUserPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createUserPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36214,7 +36214,7 @@ var dealContactImplementors = []string{"DealContact"}
 func (ec *executionContext) _DealContact(ctx context.Context, sel ast.SelectionSet, obj *crm.DealContact) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dealContactImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36257,7 +36257,7 @@ var deleteScoringRulePayloadImplementors = []string{"DeleteScoringRulePayload"}
 func (ec *executionContext) _DeleteScoringRulePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteScoringRulePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, deleteScoringRulePayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36295,7 +36295,7 @@ var entryCriterionImplementors = []string{"EntryCriterion"}
 func (ec *executionContext) _EntryCriterion(ctx context.Context, sel ast.SelectionSet, obj *crm.EntryCriterion) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, entryCriterionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36338,7 +36338,7 @@ var eventImplementors = []string{"Event"}
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *crm.Event) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36421,7 +36421,7 @@ var eventConnectionImplementors = []string{"EventConnection"}
 func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EventConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36464,7 +36464,7 @@ var eventEdgeImplementors = []string{"EventEdge"}
 func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EventEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36502,7 +36502,7 @@ var exchangeRateImplementors = []string{"ExchangeRate"}
 func (ec *executionContext) _ExchangeRate(ctx context.Context, sel ast.SelectionSet, obj *service.ExchangeRate) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, exchangeRateImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36550,7 +36550,7 @@ var fieldChangeImplementors = []string{"FieldChange"}
 func (ec *executionContext) _FieldChange(ctx context.Context, sel ast.SelectionSet, obj *crm.FieldChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, fieldChangeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36593,7 +36593,7 @@ var fieldWarningImplementors = []string{"FieldWarning"}
 func (ec *executionContext) _FieldWarning(ctx context.Context, sel ast.SelectionSet, obj *model.FieldWarning) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, fieldWarningImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36631,7 +36631,7 @@ var forecastImplementors = []string{"Forecast"}
 func (ec *executionContext) _Forecast(ctx context.Context, sel ast.SelectionSet, obj *service.Forecast) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, forecastImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36669,7 +36669,7 @@ var forecastRowImplementors = []string{"ForecastRow"}
 func (ec *executionContext) _ForecastRow(ctx context.Context, sel ast.SelectionSet, obj *service.ForecastRow) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, forecastRowImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36772,7 +36772,7 @@ var forecastSubmissionImplementors = []string{"ForecastSubmission", "Node"}
 func (ec *executionContext) _ForecastSubmission(ctx context.Context, sel ast.SelectionSet, obj *service.ForecastSubmission) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, forecastSubmissionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36870,7 +36870,7 @@ var identifyVisitorPayloadImplementors = []string{"IdentifyVisitorPayload"}
 func (ec *executionContext) _IdentifyVisitorPayload(ctx context.Context, sel ast.SelectionSet, obj *model.IdentifyVisitorPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, identifyVisitorPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -36908,7 +36908,7 @@ var leadImplementors = []string{"Lead", "Node"}
 func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj *crm.Lead) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37146,7 +37146,7 @@ var leadActivityResultImplementors = []string{"LeadActivityResult"}
 func (ec *executionContext) _LeadActivityResult(ctx context.Context, sel ast.SelectionSet, obj *model.LeadActivityResult) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadActivityResultImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37199,7 +37199,7 @@ var leadChangeImplementors = []string{"LeadChange"}
 func (ec *executionContext) _LeadChange(ctx context.Context, sel ast.SelectionSet, obj *service.LeadChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadChangeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37252,7 +37252,7 @@ var leadConnectionImplementors = []string{"LeadConnection"}
 func (ec *executionContext) _LeadConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LeadConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37300,7 +37300,7 @@ var leadDuplicateImplementors = []string{"LeadDuplicate"}
 func (ec *executionContext) _LeadDuplicate(ctx context.Context, sel ast.SelectionSet, obj *service.LeadDuplicate) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadDuplicateImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37338,7 +37338,7 @@ var leadEdgeImplementors = []string{"LeadEdge"}
 func (ec *executionContext) _LeadEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LeadEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37376,7 +37376,7 @@ var leadFormImplementors = []string{"LeadForm", "Node"}
 func (ec *executionContext) _LeadForm(ctx context.Context, sel ast.SelectionSet, obj *crm.LeadForm) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadFormImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37489,7 +37489,7 @@ var leadFormPayloadImplementors = []string{"LeadFormPayload"}
 func (ec *executionContext) _LeadFormPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LeadFormPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadFormPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37522,7 +37522,7 @@ var leadImportImplementors = []string{"LeadImport"}
 func (ec *executionContext) _LeadImport(ctx context.Context, sel ast.SelectionSet, obj *crm.LeadImport) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37670,7 +37670,7 @@ var leadImportConnectionImplementors = []string{"LeadImportConnection"}
 func (ec *executionContext) _LeadImportConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LeadImportConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37713,7 +37713,7 @@ var leadImportEdgeImplementors = []string{"LeadImportEdge"}
 func (ec *executionContext) _LeadImportEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LeadImportEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37751,7 +37751,7 @@ var leadImportErrorImplementors = []string{"LeadImportError"}
 func (ec *executionContext) _LeadImportError(ctx context.Context, sel ast.SelectionSet, obj *crm.ImportError) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportErrorImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37794,7 +37794,7 @@ var leadImportErrorConnectionImplementors = []string{"LeadImportErrorConnection"
 func (ec *executionContext) _LeadImportErrorConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LeadImportErrorConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportErrorConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37842,7 +37842,7 @@ var leadImportErrorEdgeImplementors = []string{"LeadImportErrorEdge"}
 func (ec *executionContext) _LeadImportErrorEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LeadImportErrorEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportErrorEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37880,7 +37880,7 @@ var leadImportProgressImplementors = []string{"LeadImportProgress"}
 func (ec *executionContext) _LeadImportProgress(ctx context.Context, sel ast.SelectionSet, obj *service.ImportProgress) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImportProgressImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37923,7 +37923,7 @@ var leadPayloadImplementors = []string{"LeadPayload"}
 func (ec *executionContext) _LeadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LeadPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -37956,7 +37956,7 @@ var leadScoreImplementors = []string{"LeadScore"}
 func (ec *executionContext) _LeadScore(ctx context.Context, sel ast.SelectionSet, obj *crm.Lead) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadScoreImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38009,7 +38009,7 @@ var leadTouchImplementors = []string{"LeadTouch"}
 func (ec *executionContext) _LeadTouch(ctx context.Context, sel ast.SelectionSet, obj *crm.Touch) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadTouchImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38077,7 +38077,7 @@ var logActivityPayloadImplementors = []string{"LogActivityPayload"}
 func (ec *executionContext) _LogActivityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LogActivityPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, logActivityPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38115,7 +38115,7 @@ var loginPayloadImplementors = []string{"LoginPayload"}
 func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.SelectionSet, obj *model.LoginPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, loginPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38158,7 +38158,7 @@ var markNotificationsReadPayloadImplementors = []string{"MarkNotificationsReadPa
 func (ec *executionContext) _MarkNotificationsReadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MarkNotificationsReadPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, markNotificationsReadPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38196,7 +38196,7 @@ var moneyImplementors = []string{"Money"}
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38683,7 +38683,7 @@ var notificationImplementors = []string{"Notification", "Node"}
 func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *crm.Notification) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38751,7 +38751,7 @@ var notificationConnectionImplementors = []string{"NotificationConnection"}
 func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38799,7 +38799,7 @@ var notificationDeliveryImplementors = []string{"NotificationDelivery"}
 func (ec *executionContext) _NotificationDelivery(ctx context.Context, sel ast.SelectionSet, obj *service.NotificationDelivery) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationDeliveryImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38837,7 +38837,7 @@ var notificationEdgeImplementors = []string{"NotificationEdge"}
 func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -38875,7 +38875,7 @@ var opportunityImplementors = []string{"Opportunity", "Node"}
 func (ec *executionContext) _Opportunity(ctx context.Context, sel ast.SelectionSet, obj *crm.Opportunity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, opportunityImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39078,7 +39078,7 @@ var opportunityConnectionImplementors = []string{"OpportunityConnection"}
 func (ec *executionContext) _OpportunityConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OpportunityConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, opportunityConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39126,7 +39126,7 @@ var opportunityEdgeImplementors = []string{"OpportunityEdge"}
 func (ec *executionContext) _OpportunityEdge(ctx context.Context, sel ast.SelectionSet, obj *model.OpportunityEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, opportunityEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39164,7 +39164,7 @@ var opportunityPayloadImplementors = []string{"OpportunityPayload"}
 func (ec *executionContext) _OpportunityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OpportunityPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, opportunityPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39197,7 +39197,7 @@ var organizationImplementors = []string{"Organization", "Node"}
 func (ec *executionContext) _Organization(ctx context.Context, sel ast.SelectionSet, obj *crm.Organization) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39260,7 +39260,7 @@ var organizationSettingsImplementors = []string{"OrganizationSettings"}
 func (ec *executionContext) _OrganizationSettings(ctx context.Context, sel ast.SelectionSet, obj *crm.Settings) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationSettingsImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39338,7 +39338,7 @@ var pageInfoImplementors = []string{"PageInfo"}
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39386,7 +39386,7 @@ var pipelineImplementors = []string{"Pipeline", "Node"}
 func (ec *executionContext) _Pipeline(ctx context.Context, sel ast.SelectionSet, obj *crm.Pipeline) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39449,7 +39449,7 @@ var pipelineBoardImplementors = []string{"PipelineBoard"}
 func (ec *executionContext) _PipelineBoard(ctx context.Context, sel ast.SelectionSet, obj *model.PipelineBoard) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineBoardImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39487,7 +39487,7 @@ var pipelineChangeImplementors = []string{"PipelineChange"}
 func (ec *executionContext) _PipelineChange(ctx context.Context, sel ast.SelectionSet, obj *service.PipelineChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineChangeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39545,7 +39545,7 @@ var pipelinePayloadImplementors = []string{"PipelinePayload"}
 func (ec *executionContext) _PipelinePayload(ctx context.Context, sel ast.SelectionSet, obj *model.PipelinePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pipelinePayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39843,7 +39843,7 @@ var quotaImplementors = []string{"Quota", "Node"}
 func (ec *executionContext) _Quota(ctx context.Context, sel ast.SelectionSet, obj *service.Quota) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, quotaImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39901,7 +39901,7 @@ var revokeApiKeyPayloadImplementors = []string{"RevokeApiKeyPayload"}
 func (ec *executionContext) _RevokeApiKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RevokeAPIKeyPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, revokeApiKeyPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39934,7 +39934,7 @@ var scoreBucketImplementors = []string{"ScoreBucket"}
 func (ec *executionContext) _ScoreBucket(ctx context.Context, sel ast.SelectionSet, obj *scoring.Bucket) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, scoreBucketImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -39977,7 +39977,7 @@ var scoreDistributionImplementors = []string{"ScoreDistribution"}
 func (ec *executionContext) _ScoreDistribution(ctx context.Context, sel ast.SelectionSet, obj *service.SimulationSide) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, scoreDistributionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40040,7 +40040,7 @@ var scoreEntryImplementors = []string{"ScoreEntry"}
 func (ec *executionContext) _ScoreEntry(ctx context.Context, sel ast.SelectionSet, obj *service.ScoreEntry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, scoreEntryImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40103,7 +40103,7 @@ var scoringRuleImplementors = []string{"ScoringRule", "Node"}
 func (ec *executionContext) _ScoringRule(ctx context.Context, sel ast.SelectionSet, obj *scoring.Rule) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, scoringRuleImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40211,7 +40211,7 @@ var scoringRulePayloadImplementors = []string{"ScoringRulePayload"}
 func (ec *executionContext) _ScoringRulePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScoringRulePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, scoringRulePayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40249,7 +40249,7 @@ var scoringRunImplementors = []string{"ScoringRun", "Node"}
 func (ec *executionContext) _ScoringRun(ctx context.Context, sel ast.SelectionSet, obj *service.ScoringRun) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, scoringRunImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40322,7 +40322,7 @@ var scoringSimulationImplementors = []string{"ScoringSimulation"}
 func (ec *executionContext) _ScoringSimulation(ctx context.Context, sel ast.SelectionSet, obj *service.Simulation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, scoringSimulationImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40370,7 +40370,7 @@ var setExchangeRatePayloadImplementors = []string{"SetExchangeRatePayload"}
 func (ec *executionContext) _SetExchangeRatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetExchangeRatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, setExchangeRatePayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40403,7 +40403,7 @@ var setQuotaPayloadImplementors = []string{"SetQuotaPayload"}
 func (ec *executionContext) _SetQuotaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetQuotaPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, setQuotaPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40436,7 +40436,7 @@ var stageImplementors = []string{"Stage", "Node"}
 func (ec *executionContext) _Stage(ctx context.Context, sel ast.SelectionSet, obj *crm.Stage) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, stageImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40509,7 +40509,7 @@ var stageChangeImplementors = []string{"StageChange"}
 func (ec *executionContext) _StageChange(ctx context.Context, sel ast.SelectionSet, obj *service.StageChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, stageChangeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40582,7 +40582,7 @@ var stageTotalImplementors = []string{"StageTotal"}
 func (ec *executionContext) _StageTotal(ctx context.Context, sel ast.SelectionSet, obj *service.StageTotal) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, stageTotalImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40625,7 +40625,7 @@ var submitForecastPayloadImplementors = []string{"SubmitForecastPayload"}
 func (ec *executionContext) _SubmitForecastPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SubmitForecastPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, submitForecastPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40686,7 +40686,7 @@ var taskImplementors = []string{"Task", "Node"}
 func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj *crm.Task) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, taskImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40789,7 +40789,7 @@ var taskConnectionImplementors = []string{"TaskConnection"}
 func (ec *executionContext) _TaskConnection(ctx context.Context, sel ast.SelectionSet, obj *model.TaskConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, taskConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40832,7 +40832,7 @@ var taskEdgeImplementors = []string{"TaskEdge"}
 func (ec *executionContext) _TaskEdge(ctx context.Context, sel ast.SelectionSet, obj *model.TaskEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, taskEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40870,7 +40870,7 @@ var taskPayloadImplementors = []string{"TaskPayload"}
 func (ec *executionContext) _TaskPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TaskPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, taskPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40903,7 +40903,7 @@ var teamImplementors = []string{"Team", "Node"}
 func (ec *executionContext) _Team(ctx context.Context, sel ast.SelectionSet, obj *crm.Team) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, teamImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -40966,7 +40966,7 @@ var trackLeadActivityPayloadImplementors = []string{"TrackLeadActivityPayload"}
 func (ec *executionContext) _TrackLeadActivityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TrackLeadActivityPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, trackLeadActivityPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41014,7 +41014,7 @@ var transitionImplementors = []string{"Transition"}
 func (ec *executionContext) _Transition(ctx context.Context, sel ast.SelectionSet, obj *service.Transition) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, transitionImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41052,7 +41052,7 @@ var updateAccountPayloadImplementors = []string{"UpdateAccountPayload"}
 func (ec *executionContext) _UpdateAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateAccountPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, updateAccountPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41085,7 +41085,7 @@ var updateContactPayloadImplementors = []string{"UpdateContactPayload"}
 func (ec *executionContext) _UpdateContactPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateContactPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, updateContactPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41118,7 +41118,7 @@ var updateOrganizationSettingsPayloadImplementors = []string{"UpdateOrganization
 func (ec *executionContext) _UpdateOrganizationSettingsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateOrganizationSettingsPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, updateOrganizationSettingsPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41151,7 +41151,7 @@ var updateTeamPayloadImplementors = []string{"UpdateTeamPayload"}
 func (ec *executionContext) _UpdateTeamPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateTeamPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, updateTeamPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41184,7 +41184,7 @@ var updateUserPayloadImplementors = []string{"UpdateUserPayload"}
 func (ec *executionContext) _UpdateUserPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateUserPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, updateUserPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41217,7 +41217,7 @@ var userImplementors = []string{"User", "Node"}
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *crm.User) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41295,7 +41295,7 @@ var utmImplementors = []string{"Utm"}
 func (ec *executionContext) _Utm(ctx context.Context, sel ast.SelectionSet, obj *crm.UTM) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, utmImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41348,7 +41348,7 @@ var workingHoursImplementors = []string{"WorkingHours"}
 func (ec *executionContext) _WorkingHours(ctx context.Context, sel ast.SelectionSet, obj *crm.WorkingHours) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, workingHoursImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41396,7 +41396,7 @@ var __DirectiveImplementors = []string{"__Directive"}
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41449,7 +41449,7 @@ var __EnumValueImplementors = []string{"__EnumValue"}
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41497,7 +41497,7 @@ var __FieldImplementors = []string{"__Field"}
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41555,7 +41555,7 @@ var __InputValueImplementors = []string{"__InputValue"}
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41613,7 +41613,7 @@ var __SchemaImplementors = []string{"__Schema"}
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {
@@ -41671,7 +41671,7 @@ var __TypeImplementors = []string{"__Type"}
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
 
-	out := graphql.NewFieldSet(fields)
+	out := model.NewObject(fields)
 	var deferred graphql.DeferredGroup
 	for i, field := range fields {
 		switch field.Name {

@@ -72,6 +72,11 @@ var rewrites = []struct{ from, to string }{
 	// allocates a field set and a map, for fields that no longer can be deferred (a @defer below
 	// the roots is answered in place, which the incremental delivery proposal allows).
 	{"deferred := graphql.NewDeferredGroup(ctx)", "var deferred graphql.DeferredGroup"},
+	// The fields of an object below the roots (whose loop goes straight to the switch, where a
+	// root's first sets up the root field's context) in a model.Object, which is written without
+	// allocating, not a graphql.FieldSet.
+	{"\tout := graphql.NewFieldSet(fields)\n\tvar deferred graphql.DeferredGroup\n\tfor i, field := range fields {\n\t\tswitch field.Name {",
+		"\tout := model.NewObject(fields)\n\tvar deferred graphql.DeferredGroup\n\tfor i, field := range fields {\n\t\tswitch field.Name {"},
 }
 
 // serial is the gqlgen plugin that turns off per-field concurrency below the root types and lists
