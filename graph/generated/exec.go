@@ -13939,23 +13939,20 @@ func (ec *executionContext) fieldContext_Account_version(_ context.Context, fiel
 }
 
 func (ec *executionContext) _AccountConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AccountConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.AccountEdge) graphql.Marshaler {
-			return ec.marshalNAccountEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAccountEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AccountConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.AccountEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNAccountEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐAccountEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_AccountConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13971,23 +13968,20 @@ func (ec *executionContext) fieldContext_AccountConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _AccountConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.AccountConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.Account) graphql.Marshaler {
-			return ec.marshalNAccount2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccountᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AccountConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.Account = obj.Nodes
+	fc.Result = v
+	return ec.marshalNAccount2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccountᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_AccountConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14003,23 +13997,20 @@ func (ec *executionContext) fieldContext_AccountConnection_nodes(_ context.Conte
 }
 
 func (ec *executionContext) _AccountConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AccountConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AccountConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_AccountConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14065,23 +14056,20 @@ func (ec *executionContext) fieldContext_AccountEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _AccountEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AccountEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Account) graphql.Marshaler {
-			return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AccountEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Account = obj.Node
+	fc.Result = v
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_AccountEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14097,23 +14085,20 @@ func (ec *executionContext) fieldContext_AccountEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _AccountPayload_account(ctx context.Context, field graphql.CollectedField, obj *model.AccountPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountPayload_account(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Account, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Account) graphql.Marshaler {
-			return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AccountPayload_account(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Account = obj.Account
+	fc.Result = v
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_AccountPayload_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14430,23 +14415,20 @@ func (ec *executionContext) fieldContext_Activity_version(_ context.Context, fie
 }
 
 func (ec *executionContext) _ActivityConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ActivityConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.ActivityEdge) graphql.Marshaler {
-			return ec.marshalNActivityEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐActivityEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ActivityConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.ActivityEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNActivityEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐActivityEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ActivityConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14462,23 +14444,20 @@ func (ec *executionContext) fieldContext_ActivityConnection_edges(_ context.Cont
 }
 
 func (ec *executionContext) _ActivityConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ActivityConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ActivityConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.Activity = obj.Nodes
+	fc.Result = v
+	return ec.marshalNActivity2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivityᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ActivityConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14494,23 +14473,20 @@ func (ec *executionContext) fieldContext_ActivityConnection_nodes(_ context.Cont
 }
 
 func (ec *executionContext) _ActivityConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ActivityConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ActivityConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ActivityConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14533,23 +14509,20 @@ func (ec *executionContext) fieldContext_ActivityEdge_cursor(_ context.Context, 
 }
 
 func (ec *executionContext) _ActivityEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ActivityEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ActivityEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivity(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ActivityEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Activity = obj.Node
+	fc.Result = v
+	return ec.marshalNActivity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivity(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ActivityEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -14927,23 +14900,20 @@ func (ec *executionContext) fieldContext_AssignmentDecision_sticky(_ context.Con
 }
 
 func (ec *executionContext) _AssignmentDecision_candidates(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssignmentDecision_candidates(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Candidates, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []routing.Considered) graphql.Marshaler {
-			return ec.marshalNAssignmentCandidate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsideredᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AssignmentDecision_candidates(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []routing.Considered = obj.Candidates
+	fc.Result = v
+	return ec.marshalNAssignmentCandidate2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋroutingᚐConsideredᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_AssignmentDecision_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15116,23 +15086,20 @@ func (ec *executionContext) fieldContext_AssignmentRule_name(_ context.Context, 
 }
 
 func (ec *executionContext) _AssignmentRule_criteria(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AssignmentRule_criteria(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Criteria, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []criteria.Criterion) graphql.Marshaler {
-			return ec.marshalNAssignmentCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterionᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AssignmentRule_criteria(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []criteria.Criterion = obj.Criteria
+	fc.Result = v
+	return ec.marshalNAssignmentCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋcriteriaᚐCriterionᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_AssignmentRule_criteria(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15345,23 +15312,20 @@ func (ec *executionContext) fieldContext_Blocker_detail(_ context.Context, field
 }
 
 func (ec *executionContext) _BoardColumn_stage(ctx context.Context, field graphql.CollectedField, obj *model.BoardColumn) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BoardColumn_stage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Stage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.Stage) graphql.Marshaler {
-			return ec.marshalNStage2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_BoardColumn_stage(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.Stage = obj.Stage
+	fc.Result = v
+	return ec.marshalNStage2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_BoardColumn_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15384,23 +15348,20 @@ func (ec *executionContext) fieldContext_BoardColumn_count(_ context.Context, fi
 }
 
 func (ec *executionContext) _BoardColumn_totals(ctx context.Context, field graphql.CollectedField, obj *model.BoardColumn) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BoardColumn_totals(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Totals, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []service.StageTotal) graphql.Marshaler {
-			return ec.marshalNStageTotal2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageTotalᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_BoardColumn_totals(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []service.StageTotal = obj.Totals
+	fc.Result = v
+	return ec.marshalNStageTotal2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐStageTotalᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_BoardColumn_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15416,23 +15377,20 @@ func (ec *executionContext) fieldContext_BoardColumn_totals(_ context.Context, f
 }
 
 func (ec *executionContext) _BoardColumn_deals(ctx context.Context, field graphql.CollectedField, obj *model.BoardColumn) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BoardColumn_deals(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Deals, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.OpportunityConnection) graphql.Marshaler {
-			return ec.marshalNOpportunityConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityConnection(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_BoardColumn_deals(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *model.OpportunityConnection = obj.Deals
+	fc.Result = v
+	return ec.marshalNOpportunityConnection2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityConnection(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_BoardColumn_deals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15476,23 +15434,20 @@ func (ec *executionContext) fieldContext_CaptureLeadPayload_outcome(_ context.Co
 }
 
 func (ec *executionContext) _CaptureLeadPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaptureLeadPayload_lead(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lead, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
-			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_CaptureLeadPayload_lead(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Lead = obj.Lead
+	fc.Result = v
+	return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CaptureLeadPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15508,23 +15463,20 @@ func (ec *executionContext) fieldContext_CaptureLeadPayload_lead(_ context.Conte
 }
 
 func (ec *executionContext) _CaptureLeadPayload_contact(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaptureLeadPayload_contact(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Contact, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
-			return ec.marshalOContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_CaptureLeadPayload_contact(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Contact = obj.Contact
+	fc.Result = v
+	return ec.marshalOContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CaptureLeadPayload_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15540,23 +15492,20 @@ func (ec *executionContext) fieldContext_CaptureLeadPayload_contact(_ context.Co
 }
 
 func (ec *executionContext) _CaptureLeadPayload_warnings(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaptureLeadPayload_warnings(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Warnings, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.FieldWarning) graphql.Marshaler {
-			return ec.marshalNFieldWarning2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐFieldWarningᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CaptureLeadPayload_warnings(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.FieldWarning = obj.Warnings
+	fc.Result = v
+	return ec.marshalNFieldWarning2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐFieldWarningᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CaptureLeadPayload_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15593,23 +15542,20 @@ func (ec *executionContext) fieldContext_CaptureLeadsItem_outcome(_ context.Cont
 }
 
 func (ec *executionContext) _CaptureLeadsItem_lead(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaptureLeadsItem_lead(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lead, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
-			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_CaptureLeadsItem_lead(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Lead = obj.Lead
+	fc.Result = v
+	return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CaptureLeadsItem_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15625,23 +15571,20 @@ func (ec *executionContext) fieldContext_CaptureLeadsItem_lead(_ context.Context
 }
 
 func (ec *executionContext) _CaptureLeadsItem_contact(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaptureLeadsItem_contact(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Contact, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
-			return ec.marshalOContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_CaptureLeadsItem_contact(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Contact = obj.Contact
+	fc.Result = v
+	return ec.marshalOContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CaptureLeadsItem_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15657,23 +15600,20 @@ func (ec *executionContext) fieldContext_CaptureLeadsItem_contact(_ context.Cont
 }
 
 func (ec *executionContext) _CaptureLeadsItem_warnings(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaptureLeadsItem_warnings(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Warnings, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.FieldWarning) graphql.Marshaler {
-			return ec.marshalNFieldWarning2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐFieldWarningᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CaptureLeadsItem_warnings(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.FieldWarning = obj.Warnings
+	fc.Result = v
+	return ec.marshalNFieldWarning2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐFieldWarningᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CaptureLeadsItem_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15689,23 +15629,20 @@ func (ec *executionContext) fieldContext_CaptureLeadsItem_warnings(_ context.Con
 }
 
 func (ec *executionContext) _CaptureLeadsItem_error(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsItem) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaptureLeadsItem_error(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Error, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CaptureError) graphql.Marshaler {
-			return ec.marshalOCaptureError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureError(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_CaptureLeadsItem_error(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *model.CaptureError = obj.Error
+	fc.Result = v
+	return ec.marshalOCaptureError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureError(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CaptureLeadsItem_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -15721,23 +15658,20 @@ func (ec *executionContext) fieldContext_CaptureLeadsItem_error(_ context.Contex
 }
 
 func (ec *executionContext) _CaptureLeadsPayload_items(ctx context.Context, field graphql.CollectedField, obj *model.CaptureLeadsPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CaptureLeadsPayload_items(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Items, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.CaptureLeadsItem) graphql.Marshaler {
-			return ec.marshalNCaptureLeadsItem2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadsItemᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CaptureLeadsPayload_items(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.CaptureLeadsItem = obj.Items
+	fc.Result = v
+	return ec.marshalNCaptureLeadsItem2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureLeadsItemᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CaptureLeadsPayload_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16036,23 +15970,20 @@ func (ec *executionContext) fieldContext_Contact_version(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ContactConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ContactConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ContactConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.ContactEdge) graphql.Marshaler {
-			return ec.marshalNContactEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐContactEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ContactConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.ContactEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNContactEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐContactEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ContactConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16068,23 +15999,20 @@ func (ec *executionContext) fieldContext_ContactConnection_edges(_ context.Conte
 }
 
 func (ec *executionContext) _ContactConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ContactConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ContactConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.Contact) graphql.Marshaler {
-			return ec.marshalNContact2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ContactConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.Contact = obj.Nodes
+	fc.Result = v
+	return ec.marshalNContact2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContactᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ContactConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16100,23 +16028,20 @@ func (ec *executionContext) fieldContext_ContactConnection_nodes(_ context.Conte
 }
 
 func (ec *executionContext) _ContactConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ContactConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ContactConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ContactConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ContactConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16162,23 +16087,20 @@ func (ec *executionContext) fieldContext_ContactEdge_cursor(_ context.Context, f
 }
 
 func (ec *executionContext) _ContactEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ContactEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ContactEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
-			return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ContactEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Contact = obj.Node
+	fc.Result = v
+	return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ContactEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16194,23 +16116,20 @@ func (ec *executionContext) fieldContext_ContactEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _ContactPayload_contact(ctx context.Context, field graphql.CollectedField, obj *model.ContactPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ContactPayload_contact(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Contact, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
-			return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ContactPayload_contact(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Contact = obj.Contact
+	fc.Result = v
+	return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ContactPayload_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16226,23 +16145,20 @@ func (ec *executionContext) fieldContext_ContactPayload_contact(_ context.Contex
 }
 
 func (ec *executionContext) _ConvertLeadPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConvertLeadPayload_lead(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lead, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
-			return ec.marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ConvertLeadPayload_lead(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Lead = obj.Lead
+	fc.Result = v
+	return ec.marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ConvertLeadPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16258,23 +16174,20 @@ func (ec *executionContext) fieldContext_ConvertLeadPayload_lead(_ context.Conte
 }
 
 func (ec *executionContext) _ConvertLeadPayload_account(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConvertLeadPayload_account(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Account, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Account) graphql.Marshaler {
-			return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ConvertLeadPayload_account(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Account = obj.Account
+	fc.Result = v
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ConvertLeadPayload_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16297,23 +16210,20 @@ func (ec *executionContext) fieldContext_ConvertLeadPayload_accountCreated(_ con
 }
 
 func (ec *executionContext) _ConvertLeadPayload_contact(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConvertLeadPayload_contact(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Contact, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
-			return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ConvertLeadPayload_contact(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Contact = obj.Contact
+	fc.Result = v
+	return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ConvertLeadPayload_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16336,23 +16246,20 @@ func (ec *executionContext) fieldContext_ConvertLeadPayload_contactCreated(_ con
 }
 
 func (ec *executionContext) _ConvertLeadPayload_opportunity(ctx context.Context, field graphql.CollectedField, obj *model.ConvertLeadPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ConvertLeadPayload_opportunity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Opportunity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
-			return ec.marshalOOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_ConvertLeadPayload_opportunity(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Opportunity = obj.Opportunity
+	fc.Result = v
+	return ec.marshalOOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ConvertLeadPayload_opportunity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16368,23 +16275,20 @@ func (ec *executionContext) fieldContext_ConvertLeadPayload_opportunity(_ contex
 }
 
 func (ec *executionContext) _CreateAccountPayload_account(ctx context.Context, field graphql.CollectedField, obj *model.CreateAccountPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateAccountPayload_account(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Account, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Account) graphql.Marshaler {
-			return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateAccountPayload_account(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Account = obj.Account
+	fc.Result = v
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CreateAccountPayload_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16407,23 +16311,20 @@ func (ec *executionContext) fieldContext_CreateAccountPayload_replayed(_ context
 }
 
 func (ec *executionContext) _CreateApiKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPIKeyPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateApiKeyPayload_apiKey(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.APIKey, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.APIKey) graphql.Marshaler {
-			return ec.marshalNApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAPIKey(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateApiKeyPayload_apiKey(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.APIKey = obj.APIKey
+	fc.Result = v
+	return ec.marshalNApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAPIKey(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CreateApiKeyPayload_apiKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16446,23 +16347,20 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_secret(_ context.Co
 }
 
 func (ec *executionContext) _CreateContactPayload_contact(ctx context.Context, field graphql.CollectedField, obj *model.CreateContactPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateContactPayload_contact(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Contact, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
-			return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateContactPayload_contact(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Contact = obj.Contact
+	fc.Result = v
+	return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CreateContactPayload_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16485,23 +16383,20 @@ func (ec *executionContext) fieldContext_CreateContactPayload_replayed(_ context
 }
 
 func (ec *executionContext) _CreateOpportunityPayload_opportunity(ctx context.Context, field graphql.CollectedField, obj *model.CreateOpportunityPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateOpportunityPayload_opportunity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Opportunity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
-			return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateOpportunityPayload_opportunity(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Opportunity = obj.Opportunity
+	fc.Result = v
+	return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CreateOpportunityPayload_opportunity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16524,23 +16419,20 @@ func (ec *executionContext) fieldContext_CreateOpportunityPayload_replayed(_ con
 }
 
 func (ec *executionContext) _CreateTaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.CreateTaskPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateTaskPayload_task(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Task, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Task) graphql.Marshaler {
-			return ec.marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateTaskPayload_task(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Task = obj.Task
+	fc.Result = v
+	return ec.marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CreateTaskPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16563,23 +16455,20 @@ func (ec *executionContext) fieldContext_CreateTaskPayload_replayed(_ context.Co
 }
 
 func (ec *executionContext) _CreateTeamPayload_team(ctx context.Context, field graphql.CollectedField, obj *model.CreateTeamPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateTeamPayload_team(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Team, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Team) graphql.Marshaler {
-			return ec.marshalNTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateTeamPayload_team(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Team = obj.Team
+	fc.Result = v
+	return ec.marshalNTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CreateTeamPayload_team(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16595,23 +16484,20 @@ func (ec *executionContext) fieldContext_CreateTeamPayload_team(_ context.Contex
 }
 
 func (ec *executionContext) _CreateUserPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.CreateUserPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CreateUserPayload_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.User, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_CreateUserPayload_user(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.User = obj.User
+	fc.Result = v
+	return ec.marshalNUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_CreateUserPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16696,23 +16582,20 @@ func (ec *executionContext) fieldContext_DeleteScoringRulePayload_deletedId(_ co
 }
 
 func (ec *executionContext) _DeleteScoringRulePayload_rescore(ctx context.Context, field graphql.CollectedField, obj *model.DeleteScoringRulePayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeleteScoringRulePayload_rescore(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Rescore, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
-			return ec.marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_DeleteScoringRulePayload_rescore(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *service.ScoringRun = obj.Rescore
+	fc.Result = v
+	return ec.marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_DeleteScoringRulePayload_rescore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -16951,23 +16834,20 @@ func (ec *executionContext) fieldContext_Event_apiKey(_ context.Context, field g
 }
 
 func (ec *executionContext) _Event_changes(ctx context.Context, field graphql.CollectedField, obj *crm.Event) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Event_changes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Changes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.FieldChange) graphql.Marshaler {
-			return ec.marshalNFieldChange2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐFieldChangeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Event_changes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.FieldChange = obj.Changes
+	fc.Result = v
+	return ec.marshalNFieldChange2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐFieldChangeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_Event_changes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17009,23 +16889,20 @@ func (ec *executionContext) fieldContext_Event_occurredAt(_ context.Context, fie
 }
 
 func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.EventEdge) graphql.Marshaler {
-			return ec.marshalNEventEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐEventEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_EventConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.EventEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNEventEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐEventEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17041,23 +16918,20 @@ func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context
 }
 
 func (ec *executionContext) _EventConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.Event) graphql.Marshaler {
-			return ec.marshalNEvent2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEventᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_EventConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.Event = obj.Nodes
+	fc.Result = v
+	return ec.marshalNEvent2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEventᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_EventConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17073,23 +16947,20 @@ func (ec *executionContext) fieldContext_EventConnection_nodes(_ context.Context
 }
 
 func (ec *executionContext) _EventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_EventConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17112,23 +16983,20 @@ func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, fie
 }
 
 func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EventEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Event) graphql.Marshaler {
-			return ec.marshalNEvent2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEvent(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_EventEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Event = obj.Node
+	fc.Result = v
+	return ec.marshalNEvent2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEvent(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17214,23 +17082,20 @@ func (ec *executionContext) fieldContext_Forecast_currency(_ context.Context, fi
 }
 
 func (ec *executionContext) _Forecast_rows(ctx context.Context, field graphql.CollectedField, obj *service.Forecast) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Forecast_rows(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Rows, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []service.ForecastRow) graphql.Marshaler {
-			return ec.marshalNForecastRow2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastRowᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Forecast_rows(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []service.ForecastRow = obj.Rows
+	fc.Result = v
+	return ec.marshalNForecastRow2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastRowᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_Forecast_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17634,23 +17499,20 @@ func (ec *executionContext) fieldContext_ForecastSubmission_submittedAt(_ contex
 }
 
 func (ec *executionContext) _IdentifyVisitorPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.IdentifyVisitorPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IdentifyVisitorPayload_lead(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lead, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
-			return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_IdentifyVisitorPayload_lead(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Lead = obj.Lead
+	fc.Result = v
+	return ec.marshalOLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_IdentifyVisitorPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -17824,23 +17686,20 @@ func (ec *executionContext) fieldContext_Lead_campaign(_ context.Context, field 
 }
 
 func (ec *executionContext) _Lead_utm(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Lead_utm(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UTM, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.UTM) graphql.Marshaler {
-			return ec.marshalNUtm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUTM(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Lead_utm(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.UTM = obj.UTM
+	fc.Result = v
+	return ec.marshalNUtm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUTM(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_Lead_utm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18347,23 +18206,20 @@ func (ec *executionContext) fieldContext_LeadActivityResult_leadId(_ context.Con
 }
 
 func (ec *executionContext) _LeadActivityResult_error(ctx context.Context, field graphql.CollectedField, obj *model.LeadActivityResult) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadActivityResult_error(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Error, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CaptureError) graphql.Marshaler {
-			return ec.marshalOCaptureError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureError(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_LeadActivityResult_error(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *model.CaptureError = obj.Error
+	fc.Result = v
+	return ec.marshalOCaptureError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐCaptureError(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadActivityResult_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18409,23 +18265,20 @@ func (ec *executionContext) fieldContext_LeadChange_type(_ context.Context, fiel
 }
 
 func (ec *executionContext) _LeadChange_lead(ctx context.Context, field graphql.CollectedField, obj *service.LeadChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadChange_lead(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lead, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.Lead) graphql.Marshaler {
-			return ec.marshalNLead2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadChange_lead(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.Lead = obj.Lead
+	fc.Result = v
+	return ec.marshalNLead2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadChange_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18499,23 +18352,20 @@ func (ec *executionContext) fieldContext_LeadChange_occurredAt(_ context.Context
 }
 
 func (ec *executionContext) _LeadConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LeadConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.LeadEdge) graphql.Marshaler {
-			return ec.marshalNLeadEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.LeadEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNLeadEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18531,23 +18381,20 @@ func (ec *executionContext) fieldContext_LeadConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _LeadConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LeadConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.Lead) graphql.Marshaler {
-			return ec.marshalNLead2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.Lead = obj.Nodes
+	fc.Result = v
+	return ec.marshalNLead2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18563,23 +18410,20 @@ func (ec *executionContext) fieldContext_LeadConnection_nodes(_ context.Context,
 }
 
 func (ec *executionContext) _LeadConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LeadConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18618,23 +18462,20 @@ func (ec *executionContext) fieldContext_LeadConnection_totalCount(_ context.Con
 }
 
 func (ec *executionContext) _LeadDuplicate_lead(ctx context.Context, field graphql.CollectedField, obj *service.LeadDuplicate) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadDuplicate_lead(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lead, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.Lead) graphql.Marshaler {
-			return ec.marshalNLead2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadDuplicate_lead(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.Lead = obj.Lead
+	fc.Result = v
+	return ec.marshalNLead2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadDuplicate_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18664,23 +18505,20 @@ func (ec *executionContext) fieldContext_LeadEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _LeadEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LeadEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
-			return ec.marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Lead = obj.Node
+	fc.Result = v
+	return ec.marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -18853,23 +18691,20 @@ func (ec *executionContext) fieldContext_LeadForm_version(_ context.Context, fie
 }
 
 func (ec *executionContext) _LeadFormPayload_leadForm(ctx context.Context, field graphql.CollectedField, obj *model.LeadFormPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadFormPayload_leadForm(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LeadForm, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadForm) graphql.Marshaler {
-			return ec.marshalNLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadFormPayload_leadForm(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.LeadForm = obj.LeadForm
+	fc.Result = v
+	return ec.marshalNLeadForm2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadForm(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadFormPayload_leadForm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19235,23 +19070,20 @@ func (ec *executionContext) fieldContext_LeadImport_errors(ctx context.Context, 
 }
 
 func (ec *executionContext) _LeadImportConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadImportConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.LeadImportEdge) graphql.Marshaler {
-			return ec.marshalNLeadImportEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadImportConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.LeadImportEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNLeadImportEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadImportConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19267,23 +19099,20 @@ func (ec *executionContext) fieldContext_LeadImportConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _LeadImportConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadImportConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.LeadImport) graphql.Marshaler {
-			return ec.marshalNLeadImport2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImportᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadImportConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.LeadImport = obj.Nodes
+	fc.Result = v
+	return ec.marshalNLeadImport2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImportᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadImportConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19299,23 +19128,20 @@ func (ec *executionContext) fieldContext_LeadImportConnection_nodes(_ context.Co
 }
 
 func (ec *executionContext) _LeadImportConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadImportConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadImportConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadImportConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19338,23 +19164,20 @@ func (ec *executionContext) fieldContext_LeadImportEdge_cursor(_ context.Context
 }
 
 func (ec *executionContext) _LeadImportEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadImportEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.LeadImport) graphql.Marshaler {
-			return ec.marshalNLeadImport2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadImportEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.LeadImport = obj.Node
+	fc.Result = v
+	return ec.marshalNLeadImport2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadImportEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19407,23 +19230,20 @@ func (ec *executionContext) fieldContext_LeadImportError_reason(_ context.Contex
 }
 
 func (ec *executionContext) _LeadImportErrorConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadImportErrorConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.LeadImportErrorEdge) graphql.Marshaler {
-			return ec.marshalNLeadImportErrorEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportErrorEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadImportErrorConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.LeadImportErrorEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNLeadImportErrorEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadImportErrorEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadImportErrorConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19439,23 +19259,20 @@ func (ec *executionContext) fieldContext_LeadImportErrorConnection_edges(_ conte
 }
 
 func (ec *executionContext) _LeadImportErrorConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadImportErrorConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.ImportError) graphql.Marshaler {
-			return ec.marshalNLeadImportError2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportErrorᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadImportErrorConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.ImportError = obj.Nodes
+	fc.Result = v
+	return ec.marshalNLeadImportError2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportErrorᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadImportErrorConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19471,23 +19288,20 @@ func (ec *executionContext) fieldContext_LeadImportErrorConnection_nodes(_ conte
 }
 
 func (ec *executionContext) _LeadImportErrorConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadImportErrorConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadImportErrorConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadImportErrorConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19517,23 +19331,20 @@ func (ec *executionContext) fieldContext_LeadImportErrorEdge_cursor(_ context.Co
 }
 
 func (ec *executionContext) _LeadImportErrorEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadImportErrorEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.ImportError) graphql.Marshaler {
-			return ec.marshalNLeadImportError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportError(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadImportErrorEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.ImportError = obj.Node
+	fc.Result = v
+	return ec.marshalNLeadImportError2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐImportError(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadImportErrorEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19579,23 +19390,20 @@ func (ec *executionContext) fieldContext_LeadImportProgress_event(_ context.Cont
 }
 
 func (ec *executionContext) _LeadImportProgress_import(ctx context.Context, field graphql.CollectedField, obj *service.ImportProgress) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadImportProgress_import(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Import, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.LeadImport) graphql.Marshaler {
-			return ec.marshalNLeadImport2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadImportProgress_import(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.LeadImport = obj.Import
+	fc.Result = v
+	return ec.marshalNLeadImport2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLeadImport(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadImportProgress_import(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19611,23 +19419,20 @@ func (ec *executionContext) fieldContext_LeadImportProgress_import(_ context.Con
 }
 
 func (ec *executionContext) _LeadPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.LeadPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadPayload_lead(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lead, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Lead) graphql.Marshaler {
-			return ec.marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadPayload_lead(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Lead = obj.Lead
+	fc.Result = v
+	return ec.marshalNLead2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐLead(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19717,23 +19522,20 @@ func (ec *executionContext) fieldContext_LeadTouch_campaign(_ context.Context, f
 }
 
 func (ec *executionContext) _LeadTouch_utm(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LeadTouch_utm(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UTM, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.UTM) graphql.Marshaler {
-			return ec.marshalNUtm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUTM(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LeadTouch_utm(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.UTM = obj.UTM
+	fc.Result = v
+	return ec.marshalNUtm2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUTM(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LeadTouch_utm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19867,23 +19669,20 @@ func (ec *executionContext) fieldContext_LeadTouch_receivedAt(_ context.Context,
 }
 
 func (ec *executionContext) _LogActivityPayload_activity(ctx context.Context, field graphql.CollectedField, obj *model.LogActivityPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogActivityPayload_activity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Activity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivity(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LogActivityPayload_activity(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Activity = obj.Activity
+	fc.Result = v
+	return ec.marshalNActivity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐActivity(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LogActivityPayload_activity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -19939,23 +19738,20 @@ func (ec *executionContext) fieldContext_LoginPayload_expiresAt(_ context.Contex
 }
 
 func (ec *executionContext) _LoginPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LoginPayload_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.User, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LoginPayload_user(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.User = obj.User
+	fc.Result = v
+	return ec.marshalNUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_LoginPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22711,23 +22507,20 @@ func (ec *executionContext) fieldContext_Notification_readAt(_ context.Context, 
 }
 
 func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NotificationConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.NotificationEdge) graphql.Marshaler {
-			return ec.marshalNNotificationEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_NotificationConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.NotificationEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNNotificationEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_NotificationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22743,23 +22536,20 @@ func (ec *executionContext) fieldContext_NotificationConnection_edges(_ context.
 }
 
 func (ec *executionContext) _NotificationConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NotificationConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.Notification) graphql.Marshaler {
-			return ec.marshalNNotification2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotificationᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_NotificationConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.Notification = obj.Nodes
+	fc.Result = v
+	return ec.marshalNNotification2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotificationᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_NotificationConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22775,23 +22565,20 @@ func (ec *executionContext) fieldContext_NotificationConnection_nodes(_ context.
 }
 
 func (ec *executionContext) _NotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_NotificationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22853,23 +22640,20 @@ func (ec *executionContext) fieldContext_NotificationDelivery_cursor(_ context.C
 }
 
 func (ec *executionContext) _NotificationDelivery_notification(ctx context.Context, field graphql.CollectedField, obj *service.NotificationDelivery) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NotificationDelivery_notification(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Notification, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.Notification) graphql.Marshaler {
-			return ec.marshalNNotification2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotification(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_NotificationDelivery_notification(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.Notification = obj.Notification
+	fc.Result = v
+	return ec.marshalNNotification2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotification(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_NotificationDelivery_notification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -22892,23 +22676,20 @@ func (ec *executionContext) fieldContext_NotificationEdge_cursor(_ context.Conte
 }
 
 func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NotificationEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Notification) graphql.Marshaler {
-			return ec.marshalNNotification2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotification(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_NotificationEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Notification = obj.Node
+	fc.Result = v
+	return ec.marshalNNotification2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐNotification(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_NotificationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23549,23 +23330,20 @@ func (ec *executionContext) fieldContext_Opportunity_version(_ context.Context, 
 }
 
 func (ec *executionContext) _OpportunityConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OpportunityConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.OpportunityEdge) graphql.Marshaler {
-			return ec.marshalNOpportunityEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OpportunityConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.OpportunityEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNOpportunityEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐOpportunityEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_OpportunityConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23581,23 +23359,20 @@ func (ec *executionContext) fieldContext_OpportunityConnection_edges(_ context.C
 }
 
 func (ec *executionContext) _OpportunityConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OpportunityConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.Opportunity) graphql.Marshaler {
-			return ec.marshalNOpportunity2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunityᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OpportunityConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.Opportunity = obj.Nodes
+	fc.Result = v
+	return ec.marshalNOpportunity2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunityᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_OpportunityConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23613,23 +23388,20 @@ func (ec *executionContext) fieldContext_OpportunityConnection_nodes(_ context.C
 }
 
 func (ec *executionContext) _OpportunityConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OpportunityConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OpportunityConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2githubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_OpportunityConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23675,23 +23447,20 @@ func (ec *executionContext) fieldContext_OpportunityEdge_cursor(_ context.Contex
 }
 
 func (ec *executionContext) _OpportunityEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OpportunityEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
-			return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OpportunityEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Opportunity = obj.Node
+	fc.Result = v
+	return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_OpportunityEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23707,23 +23476,20 @@ func (ec *executionContext) fieldContext_OpportunityEdge_node(_ context.Context,
 }
 
 func (ec *executionContext) _OpportunityPayload_opportunity(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OpportunityPayload_opportunity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Opportunity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Opportunity) graphql.Marshaler {
-			return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OpportunityPayload_opportunity(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Opportunity = obj.Opportunity
+	fc.Result = v
+	return ec.marshalNOpportunity2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOpportunity(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_OpportunityPayload_opportunity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23760,23 +23526,20 @@ func (ec *executionContext) fieldContext_Organization_name(_ context.Context, fi
 }
 
 func (ec *executionContext) _Organization_settings(ctx context.Context, field graphql.CollectedField, obj *crm.Organization) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Organization_settings(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Settings, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.Settings) graphql.Marshaler {
-			return ec.marshalNOrganizationSettings2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSettings(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Organization_settings(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.Settings = obj.Settings
+	fc.Result = v
+	return ec.marshalNOrganizationSettings2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐSettings(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_Organization_settings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -23879,23 +23642,20 @@ func (ec *executionContext) fieldContext_OrganizationSettings_recordVisibility(_
 }
 
 func (ec *executionContext) _OrganizationSettings_workingHours(ctx context.Context, field graphql.CollectedField, obj *crm.Settings) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_OrganizationSettings_workingHours(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WorkingHours, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.WorkingHours) graphql.Marshaler {
-			return ec.marshalNWorkingHours2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐWorkingHours(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_OrganizationSettings_workingHours(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.WorkingHours = obj.WorkingHours
+	fc.Result = v
+	return ec.marshalNWorkingHours2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐWorkingHours(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_OrganizationSettings_workingHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24086,23 +23846,20 @@ func (ec *executionContext) fieldContext_Pipeline_version(_ context.Context, fie
 }
 
 func (ec *executionContext) _PipelineBoard_pipeline(ctx context.Context, field graphql.CollectedField, obj *model.PipelineBoard) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PipelineBoard_pipeline(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Pipeline, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Pipeline) graphql.Marshaler {
-			return ec.marshalNPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_PipelineBoard_pipeline(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Pipeline = obj.Pipeline
+	fc.Result = v
+	return ec.marshalNPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_PipelineBoard_pipeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24118,23 +23875,20 @@ func (ec *executionContext) fieldContext_PipelineBoard_pipeline(_ context.Contex
 }
 
 func (ec *executionContext) _PipelineBoard_columns(ctx context.Context, field graphql.CollectedField, obj *model.PipelineBoard) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PipelineBoard_columns(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Columns, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.BoardColumn) graphql.Marshaler {
-			return ec.marshalNBoardColumn2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐBoardColumnᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_PipelineBoard_columns(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.BoardColumn = obj.Columns
+	fc.Result = v
+	return ec.marshalNBoardColumn2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐBoardColumnᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_PipelineBoard_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -24302,23 +24056,20 @@ func (ec *executionContext) fieldContext_PipelineChange_occurredAt(_ context.Con
 }
 
 func (ec *executionContext) _PipelinePayload_pipeline(ctx context.Context, field graphql.CollectedField, obj *model.PipelinePayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PipelinePayload_pipeline(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Pipeline, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Pipeline) graphql.Marshaler {
-			return ec.marshalNPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_PipelinePayload_pipeline(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Pipeline = obj.Pipeline
+	fc.Result = v
+	return ec.marshalNPipeline2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐPipeline(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_PipelinePayload_pipeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25933,23 +25684,20 @@ func (ec *executionContext) fieldContext_Quota_amount(_ context.Context, field g
 }
 
 func (ec *executionContext) _RevokeApiKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.RevokeAPIKeyPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_RevokeApiKeyPayload_apiKey(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.APIKey, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.APIKey) graphql.Marshaler {
-			return ec.marshalNApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAPIKey(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_RevokeApiKeyPayload_apiKey(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.APIKey = obj.APIKey
+	fc.Result = v
+	return ec.marshalNApiKey2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAPIKey(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_RevokeApiKeyPayload_apiKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -25986,23 +25734,20 @@ func (ec *executionContext) fieldContext_ScoreBucket_count(_ context.Context, fi
 }
 
 func (ec *executionContext) _ScoreDistribution_buckets(ctx context.Context, field graphql.CollectedField, obj *service.SimulationSide) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ScoreDistribution_buckets(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Buckets, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []scoring.Bucket) graphql.Marshaler {
-			return ec.marshalNScoreBucket2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucketᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ScoreDistribution_buckets(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []scoring.Bucket = obj.Buckets
+	fc.Result = v
+	return ec.marshalNScoreBucket2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐBucketᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ScoreDistribution_buckets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26076,23 +25821,20 @@ func (ec *executionContext) fieldContext_ScoreDistribution_average(_ context.Con
 }
 
 func (ec *executionContext) _ScoreEntry_rule(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ScoreEntry_rule(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Rule, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v scoring.Rule) graphql.Marshaler {
-			return ec.marshalNScoringRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ScoreEntry_rule(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v scoring.Rule = obj.Rule
+	fc.Result = v
+	return ec.marshalNScoringRule2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ScoreEntry_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26383,23 +26125,20 @@ func (ec *executionContext) fieldContext_ScoringRule_deletedAt(_ context.Context
 }
 
 func (ec *executionContext) _ScoringRulePayload_rule(ctx context.Context, field graphql.CollectedField, obj *model.ScoringRulePayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ScoringRulePayload_rule(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Rule, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *scoring.Rule) graphql.Marshaler {
-			return ec.marshalNScoringRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ScoringRulePayload_rule(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *scoring.Rule = obj.Rule
+	fc.Result = v
+	return ec.marshalNScoringRule2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋrulesᚋscoringᚐRule(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ScoringRulePayload_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26415,23 +26154,20 @@ func (ec *executionContext) fieldContext_ScoringRulePayload_rule(_ context.Conte
 }
 
 func (ec *executionContext) _ScoringRulePayload_rescore(ctx context.Context, field graphql.CollectedField, obj *model.ScoringRulePayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ScoringRulePayload_rescore(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Rescore, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *service.ScoringRun) graphql.Marshaler {
-			return ec.marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ScoringRulePayload_rescore(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *service.ScoringRun = obj.Rescore
+	fc.Result = v
+	return ec.marshalNScoringRun2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐScoringRun(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ScoringRulePayload_rescore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26562,23 +26298,20 @@ func (ec *executionContext) fieldContext_ScoringSimulation_changed(_ context.Con
 }
 
 func (ec *executionContext) _ScoringSimulation_current(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ScoringSimulation_current(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Current, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v service.SimulationSide) graphql.Marshaler {
-			return ec.marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ScoringSimulation_current(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v service.SimulationSide = obj.Current
+	fc.Result = v
+	return ec.marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ScoringSimulation_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26594,23 +26327,20 @@ func (ec *executionContext) fieldContext_ScoringSimulation_current(_ context.Con
 }
 
 func (ec *executionContext) _ScoringSimulation_proposed(ctx context.Context, field graphql.CollectedField, obj *service.Simulation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ScoringSimulation_proposed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Proposed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v service.SimulationSide) graphql.Marshaler {
-			return ec.marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_ScoringSimulation_proposed(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v service.SimulationSide = obj.Proposed
+	fc.Result = v
+	return ec.marshalNScoreDistribution2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐSimulationSide(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_ScoringSimulation_proposed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26626,23 +26356,20 @@ func (ec *executionContext) fieldContext_ScoringSimulation_proposed(_ context.Co
 }
 
 func (ec *executionContext) _SetExchangeRatePayload_rate(ctx context.Context, field graphql.CollectedField, obj *model.SetExchangeRatePayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SetExchangeRatePayload_rate(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Rate, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *service.ExchangeRate) graphql.Marshaler {
-			return ec.marshalNExchangeRate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐExchangeRate(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SetExchangeRatePayload_rate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *service.ExchangeRate = obj.Rate
+	fc.Result = v
+	return ec.marshalNExchangeRate2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐExchangeRate(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_SetExchangeRatePayload_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26658,23 +26385,20 @@ func (ec *executionContext) fieldContext_SetExchangeRatePayload_rate(_ context.C
 }
 
 func (ec *executionContext) _SetQuotaPayload_quota(ctx context.Context, field graphql.CollectedField, obj *model.SetQuotaPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SetQuotaPayload_quota(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Quota, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *service.Quota) graphql.Marshaler {
-			return ec.marshalNQuota2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐQuota(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SetQuotaPayload_quota(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *service.Quota = obj.Quota
+	fc.Result = v
+	return ec.marshalNQuota2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐQuota(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_SetQuotaPayload_quota(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26746,23 +26470,20 @@ func (ec *executionContext) fieldContext_Stage_staleAfterDays(_ context.Context,
 }
 
 func (ec *executionContext) _Stage_entryCriteria(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Stage_entryCriteria(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EntryCriteria, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.EntryCriterion) graphql.Marshaler {
-			return ec.marshalNEntryCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEntryCriterionᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Stage_entryCriteria(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.EntryCriterion = obj.EntryCriteria
+	fc.Result = v
+	return ec.marshalNEntryCriterion2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐEntryCriterionᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_Stage_entryCriteria(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -26981,23 +26702,20 @@ func (ec *executionContext) fieldContext_StageTotal_weighted(_ context.Context, 
 }
 
 func (ec *executionContext) _SubmitForecastPayload_submission(ctx context.Context, field graphql.CollectedField, obj *model.SubmitForecastPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SubmitForecastPayload_submission(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Submission, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *service.ForecastSubmission) graphql.Marshaler {
-			return ec.marshalNForecastSubmission2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmission(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_SubmitForecastPayload_submission(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *service.ForecastSubmission = obj.Submission
+	fc.Result = v
+	return ec.marshalNForecastSubmission2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋserviceᚐForecastSubmission(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_SubmitForecastPayload_submission(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27474,23 +27192,20 @@ func (ec *executionContext) fieldContext_Task_version(_ context.Context, field g
 }
 
 func (ec *executionContext) _TaskConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.TaskConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TaskConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.TaskEdge) graphql.Marshaler {
-			return ec.marshalNTaskEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_TaskConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.TaskEdge = obj.Edges
+	fc.Result = v
+	return ec.marshalNTaskEdge2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐTaskEdgeᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_TaskConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27506,23 +27221,20 @@ func (ec *executionContext) fieldContext_TaskConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _TaskConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.TaskConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TaskConnection_nodes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Nodes, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.Task) graphql.Marshaler {
-			return ec.marshalNTask2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_TaskConnection_nodes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.Task = obj.Nodes
+	fc.Result = v
+	return ec.marshalNTask2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTaskᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_TaskConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27538,23 +27250,20 @@ func (ec *executionContext) fieldContext_TaskConnection_nodes(_ context.Context,
 }
 
 func (ec *executionContext) _TaskConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.TaskConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TaskConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_TaskConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *model.PageInfo = obj.PageInfo
+	fc.Result = v
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐPageInfo(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_TaskConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27577,23 +27286,20 @@ func (ec *executionContext) fieldContext_TaskEdge_cursor(_ context.Context, fiel
 }
 
 func (ec *executionContext) _TaskEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.TaskEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TaskEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Task) graphql.Marshaler {
-			return ec.marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_TaskEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Task = obj.Node
+	fc.Result = v
+	return ec.marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_TaskEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27609,23 +27315,20 @@ func (ec *executionContext) fieldContext_TaskEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _TaskPayload_task(ctx context.Context, field graphql.CollectedField, obj *model.TaskPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TaskPayload_task(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Task, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Task) graphql.Marshaler {
-			return ec.marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_TaskPayload_task(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Task = obj.Task
+	fc.Result = v
+	return ec.marshalNTask2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTask(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_TaskPayload_task(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27778,23 +27481,20 @@ func (ec *executionContext) fieldContext_Team_version(_ context.Context, field g
 }
 
 func (ec *executionContext) _TrackLeadActivityPayload_items(ctx context.Context, field graphql.CollectedField, obj *model.TrackLeadActivityPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_TrackLeadActivityPayload_items(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Items, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.LeadActivityResult) graphql.Marshaler {
-			return ec.marshalNLeadActivityResult2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResultᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_TrackLeadActivityPayload_items(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []model.LeadActivityResult = obj.Items
+	fc.Result = v
+	return ec.marshalNLeadActivityResult2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋgraphᚋmodelᚐLeadActivityResultᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_TrackLeadActivityPayload_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27831,23 +27531,20 @@ func (ec *executionContext) fieldContext_TrackLeadActivityPayload_failed(_ conte
 }
 
 func (ec *executionContext) _Transition_stage(ctx context.Context, field graphql.CollectedField, obj *service.Transition) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Transition_stage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Stage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v crm.Stage) graphql.Marshaler {
-			return ec.marshalNStage2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Transition_stage(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v crm.Stage = obj.Stage
+	fc.Result = v
+	return ec.marshalNStage2githubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐStage(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_Transition_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27863,23 +27560,20 @@ func (ec *executionContext) fieldContext_Transition_stage(_ context.Context, fie
 }
 
 func (ec *executionContext) _Transition_blockedBy(ctx context.Context, field graphql.CollectedField, obj *service.Transition) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Transition_blockedBy(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BlockedBy, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []crm.Blocker) graphql.Marshaler {
-			return ec.marshalNBlocker2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐBlockerᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_Transition_blockedBy(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v []crm.Blocker = obj.BlockedBy
+	fc.Result = v
+	return ec.marshalNBlocker2ᚕgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐBlockerᚄ(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_Transition_blockedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27895,23 +27589,20 @@ func (ec *executionContext) fieldContext_Transition_blockedBy(_ context.Context,
 }
 
 func (ec *executionContext) _UpdateAccountPayload_account(ctx context.Context, field graphql.CollectedField, obj *model.UpdateAccountPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UpdateAccountPayload_account(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Account, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Account) graphql.Marshaler {
-			return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UpdateAccountPayload_account(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Account = obj.Account
+	fc.Result = v
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐAccount(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_UpdateAccountPayload_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27927,23 +27618,20 @@ func (ec *executionContext) fieldContext_UpdateAccountPayload_account(_ context.
 }
 
 func (ec *executionContext) _UpdateContactPayload_contact(ctx context.Context, field graphql.CollectedField, obj *model.UpdateContactPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UpdateContactPayload_contact(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Contact, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Contact) graphql.Marshaler {
-			return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UpdateContactPayload_contact(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Contact = obj.Contact
+	fc.Result = v
+	return ec.marshalNContact2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐContact(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_UpdateContactPayload_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27959,23 +27647,20 @@ func (ec *executionContext) fieldContext_UpdateContactPayload_contact(_ context.
 }
 
 func (ec *executionContext) _UpdateOrganizationSettingsPayload_organization(ctx context.Context, field graphql.CollectedField, obj *model.UpdateOrganizationSettingsPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UpdateOrganizationSettingsPayload_organization(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Organization, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Organization) graphql.Marshaler {
-			return ec.marshalNOrganization2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOrganization(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UpdateOrganizationSettingsPayload_organization(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Organization = obj.Organization
+	fc.Result = v
+	return ec.marshalNOrganization2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐOrganization(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_UpdateOrganizationSettingsPayload_organization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -27991,23 +27676,20 @@ func (ec *executionContext) fieldContext_UpdateOrganizationSettingsPayload_organ
 }
 
 func (ec *executionContext) _UpdateTeamPayload_team(ctx context.Context, field graphql.CollectedField, obj *model.UpdateTeamPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UpdateTeamPayload_team(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Team, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.Team) graphql.Marshaler {
-			return ec.marshalNTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UpdateTeamPayload_team(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.Team = obj.Team
+	fc.Result = v
+	return ec.marshalNTeam2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐTeam(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_UpdateTeamPayload_team(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -28023,23 +27705,20 @@ func (ec *executionContext) fieldContext_UpdateTeamPayload_team(_ context.Contex
 }
 
 func (ec *executionContext) _UpdateUserPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.UpdateUserPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UpdateUserPayload_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.User, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *crm.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UpdateUserPayload_user(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v *crm.User = obj.User
+	fc.Result = v
+	return ec.marshalNUser2ᚖgithubᚗcomᚋrapportcrmᚋrapportᚋinternalᚋcrmᚐUser(ctx, field.Selections, v)
 }
 func (ec *executionContext) fieldContext_UpdateUserPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"go/types"
 	"regexp"
 	"slices"
 	"strings"
@@ -10,64 +11,78 @@ import (
 	"github.com/99designs/gqlgen/codegen"
 )
 
-// A leaf is a field that the plugin found trivial in gqlgen's data: bound to a struct field or to a
-// method without context, arguments or error, without directives, of a scalar or enum type (or a
-// list of them), on an object below the roots. Its field function in exec.go only reads the value
-// and marshals it, through graphql.ResolveField.
-type leaf struct {
+// A trivial field is one the plugin found trivial in gqlgen's data: bound to a struct field or to
+// a method without context, arguments or error, without directives, on an object below the roots.
+// Its field function in exec.go only reads the value and marshals it, through graphql.ResolveField
+// (slowField). A leaf's type is a scalar or an enum, or a list of them; any other is an object, an
+// interface or a union, or a list of them, written with the field's FieldContext (its path and its
+// result for the fields below), and its Go type is never an interface (a nil interface takes
+// another branch of graphql.ResolveField).
+type trivialField struct {
 	fn      string // the field function, _Object_field
 	fieldFn string // the field context function, fieldContext_Object_field
 	value   string // the Go expression of the value: obj.Name or obj.Name()
 	marshal string // the marshaler gqlgen calls with the value
+	leaf    bool
 }
 
-// leaves lists the trivial fields of the schema. It refuses (rather than skipping) when some
-// directive applies to every field, as the field functions then carry a middleware chain.
-func leaves(data *codegen.Data) ([]leaf, error) {
+// trivialFields lists the trivial fields of the schema. It refuses (rather than skipping) when
+// some directive applies to every field, as the field functions then carry a middleware chain.
+func trivialFields(data *codegen.Data) ([]trivialField, error) {
 	if len(data.AllDirectives.LocationDirectives("FIELD")) > 0 {
 		return nil, fmt.Errorf("the schema has FIELD directives: no field is trivial any more, check graph/gqlgen")
 	}
-	var out []leaf
+	var out []trivialField
 	for _, o := range data.Objects {
 		if o.Root || o.Stream || strings.HasPrefix(o.Name, "__") {
 			continue
 		}
 		for _, f := range o.Fields {
-			if !trivial(f) {
+			leaf, ok := trivial(f)
+			if !ok {
 				continue
 			}
 			value := "obj." + f.GoFieldName
 			if f.IsMethod() {
 				value += "()"
 			}
-			out = append(out, leaf{
+			out = append(out, trivialField{
 				fn:      "_" + o.Name + "_" + f.Name,
 				fieldFn: f.FieldContextFunc(),
 				value:   value,
 				marshal: f.TypeReference.MarshalFunc(),
+				leaf:    leaf,
 			})
 		}
 	}
 	return out, nil
 }
 
-// trivial tells whether gqlgen resolves the field by reading a value it cannot fail to read.
-func trivial(f *codegen.Field) bool {
+// trivial tells whether gqlgen resolves the field by reading a value it cannot fail to read, and
+// whether the field is a leaf.
+func trivial(f *codegen.Field) (leaf, ok bool) {
 	if f.IsResolver || len(f.Args) > 0 || len(f.Directives) > 0 || f.Stream || f.IsBatch() ||
 		f.HasHaser || f.VOkFunc || f.IsReserved() {
-		return false
+		return false, false
 	}
 	if !f.IsVariable() && !(f.IsMethod() && f.NoErr && !f.MethodHasContext) {
-		return false
+		return false, false
 	}
 	def := f.TypeReference.Definition
-	return def != nil && (def.Kind == "SCALAR" || def.Kind == "ENUM")
+	if def == nil {
+		return false, false
+	}
+	if def.Kind == "SCALAR" || def.Kind == "ENUM" {
+		return true, true
+	}
+	_, iface := f.TypeReference.GO.Underlying().(*types.Interface)
+	return false, !iface
 }
 
-// slowLeaf is a trivial field's function as gqlgen writes it (%[1]s the function, %[2]s the field
+// slowField is a trivial field's function as gqlgen writes it (%[1]s the function, %[2]s the field
 // context function, %[3]s the value, %[4]s the marshaler); (.+) are the object's and the value's
 // Go types, and the nullability of the field.
-const slowLeaf = `func (ec *executionContext) %[1]s(ctx context.Context, field graphql.CollectedField, obj (.+)) (ret graphql.Marshaler) {
+const slowField = `func (ec *executionContext) %[1]s(ctx context.Context, field graphql.CollectedField, obj (.+)) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -88,9 +103,30 @@ const slowLeaf = `func (ec *executionContext) %[1]s(ctx context.Context, field g
 }
 `
 
-// fastLeaf is what a trivial field's function becomes when its marshaler cannot fail.
+// fastLeaf is what a leaf's function becomes when its marshaler cannot fail.
 const fastLeaf = `func (ec *executionContext) %[1]s(ctx context.Context, field graphql.CollectedField, obj %[2]s) (ret graphql.Marshaler) {
 	return ec.%[3]s(ctx, field.Selections, %[4]s)
+}
+`
+
+// fastObject is what the function of a trivial field of another type becomes: what
+// graphql.ResolveField does for it, without the field middleware and the closures (%[3]s the field
+// context function, %[4]s the value, %[5]s the value's Go type, %[6]s the marshaler).
+const fastObject = `func (ec *executionContext) %[1]s(ctx context.Context, field graphql.CollectedField, obj %[2]s) (ret graphql.Marshaler) {
+	fc, err := ec.%[3]s(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	var v %[5]s = %[4]s
+	fc.Result = v
+	return ec.%[6]s(ctx, field.Selections, v)
 }
 `
 
@@ -103,11 +139,12 @@ const guardLeaf = `	if res := %[1]s; res != graphql.Null {
 	}
 `
 
-// fastLeaves rewrites the function of every trivial field whose marshaler cannot fail (see
-// infallible) into a direct call of the marshaler, puts guardLeaf before gqlgen's path in those
-// of non-null scalars whose conversion alone may fail, and returns how many functions it changed.
-// A trivial field whose function is not exactly slowLeaf is an error: gqlgen's template changed.
-func fastLeaves(exec []byte, fields []leaf) ([]byte, int, error) {
+// fastFields rewrites the functions of trivial fields: a leaf whose marshaler cannot fail (see
+// infallible) into a direct call of the marshaler (fastLeaf); a leaf that is a non-null scalar
+// whose conversion alone may fail gets guardLeaf before gqlgen's path; other fields become
+// fastObject. It returns how many functions it changed. A trivial field whose function is not
+// exactly slowField is an error: gqlgen's template changed.
+func fastFields(exec []byte, fields []trivialField) ([]byte, int, error) {
 	safe, guarded := infallible(exec)
 	// The marshalers of the hot scalars must be recognised, or their shape changed.
 	for _, m := range []string{"marshalNString2string", "marshalNID2string", "marshalOString2ᚖstring", "marshalNString2ᚕstringᚄ"} {
@@ -121,7 +158,7 @@ func fastLeaves(exec []byte, fields []leaf) ([]byte, int, error) {
 	}
 	var edits []edit
 	for _, f := range fields {
-		pattern := regexp.QuoteMeta(fmt.Sprintf(slowLeaf, f.fn, f.fieldFn, f.value, f.marshal))
+		pattern := regexp.QuoteMeta(fmt.Sprintf(slowField, f.fn, f.fieldFn, f.value, f.marshal))
 		pattern = strings.ReplaceAll(pattern, `\(\.\+\)`, `(.+)`)
 		pattern = strings.ReplaceAll(pattern, `\(\?:true\|false\)`, `(?:true|false)`)
 		re := regexp.MustCompile(`^` + pattern + `$`)
@@ -138,8 +175,11 @@ func fastLeaves(exec []byte, fields []leaf) ([]byte, int, error) {
 		if m == nil {
 			return nil, 0, fmt.Errorf("%s is not the field function graph/gqlgen expects (%s): the generated code changed, check graph/gqlgen", f.fn, f.value)
 		}
-		if safe[f.marshal] {
-			obj := string(exec[start+m[2] : start+m[3]])
+		obj := string(exec[start+m[2] : start+m[3]])
+		if !f.leaf {
+			typ := string(exec[start+m[4] : start+m[5]])
+			edits = append(edits, edit{start, end, fmt.Sprintf(fastObject, f.fn, obj, f.fieldFn, f.value, typ, f.marshal)})
+		} else if safe[f.marshal] {
 			edits = append(edits, edit{start, end, fmt.Sprintf(fastLeaf, f.fn, obj, f.marshal, f.value)})
 		} else if conv, ok := guarded[f.marshal]; ok {
 			conv = strings.Replace(strings.Replace(conv, "(v)", "("+f.value+")", 1), "[v]", "["+f.value+"]", 1)

@@ -52,11 +52,11 @@ func generate() error {
 		}
 		exec = bytes.ReplaceAll(exec, []byte(r.from), []byte(r.to))
 	}
-	exec, n, err := fastLeaves(exec, plugin.leaves)
+	exec, n, err := fastFields(exec, plugin.trivial)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.Exec.Filename, err)
 	}
-	fmt.Printf("gqlgen: %d of %d trivial fields marshalled directly\n", n, len(plugin.leaves))
+	fmt.Printf("gqlgen: %d of %d trivial fields without graphql.ResolveField\n", n, len(plugin.trivial))
 	// Deferred fields (@defer) are only scheduled by concurrent fields below the roots: none now.
 	if bytes.Contains(exec, []byte("&deferred")) {
 		return fmt.Errorf("%s defers fields: the generated code changed, check graph/gqlgen", cfg.Exec.Filename)
@@ -80,8 +80,8 @@ var rewrites = []struct{ from, to string }{
 }
 
 // serial is the gqlgen plugin that turns off per-field concurrency below the root types and lists
-// the trivial fields (leaves).
-type serial struct{ leaves []leaf }
+// the trivial fields.
+type serial struct{ trivial []trivialField }
 
 // Name names the plugin.
 func (*serial) Name() string { return "serial" }
@@ -95,6 +95,6 @@ func (s *serial) GenerateCode(data *codegen.Data) error {
 		}
 	}
 	var err error
-	s.leaves, err = leaves(data)
+	s.trivial, err = trivialFields(data)
 	return err
 }
