@@ -69,11 +69,15 @@ func graphqlHandler(cfg Config, d Deps, m *metrics) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.Use(graph.Limits{MaxDepth: cfg.MaxDepth, MaxAliases: cfg.MaxAliases, MaxRootFields: cfg.MaxRootFields})
 	if cfg.Tracing {
-		srv.Use(otelgqlgen.Middleware())
+		// A span per resolver or method field. Trivial fields (a struct field or a plain method
+		// marshalled as a scalar) never reach field interceptors: graph/gqlgen writes them directly.
+		srv.Use(otelgqlgen.Middleware(otelgqlgen.WithCreateSpanFromFields(func(fc *graphql.FieldContext) bool {
+			return fc.IsMethod
+		})))
 	}
 	srv.SetErrorPresenter(graph.ErrorPresenter(d.Log))
 	srv.SetRecoverFunc(graph.Recover(d.Log))
-	srv.AroundFields(graph.MarkResolverErrors)
+	srv.AroundFields(graph.MarkResolverErrors) // trivial fields skip it: they return no error
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(graph.WithCache(ctx))
 		if graphql.HasOperationContext(ctx) {

@@ -8,8 +8,32 @@ import (
 // GlobalID is the opaque identifier clients see for a record: base64url("<Type>:<uuid>"). The type
 // lets any record be fetched by ID alone (node(id:)) and every argument check it got the kind of ID
 // it expects.
+//
+// It is written on the stack and allocates only the result: every record of a page has one.
 func GlobalID(typ string, id ID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
+	var raw [64]byte
+	if len(typ)+1+36 > len(raw) {
+		return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
+	}
+	b := append(append(raw[:0], typ...), ':')
+	b = appendUUID(b, id)
+	var out [86]byte // base64 of 64 bytes, unpadded
+	n := base64.RawURLEncoding.EncodedLen(len(b))
+	base64.RawURLEncoding.Encode(out[:n], b)
+	return string(out[:n])
+}
+
+// appendUUID appends id's canonical text form (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, lower case),
+// as id.String() writes it.
+func appendUUID(b []byte, id ID) []byte {
+	const digits = "0123456789abcdef"
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, digits[c>>4], digits[c&0x0f])
+	}
+	return b
 }
 
 // ParseGlobalID decodes a GlobalID into its type and ID; ok is false for anything else.
