@@ -184,9 +184,12 @@ func (q *Queries) LastSeq(ctx context.Context, orgID uuid.UUID) (int64, error) {
 }
 
 const publishEvents = `-- name: PublishEvents :many
-WITH batch AS (
-    SELECT q.org_id, q.id, row_number() OVER (PARTITION BY q.org_id ORDER BY q.id) AS rn
-    FROM (SELECT org_id, id FROM event_queue ORDER BY id LIMIT $1) q
+WITH dequeued AS (
+    DELETE FROM event_queue
+    WHERE id = ANY (ARRAY(SELECT q.id FROM event_queue q ORDER BY q.id LIMIT $1))
+    RETURNING org_id, id
+), batch AS (
+    SELECT org_id, id, row_number() OVER (PARTITION BY org_id ORDER BY id) AS rn FROM dequeued
 ), counts AS (
     SELECT org_id, count(*) AS n FROM batch GROUP BY org_id
 ), bumped AS (
@@ -194,8 +197,6 @@ WITH batch AS (
     SELECT org_id, n FROM counts
     ON CONFLICT (org_id) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
     RETURNING org_id, last_seq
-), dequeued AS (
-    DELETE FROM event_queue q USING batch WHERE q.id = batch.id
 ), published AS (
     INSERT INTO event_seqs (org_id, seq, id, published_at)
     SELECT batch.org_id, bumped.last_seq - counts.n + batch.rn, batch.id, $2::timestamptz
@@ -223,7 +224,9 @@ type PublishEventsRow struct {
 // The relay's one statement: take the oldest queued events off the queue, give them their
 // per-organization sequence numbers (event_seqs; the event rows are not rewritten) and report, per
 // organization, the range it published. Runs as the system role under the relay's advisory lock, so
-// sequence numbers are handed out by one writer at a time.
+// sequence numbers are handed out by one writer at a time. The queue is read by its primary key
+// through an array, not joined: a join with a CTE may become a nested loop over the batch when the
+// queue's statistics say it is empty, quadratic in the batch.
 func (q *Queries) PublishEvents(ctx context.Context, arg PublishEventsParams) ([]PublishEventsRow, error) {
 	rows, err := q.db.Query(ctx, publishEvents, arg.MaxEvents, arg.Now)
 	if err != nil {
