@@ -444,8 +444,11 @@ func (w *writer) insertLeads(p query.InsertLeadsParams) ([]query.Lead, error) {
 	if err == nil {
 		return rows, sp.Commit(w.ctx)
 	}
-	if rbErr := sp.Rollback(w.ctx); rbErr != nil || !isUniqueViolation(err) {
+	if rbErr := sp.Rollback(w.ctx); rbErr != nil {
 		return nil, errors.Join(err, rbErr)
+	}
+	if !isUniqueViolation(err) {
+		return nil, err
 	}
 	return w.q.InsertLeads(w.ctx, p)
 }
