@@ -188,15 +188,18 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 		if err != nil {
 			return err
 		}
+		// What is selected below the contacts: primaryContact { ... } and contacts { contact { ... } }.
+		// Without contacts { contact }, only the primary contacts are read.
+		each := p.selected(subSelections(fields["contacts"]), "DealContact")["contact"]
+		sets := append(subSelections(fields["primaryContact"]), subSelections(each)...)
 		var contactIDs []crm.ID
 		for _, l := range lists {
-			for _, c := range l {
-				contactIDs = append(contactIDs, c.ContactID)
+			for i, c := range l {
+				if each != nil || i == 0 && c.Primary {
+					contactIDs = append(contactIDs, c.ContactID)
+				}
 			}
 		}
-		// What is selected below the contacts: primaryContact { ... } and contacts { contact { ... } }.
-		sets := subSelections(fields["primaryContact"])
-		sets = append(sets, subSelections(p.selected(subSelections(fields["contacts"]), "DealContact")["contact"])...)
 		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: crm.RefIDs(contactIDs, self)}, sets); err != nil {
 			return err
 		}

@@ -9,9 +9,11 @@
 #      each on a port the kernel picks, all on the same database,
 #   3. gets a token for the organization's admin (`rapport token`),
 #   4. runs the read scenarios on each of the three at maximum throughput and then in an open loop
-#      at half of that (`rapport bench --raw-url --postgraphile-url --half`), then the write
+#      at half of that (`rapport bench --raw-url --postgraphile-url --half`; the dashboard, a
+#      forecast, on Rapport only: neither reference has an equivalent), then the write
 #      scenarios on Rapport (move-opportunity, lead-capture with 16 and with 128 in flight,
-#      lead-capture-batch),
+#      lead-capture-batch), then subscription fan-out (`rapport bench fanout`) with a second
+#      `rapport serve --api-only` on the same database,
 #   5. writes the results, with a description of the machine, between the markers of
 #      docs/benchmarks.md (BENCH_DOC), and stops everything it started, on every exit path.
 #
@@ -19,6 +21,7 @@
 # Environment:
 #   BENCH_DURATION  measured time per scenario, target and mode (default 10s; warm-up 2s each)
 #   BENCH_CONNS     requests in flight at maximum throughput (default 16)
+#   FANOUT_SUBSCRIBERS  subscriptions of the fan-out run (default 200)
 #   BENCH_DOC       the page to update (default docs/benchmarks.md)
 #   KEEP_TMP=1      keep the temporary directory (logs, JSON results, pgdata)
 # Needs go, npm (any Node: the servers run on the Node 22 that npm installs) and PostgreSQL's server
@@ -30,9 +33,10 @@ root=$PWD
 
 BENCH_DURATION=${BENCH_DURATION:-10s}
 BENCH_CONNS=${BENCH_CONNS:-16}
+FANOUT_SUBSCRIBERS=${FANOUT_SUBSCRIBERS:-200}
 BENCH_DOC=${BENCH_DOC:-docs/benchmarks.md}
 START_TIMEOUT=${START_TIMEOUT:-180}
-READS=record-by-id,contacts-page,accounts-page,opportunities-page,pipeline-board
+READS=record-by-id,contacts-page,accounts-page,opportunities-page,pipeline-board,dashboard
 ORG=scale-1-0
 ADMIN=admin@scale-1-0.test
 
@@ -152,6 +156,12 @@ log "writes on Rapport"
 	--duration "$BENCH_DURATION" --warmup 2s --connections 128 --json "$tmp/capture128.json" --markdown "$tmp/capture128.md"
 "$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios lead-capture-batch --prepare 0 \
 	--duration "$BENCH_DURATION" --warmup 2s --connections 2 --json "$tmp/batch.json" --markdown "$tmp/batch.md"
+log "subscription fan-out across two API processes"
+port=$(free_port)
+start serve2 "$port" env -u RAPPORT_DATA_DIR DATABASE_URL="$db_url" RAPPORT_JWT_SECRET="$(cat "$tmp/data/jwt.secret")" \
+	RAPPORT_ENV=development RAPPORT_ADDR=127.0.0.1:$port RAPPORT_LOG_LEVEL=warn "$tmp/rapport" serve --api-only
+"$tmp/rapport" bench fanout --url "$rapport_url" --url "http://127.0.0.1:$port" --token "$token" \
+	--subscribers "$FANOUT_SUBSCRIBERS" --moves 500 --rate 20 --throughput "$BENCH_DURATION" | tee "$tmp/fanout.txt"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The machine, as it was during the run.
@@ -187,6 +197,15 @@ section=$tmp/section.md
 	cat "$tmp/writes.md"
 	tail -n +3 "$tmp/capture128.md"
 	tail -n +3 "$tmp/batch.md"
+	echo
+	echo "Subscription fan-out (\`rapport bench fanout\`): $FANOUT_SUBSCRIBERS \`pipelineChanged\` subscribers over two API"
+	echo "processes on the same database (the server above and a second \`rapport serve --api-only\`), 500 moves"
+	echo "sent through the first at 20/s; latency from each move to every subscriber's message, and the cost of"
+	echo "the connected subscribers to move-opportunity's maximum throughput:"
+	echo
+	echo '```'
+	cat "$tmp/fanout.txt"
+	echo '```'
 	echo "<!-- END make bench -->"
 } >"$section"
 

@@ -175,7 +175,7 @@ func TestSelectAndBodies(t *testing.T) {
 	table := Scenarios()
 	all, err := Select(table)
 	require.NoError(t, err)
-	require.Equal(t, []string{"contacts-page", "record-by-id", "accounts-page", "opportunities-page", "pipeline-board", "move-opportunity"}, Names(all))
+	require.Equal(t, []string{"contacts-page", "record-by-id", "accounts-page", "opportunities-page", "pipeline-board", "dashboard", "move-opportunity"}, Names(all))
 	some, err := Select(table, "record-by-id, contacts-page")
 	require.NoError(t, err)
 	require.Equal(t, []string{"record-by-id", "contacts-page"}, Names(some))

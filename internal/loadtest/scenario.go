@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Fixture is the data a scenario's requests refer to, read from the server after preparation.
@@ -167,6 +168,18 @@ func Scenarios() []Scenario {
 			Deals:        true,
 			Raw:          true,
 			PostGraphile: &PeerRequest{Query: pgPipelineBoard, Variables: pgBoardVariables, Check: notNull("pipelineByOrgIdAndRowId")},
+		},
+		{
+			Name:        "dashboard",
+			Description: "a sales manager's dashboard: this year's forecast by owner and month, with quotas and attainment",
+			Query: `query Dashboard($from: Date!, $to: Date!) { forecast(input: {from: $from, to: $to, interval: MONTH, groupBy: OWNER}) { ` +
+				`currency rows { period owner { name } pipelineAmount bestCase commit closedWon weighted quota attainment deals } } }`,
+			Variables: func(Fixture) ([]map[string]any, error) {
+				year := time.Now().UTC().Year()
+				return []map[string]any{{"from": fmt.Sprintf("%d-01-01", year), "to": fmt.Sprintf("%d-01-01", year+1)}}, nil
+			},
+			Check: nonEmpty("forecast", "rows"),
+			Deals: true,
 		},
 		{
 			Name:        "move-opportunity",

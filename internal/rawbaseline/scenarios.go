@@ -197,7 +197,7 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 		return nil, err
 	}
 	// The resolvers' prefetch order: accounts, owners, pipelines (with their stages), the deals'
-	// contacts, then those contacts.
+	// contacts, then the primary ones among them.
 	accts, err := byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), h.svc.Accounts, accountID)
 	if err != nil {
 		return nil, err
@@ -224,8 +224,8 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 		}
 		var ids []crm.ID
 		for _, l := range dealContacts {
-			for _, c := range l {
-				ids = append(ids, c.ContactID)
+			if len(l) > 0 && l[0].Primary {
+				ids = append(ids, l[0].ContactID)
 			}
 		}
 		if contacts, err = byID(ctx, a, crm.RefIDs(ids, func(id crm.ID) crm.ID { return id }), h.svc.Contacts, contactID); err != nil {

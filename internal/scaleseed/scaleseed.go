@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
 
 	"github.com/rapportcrm/rapport/db"
 	"github.com/rapportcrm/rapport/db/query"
@@ -248,8 +249,21 @@ func setUp(ctx context.Context, svc *service.Service, opts Options, k int, vol V
 			w.pipes[0] = p
 		}
 	}
+	// Deals are in their account's currency: rates into CNY (the organizations' currency), valid since before
+	// the first deal, so that forecasts over the data convert every deal.
+	since := crm.DateOf(w.anchor.AddDate(-4, 0, 0))
+	for cur, rate := range ratesToCNY {
+		if _, err := svc.SetExchangeRate(ctx, sys, service.ExchangeRate{FromCurrency: cur, ToCurrency: "CNY",
+			ValidFrom: since, Rate: decimal.RequireFromString(rate)}); err != nil {
+			return nil, fmt.Errorf("set exchange rates: %w", err)
+		}
+	}
 	return w, nil
 }
+
+// ratesToCNY are plausible rates of the data's other currencies into CNY.
+var ratesToCNY = map[string]string{"USD": "7.1", "GBP": "9.0", "EUR": "7.7", "JPY": "0.047", "SGD": "5.4",
+	"INR": "0.084", "AUD": "4.6", "KRW": "0.0051", "BRL": "1.3", "AED": "1.93"}
 
 var teamNames = []string{"华东销售部", "华南销售部", "华北销售部", "International Sales", "大客户部", "渠道部", "西南销售部", "SMB Team"}
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -103,6 +104,12 @@ func TestSeededDataIsConsistentAndVisibleToTheAdmin(t *testing.T) {
 	acct, err := svc.Account(ctx, admin, withAccount.AccountID)
 	require.NoError(t, err)
 	require.NotEmpty(t, acct.Name)
+
+	// A forecast over every deal converts each one: the deals' currencies have rates into CNY.
+	from := crm.DateOf(time.Now().UTC().AddDate(-2, 0, 0))
+	fc, err := svc.Forecast(ctx, admin, service.ForecastInput{From: from, To: crm.DateOf(time.Now().UTC().AddDate(0, 11, 0))})
+	require.NoError(t, err)
+	require.NotEmpty(t, fc.Rows)
 
 	// The organizations split the total: 100 accounts at 0.005, 50 each.
 	var n int

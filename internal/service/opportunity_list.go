@@ -196,10 +196,11 @@ func (s *Service) PipelineBoard(ctx context.Context, a *crm.Actor, pipelineID cr
 		index[st.ID] = i
 		stageIDs[i] = st.ID
 	}
+	// The same conditions pick the deals of a column and the rows of stage_totals (kept by a trigger
+	// per stage, currency and owner, migration 00010) that add up to its count and totals.
 	vis := &listQuery{}
 	vis.cond("o.org_id = %s", a.OrgID)
 	vis.cond("o.pipeline_id = %s", pipelineID)
-	vis.where = append(vis.where, "o.deleted_at IS NULL")
 	if v := viewer(a); v != nil {
 		vis.cond("(o.owner_id IS NULL OR o.owner_id IN (SELECT v.owner_id FROM user_visibility v WHERE v.org_id = o.org_id AND v.viewer_id = %s))", *v)
 	}
@@ -207,13 +208,13 @@ func (s *Service) PipelineBoard(ctx context.Context, a *crm.Actor, pipelineID cr
 		vis.cond("o.owner_id = ANY(%s)", owners)
 	}
 	where := strings.Join(vis.where, " AND ")
-	totalsSQL := `SELECT o.stage_id, o.currency, count(*)::int, coalesce(sum(o.amount), 0),
-	       coalesce(sum(o.amount * o.probability / 100), 0)
-	FROM opportunities o WHERE ` + where + ` GROUP BY o.stage_id, o.currency ORDER BY o.stage_id, o.currency`
+	totalsSQL := `SELECT o.stage_id, o.currency, sum(o.deals)::int, sum(o.amount), sum(o.weighted)
+	FROM stage_totals o WHERE ` + where + `
+	GROUP BY o.stage_id, o.currency HAVING sum(o.deals) > 0 ORDER BY o.stage_id, o.currency`
 	dealsArgs := append(append([]any{}, vis.args...), stageIDs, dealsPerStage+1)
 	dealsSQL := `SELECT d.* FROM unnest($` + itoa(len(vis.args)+1) + `::uuid[]) AS s(id)
 	CROSS JOIN LATERAL (SELECT ` + prefixed("o.", opportunityColumns) + ` FROM opportunities o
-	    WHERE ` + where + ` AND o.stage_id = s.id
+	    WHERE ` + where + ` AND o.deleted_at IS NULL AND o.stage_id = s.id
 	    ORDER BY ` + closeDateSortColumn + `, o.id LIMIT $` + itoa(len(vis.args)+2) + `) d`
 	err = db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
 		rows, err := dbtx.Query(ctx, totalsSQL, vis.args...)

@@ -457,6 +457,69 @@ func TestPipelineBoardCountsTotalsAndFirstDeals(t *testing.T) {
 	require.Len(t, rest, 4)
 }
 
+// The board's counts and totals come from stage_totals, kept by a trigger; after every kind of
+// change to deals they must still equal the sums over the deals themselves.
+func TestPipelineBoardTotalsFollowEveryChange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p, stages := e.salesPipeline()
+	acct := e.account(e.rep1, "Acme")
+	a := e.deal(e.rep1, acct, "a", func(in *service.OpportunityInput) { in.Amount = dec("1000.01") })
+	b := e.deal(e.rep1, acct, "b", func(in *service.OpportunityInput) { in.Amount, in.Currency = dec("33.33"), "USD" })
+	c := e.deal(e.rep1, acct, "c")
+	d := e.deal(e.rep2, e.account(e.rep2, "West Co"), "d", func(in *service.OpportunityInput) { in.Amount = dec("7") })
+
+	// requireTotals compares the admin's board with the deals' own sums, per stage and currency.
+	requireTotals := func(owners []crm.ID) {
+		t.Helper()
+		rows, err := e.pool.Query(e.ctx, `SELECT o.stage_id, o.currency, count(*)::int, coalesce(sum(o.amount), 0)::text,
+		       round(coalesce(sum(o.amount * o.probability / 100), 0), 4)::text
+		FROM opportunities o WHERE o.org_id = $1 AND o.pipeline_id = $2 AND o.deleted_at IS NULL
+		  AND ($3::uuid[] IS NULL OR o.owner_id = ANY($3))
+		GROUP BY 1, 2 ORDER BY 1, 2`, e.org.ID, p.ID, owners)
+		require.NoError(t, err)
+		want, counts := []string{}, map[crm.ID]int{}
+		for rows.Next() {
+			var stage crm.ID
+			var currency, amount, weighted string
+			var n int
+			require.NoError(t, rows.Scan(&stage, &currency, &n, &amount, &weighted))
+			counts[stage] += n
+			want = append(want, fmt.Sprintf("%s %s %s %s", stage, currency, decimal.RequireFromString(amount), decimal.RequireFromString(weighted)))
+		}
+		require.NoError(t, rows.Err())
+		_, cols, err := e.svc.PipelineBoard(e.ctx, e.admin, p.ID, 0, owners)
+		require.NoError(t, err)
+		got := []string{}
+		for _, col := range cols {
+			require.Equal(t, counts[col.Stage.ID], col.Count, "count of %s", col.Stage.Name)
+			for _, tot := range col.Totals {
+				got = append(got, fmt.Sprintf("%s %s %s %s", col.Stage.ID, tot.Currency, tot.Amount, tot.Weighted))
+			}
+		}
+		require.ElementsMatch(t, want, got)
+	}
+	requireTotals(nil)
+
+	_, err := e.svc.MoveOpportunity(e.ctx, e.rep1, service.Move{ID: a.ID, ToStageID: stages["Needs analysis"].ID, ExpectedVersion: a.Version})
+	require.NoError(t, err)
+	_, err = e.svc.UpdateOpportunity(e.ctx, e.rep1, service.OpportunityUpdate{ID: b.ID, ExpectedVersion: b.Version,
+		Amount: service.Some(dec("0.01")), Currency: service.Some("CNY"), Probability: service.Some(int32(33))})
+	require.NoError(t, err)
+	_, err = e.svc.UpdateOpportunity(e.ctx, e.admin, service.OpportunityUpdate{ID: c.ID, ExpectedVersion: c.Version,
+		OwnerID: service.Some(e.rep2.UserID), Amount: service.Some(dec("12.5"))})
+	require.NoError(t, err)
+	d, err = e.svc.DeleteOpportunity(e.ctx, e.rep2, d.ID, d.Version)
+	require.NoError(t, err)
+	requireTotals(nil)
+	requireTotals([]crm.ID{e.rep2.UserID})
+
+	_, err = e.svc.RestoreOpportunity(e.ctx, e.rep2, d.ID, d.Version)
+	require.NoError(t, err)
+	requireTotals(nil)
+	requireTotals([]crm.ID{e.rep1.UserID})
+}
+
 func TestPipelineSubscriptionDeliversVisibleDealChanges(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
