@@ -210,6 +210,23 @@ func TestBatchCaptureRacingAnotherCaptureOfOnePersonTouchesItsLead(t *testing.T)
 	require.Equal(t, 150, e.count(`SELECT count(*) FROM lead_touches WHERE org_id = $1`, e.org.ID))
 }
 
+// A touch cannot name another organization, nor an organization that does not exist: it refers to
+// its lead or contact together with its organization (migration 00009 dropped its separate
+// reference to organizations).
+func TestTouchBelongsToTheOrganizationOfItsLeadOrContact(t *testing.T) {
+	e := newEnv(t)
+	l := e.capture(e.admin, service.LeadInput{Name: "Owned", Email: "owned@example.com"}).Lead
+	other := e.newOrg("other")
+	for _, org := range []crm.ID{other.ID, crm.NewID()} {
+		_, err := e.pool.Exec(e.ctx, `INSERT INTO lead_touches (org_id, id, lead_id, source, received_at) VALUES ($1, $2, $3, 'api', now())`,
+			org, crm.NewID(), l.ID)
+		require.Error(t, err)
+		_, err = e.pool.Exec(e.ctx, `INSERT INTO lead_touches (org_id, id, source, received_at) VALUES ($1, $2, 'api', now())`,
+			org, crm.NewID())
+		require.Error(t, err, "a touch names a lead or a contact")
+	}
+}
+
 // Single captures that arrive while one of the same actor is being stored go together in the next
 // transaction; a bad one fails alone, and a batch that fails as a whole is retried one by one.
 func TestConcurrentSingleCapturesShareATransaction(t *testing.T) {

@@ -434,6 +434,7 @@ func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
 		CREATE UNIQUE INDEX events_seq ON events (org_id, seq) WHERE seq IS NOT NULL;
 		CREATE INDEX events_unpublished ON events (id) WHERE seq IS NULL;
 		DROP TABLE event_queue, event_seqs;
+		ALTER TABLE lead_touches ADD FOREIGN KEY (org_id) REFERENCES organizations (id);
 		DELETE FROM goose_db_version WHERE version_id >= 7`)
 	require.NoError(t, err)
 	require.NoError(t, db.Migrate(e.ctx, e.url))
