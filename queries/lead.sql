@@ -61,6 +61,37 @@ FROM (SELECT unnest(@ids::uuid[]) AS id,
 ON CONFLICT DO NOTHING
 RETURNING *;
 
+-- name: InsertNewLeads :many
+-- InsertLeads without ON CONFLICT, which costs a probe of every unique index and a speculative
+-- insertion per row (15 % of the statement): large batches try it first, in a savepoint, and fall
+-- back to InsertLeads when a concurrent capture took one of their people.
+INSERT INTO leads (org_id, id, name, title, company, email, phone, website, registration_code, industry,
+                   company_size, country, region, city, source, campaign, utm, spam, custom,
+                   first_touch_at, last_touch_at, created_at, updated_at)
+SELECT @org_id, u.id, u.name, u.title, u.company, NULLIF(u.email, ''), NULLIF(u.phone, ''), u.website, u.reg,
+       u.industry, NULLIF(u.size, -1), u.country, u.region, u.city, u.source, u.campaign, u.utm::jsonb,
+       u.spam, u.custom::jsonb, u.at, u.at, @now, @now
+FROM (SELECT unnest(@ids::uuid[]) AS id,
+             unnest(@names::text[]) AS name,
+             unnest(@titles::text[]) AS title,
+             unnest(@companies::text[]) AS company,
+             unnest(@emails::text[]) AS email,
+             unnest(@phones::text[]) AS phone,
+             unnest(@websites::text[]) AS website,
+             unnest(@regs::text[]) AS reg,
+             unnest(@industries::text[]) AS industry,
+             unnest(@sizes::int[]) AS size,
+             unnest(@countries::text[]) AS country,
+             unnest(@regions::text[]) AS region,
+             unnest(@cities::text[]) AS city,
+             unnest(@sources::text[]) AS source,
+             unnest(@campaigns::text[]) AS campaign,
+             unnest(@utms::text[]) AS utm,
+             unnest(@spams::boolean[]) AS spam,
+             unnest(@customs::text[]) AS custom,
+             unnest(@ats::timestamptz[]) AS at) AS u
+RETURNING *;
+
 -- name: TouchLeads :many
 -- Later arrivals of known people: count the touches, move the latest touch forward and fill the
 -- fields the lead still lacks (never its e-mail or phone, which identify it).

@@ -13,10 +13,14 @@ import (
 )
 
 const appendEvent = `-- name: AppendEvent :exec
-INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
-                    container_id, snapshot)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-        $11, $12)
+WITH appended AS (
+    INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
+                        container_id, snapshot)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+            $11, $12)
+    RETURNING org_id, id
+)
+INSERT INTO event_queue (org_id, id) SELECT org_id, id FROM appended
 `
 
 type AppendEventParams struct {
@@ -53,14 +57,18 @@ func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) error 
 }
 
 const appendEventRows = `-- name: AppendEventRows :exec
-INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
-                    container_id, snapshot)
-SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]), unnest($4::text[]),
-       unnest($5::uuid[]), unnest($6::text[]),
-       nullif(unnest($7::uuid[]), '00000000-0000-0000-0000-000000000000'),
-       unnest($8::text[])::uuid[], unnest($9::text[])::jsonb, unnest($10::timestamptz[]),
-       nullif(unnest($11::uuid[]), '00000000-0000-0000-0000-000000000000'),
-       nullif(unnest($12::text[]), '')::jsonb
+WITH appended AS (
+    INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at,
+                        container_id, snapshot)
+    SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]), unnest($4::text[]),
+           unnest($5::uuid[]), unnest($6::text[]),
+           nullif(unnest($7::uuid[]), '00000000-0000-0000-0000-000000000000'),
+           unnest($8::text[])::uuid[], unnest($9::text[])::jsonb, unnest($10::timestamptz[]),
+           nullif(unnest($11::uuid[]), '00000000-0000-0000-0000-000000000000'),
+           nullif(unnest($12::text[]), '')::jsonb
+    RETURNING org_id, id
+)
+INSERT INTO event_queue (org_id, id) SELECT org_id, id FROM appended
 `
 
 type AppendEventRowsParams struct {
@@ -81,6 +89,7 @@ type AppendEventRowsParams struct {
 // Many events of one transaction in one statement: a few times cheaper per event than pipelined
 // INSERTs when a sweep appends thousands (COPY is not allowed under row-level security). Arrays
 // cannot nest, so owner IDs travel as uuid[] literals; nil IDs and empty snapshots become NULL.
+// Each event's ID also goes to the relay's queue (event_queue).
 func (q *Queries) AppendEventRows(ctx context.Context, arg AppendEventRowsParams) error {
 	_, err := q.db.Exec(ctx, appendEventRows,
 		arg.OrgIds,
@@ -100,12 +109,12 @@ func (q *Queries) AppendEventRows(ctx context.Context, arg AppendEventRowsParams
 }
 
 const eventsAfter = `-- name: EventsAfter :many
-SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at,
-       container_id, snapshot
-FROM events
-WHERE org_id = $1 AND seq > $2::bigint AND seq <= $3::bigint
-  AND (cardinality($4::text[]) = 0 OR record_type = ANY($4::text[]))
-ORDER BY seq
+SELECT e.org_id, e.id, e.type, e.record_type, e.record_id, e.actor_kind, e.actor_id, e.owner_ids, e.changes, e.occurred_at, e.container_id, e.snapshot, s.seq
+FROM event_seqs s
+JOIN events e ON e.org_id = s.org_id AND e.id = s.id
+WHERE s.org_id = $1 AND s.seq > $2::bigint AND s.seq <= $3::bigint
+  AND (cardinality($4::text[]) = 0 OR e.record_type = ANY($4::text[]))
+ORDER BY s.seq
 LIMIT $5
 `
 
@@ -117,8 +126,13 @@ type EventsAfterParams struct {
 	MaxEvents   int32
 }
 
+type EventsAfterRow struct {
+	Event Event
+	Seq   int64
+}
+
 // The change feed and subscription catch-up: published events after a sequence number.
-func (q *Queries) EventsAfter(ctx context.Context, arg EventsAfterParams) ([]Event, error) {
+func (q *Queries) EventsAfter(ctx context.Context, arg EventsAfterParams) ([]EventsAfterRow, error) {
 	rows, err := q.db.Query(ctx, eventsAfter,
 		arg.OrgID,
 		arg.AfterSeq,
@@ -130,24 +144,23 @@ func (q *Queries) EventsAfter(ctx context.Context, arg EventsAfterParams) ([]Eve
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Event{}
+	items := []EventsAfterRow{}
 	for rows.Next() {
-		var i Event
+		var i EventsAfterRow
 		if err := rows.Scan(
-			&i.OrgID,
-			&i.ID,
+			&i.Event.OrgID,
+			&i.Event.ID,
+			&i.Event.Type,
+			&i.Event.RecordType,
+			&i.Event.RecordID,
+			&i.Event.ActorKind,
+			&i.Event.ActorID,
+			&i.Event.OwnerIds,
+			&i.Event.Changes,
+			&i.Event.OccurredAt,
+			&i.Event.ContainerID,
+			&i.Event.Snapshot,
 			&i.Seq,
-			&i.Type,
-			&i.RecordType,
-			&i.RecordID,
-			&i.ActorKind,
-			&i.ActorID,
-			&i.OwnerIds,
-			&i.Changes,
-			&i.OccurredAt,
-			&i.PublishedAt,
-			&i.ContainerID,
-			&i.Snapshot,
 		); err != nil {
 			return nil, err
 		}
@@ -171,9 +184,12 @@ func (q *Queries) LastSeq(ctx context.Context, orgID uuid.UUID) (int64, error) {
 }
 
 const publishEvents = `-- name: PublishEvents :many
-WITH batch AS (
-    SELECT e.org_id, e.id, row_number() OVER (PARTITION BY e.org_id ORDER BY e.id) AS rn
-    FROM (SELECT org_id, id FROM events WHERE seq IS NULL ORDER BY id LIMIT $1) e
+WITH dequeued AS (
+    DELETE FROM event_queue
+    WHERE id = ANY (ARRAY(SELECT q.id FROM event_queue q ORDER BY q.id LIMIT $1))
+    RETURNING org_id, id
+), batch AS (
+    SELECT org_id, id, row_number() OVER (PARTITION BY org_id ORDER BY id) AS rn FROM dequeued
 ), counts AS (
     SELECT org_id, count(*) AS n FROM batch GROUP BY org_id
 ), bumped AS (
@@ -182,13 +198,12 @@ WITH batch AS (
     ON CONFLICT (org_id) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
     RETURNING org_id, last_seq
 ), published AS (
-    UPDATE events e
-    SET seq = bumped.last_seq - counts.n + batch.rn, published_at = $2::timestamptz
+    INSERT INTO event_seqs (org_id, seq, id, published_at)
+    SELECT batch.org_id, bumped.last_seq - counts.n + batch.rn, batch.id, $2::timestamptz
     FROM batch
     JOIN counts USING (org_id)
     JOIN bumped USING (org_id)
-    WHERE e.org_id = batch.org_id AND e.id = batch.id
-    RETURNING e.org_id, e.seq
+    RETURNING org_id, seq
 )
 SELECT org_id, min(seq)::bigint AS first_seq, max(seq)::bigint AS last_seq
 FROM published
@@ -206,9 +221,12 @@ type PublishEventsRow struct {
 	LastSeq  int64
 }
 
-// The relay's one statement: give the oldest unpublished events their per-organization sequence
-// numbers and report, per organization, the range it published. Runs as the system role under the
-// relay's advisory lock, so sequence numbers are handed out by one writer at a time.
+// The relay's one statement: take the oldest queued events off the queue, give them their
+// per-organization sequence numbers (event_seqs; the event rows are not rewritten) and report, per
+// organization, the range it published. Runs as the system role under the relay's advisory lock, so
+// sequence numbers are handed out by one writer at a time. The queue is read by its primary key
+// through an array, not joined: a join with a CTE may become a nested loop over the batch when the
+// queue's statistics say it is empty, quadratic in the batch.
 func (q *Queries) PublishEvents(ctx context.Context, arg PublishEventsParams) ([]PublishEventsRow, error) {
 	rows, err := q.db.Query(ctx, publishEvents, arg.MaxEvents, arg.Now)
 	if err != nil {
@@ -230,11 +248,11 @@ func (q *Queries) PublishEvents(ctx context.Context, arg PublishEventsParams) ([
 }
 
 const recordEvents = `-- name: RecordEvents :many
-SELECT org_id, id, seq, type, record_type, record_id, actor_kind, actor_id, owner_ids, changes, occurred_at, published_at,
-       container_id, snapshot
-FROM events
-WHERE org_id = $1 AND record_id = ANY($2::uuid[]) AND id > $3
-ORDER BY id
+SELECT e.org_id, e.id, e.type, e.record_type, e.record_id, e.actor_kind, e.actor_id, e.owner_ids, e.changes, e.occurred_at, e.container_id, e.snapshot, coalesce(s.seq, 0)::bigint AS seq
+FROM events e
+LEFT JOIN event_seqs s ON s.org_id = e.org_id AND s.id = e.id
+WHERE e.org_id = $1 AND e.record_id = ANY($2::uuid[]) AND e.id > $3
+ORDER BY e.id
 LIMIT $4
 `
 
@@ -245,8 +263,14 @@ type RecordEventsParams struct {
 	MaxEvents int32
 }
 
+type RecordEventsRow struct {
+	Event Event
+	Seq   int64
+}
+
 // The audit trail of a record and of the records merged into it, oldest first, keyset-paged by id.
-func (q *Queries) RecordEvents(ctx context.Context, arg RecordEventsParams) ([]Event, error) {
+// Events not yet published have sequence number 0.
+func (q *Queries) RecordEvents(ctx context.Context, arg RecordEventsParams) ([]RecordEventsRow, error) {
 	rows, err := q.db.Query(ctx, recordEvents,
 		arg.OrgID,
 		arg.RecordIds,
@@ -257,24 +281,23 @@ func (q *Queries) RecordEvents(ctx context.Context, arg RecordEventsParams) ([]E
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Event{}
+	items := []RecordEventsRow{}
 	for rows.Next() {
-		var i Event
+		var i RecordEventsRow
 		if err := rows.Scan(
-			&i.OrgID,
-			&i.ID,
+			&i.Event.OrgID,
+			&i.Event.ID,
+			&i.Event.Type,
+			&i.Event.RecordType,
+			&i.Event.RecordID,
+			&i.Event.ActorKind,
+			&i.Event.ActorID,
+			&i.Event.OwnerIds,
+			&i.Event.Changes,
+			&i.Event.OccurredAt,
+			&i.Event.ContainerID,
+			&i.Event.Snapshot,
 			&i.Seq,
-			&i.Type,
-			&i.RecordType,
-			&i.RecordID,
-			&i.ActorKind,
-			&i.ActorID,
-			&i.OwnerIds,
-			&i.Changes,
-			&i.OccurredAt,
-			&i.PublishedAt,
-			&i.ContainerID,
-			&i.Snapshot,
 		); err != nil {
 			return nil, err
 		}

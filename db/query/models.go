@@ -93,7 +93,6 @@ type Contact struct {
 type Event struct {
 	OrgID       uuid.UUID
 	ID          uuid.UUID
-	Seq         *int64
 	Type        string
 	RecordType  string
 	RecordID    uuid.UUID
@@ -102,7 +101,6 @@ type Event struct {
 	OwnerIds    []uuid.UUID
 	Changes     []byte
 	OccurredAt  time.Time
-	PublishedAt *time.Time
 	ContainerID *uuid.UUID
 	Snapshot    []byte
 }

@@ -71,53 +71,55 @@ type UTM struct {
 }
 
 // Lead is a person who showed interest and is not (yet) a contact: captured from a form, the API, an
-// import or by hand, deduplicated on e-mail and phone, scored, routed and finally converted.
+// import or by hand, deduplicated on e-mail and phone, scored, routed and finally converted. Its
+// JSON (the snapshot every lead event carries, decoded by leadChanged) leaves zero fields out: a new
+// lead's snapshot is half the size, and decoding it gives the same Lead.
 type Lead struct {
-	ID               ID
-	OrgID            ID
-	Status           LeadStatus
-	StatusReason     string // why it was disqualified
-	Name             string // display name, CJK kept as written
-	Title            string
-	Company          string
-	Email            string // lower case
-	Phone            string // E.164
-	Website          string // web domain of the company
-	RegistrationCode string // the company's registration code (e.g. USCC)
-	Industry         string
-	CompanySize      *int32 // employees
-	Country          string // ISO 3166-1 alpha-2
-	Region           string // province or state
-	City             string
-	Source           LeadSource // of the first touch
-	Campaign         string     // of the first touch
-	UTM              UTM        // of the first touch
-	OwnerID          ID
-	TeamID           ID
-	AssignedAt       *time.Time
-	ScoreTotal       int32
-	ScoreFit         int32
-	ScoreEngagement  int32
-	Grade            string // A, B or C
-	QualifiedAt      *time.Time
-	NurturedAt       *time.Time // enrolled in the nurture track
-	SLAState         SLAState
-	SLADueAt         *time.Time
-	ContactedAt      *time.Time // the first call, e-mail or meeting logged on it
-	Spam             bool
-	TouchCount       int32
-	FirstTouchAt     time.Time
-	LastTouchAt      time.Time
-	ConvertedAt      *time.Time
-	ContactID        ID // set when converted (or when it was already a contact)
-	AccountID        ID // set when converted
-	OpportunityID    ID // set when converted with a deal
-	MergedIntoID     ID
-	Custom           json.RawMessage
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	DeletedAt        *time.Time
-	Version          int32
+	ID               ID              `json:",omitzero"`
+	OrgID            ID              `json:",omitzero"`
+	Status           LeadStatus      `json:",omitzero"`
+	StatusReason     string          `json:",omitzero"` // why it was disqualified
+	Name             string          `json:",omitzero"` // display name, CJK kept as written
+	Title            string          `json:",omitzero"`
+	Company          string          `json:",omitzero"`
+	Email            string          `json:",omitzero"` // lower case
+	Phone            string          `json:",omitzero"` // E.164
+	Website          string          `json:",omitzero"` // web domain of the company
+	RegistrationCode string          `json:",omitzero"` // the company's registration code (e.g. USCC)
+	Industry         string          `json:",omitzero"`
+	CompanySize      *int32          `json:",omitzero"` // employees
+	Country          string          `json:",omitzero"` // ISO 3166-1 alpha-2
+	Region           string          `json:",omitzero"` // province or state
+	City             string          `json:",omitzero"`
+	Source           LeadSource      `json:",omitzero"` // of the first touch
+	Campaign         string          `json:",omitzero"` // of the first touch
+	UTM              UTM             `json:",omitzero"` // of the first touch
+	OwnerID          ID              `json:",omitzero"`
+	TeamID           ID              `json:",omitzero"`
+	AssignedAt       *time.Time      `json:",omitzero"`
+	ScoreTotal       int32           `json:",omitzero"`
+	ScoreFit         int32           `json:",omitzero"`
+	ScoreEngagement  int32           `json:",omitzero"`
+	Grade            string          `json:",omitzero"` // A, B or C
+	QualifiedAt      *time.Time      `json:",omitzero"`
+	NurturedAt       *time.Time      `json:",omitzero"` // enrolled in the nurture track
+	SLAState         SLAState        `json:",omitzero"`
+	SLADueAt         *time.Time      `json:",omitzero"`
+	ContactedAt      *time.Time      `json:",omitzero"` // the first call, e-mail or meeting logged on it
+	Spam             bool            `json:",omitzero"`
+	TouchCount       int32           `json:",omitzero"`
+	FirstTouchAt     time.Time       `json:",omitzero"`
+	LastTouchAt      time.Time       `json:",omitzero"`
+	ConvertedAt      *time.Time      `json:",omitzero"`
+	ContactID        ID              `json:",omitzero"` // set when converted (or when it was already a contact)
+	AccountID        ID              `json:",omitzero"` // set when converted
+	OpportunityID    ID              `json:",omitzero"` // set when converted with a deal
+	MergedIntoID     ID              `json:",omitzero"`
+	Custom           json.RawMessage `json:",omitzero"`
+	CreatedAt        time.Time       `json:",omitzero"`
+	UpdatedAt        time.Time       `json:",omitzero"`
+	DeletedAt        *time.Time      `json:",omitzero"`
+	Version          int32           `json:",omitzero"`
 }
 
 // Touch is one arrival of a person: the first capture of a lead, or a later submission recognised

@@ -92,14 +92,11 @@ func encodeChanges(cs []crm.FieldChange) ([]byte, error) {
 	return b, nil
 }
 
-// FromRow maps a stored event to the domain type.
-func FromRow(r query.Event) crm.Event {
+// FromRow maps a stored event and its sequence number (0: not yet published) to the domain type.
+func FromRow(r query.Event, seq int64) crm.Event {
 	e := crm.Event{
-		ID: r.ID, OrgID: r.OrgID, Type: r.Type, RecordType: r.RecordType, RecordID: r.RecordID,
+		ID: r.ID, OrgID: r.OrgID, Seq: seq, Type: r.Type, RecordType: r.RecordType, RecordID: r.RecordID,
 		ActorKind: crm.ActorKind(r.ActorKind), OwnerIDs: r.OwnerIds, OccurredAt: r.OccurredAt,
-	}
-	if r.Seq != nil {
-		e.Seq = *r.Seq
 	}
 	if r.ActorID != nil {
 		e.ActorID = *r.ActorID

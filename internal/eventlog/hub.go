@@ -178,7 +178,7 @@ func (h *Hub) read(ctx context.Context, orgID crm.ID, from, to int64) ([]crm.Eve
 		})
 		events = make([]crm.Event, len(rows))
 		for i, r := range rows {
-			events[i] = FromRow(r)
+			events[i] = FromRow(r.Event, r.Seq)
 		}
 		return err
 	})

@@ -67,13 +67,13 @@ func (s *Service) Changes(ctx context.Context, a *crm.Actor, after string, types
 			return err
 		}
 		for _, r := range rows {
-			e := eventlog.FromRow(r)
+			e := eventlog.FromRow(r.Event, r.Seq)
 			if see(e) {
 				events = append(events, maskEvent(a, e))
 			}
 		}
 		if len(rows) > 0 {
-			info.EndCursor = EventCursor(*rows[len(rows)-1].Seq)
+			info.EndCursor = EventCursor(rows[len(rows)-1].Seq)
 			info.HasNextPage = len(rows) == first
 		}
 		return nil
@@ -136,7 +136,7 @@ func (s *Service) AuditTrail(ctx context.Context, a *crm.Actor, recordType strin
 			rows, info.HasNextPage = rows[:first], true
 		}
 		for _, r := range rows {
-			events = append(events, maskEvent(a, eventlog.FromRow(r)))
+			events = append(events, maskEvent(a, eventlog.FromRow(r.Event, r.Seq)))
 		}
 		return nil
 	})

@@ -7,9 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rapportcrm/rapport/db/query"
 	"github.com/rapportcrm/rapport/internal/crm"
+	"github.com/rapportcrm/rapport/internal/eventlog"
 	"github.com/rapportcrm/rapport/internal/service"
 )
 
@@ -42,11 +45,69 @@ func TestRelayNumbersEachOrganizationDensely(t *testing.T) {
 	e.publish()
 	for _, org := range []crm.ID{e.org.ID, other.ID} {
 		var n, lo, hi int
-		require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT count(*), min(seq), max(seq) FROM events WHERE org_id = $1", org).Scan(&n, &lo, &hi))
+		require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT count(*), min(seq), max(seq) FROM event_seqs WHERE org_id = $1", org).Scan(&n, &lo, &hi))
 		require.Equal(t, 1, lo)
 		require.Equal(t, n, hi, "sequence numbers are dense: 1..n")
+		require.Equal(t, n, e.count("SELECT count(*) FROM events WHERE org_id = $1", org), "every event is numbered")
 	}
-	require.Zero(t, e.count("SELECT count(*) FROM events WHERE seq IS NULL"))
+	require.Zero(t, e.count("SELECT count(*) FROM event_queue"))
+}
+
+// TestRelayNumbersInCommitOrderWithoutRewritingEvents: an event appended first but committed last
+// is numbered after the events committed before it, never skipped, and no event row is rewritten.
+func TestRelayNumbersInCommitOrderWithoutRewritingEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.publish()
+	appendIn := func(tx pgx.Tx, name string) crm.ID {
+		ev := crm.Event{ID: crm.NewID(), OrgID: e.org.ID, Type: "lead.created", RecordType: crm.TypeLead,
+			RecordID: crm.NewID(), ActorKind: crm.ActorSystem, OccurredAt: time.Now(),
+			Changes: []crm.FieldChange{{Field: "name", After: []byte(`"` + name + `"`)}}}
+		require.NoError(t, eventlog.Append(e.ctx, query.New(tx), ev))
+		return ev.ID
+	}
+	slow, err := e.pool.Begin(e.ctx)
+	require.NoError(t, err)
+	defer func() { _ = slow.Rollback(e.ctx) }()
+	late := appendIn(slow, "appended first, committed last")
+	fast, err := e.pool.Begin(e.ctx)
+	require.NoError(t, err)
+	early := [2]crm.ID{appendIn(fast, "second"), appendIn(fast, "third")}
+	require.NoError(t, fast.Commit(e.ctx))
+	require.Less(t, late.String(), early[0].String(), "the slow transaction's event has the smaller ID")
+
+	e.publish() // the slow transaction's event is invisible: it must wait, not be skipped
+	rowsBefore := e.count("SELECT count(*) FROM events WHERE org_id = $1", e.org.ID)
+	var base int64
+	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT seq FROM event_seqs WHERE id = $1", early[0]).Scan(&base))
+	var ctid string
+	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT ctid::text FROM events WHERE id = $1", early[0]).Scan(&ctid))
+	require.NoError(t, slow.Commit(e.ctx))
+	e.publish()
+
+	seqOf := func(id crm.ID) int64 {
+		var seq int64
+		require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT seq FROM event_seqs WHERE id = $1", id).Scan(&seq))
+		return seq
+	}
+	require.Equal(t, base+1, seqOf(early[1]))
+	require.Equal(t, base+2, seqOf(late), "numbered after the events committed before it")
+	require.Equal(t, rowsBefore+1, e.count("SELECT count(*) FROM events WHERE org_id = $1", e.org.ID))
+	require.Equal(t, 1, e.count("SELECT count(*) FROM events WHERE id = $1 AND ctid::text = $2", early[0], ctid),
+		"publishing does not rewrite the event row")
+	require.Zero(t, e.count("SELECT count(*) FROM event_queue"))
+
+	feed, _, err := e.svc.Changes(e.ctx, e.admin, service.EventCursor(base-1), nil, 10)
+	require.NoError(t, err)
+	require.Len(t, feed, 3)
+	for i, id := range []crm.ID{early[0], early[1], late} {
+		require.Equal(t, id, feed[i].ID)
+		require.Equal(t, base+int64(i), feed[i].Seq)
+	}
+	trail, _, err := e.svc.AuditTrail(e.ctx, e.admin, crm.TypeLead, feed[2].RecordID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, trail, 1)
+	require.Equal(t, base+2, trail[0].Seq, "the audit trail shows the sequence number")
 }
 
 func TestChangeFeedPagesThroughTheLogAndFiltersVisibility(t *testing.T) {

@@ -493,7 +493,7 @@ func TestNotificationSubscriptionDeliversOnlyTheRecipientsNotifications(t *testi
 	require.NoError(t, err)
 	e.publish()
 	var start int64
-	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT seq FROM events WHERE type = 'notification.created' AND record_id IN (SELECT id FROM notifications WHERE record_id = $1)", first.ID).Scan(&start))
+	require.NoError(t, e.pool.QueryRow(e.ctx, "SELECT s.seq FROM events e JOIN event_seqs s ON s.id = e.id WHERE e.type = 'notification.created' AND e.record_id IN (SELECT id FROM notifications WHERE record_id = $1)", first.ID).Scan(&start))
 	from := service.EventCursor(start - 1)
 	in, err := e.svc.SubscribeNotifications(ctx, e.rep1, &from)
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -399,7 +400,7 @@ func (c *capture) insert(fresh []int, cands []crm.Lead, items []CaptureItem) (lo
 		p.Regions[j], p.Cities[j], p.Sources[j], p.Campaigns[j] = l.Region, l.City, string(l.Source), l.Campaign
 		p.Utms[j], p.Spams[j], p.Customs[j], p.Ats[j] = string(mustJSON(l.UTM)), l.Spam, string(l.Custom), w.now
 	}
-	rows, err := w.q.InsertLeads(w.ctx, p)
+	rows, err := w.insertLeads(p)
 	if err != nil {
 		return nil, err
 	}
@@ -421,6 +422,35 @@ func (c *capture) insert(fresh []int, cands []crm.Lead, items []CaptureItem) (lo
 		c.forget(lost, cands, items)
 	}
 	return lost, nil
+}
+
+// plainInsertMin is the least number of new leads for which insertLeads tries a plain INSERT in a
+// savepoint first: below it, the savepoint's two round trips cost more than ON CONFLICT does.
+const plainInsertMin = 100
+
+// insertLeads runs InsertLeads. For a large batch it first tries the same rows without ON CONFLICT
+// (PostgreSQL then skips a probe of every unique index and a speculative insertion per row) in a
+// savepoint; a unique violation, which means a concurrent capture stored one of these people
+// since the lookup, rolls the savepoint back and inserts again skipping the conflicts.
+func (w *writer) insertLeads(p query.InsertLeadsParams) ([]query.Lead, error) {
+	if len(p.Ids) < plainInsertMin {
+		return w.q.InsertLeads(w.ctx, p)
+	}
+	sp, err := w.tx.Begin(w.ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := query.New(sp).InsertNewLeads(w.ctx, query.InsertNewLeadsParams(p))
+	if err == nil {
+		return rows, sp.Commit(w.ctx)
+	}
+	if rbErr := sp.Rollback(w.ctx); rbErr != nil {
+		return nil, errors.Join(err, rbErr)
+	}
+	if !isUniqueViolation(err) {
+		return nil, err
+	}
+	return w.q.InsertLeads(w.ctx, p)
 }
 
 // forget drops the leads that lost a race, and the touches planned onto them, so that their items

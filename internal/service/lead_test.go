@@ -159,6 +159,74 @@ func TestConcurrentCapturesOfOnePersonMakeOneLead(t *testing.T) {
 	require.Equal(t, n, e.count(`SELECT touch_count FROM leads WHERE org_id = $1`, e.org.ID))
 }
 
+// A large batch inserts its new leads without ON CONFLICT; when a concurrent transaction stored one
+// of its people after the batch looked them up, the batch still succeeds and that item becomes a
+// touch of the other transaction's lead.
+func TestBatchCaptureRacingAnotherCaptureOfOnePersonTouchesItsLead(t *testing.T) {
+	e := newEnv(t)
+	ins := make([]service.LeadInput, 150)
+	for i := range ins {
+		ins[i] = service.LeadInput{Name: fmt.Sprint("Person ", i), Email: fmt.Sprintf("p%d@race.test", i), Source: crm.SourceAPI}
+	}
+	other, err := e.pool.Begin(e.ctx)
+	require.NoError(t, err)
+	defer func() { _ = other.Rollback(e.ctx) }()
+	theirs := crm.NewID()
+	_, err = other.Exec(e.ctx, `INSERT INTO leads (org_id, id, name, email, source, first_touch_at, last_touch_at, created_at, updated_at)
+		VALUES ($1, $2, 'Person 120', 'p120@race.test', 'api', now(), now(), now(), now())`, e.org.ID, theirs)
+	require.NoError(t, err)
+
+	type result struct {
+		items []service.CaptureItem
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		items, err := e.svc.CaptureLeads(e.ctx, e.admin, ins)
+		done <- result{items, err}
+	}()
+	// The batch's INSERT waits on the unique index for the other transaction.
+	for e.count(`SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted`) == 0 {
+		select {
+		case r := <-done:
+			t.Fatalf("the batch finished before waiting for the other transaction: %v", r.err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	require.NoError(t, other.Commit(e.ctx))
+	r := <-done
+	require.NoError(t, r.err)
+	for i, it := range r.items {
+		require.NoError(t, it.Err)
+		if i == 120 {
+			require.Equal(t, service.CaptureTouched, it.Result.Outcome)
+			require.Equal(t, theirs, it.Result.Lead.ID)
+			continue
+		}
+		require.Equal(t, service.CaptureCreated, it.Result.Outcome)
+	}
+	require.Equal(t, 150, e.count(`SELECT count(*) FROM leads WHERE org_id = $1`, e.org.ID))
+	require.Equal(t, 2, e.count(`SELECT touch_count FROM leads WHERE id = $1`, theirs))
+	require.Equal(t, 150, e.count(`SELECT count(*) FROM lead_touches WHERE org_id = $1`, e.org.ID))
+}
+
+// A touch cannot name another organization, nor an organization that does not exist: it refers to
+// its lead or contact together with its organization (migration 00009 dropped its separate
+// reference to organizations).
+func TestTouchBelongsToTheOrganizationOfItsLeadOrContact(t *testing.T) {
+	e := newEnv(t)
+	l := e.capture(e.admin, service.LeadInput{Name: "Owned", Email: "owned@example.com"}).Lead
+	other := e.newOrg("other")
+	for _, org := range []crm.ID{other.ID, crm.NewID()} {
+		_, err := e.pool.Exec(e.ctx, `INSERT INTO lead_touches (org_id, id, lead_id, source, received_at) VALUES ($1, $2, $3, 'api', now())`,
+			org, crm.NewID(), l.ID)
+		require.Error(t, err)
+		_, err = e.pool.Exec(e.ctx, `INSERT INTO lead_touches (org_id, id, source, received_at) VALUES ($1, $2, 'api', now())`,
+			org, crm.NewID())
+		require.Error(t, err, "a touch names a lead or a contact")
+	}
+}
+
 // Single captures that arrive while one of the same actor is being stored go together in the next
 // transaction; a bad one fails alone, and a batch that fails as a whole is retried one by one.
 func TestConcurrentSingleCapturesShareATransaction(t *testing.T) {

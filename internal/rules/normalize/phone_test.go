@@ -1,8 +1,12 @@
 package normalize
 
 import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/stretchr/testify/require"
 )
 
@@ -77,4 +81,56 @@ func BenchmarkPhone(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestPhoneSkipsTheReadBackOnlyWhenItCannotChangeTheNumber compares Phone with reading every
+// number back from its E.164 form, over example numbers of many countries and digit strings that
+// start with trunk prefixes and carrier codes.
+func TestPhoneSkipsTheReadBackOnlyWhenItCannotChangeTheNumber(t *testing.T) {
+	t.Parallel()
+	readBack := func(s, region string) string {
+		num, err := phonenumbers.Parse(strings.TrimFunc(s, isTrimmable), region)
+		if err != nil || !phonenumbers.IsPossibleNumber(num) {
+			return ""
+		}
+		e164 := phonenumbers.Format(num, phonenumbers.E164)
+		again, err := phonenumbers.Parse(e164, "")
+		if err != nil || phonenumbers.Format(again, phonenumbers.E164) != e164 {
+			return ""
+		}
+		return e164
+	}
+	var inputs [][2]string
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, region := range []string{"CN", "US", "DE", "GB", "IT", "JP", "RU", "BR", "IN", "FR", "HK", "AU", "MX", "AR", "KR", "CO"} {
+		for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.TOLL_FREE} {
+			if n := phonenumbers.GetExampleNumberForType(region, typ); n != nil {
+				inputs = append(inputs, [2]string{phonenumbers.Format(n, phonenumbers.NATIONAL), region},
+					[2]string{phonenumbers.Format(n, phonenumbers.INTERNATIONAL), ""})
+			}
+		}
+		for _, prefix := range []string{"0", "00", "1", "10", "11", "12", "179", "9", "15", "8", ""} {
+			for range 20 {
+				digits := prefix
+				for range 5 + rnd.IntN(8) {
+					digits += string(rune('0' + rnd.IntN(10)))
+				}
+				cc := phonenumbers.GetCountryCodeForRegion(region)
+				inputs = append(inputs, [2]string{digits, region}, [2]string{"+" + strconv.Itoa(cc) + " " + digits, region})
+			}
+		}
+	}
+	checked := 0
+	for _, in := range inputs {
+		got, err := Phone("phone", in[0], in[1])
+		want := readBack(in[0], in[1])
+		if want == "" {
+			require.Error(t, err, "%q in %s", in[0], in[1])
+			continue
+		}
+		require.NoError(t, err, "%q in %s", in[0], in[1])
+		require.Equal(t, want, got, "%q in %s", in[0], in[1])
+		checked++
+	}
+	require.Greater(t, checked, len(inputs)/4)
 }
