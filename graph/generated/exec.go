@@ -6290,9 +6290,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 					return nil
 				}
 			}
-			var buf bytes.Buffer
-			data.MarshalGQL(&buf)
-			response.Data = buf.Bytes()
+			response.Data = model.Marshal(data)
 			if atomic.LoadInt32(&ec.Deferred) > 0 {
 				hasNext := atomic.LoadInt32(&ec.PendingDeferred) > 0
 				response.HasNext = &hasNext
@@ -6308,11 +6306,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			first = false
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
-			var buf bytes.Buffer
-			data.MarshalGQL(&buf)
-
 			return &graphql.Response{
-				Data: buf.Bytes(),
+				Data: model.Marshal(data),
 			}
 		}
 	case ast.Subscription:
@@ -13693,28 +13688,28 @@ func (ec *executionContext) fieldContext_Account_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Account_name(ctx context.Context, field graphql.CollectedField, obj *crm.Account) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_Account_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
 }
 
 func (ec *executionContext) _Account_registrationCode(ctx context.Context, field graphql.CollectedField, obj *crm.Account) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.RegistrationCode)
+	return model.StringAt(&obj.RegistrationCode)
 }
 func (ec *executionContext) fieldContext_Account_registrationCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
 }
 
 func (ec *executionContext) _Account_domain(ctx context.Context, field graphql.CollectedField, obj *crm.Account) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Domain)
+	return model.StringAt(&obj.Domain)
 }
 func (ec *executionContext) fieldContext_Account_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
 }
 
 func (ec *executionContext) _Account_industry(ctx context.Context, field graphql.CollectedField, obj *crm.Account) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Industry)
+	return model.StringAt(&obj.Industry)
 }
 func (ec *executionContext) fieldContext_Account_industry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
@@ -13728,14 +13723,14 @@ func (ec *executionContext) fieldContext_Account_employees(_ context.Context, fi
 }
 
 func (ec *executionContext) _Account_region(ctx context.Context, field graphql.CollectedField, obj *crm.Account) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Region)
+	return model.StringAt(&obj.Region)
 }
 func (ec *executionContext) fieldContext_Account_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
 }
 
 func (ec *executionContext) _Account_country(ctx context.Context, field graphql.CollectedField, obj *crm.Account) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Country)
+	return model.StringAt(&obj.Country)
 }
 func (ec *executionContext) fieldContext_Account_country(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
@@ -14049,7 +14044,7 @@ func (ec *executionContext) fieldContext_AccountConnection_totalCount(_ context.
 }
 
 func (ec *executionContext) _AccountEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AccountEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_AccountEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccountEdge", field, false, false, "String")
@@ -14128,14 +14123,14 @@ func (ec *executionContext) fieldContext_Activity_type(_ context.Context, field 
 }
 
 func (ec *executionContext) _Activity_subject(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Subject)
+	return model.StringAt(&obj.Subject)
 }
 func (ec *executionContext) fieldContext_Activity_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
 }
 
 func (ec *executionContext) _Activity_body(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Body)
+	return model.StringAt(&obj.Body)
 }
 func (ec *executionContext) fieldContext_Activity_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
@@ -14172,7 +14167,7 @@ func (ec *executionContext) fieldContext_Activity_durationSeconds(_ context.Cont
 }
 
 func (ec *executionContext) _Activity_outcome(ctx context.Context, field graphql.CollectedField, obj *crm.Activity) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Outcome)
+	return model.StringAt(&obj.Outcome)
 }
 func (ec *executionContext) fieldContext_Activity_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
@@ -14502,7 +14497,7 @@ func (ec *executionContext) fieldContext_ActivityConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _ActivityEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ActivityEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_ActivityEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ActivityEdge", field, false, false, "String")
@@ -14545,21 +14540,21 @@ func (ec *executionContext) fieldContext_ApiKey_id(_ context.Context, field grap
 }
 
 func (ec *executionContext) _ApiKey_name(ctx context.Context, field graphql.CollectedField, obj *crm.APIKey) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_ApiKey_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "String")
 }
 
 func (ec *executionContext) _ApiKey_prefix(ctx context.Context, field graphql.CollectedField, obj *crm.APIKey) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Prefix)
+	return model.StringAt(&obj.Prefix)
 }
 func (ec *executionContext) fieldContext_ApiKey_prefix(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "String")
 }
 
 func (ec *executionContext) _ApiKey_scopes(ctx context.Context, field graphql.CollectedField, obj *crm.APIKey) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Scopes)
+	return model.StringsAt(&obj.Scopes)
 }
 func (ec *executionContext) fieldContext_ApiKey_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "String")
@@ -14746,14 +14741,14 @@ func (ec *executionContext) fieldContext_AssignmentCandidate_eligible(_ context.
 }
 
 func (ec *executionContext) _AssignmentCandidate_reason(ctx context.Context, field graphql.CollectedField, obj *routing.Considered) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+	return model.StringAt(&obj.Reason)
 }
 func (ec *executionContext) fieldContext_AssignmentCandidate_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssignmentCandidate", field, false, false, "String")
 }
 
 func (ec *executionContext) _AssignmentCriterion_field(ctx context.Context, field graphql.CollectedField, obj *criteria.Criterion) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Field)
+	return model.StringAt(&obj.Field)
 }
 func (ec *executionContext) fieldContext_AssignmentCriterion_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssignmentCriterion", field, false, false, "String")
@@ -14993,7 +14988,7 @@ func (ec *executionContext) fieldContext_AssignmentDecision_previous(_ context.C
 }
 
 func (ec *executionContext) _AssignmentDecision_reason(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentDecision) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+	return model.StringAt(&obj.Reason)
 }
 func (ec *executionContext) fieldContext_AssignmentDecision_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssignmentDecision", field, false, false, "String")
@@ -15079,7 +15074,7 @@ func (ec *executionContext) fieldContext_AssignmentRule_position(_ context.Conte
 }
 
 func (ec *executionContext) _AssignmentRule_name(ctx context.Context, field graphql.CollectedField, obj *service.AssignmentRule) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_AssignmentRule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AssignmentRule", field, false, false, "String")
@@ -15298,14 +15293,14 @@ func (ec *executionContext) fieldContext_Blocker_kind(_ context.Context, field g
 }
 
 func (ec *executionContext) _Blocker_value(ctx context.Context, field graphql.CollectedField, obj *crm.Blocker) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Value)
+	return model.StringAt(&obj.Value)
 }
 func (ec *executionContext) fieldContext_Blocker_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Blocker", field, false, false, "String")
 }
 
 func (ec *executionContext) _Blocker_detail(ctx context.Context, field graphql.CollectedField, obj *crm.Blocker) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Detail)
+	return model.StringAt(&obj.Detail)
 }
 func (ec *executionContext) fieldContext_Blocker_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Blocker", field, false, false, "String")
@@ -15406,7 +15401,7 @@ func (ec *executionContext) fieldContext_BoardColumn_deals(_ context.Context, fi
 }
 
 func (ec *executionContext) _CaptureError_code(ctx context.Context, field graphql.CollectedField, obj *model.CaptureError) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Code)
+	return model.StringAt(&obj.Code)
 }
 func (ec *executionContext) fieldContext_CaptureError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaptureError", field, false, false, "String")
@@ -15420,7 +15415,7 @@ func (ec *executionContext) fieldContext_CaptureError_field(_ context.Context, f
 }
 
 func (ec *executionContext) _CaptureError_message(ctx context.Context, field graphql.CollectedField, obj *model.CaptureError) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Message)
+	return model.StringAt(&obj.Message)
 }
 func (ec *executionContext) fieldContext_CaptureError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaptureError", field, false, false, "String")
@@ -15701,14 +15696,14 @@ func (ec *executionContext) fieldContext_CaptureLeadsPayload_failed(_ context.Co
 }
 
 func (ec *executionContext) _ColumnMapping_column(ctx context.Context, field graphql.CollectedField, obj *model.ColumnMapping) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Column)
+	return model.StringAt(&obj.Column)
 }
 func (ec *executionContext) fieldContext_ColumnMapping_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ColumnMapping", field, false, false, "String")
 }
 
 func (ec *executionContext) _ColumnMapping_field(ctx context.Context, field graphql.CollectedField, obj *model.ColumnMapping) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Field)
+	return model.StringAt(&obj.Field)
 }
 func (ec *executionContext) fieldContext_ColumnMapping_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ColumnMapping", field, false, false, "String")
@@ -15722,42 +15717,42 @@ func (ec *executionContext) fieldContext_Contact_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Contact_firstName(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.FirstName)
+	return model.StringAt(&obj.FirstName)
 }
 func (ec *executionContext) fieldContext_Contact_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contact", field, false, false, "String")
 }
 
 func (ec *executionContext) _Contact_lastName(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.LastName)
+	return model.StringAt(&obj.LastName)
 }
 func (ec *executionContext) fieldContext_Contact_lastName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contact", field, false, false, "String")
 }
 
 func (ec *executionContext) _Contact_name(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_Contact_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contact", field, false, false, "String")
 }
 
 func (ec *executionContext) _Contact_title(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+	return model.StringAt(&obj.Title)
 }
 func (ec *executionContext) fieldContext_Contact_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contact", field, false, false, "String")
 }
 
 func (ec *executionContext) _Contact_emails(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Emails)
+	return model.StringsAt(&obj.Emails)
 }
 func (ec *executionContext) fieldContext_Contact_emails(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contact", field, false, false, "String")
 }
 
 func (ec *executionContext) _Contact_phones(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Phones)
+	return model.StringsAt(&obj.Phones)
 }
 func (ec *executionContext) fieldContext_Contact_phones(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contact", field, false, false, "String")
@@ -16080,7 +16075,7 @@ func (ec *executionContext) fieldContext_ContactConnection_totalCount(_ context.
 }
 
 func (ec *executionContext) _ContactEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ContactEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_ContactEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ContactEdge", field, false, false, "String")
@@ -16340,7 +16335,7 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_apiKey(_ context.Co
 }
 
 func (ec *executionContext) _CreateApiKeyPayload_secret(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPIKeyPayload) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Secret)
+	return model.StringAt(&obj.Secret)
 }
 func (ec *executionContext) fieldContext_CreateApiKeyPayload_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CreateApiKeyPayload", field, false, false, "String")
@@ -16618,7 +16613,7 @@ func (ec *executionContext) fieldContext_EntryCriterion_kind(_ context.Context, 
 }
 
 func (ec *executionContext) _EntryCriterion_value(ctx context.Context, field graphql.CollectedField, obj *crm.EntryCriterion) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Value)
+	return model.StringAt(&obj.Value)
 }
 func (ec *executionContext) fieldContext_EntryCriterion_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EntryCriterion", field, false, false, "String")
@@ -16678,7 +16673,7 @@ func (ec *executionContext) fieldContext_Event_id(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Event_type(ctx context.Context, field graphql.CollectedField, obj *crm.Event) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Type)
+	return model.StringAt(&obj.Type)
 }
 func (ec *executionContext) fieldContext_Event_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
@@ -16976,7 +16971,7 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 }
 
 func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EventEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EventEdge", field, false, false, "String")
@@ -17012,14 +17007,14 @@ func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _ExchangeRate_fromCurrency(ctx context.Context, field graphql.CollectedField, obj *service.ExchangeRate) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.FromCurrency)
+	return model.StringAt(&obj.FromCurrency)
 }
 func (ec *executionContext) fieldContext_ExchangeRate_fromCurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExchangeRate", field, false, false, "String")
 }
 
 func (ec *executionContext) _ExchangeRate_toCurrency(ctx context.Context, field graphql.CollectedField, obj *service.ExchangeRate) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.ToCurrency)
+	return model.StringAt(&obj.ToCurrency)
 }
 func (ec *executionContext) fieldContext_ExchangeRate_toCurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExchangeRate", field, false, false, "String")
@@ -17040,7 +17035,7 @@ func (ec *executionContext) fieldContext_ExchangeRate_rate(_ context.Context, fi
 }
 
 func (ec *executionContext) _FieldChange_field(ctx context.Context, field graphql.CollectedField, obj *crm.FieldChange) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Field)
+	return model.StringAt(&obj.Field)
 }
 func (ec *executionContext) fieldContext_FieldChange_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FieldChange", field, false, false, "String")
@@ -17061,21 +17056,21 @@ func (ec *executionContext) fieldContext_FieldChange_after(_ context.Context, fi
 }
 
 func (ec *executionContext) _FieldWarning_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldWarning) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Field)
+	return model.StringAt(&obj.Field)
 }
 func (ec *executionContext) fieldContext_FieldWarning_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FieldWarning", field, false, false, "String")
 }
 
 func (ec *executionContext) _FieldWarning_message(ctx context.Context, field graphql.CollectedField, obj *model.FieldWarning) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Message)
+	return model.StringAt(&obj.Message)
 }
 func (ec *executionContext) fieldContext_FieldWarning_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FieldWarning", field, false, false, "String")
 }
 
 func (ec *executionContext) _Forecast_currency(ctx context.Context, field graphql.CollectedField, obj *service.Forecast) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Currency)
+	return model.StringAt(&obj.Currency)
 }
 func (ec *executionContext) fieldContext_Forecast_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Forecast", field, false, false, "String")
@@ -17125,7 +17120,7 @@ func (ec *executionContext) fieldContext_ForecastRow_periodEnd(_ context.Context
 }
 
 func (ec *executionContext) _ForecastRow_period(ctx context.Context, field graphql.CollectedField, obj *service.ForecastRow) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Period)
+	return model.StringAt(&obj.Period)
 }
 func (ec *executionContext) fieldContext_ForecastRow_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ForecastRow", field, false, false, "String")
@@ -17385,7 +17380,7 @@ func (ec *executionContext) fieldContext_ForecastSubmission_periodEnd(_ context.
 }
 
 func (ec *executionContext) _ForecastSubmission_currency(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Currency)
+	return model.StringAt(&obj.Currency)
 }
 func (ec *executionContext) fieldContext_ForecastSubmission_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "String")
@@ -17434,7 +17429,7 @@ func (ec *executionContext) fieldContext_ForecastSubmission_adjusted(_ context.C
 }
 
 func (ec *executionContext) _ForecastSubmission_note(ctx context.Context, field graphql.CollectedField, obj *service.ForecastSubmission) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Note)
+	return model.StringAt(&obj.Note)
 }
 func (ec *executionContext) fieldContext_ForecastSubmission_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ForecastSubmission", field, false, false, "String")
@@ -17549,28 +17544,28 @@ func (ec *executionContext) fieldContext_Lead_status(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Lead_statusReason(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.StatusReason)
+	return model.StringAt(&obj.StatusReason)
 }
 func (ec *executionContext) fieldContext_Lead_statusReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
 }
 
 func (ec *executionContext) _Lead_name(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_Lead_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
 }
 
 func (ec *executionContext) _Lead_title(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+	return model.StringAt(&obj.Title)
 }
 func (ec *executionContext) fieldContext_Lead_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
 }
 
 func (ec *executionContext) _Lead_company(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Company)
+	return model.StringAt(&obj.Company)
 }
 func (ec *executionContext) fieldContext_Lead_company(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
@@ -17623,21 +17618,21 @@ func (ec *executionContext) fieldContext_Lead_phone(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Lead_website(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Website)
+	return model.StringAt(&obj.Website)
 }
 func (ec *executionContext) fieldContext_Lead_website(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
 }
 
 func (ec *executionContext) _Lead_registrationCode(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.RegistrationCode)
+	return model.StringAt(&obj.RegistrationCode)
 }
 func (ec *executionContext) fieldContext_Lead_registrationCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
 }
 
 func (ec *executionContext) _Lead_industry(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Industry)
+	return model.StringAt(&obj.Industry)
 }
 func (ec *executionContext) fieldContext_Lead_industry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
@@ -17651,21 +17646,21 @@ func (ec *executionContext) fieldContext_Lead_companySize(_ context.Context, fie
 }
 
 func (ec *executionContext) _Lead_country(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Country)
+	return model.StringAt(&obj.Country)
 }
 func (ec *executionContext) fieldContext_Lead_country(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
 }
 
 func (ec *executionContext) _Lead_region(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Region)
+	return model.StringAt(&obj.Region)
 }
 func (ec *executionContext) fieldContext_Lead_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
 }
 
 func (ec *executionContext) _Lead_city(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.City)
+	return model.StringAt(&obj.City)
 }
 func (ec *executionContext) fieldContext_Lead_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
@@ -17679,7 +17674,7 @@ func (ec *executionContext) fieldContext_Lead_source(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Lead_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Campaign)
+	return model.StringAt(&obj.Campaign)
 }
 func (ec *executionContext) fieldContext_Lead_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Lead", field, false, false, "String")
@@ -18258,7 +18253,7 @@ func (ec *executionContext) fieldContext_LeadChange_cursor(_ context.Context, fi
 }
 
 func (ec *executionContext) _LeadChange_type(ctx context.Context, field graphql.CollectedField, obj *service.LeadChange) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Type)
+	return model.StringAt(&obj.Type)
 }
 func (ec *executionContext) fieldContext_LeadChange_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadChange", field, false, false, "String")
@@ -18491,14 +18486,14 @@ func (ec *executionContext) fieldContext_LeadDuplicate_lead(_ context.Context, f
 }
 
 func (ec *executionContext) _LeadDuplicate_reasons(ctx context.Context, field graphql.CollectedField, obj *service.LeadDuplicate) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Reasons)
+	return model.StringsAt(&obj.Reasons)
 }
 func (ec *executionContext) fieldContext_LeadDuplicate_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadDuplicate", field, false, false, "String")
 }
 
 func (ec *executionContext) _LeadEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LeadEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_LeadEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadEdge", field, false, false, "String")
@@ -18541,7 +18536,7 @@ func (ec *executionContext) fieldContext_LeadForm_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _LeadForm_publicKey(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.PublicKey)
+	return model.StringAt(&obj.PublicKey)
 }
 func (ec *executionContext) fieldContext_LeadForm_publicKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
@@ -18555,28 +18550,28 @@ func (ec *executionContext) fieldContext_LeadForm_submitPath(_ context.Context, 
 }
 
 func (ec *executionContext) _LeadForm_name(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_LeadForm_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
 }
 
 func (ec *executionContext) _LeadForm_fields(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Fields)
+	return model.StringsAt(&obj.Fields)
 }
 func (ec *executionContext) fieldContext_LeadForm_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
 }
 
 func (ec *executionContext) _LeadForm_requiredFields(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.RequiredFields)
+	return model.StringsAt(&obj.RequiredFields)
 }
 func (ec *executionContext) fieldContext_LeadForm_requiredFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
 }
 
 func (ec *executionContext) _LeadForm_allowedOrigins(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.AllowedOrigins)
+	return model.StringsAt(&obj.AllowedOrigins)
 }
 func (ec *executionContext) fieldContext_LeadForm_allowedOrigins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
@@ -18590,21 +18585,21 @@ func (ec *executionContext) fieldContext_LeadForm_source(_ context.Context, fiel
 }
 
 func (ec *executionContext) _LeadForm_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Campaign)
+	return model.StringAt(&obj.Campaign)
 }
 func (ec *executionContext) fieldContext_LeadForm_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
 }
 
 func (ec *executionContext) _LeadForm_redirectUrl(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.RedirectURL)
+	return model.StringAt(&obj.RedirectURL)
 }
 func (ec *executionContext) fieldContext_LeadForm_redirectUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
 }
 
 func (ec *executionContext) _LeadForm_honeypotField(ctx context.Context, field graphql.CollectedField, obj *crm.LeadForm) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.HoneypotField)
+	return model.StringAt(&obj.HoneypotField)
 }
 func (ec *executionContext) fieldContext_LeadForm_honeypotField(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadForm", field, false, false, "String")
@@ -18727,7 +18722,7 @@ func (ec *executionContext) fieldContext_LeadImport_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _LeadImport_fileName(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.FileName)
+	return model.StringAt(&obj.FileName)
 }
 func (ec *executionContext) fieldContext_LeadImport_fileName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
@@ -18757,21 +18752,21 @@ func (ec *executionContext) fieldContext_LeadImport_sizeBytes(_ context.Context,
 }
 
 func (ec *executionContext) _LeadImport_encoding(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Encoding)
+	return model.StringAt(&obj.Encoding)
 }
 func (ec *executionContext) fieldContext_LeadImport_encoding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
 }
 
 func (ec *executionContext) _LeadImport_delimiter(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Delimiter)
+	return model.StringAt(&obj.Delimiter)
 }
 func (ec *executionContext) fieldContext_LeadImport_delimiter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
 }
 
 func (ec *executionContext) _LeadImport_headers(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Headers)
+	return model.StringsAt(&obj.Headers)
 }
 func (ec *executionContext) fieldContext_LeadImport_headers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
@@ -18849,7 +18844,7 @@ func (ec *executionContext) fieldContext_LeadImport_source(_ context.Context, fi
 }
 
 func (ec *executionContext) _LeadImport_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.LeadImport) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Campaign)
+	return model.StringAt(&obj.Campaign)
 }
 func (ec *executionContext) fieldContext_LeadImport_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadImport", field, false, false, "String")
@@ -19157,7 +19152,7 @@ func (ec *executionContext) fieldContext_LeadImportConnection_pageInfo(_ context
 }
 
 func (ec *executionContext) _LeadImportEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_LeadImportEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadImportEdge", field, false, false, "String")
@@ -19223,7 +19218,7 @@ func (ec *executionContext) fieldContext_LeadImportError_field(_ context.Context
 }
 
 func (ec *executionContext) _LeadImportError_reason(ctx context.Context, field graphql.CollectedField, obj *crm.ImportError) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+	return model.StringAt(&obj.Reason)
 }
 func (ec *executionContext) fieldContext_LeadImportError_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadImportError", field, false, false, "String")
@@ -19324,7 +19319,7 @@ func (ec *executionContext) fieldContext_LeadImportErrorConnection_totalCount(_ 
 }
 
 func (ec *executionContext) _LeadImportErrorEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LeadImportErrorEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_LeadImportErrorEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadImportErrorEdge", field, false, false, "String")
@@ -19383,7 +19378,7 @@ func (ec *executionContext) fieldContext_LeadImportProgress_cursor(_ context.Con
 }
 
 func (ec *executionContext) _LeadImportProgress_event(ctx context.Context, field graphql.CollectedField, obj *service.ImportProgress) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Type)
+	return model.StringAt(&obj.Type)
 }
 func (ec *executionContext) fieldContext_LeadImportProgress_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadImportProgress", field, false, false, "String")
@@ -19469,7 +19464,7 @@ func (ec *executionContext) fieldContext_LeadScore_engagement(_ context.Context,
 }
 
 func (ec *executionContext) _LeadScore_grade(ctx context.Context, field graphql.CollectedField, obj *crm.Lead) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Grade)
+	return model.StringAt(&obj.Grade)
 }
 func (ec *executionContext) fieldContext_LeadScore_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadScore", field, false, false, "String")
@@ -19515,7 +19510,7 @@ func (ec *executionContext) fieldContext_LeadTouch_source(_ context.Context, fie
 }
 
 func (ec *executionContext) _LeadTouch_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.Touch) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Campaign)
+	return model.StringAt(&obj.Campaign)
 }
 func (ec *executionContext) fieldContext_LeadTouch_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LeadTouch", field, false, false, "String")
@@ -19705,7 +19700,7 @@ func (ec *executionContext) fieldContext_LogActivityPayload_replayed(_ context.C
 }
 
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Token)
+	return model.StringAt(&obj.Token)
 }
 func (ec *executionContext) fieldContext_LoginPayload_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "String")
@@ -19788,7 +19783,7 @@ func (ec *executionContext) fieldContext_Money_amount(_ context.Context, field g
 }
 
 func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Currency)
+	return model.StringAt(&obj.Currency)
 }
 func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Money", field, false, false, "String")
@@ -22398,21 +22393,21 @@ func (ec *executionContext) fieldContext_Notification_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Kind)
+	return model.StringAt(&obj.Kind)
 }
 func (ec *executionContext) fieldContext_Notification_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
 }
 
 func (ec *executionContext) _Notification_title(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+	return model.StringAt(&obj.Title)
 }
 func (ec *executionContext) fieldContext_Notification_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
 }
 
 func (ec *executionContext) _Notification_body(ctx context.Context, field graphql.CollectedField, obj *crm.Notification) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Body)
+	return model.StringAt(&obj.Body)
 }
 func (ec *executionContext) fieldContext_Notification_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
@@ -22669,7 +22664,7 @@ func (ec *executionContext) fieldContext_NotificationDelivery_notification(_ con
 }
 
 func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_NotificationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NotificationEdge", field, false, false, "String")
@@ -22712,7 +22707,7 @@ func (ec *executionContext) fieldContext_Opportunity_id(_ context.Context, field
 }
 
 func (ec *executionContext) _Opportunity_name(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_Opportunity_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
@@ -22964,42 +22959,42 @@ func (ec *executionContext) fieldContext_Opportunity_weightedAmount(_ context.Co
 }
 
 func (ec *executionContext) _Opportunity_source(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Source)
+	return model.StringAt(&obj.Source)
 }
 func (ec *executionContext) fieldContext_Opportunity_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
 }
 
 func (ec *executionContext) _Opportunity_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Campaign)
+	return model.StringAt(&obj.Campaign)
 }
 func (ec *executionContext) fieldContext_Opportunity_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
 }
 
 func (ec *executionContext) _Opportunity_nextStep(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.NextStep)
+	return model.StringAt(&obj.NextStep)
 }
 func (ec *executionContext) fieldContext_Opportunity_nextStep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
 }
 
 func (ec *executionContext) _Opportunity_lossReason(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.LossReason)
+	return model.StringAt(&obj.LossReason)
 }
 func (ec *executionContext) fieldContext_Opportunity_lossReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
 }
 
 func (ec *executionContext) _Opportunity_competitor(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Competitor)
+	return model.StringAt(&obj.Competitor)
 }
 func (ec *executionContext) fieldContext_Opportunity_competitor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
 }
 
 func (ec *executionContext) _Opportunity_checklist(ctx context.Context, field graphql.CollectedField, obj *crm.Opportunity) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Checklist)
+	return model.StringsAt(&obj.Checklist)
 }
 func (ec *executionContext) fieldContext_Opportunity_checklist(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Opportunity", field, false, false, "String")
@@ -23440,7 +23435,7 @@ func (ec *executionContext) fieldContext_OpportunityConnection_totalCount(_ cont
 }
 
 func (ec *executionContext) _OpportunityEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OpportunityEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_OpportunityEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OpportunityEdge", field, false, false, "String")
@@ -23512,14 +23507,14 @@ func (ec *executionContext) fieldContext_Organization_id(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Organization_slug(ctx context.Context, field graphql.CollectedField, obj *crm.Organization) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Slug)
+	return model.StringAt(&obj.Slug)
 }
 func (ec *executionContext) fieldContext_Organization_slug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
 }
 
 func (ec *executionContext) _Organization_name(ctx context.Context, field graphql.CollectedField, obj *crm.Organization) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_Organization_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
@@ -23614,21 +23609,21 @@ func (ec *executionContext) fieldContext_Organization_version(_ context.Context,
 }
 
 func (ec *executionContext) _OrganizationSettings_timeZone(ctx context.Context, field graphql.CollectedField, obj *crm.Settings) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.TimeZone)
+	return model.StringAt(&obj.TimeZone)
 }
 func (ec *executionContext) fieldContext_OrganizationSettings_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrganizationSettings", field, false, false, "String")
 }
 
 func (ec *executionContext) _OrganizationSettings_defaultCurrency(ctx context.Context, field graphql.CollectedField, obj *crm.Settings) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.DefaultCurrency)
+	return model.StringAt(&obj.DefaultCurrency)
 }
 func (ec *executionContext) fieldContext_OrganizationSettings_defaultCurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrganizationSettings", field, false, false, "String")
 }
 
 func (ec *executionContext) _OrganizationSettings_defaultPhoneRegion(ctx context.Context, field graphql.CollectedField, obj *crm.Settings) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.DefaultPhoneRegion)
+	return model.StringAt(&obj.DefaultPhoneRegion)
 }
 func (ec *executionContext) fieldContext_OrganizationSettings_defaultPhoneRegion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OrganizationSettings", field, false, false, "String")
@@ -23741,7 +23736,7 @@ func (ec *executionContext) fieldContext_Pipeline_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Pipeline_name(ctx context.Context, field graphql.CollectedField, obj *crm.Pipeline) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_Pipeline_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Pipeline", field, false, false, "String")
@@ -25871,7 +25866,7 @@ func (ec *executionContext) fieldContext_ScoreEntry_points(_ context.Context, fi
 }
 
 func (ec *executionContext) _ScoreEntry_reason(ctx context.Context, field graphql.CollectedField, obj *service.ScoreEntry) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+	return model.StringAt(&obj.Reason)
 }
 func (ec *executionContext) fieldContext_ScoreEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ScoreEntry", field, false, false, "String")
@@ -25925,7 +25920,7 @@ func (ec *executionContext) fieldContext_ScoringRule_kind(_ context.Context, fie
 }
 
 func (ec *executionContext) _ScoringRule_name(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_ScoringRule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "String")
@@ -26024,7 +26019,7 @@ func (ec *executionContext) fieldContext_ScoringRule_eventType(_ context.Context
 }
 
 func (ec *executionContext) _ScoringRule_urlPattern(ctx context.Context, field graphql.CollectedField, obj *scoring.Rule) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.URLPattern)
+	return model.StringAt(&obj.URLPattern)
 }
 func (ec *executionContext) fieldContext_ScoringRule_urlPattern(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ScoringRule", field, false, false, "String")
@@ -26190,14 +26185,14 @@ func (ec *executionContext) fieldContext_ScoringRun_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _ScoringRun_status(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Status)
+	return model.StringAt(&obj.Status)
 }
 func (ec *executionContext) fieldContext_ScoringRun_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "String")
 }
 
 func (ec *executionContext) _ScoringRun_reason(ctx context.Context, field graphql.CollectedField, obj *service.ScoringRun) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+	return model.StringAt(&obj.Reason)
 }
 func (ec *executionContext) fieldContext_ScoringRun_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ScoringRun", field, false, false, "String")
@@ -26421,7 +26416,7 @@ func (ec *executionContext) fieldContext_Stage_id(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Stage_name(ctx context.Context, field graphql.CollectedField, obj *crm.Stage) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_Stage_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Stage", field, false, false, "String")
@@ -26681,7 +26676,7 @@ func (ec *executionContext) fieldContext_StageChange_durationSeconds(_ context.C
 }
 
 func (ec *executionContext) _StageTotal_currency(ctx context.Context, field graphql.CollectedField, obj *service.StageTotal) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Currency)
+	return model.StringAt(&obj.Currency)
 }
 func (ec *executionContext) fieldContext_StageTotal_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StageTotal", field, false, false, "String")
@@ -26958,14 +26953,14 @@ func (ec *executionContext) fieldContext_Task_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Task_title(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+	return model.StringAt(&obj.Title)
 }
 func (ec *executionContext) fieldContext_Task_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Task", field, false, false, "String")
 }
 
 func (ec *executionContext) _Task_notes(ctx context.Context, field graphql.CollectedField, obj *crm.Task) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Notes)
+	return model.StringAt(&obj.Notes)
 }
 func (ec *executionContext) fieldContext_Task_notes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Task", field, false, false, "String")
@@ -27279,7 +27274,7 @@ func (ec *executionContext) fieldContext_TaskConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _TaskEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.TaskEdge) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+	return model.StringAt(&obj.Cursor)
 }
 func (ec *executionContext) fieldContext_TaskEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TaskEdge", field, false, false, "String")
@@ -27351,7 +27346,7 @@ func (ec *executionContext) fieldContext_Team_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _Team_name(ctx context.Context, field graphql.CollectedField, obj *crm.Team) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_Team_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Team", field, false, false, "String")
@@ -27741,14 +27736,14 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *crm.User) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Email)
+	return model.StringAt(&obj.Email)
 }
 func (ec *executionContext) fieldContext_User_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "String")
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *crm.User) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return model.StringAt(&obj.Name)
 }
 func (ec *executionContext) fieldContext_User_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "String")
@@ -27867,35 +27862,35 @@ func (ec *executionContext) fieldContext_User_away(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Utm_source(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Source)
+	return model.StringAt(&obj.Source)
 }
 func (ec *executionContext) fieldContext_Utm_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
 }
 
 func (ec *executionContext) _Utm_medium(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Medium)
+	return model.StringAt(&obj.Medium)
 }
 func (ec *executionContext) fieldContext_Utm_medium(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
 }
 
 func (ec *executionContext) _Utm_campaign(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Campaign)
+	return model.StringAt(&obj.Campaign)
 }
 func (ec *executionContext) fieldContext_Utm_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
 }
 
 func (ec *executionContext) _Utm_term(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Term)
+	return model.StringAt(&obj.Term)
 }
 func (ec *executionContext) fieldContext_Utm_term(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
 }
 
 func (ec *executionContext) _Utm_content(ctx context.Context, field graphql.CollectedField, obj *crm.UTM) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Content)
+	return model.StringAt(&obj.Content)
 }
 func (ec *executionContext) fieldContext_Utm_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Utm", field, false, false, "String")
@@ -27925,21 +27920,21 @@ func (ec *executionContext) fieldContext_WorkingHours_days(_ context.Context, fi
 }
 
 func (ec *executionContext) _WorkingHours_start(ctx context.Context, field graphql.CollectedField, obj *crm.WorkingHours) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.Start)
+	return model.StringAt(&obj.Start)
 }
 func (ec *executionContext) fieldContext_WorkingHours_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WorkingHours", field, false, false, "String")
 }
 
 func (ec *executionContext) _WorkingHours_end(ctx context.Context, field graphql.CollectedField, obj *crm.WorkingHours) (ret graphql.Marshaler) {
-	return ec.marshalNString2string(ctx, field.Selections, obj.End)
+	return model.StringAt(&obj.End)
 }
 func (ec *executionContext) fieldContext_WorkingHours_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WorkingHours", field, false, false, "String")
 }
 
 func (ec *executionContext) _WorkingHours_holidays(ctx context.Context, field graphql.CollectedField, obj *crm.WorkingHours) (ret graphql.Marshaler) {
-	return ec.marshalNString2ᚕstringᚄ(ctx, field.Selections, obj.Holidays)
+	return model.StringsAt(&obj.Holidays)
 }
 func (ec *executionContext) fieldContext_WorkingHours_holidays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WorkingHours", field, false, false, "String")

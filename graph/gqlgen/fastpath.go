@@ -130,6 +130,21 @@ const fastObject = `func (ec *executionContext) %[1]s(ctx context.Context, field
 }
 `
 
+// pointerLeaf is what a leaf's function becomes when its marshaler has a counterpart that writes
+// the value through a pointer to the record's field (byPointer; %[3]s), which a graphql.Marshaler
+// holds without allocating. The record is held by pointer and not changed before it is written.
+const pointerLeaf = `func (ec *executionContext) %[1]s(ctx context.Context, field graphql.CollectedField, obj %[2]s) (ret graphql.Marshaler) {
+	return model.%[3]s(&%[4]s)
+}
+`
+
+// byPointer maps gqlgen's marshalers of strings to their counterparts in graph/model that take a
+// pointer: the same bytes (graph/model's tests compare them), no closure per string.
+var byPointer = map[string]string{
+	"marshalNString2string":   "StringAt",
+	"marshalNString2ᚕstringᚄ": "StringsAt",
+}
+
 // guardLeaf goes first in the function of a trivial non-null scalar whose conversion may give
 // null (a zero time.Time): the conversion is tried directly (%[1]s, on the value), and only a null,
 // which the field does not allow, takes gqlgen's path, which reports the error with the field's
@@ -179,6 +194,8 @@ func fastFields(exec []byte, fields []trivialField) ([]byte, int, error) {
 		if !f.leaf {
 			typ := string(exec[start+m[4] : start+m[5]])
 			edits = append(edits, edit{start, end, fmt.Sprintf(fastObject, f.fn, obj, f.fieldFn, f.value, typ, f.marshal)})
+		} else if at, ok := byPointer[f.marshal]; ok && strings.HasPrefix(obj, "*") && !strings.HasSuffix(f.value, ")") {
+			edits = append(edits, edit{start, end, fmt.Sprintf(pointerLeaf, f.fn, obj, at, f.value)})
 		} else if safe[f.marshal] {
 			edits = append(edits, edit{start, end, fmt.Sprintf(fastLeaf, f.fn, obj, f.marshal, f.value)})
 		} else if conv, ok := guarded[f.marshal]; ok {

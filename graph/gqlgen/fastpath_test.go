@@ -82,19 +82,23 @@ func TestFastFields(t *testing.T) {
 	created := trivialField{"_Contact_createdAt", "fieldContext_Contact_createdAt", "obj.CreatedAt", "marshalNTime2timeᚐTime", true}
 	score := trivialField{"_Contact_score", "fieldContext_Contact_score", "obj.Score()", "marshalNFloat2float64", true}
 	account := trivialField{"_Contact_account", "fieldContext_Contact_account", "obj.Account", "marshalNAccount2ᚖcrmᚐAccount", false}
-	exec := marshalers + slow(name, "string") + slow(created, "time.Time") + slow(score, "float64") + slow(account, "*crm.Account")
+	id := trivialField{"_Contact_id", "fieldContext_Contact_id", "obj.GlobalID()", "marshalNString2string", true}
+	exec := marshalers + slow(name, "string") + slow(created, "time.Time") + slow(score, "float64") + slow(account, "*crm.Account") + slow(id, "string")
 
-	got, n, err := fastFields([]byte(exec), []trivialField{name, created, score, account})
+	got, n, err := fastFields([]byte(exec), []trivialField{name, created, score, account, id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 3 {
-		t.Errorf("%d functions changed, want 3 (not the float's, whose marshaler keeps the context)", n)
+	if n != 4 {
+		t.Errorf("%d functions changed, want 4 (not the float's, whose marshaler keeps the context)", n)
 	}
 	for _, want := range []string{
 		marshalers,
 		"func (ec *executionContext) _Contact_name(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {\n" +
-			"\treturn ec.marshalNString2string(ctx, field.Selections, obj.Name)\n}\n",
+			"\treturn model.StringAt(&obj.Name)\n}\n",
+		// A method's value has no address: the marshaler is called directly.
+		"func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {\n" +
+			"\treturn ec.marshalNString2string(ctx, field.Selections, obj.GlobalID())\n}\n",
 		"func (ec *executionContext) _Contact_createdAt(ctx context.Context, field graphql.CollectedField, obj *crm.Contact) (ret graphql.Marshaler) {\n" +
 			"\tif res := graphql.MarshalTime(obj.CreatedAt); res != graphql.Null {\n\t\treturn res\n\t}\n\treturn graphql.ResolveField(\n",
 		slow(score, "float64"),

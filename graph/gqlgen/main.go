@@ -19,7 +19,10 @@
 //     scalar whose conversion may give null (a zero time) is converted directly and takes gqlgen's
 //     path only to report that null; a field of an object type keeps its FieldContext and recover
 //     but not the field middleware. Field interceptors (AroundFields) therefore never see trivial
-//     fields.
+//     fields. A String or [String!]! bound to a struct field of a record held by pointer is written
+//     from a pointer to the field (model.StringAt, model.StringsAt), without the closure per string
+//     graphql.MarshalString allocates.
+//   - Query and Mutation responses are written into a pooled buffer (model.Marshal).
 //
 // Query's root fields still run concurrently: they are the ones that read the database.
 //
@@ -91,6 +94,12 @@ var rewrites = []struct{ from, to string }{
 	// allocating, not a graphql.FieldSet.
 	{"\tout := graphql.NewFieldSet(fields)\n\tvar deferred graphql.DeferredGroup\n\tfor i, field := range fields {\n\t\tswitch field.Name {",
 		"\tout := model.NewObject(fields)\n\tvar deferred graphql.DeferredGroup\n\tfor i, field := range fields {\n\t\tswitch field.Name {"},
+	// Query and Mutation responses written into a buffer kept between responses, not a new
+	// bytes.Buffer grown by doubling.
+	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n",
+		"\t\t\tresponse.Data = model.Marshal(data)\n"},
+	{"\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\n\t\t\treturn &graphql.Response{\n\t\t\t\tData: buf.Bytes(),\n",
+		"\t\t\treturn &graphql.Response{\n\t\t\t\tData: model.Marshal(data),\n"},
 }
 
 // serial is the gqlgen plugin that turns off per-field concurrency below the root types and lists

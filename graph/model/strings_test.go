@@ -1,0 +1,67 @@
+package model
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// tricky are strings JSON must escape, or must pass through unchanged: quotes, backslashes,
+// control characters, multi-byte and invalid UTF-8.
+var tricky = []string{"", "Ada Lovelace", `say "hi"`, `C:\path`, "tab\there\r\nnew", "\x00\x01\x1f\x7f",
+	"é 中文 😀", "bad \xff\xfe utf-8", "\u2028\u2029", strings.Repeat("x", 5000)}
+
+func output(m graphql.Marshaler) string {
+	var b bytes.Buffer
+	m.MarshalGQL(&b)
+	return b.String()
+}
+
+// TestStringAtWritesAsMarshalString pins StringAt to graphql.MarshalString, byte for byte, and
+// shows that it reads the field when written.
+func TestStringAtWritesAsMarshalString(t *testing.T) {
+	for _, s := range tricky {
+		v := s
+		if got, want := output(StringAt(&v)), output(graphql.MarshalString(s)); got != want {
+			t.Errorf("StringAt(%q) wrote %q, MarshalString %q", s, got, want)
+		}
+	}
+	v := "before"
+	m := StringAt(&v)
+	v = "after"
+	if got := output(m); got != `"after"` {
+		t.Errorf("StringAt wrote %s, want the field's value when written", got)
+	}
+}
+
+// TestStringsAtWritesAsStringList pins StringsAt to what gqlgen's marshaler of [String!]! writes:
+// an array of MarshalString, empty for nil.
+func TestStringsAtWritesAsStringList(t *testing.T) {
+	for _, list := range [][]string{nil, {}, {"a"}, tricky} {
+		want := make(graphql.Array, len(list))
+		for i, s := range list {
+			want[i] = graphql.MarshalString(s)
+		}
+		if got, want := output(StringsAt(&list)), output(want); got != want {
+			t.Errorf("StringsAt(%q) wrote %q, gqlgen %q", list, got, want)
+		}
+	}
+}
+
+// TestMarshalCopiesOutOfThePool shows that Marshal's bytes are the marshaler's and stay as they
+// are when the pooled buffer is used again.
+func TestMarshalCopiesOutOfThePool(t *testing.T) {
+	first := Marshal(graphql.MarshalString("first"))
+	for range 10 {
+		Marshal(graphql.MarshalString("second, longer than the first"))
+	}
+	if string(first) != `"first"` {
+		t.Errorf("Marshal gave %s, want \"first\"", first)
+	}
+	big := strings.Repeat("y", 2*maxPooled)
+	if got := Marshal(graphql.MarshalString(big)); len(got) != len(big)+2 {
+		t.Errorf("Marshal of %d bytes gave %d", len(big)+2, len(got))
+	}
+}
