@@ -11,9 +11,9 @@
 #   4. runs the read scenarios on each of the three at maximum throughput and then in an open loop
 #      at half of that (`rapport bench --raw-url --postgraphile-url --half`; the dashboard, a
 #      forecast, on Rapport only: neither reference has an equivalent), then the write
-#      scenarios on Rapport (move-opportunity, lead-capture with 16 and with 128 in flight,
-#      lead-capture-batch), then subscription fan-out (`rapport bench fanout`) with a second
-#      `rapport serve --api-only` on the same database,
+#      scenarios on Rapport: move-opportunity, subscription fan-out (`rapport bench fanout`, with a
+#      second `rapport serve --api-only` on the same database), lead-capture with 16 and with 128
+#      in flight, lead-capture-batch,
 #   5. writes the results, with a description of the machine, between the markers of
 #      docs/benchmarks.md (BENCH_DOC), and stops everything it started, on every exit path.
 #
@@ -147,21 +147,25 @@ log "reads on the three servers (load average $load_before)"
 	--half --scenarios "$READS" --prepare 0 --duration "$BENCH_DURATION" --warmup 2s --connections "$BENCH_CONNS" \
 	--json "$tmp/reads.json" --markdown "$tmp/reads.md" | tee "$tmp/reads.txt"
 log "writes on Rapport"
-"$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios move-opportunity,lead-capture --deals 1000 \
+"$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios move-opportunity --deals 1000 \
 	--prepare 0 --duration "$BENCH_DURATION" --warmup 2s --connections "$BENCH_CONNS" \
 	--json "$tmp/writes.json" --markdown "$tmp/writes.md"
-# Single captures again with many clients at once, as a campaign's web forms send them: concurrent
-# captures share transactions (group commit), so their throughput grows with the clients in flight.
-"$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios lead-capture --prepare 0 \
-	--duration "$BENCH_DURATION" --warmup 2s --connections 128 --json "$tmp/capture128.json" --markdown "$tmp/capture128.md"
-"$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios lead-capture-batch --prepare 0 \
-	--duration "$BENCH_DURATION" --warmup 2s --connections 2 --json "$tmp/batch.json" --markdown "$tmp/batch.md"
+# Fan-out before the captures: every captured lead queues a scoring job, which the server's
+# workers then run for minutes, and that work would show in the fan-out's latencies.
 log "subscription fan-out across two API processes"
 port=$(free_port)
 start serve2 "$port" env -u RAPPORT_DATA_DIR DATABASE_URL="$db_url" RAPPORT_JWT_SECRET="$(cat "$tmp/data/jwt.secret")" \
 	RAPPORT_ENV=development RAPPORT_ADDR=127.0.0.1:$port RAPPORT_LOG_LEVEL=warn "$tmp/rapport" serve --api-only
 "$tmp/rapport" bench fanout --url "$rapport_url" --url "http://127.0.0.1:$port" --token "$token" \
 	--subscribers "$FANOUT_SUBSCRIBERS" --moves 500 --rate 20 --throughput "$BENCH_DURATION" | tee "$tmp/fanout.txt"
+"$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios lead-capture --prepare 0 \
+	--duration "$BENCH_DURATION" --warmup 2s --connections "$BENCH_CONNS" --json "$tmp/capture.json" --markdown "$tmp/capture.md"
+# Single captures again with many clients at once, as a campaign's web forms send them: concurrent
+# captures share transactions (group commit), so their throughput grows with the clients in flight.
+"$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios lead-capture --prepare 0 \
+	--duration "$BENCH_DURATION" --warmup 2s --connections 128 --json "$tmp/capture128.json" --markdown "$tmp/capture128.md"
+"$tmp/rapport" bench --url "$rapport_url" --token "$token" --scenarios lead-capture-batch --prepare 0 \
+	--duration "$BENCH_DURATION" --warmup 2s --connections 2 --json "$tmp/batch.json" --markdown "$tmp/batch.md"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The machine, as it was during the run.
@@ -195,13 +199,15 @@ section=$tmp/section.md
 	echo "request, with 2):"
 	echo
 	cat "$tmp/writes.md"
+	tail -n +3 "$tmp/capture.md"
 	tail -n +3 "$tmp/capture128.md"
 	tail -n +3 "$tmp/batch.md"
 	echo
-	echo "Subscription fan-out (\`rapport bench fanout\`): $FANOUT_SUBSCRIBERS \`pipelineChanged\` subscribers over two API"
-	echo "processes on the same database (the server above and a second \`rapport serve --api-only\`), 500 moves"
-	echo "sent through the first at 20/s; latency from each move to every subscriber's message, and the cost of"
-	echo "the connected subscribers to move-opportunity's maximum throughput:"
+	echo "Subscription fan-out (\`rapport bench fanout\`, run after move-opportunity and before the captures):"
+	echo "$FANOUT_SUBSCRIBERS \`pipelineChanged\` subscribers over two API processes on the same database (the server"
+	echo "above and a second \`rapport serve --api-only\`), 500 moves sent through the first at 20/s; latency from"
+	echo "each move to every subscriber's message, and the cost of the connected subscribers to"
+	echo "move-opportunity's maximum throughput:"
 	echo
 	echo '```'
 	cat "$tmp/fanout.txt"
