@@ -429,6 +429,8 @@ func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
 	// (and without the later migrations, which run again after it)
 	_, err = e.pool.Exec(e.ctx, `DROP TABLE lead_score_ledgers; DROP TABLE contact_channels; DROP FUNCTION contact_channels_sync CASCADE;
 		DROP TABLE stage_totals; DROP FUNCTION stage_totals_sync CASCADE;
+		CREATE INDEX opportunities_board ON opportunities (org_id, pipeline_id, stage_id, currency)
+		    INCLUDE (amount, probability, owner_id) WHERE deleted_at IS NULL;
 		ALTER TABLE events ADD COLUMN seq bigint, ADD COLUMN published_at timestamptz;
 		UPDATE events e SET seq = s.seq, published_at = s.published_at FROM event_seqs s WHERE s.org_id = e.org_id AND s.id = e.id;
 		CREATE UNIQUE INDEX events_seq ON events (org_id, seq) WHERE seq IS NOT NULL;
