@@ -18,7 +18,12 @@ import (
 // so set_config(..., true) applies to that query only. A read in a transaction (InTenant) costs three
 // round trips (BEGIN and setup, query, COMMIT); every read uses this instead. Statements in one fn
 // do not share a snapshot: use InTenant when they must.
+//
+// Within a ReadTogether for the same organization, the statements join its rounds instead.
 func Read(ctx context.Context, pool *pgxpool.Pool, orgID crm.ID, fn func(query.DBTX) error) error {
+	if m, ok := ctx.Value(memberKey{}).(*member); ok && m.g.orgID == orgID {
+		return Translate(fn(m))
+	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return Translate(err)

@@ -2,8 +2,11 @@ package graph
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/rapportcrm/rapport/graph/model"
@@ -177,13 +180,11 @@ func (r *Resolver) prefetchNotificationPage(ctx context.Context, a *crm.Actor, n
 	if f == nil {
 		return nil
 	}
-	byType := map[string][]crm.ID{}
+	var rs refs
 	for _, n := range ns {
-		if n.RecordID != crm.NilID {
-			byType[n.RecordType] = append(byType[n.RecordType], n.RecordID)
-		}
+		rs.add(n.RecordType, n.RecordID, f)
 	}
-	return p.records(ctx, byType, subSelections(f))
+	return p.records(ctx, &rs)
 }
 
 func (p *prefetch) activities(ctx context.Context, acts []crm.Activity, sets []ast.SelectionSet) error {
@@ -191,37 +192,26 @@ func (p *prefetch) activities(ctx context.Context, acts []crm.Activity, sets []a
 		return nil
 	}
 	fields := p.selected(sets, "Activity")
-	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, crm.RefIDs(acts, func(x crm.Activity) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
-			return err
+	var r refs
+	for _, x := range acts {
+		if f := fields["owner"]; f != nil {
+			r.add(crm.TypeUser, x.OwnerID, f)
+		}
+		for _, id := range x.ParticipantUserIDs {
+			if f := fields["participantUsers"]; f != nil {
+				r.add(crm.TypeUser, id, f)
+			}
+		}
+		for _, id := range x.ParticipantContactIDs {
+			if f := fields["participantContacts"]; f != nil {
+				r.add(crm.TypeContact, id, f)
+			}
+		}
+		if f := fields["record"]; f != nil {
+			r.add(x.RecordType, x.RecordID, f)
 		}
 	}
-	if f := fields["participantUsers"]; f != nil {
-		var ids []crm.ID
-		for _, x := range acts {
-			ids = append(ids, x.ParticipantUserIDs...)
-		}
-		if err := p.users(ctx, crm.RefIDs(ids, self), subSelections(f)); err != nil {
-			return err
-		}
-	}
-	if f := fields["participantContacts"]; f != nil {
-		var ids []crm.ID
-		for _, x := range acts {
-			ids = append(ids, x.ParticipantContactIDs...)
-		}
-		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: crm.RefIDs(ids, self)}, subSelections(f)); err != nil {
-			return err
-		}
-	}
-	if f := fields["record"]; f != nil {
-		byType := map[string][]crm.ID{}
-		for _, x := range acts {
-			byType[x.RecordType] = append(byType[x.RecordType], x.RecordID)
-		}
-		return p.records(ctx, byType, subSelections(f))
-	}
-	return nil
+	return p.records(ctx, &r)
 }
 
 func (p *prefetch) tasks(ctx context.Context, ts []crm.Task, sets []ast.SelectionSet) error {
@@ -229,68 +219,112 @@ func (p *prefetch) tasks(ctx context.Context, ts []crm.Task, sets []ast.Selectio
 		return nil
 	}
 	fields := p.selected(sets, "Task")
-	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, crm.RefIDs(ts, func(x crm.Task) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
-			return err
+	var r refs
+	for _, t := range ts {
+		if f := fields["owner"]; f != nil {
+			r.add(crm.TypeUser, t.OwnerID, f)
+		}
+		if f := fields["record"]; f != nil {
+			r.add(t.RecordType, t.RecordID, f)
 		}
 	}
-	if f := fields["record"]; f != nil {
-		byType := map[string][]crm.ID{}
-		for _, t := range ts {
-			if t.RecordID != crm.NilID {
-				byType[t.RecordType] = append(byType[t.RecordType], t.RecordID)
-			}
-		}
-		return p.records(ctx, byType, subSelections(f))
-	}
-	return nil
+	return p.records(ctx, &r)
 }
 
-// records prefetches records of several types (one call per type) and what is selected below
-// them. Types this server cannot fetch yet are left to their field resolvers; a type the actor may
+// refs are the records that the rows of a level of a response refer to, by type, with the fields
+// that refer to them: a type costs one read whatever the number of fields (an activity's owner and
+// participants are all users), and what is selected below is the union of those fields' selections.
+type refs struct {
+	ids    map[string][]crm.ID
+	fields map[string][][]graphql.CollectedField
+}
+
+// add records that field f of a row refers to the record id of type typ (nothing when either is
+// missing).
+func (r *refs) add(typ string, id crm.ID, f []graphql.CollectedField) {
+	if id == crm.NilID || len(f) == 0 {
+		return
+	}
+	if r.ids == nil {
+		r.ids, r.fields = map[string][]crm.ID{}, map[string][][]graphql.CollectedField{}
+	}
+	r.ids[typ] = append(r.ids[typ], id)
+	if !slices.ContainsFunc(r.fields[typ], func(g []graphql.CollectedField) bool { return &g[0] == &f[0] }) {
+		r.fields[typ] = append(r.fields[typ], f)
+	}
+}
+
+// records prefetches the records of refs (one call per type, sent together) and what is selected
+// below them.
+func (p *prefetch) records(ctx context.Context, r *refs) error {
+	var fns siblings
+	p.addRecords(&fns, r)
+	return fns.run(ctx, p)
+}
+
+// addRecords adds the prefetch of the records of refs, one call per type in the order of the type
+// names. Types this server cannot fetch yet are left to their field resolvers; a type the actor may
 // not read is skipped.
-func (p *prefetch) records(ctx context.Context, byType map[string][]crm.ID, sets []ast.SelectionSet) error {
-	for typ, ids := range byType {
-		var err error
-		switch typ {
-		case crm.TypeAccount:
-			var got map[crm.ID]*crm.Account
-			if got, err = p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID); err == nil {
-				err = p.accounts(ctx, values(got), sets)
-			}
-		case crm.TypeContact:
-			var got map[crm.ID]*crm.Contact
-			if got, err = p.c.contacts.get(ctx, p.a, ids, p.r.svc.Contacts, contactID); err == nil {
-				err = p.contacts(ctx, values(got), sets)
-			}
-		case crm.TypeTask:
-			var got map[crm.ID]*crm.Task
-			if got, err = p.c.followups.tasks.get(ctx, p.a, ids, p.r.svc.Tasks, taskID); err == nil {
-				err = p.tasks(ctx, values(got), sets)
-			}
-		case crm.TypeActivity:
-			var got map[crm.ID]*crm.Activity
-			if got, err = p.c.followups.activities.get(ctx, p.a, ids, p.r.svc.Activities, activityID); err == nil {
-				err = p.activities(ctx, values(got), sets)
-			}
-		case crm.TypeOpportunity:
-			var got map[crm.ID]*crm.Opportunity
-			if got, err = p.c.opportunities.get(ctx, p.a, ids, p.r.svc.Opportunities, opportunityID); err == nil {
-				err = p.opportunities(ctx, values(got), sets)
-			}
-		case crm.TypeLead:
-			var got map[crm.ID]*crm.Lead
-			if got, err = p.c.leads.get(ctx, p.a, ids, p.r.svc.Leads, leadID); err == nil {
-				err = p.leads(ctx, values(got), sets)
-			}
-		case crm.TypeUser:
-			err = p.users(ctx, ids, sets)
-		case crm.TypeTeam:
-			err = p.teams(ctx, ids, sets)
+func (p *prefetch) addRecords(fns *siblings, r *refs) {
+	for _, typ := range slices.Sorted(maps.Keys(r.ids)) {
+		var sets []ast.SelectionSet
+		for _, f := range r.fields[typ] {
+			sets = append(sets, subSelections(f)...)
 		}
-		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+		ids := crm.RefIDs(r.ids[typ], self)
+		fns.add(func(ctx context.Context) error {
+			err := p.record(ctx, typ, ids, sets)
+			if crm.ErrorCode(err) == crm.EFORBIDDEN {
+				return nil
+			}
+			return err
+		})
+	}
+}
+
+// record prefetches records of one type and what is selected below them.
+func (p *prefetch) record(ctx context.Context, typ string, ids []crm.ID, sets []ast.SelectionSet) error {
+	switch typ {
+	case crm.TypeAccount:
+		got, err := p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID)
+		if err != nil {
 			return err
 		}
+		return p.accounts(ctx, values(got), sets)
+	case crm.TypeContact:
+		got, err := p.c.contacts.get(ctx, p.a, ids, p.r.svc.Contacts, contactID)
+		if err != nil {
+			return err
+		}
+		return p.contacts(ctx, values(got), sets)
+	case crm.TypeTask:
+		got, err := p.c.followups.tasks.get(ctx, p.a, ids, p.r.svc.Tasks, taskID)
+		if err != nil {
+			return err
+		}
+		return p.tasks(ctx, values(got), sets)
+	case crm.TypeActivity:
+		got, err := p.c.followups.activities.get(ctx, p.a, ids, p.r.svc.Activities, activityID)
+		if err != nil {
+			return err
+		}
+		return p.activities(ctx, values(got), sets)
+	case crm.TypeOpportunity:
+		got, err := p.c.opportunities.get(ctx, p.a, ids, p.r.svc.Opportunities, opportunityID)
+		if err != nil {
+			return err
+		}
+		return p.opportunities(ctx, values(got), sets)
+	case crm.TypeLead:
+		got, err := p.c.leads.get(ctx, p.a, ids, p.r.svc.Leads, leadID)
+		if err != nil {
+			return err
+		}
+		return p.leads(ctx, values(got), sets)
+	case crm.TypeUser:
+		return p.users(ctx, ids, sets)
+	case crm.TypeTeam:
+		return p.teams(ctx, ids, sets)
 	}
 	return nil
 }

@@ -132,22 +132,22 @@ func (p *prefetch) leads(ctx context.Context, ls []crm.Lead, sets []ast.Selectio
 		return nil
 	}
 	fields := p.selected(sets, "Lead")
-	if err := refFields(ctx, p, ls, sets, "Lead",
+	var fns siblings
+	addRefFields(&fns, p, ls, sets, "Lead",
 		refField[crm.Lead]{"owner", crm.TypeUser, func(l crm.Lead) crm.ID { return l.OwnerID }},
 		refField[crm.Lead]{"contact", crm.TypeContact, func(l crm.Lead) crm.ID { return l.ContactID }},
 		refField[crm.Lead]{"account", crm.TypeAccount, func(l crm.Lead) crm.ID { return l.AccountID }},
-		refField[crm.Lead]{"opportunity", crm.TypeOpportunity, func(l crm.Lead) crm.ID { return l.OpportunityID }}); err != nil {
-		return err
-	}
+		refField[crm.Lead]{"opportunity", crm.TypeOpportunity, func(l crm.Lead) crm.ID { return l.OpportunityID }})
 	if fields["touches"] != nil {
-		if _, err := p.c.touches.get(ctx, p.a, crm.RefIDs(ls, leadID), p.r.svc.LeadTouches); err != nil {
+		fns.add(func(ctx context.Context) error {
+			_, err := p.c.touches.get(ctx, p.a, crm.RefIDs(ls, leadID), p.r.svc.LeadTouches)
 			return err
-		}
+		})
 	}
 	if f := fields["score"]; f != nil {
-		return p.scores(ctx, ls, subSelections(f))
+		fns.add(func(ctx context.Context) error { return p.scores(ctx, ls, subSelections(f)) })
 	}
-	return nil
+	return fns.run(ctx, p)
 }
 
 // touches returns a lead's latest touches through the response cache.

@@ -152,75 +152,88 @@ func (r *mutationResolver) opportunityChange(ctx context.Context, gid string, do
 }
 
 // opportunities prefetches what a page of deals selects: account, owner, team, pipeline, stage,
-// contacts (and primary contact) and stage history, one query per selected field.
+// contacts (and primary contact) and stage history, one query per selected field, the fields'
+// queries sent together.
 func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets []ast.SelectionSet) error {
 	if len(ds) == 0 || len(sets) == 0 {
 		return nil
 	}
 	fields := p.selected(sets, "Opportunity")
+	var fns siblings
 	if f := fields["account"]; f != nil {
-		got, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), p.r.svc.Accounts, accountID)
-		if err == nil {
-			err = p.accounts(ctx, values(got), subSelections(f))
-		}
-		if err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
+		fns.add(func(ctx context.Context) error {
+			got, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), p.r.svc.Accounts, accountID)
+			if err == nil {
+				err = p.accounts(ctx, values(got), subSelections(f))
+			}
+			if crm.ErrorCode(err) == crm.EFORBIDDEN {
+				return nil
+			}
 			return err
-		}
+		})
 	}
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), subSelections(f)); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error {
+			return p.users(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), subSelections(f))
+		})
 	}
 	if f := fields["team"]; f != nil {
-		if err := p.teams(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.TeamID }), subSelections(f)); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error {
+			return p.teams(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.TeamID }), subSelections(f))
+		})
 	}
 	if fields["pipeline"] != nil || fields["stage"] != nil || fields["stageHistory"] != nil {
-		if err := p.pipelines(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID })); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error {
+			return p.pipelines(ctx, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID }))
+		})
 	}
 	ids := crm.RefIDs(ds, opportunityID)
 	if fields["contacts"] != nil || fields["primaryContact"] != nil {
-		lists, err := p.c.dealContacts.get(ctx, p.a, ids, p.r.svc.DealContacts)
-		if err != nil {
-			return err
-		}
-		// What is selected below the contacts: primaryContact { ... } and contacts { contact { ... } }.
-		// Without contacts { contact }, only the primary contacts are read.
-		each := p.selected(subSelections(fields["contacts"]), "DealContact")["contact"]
-		sets := append(subSelections(fields["primaryContact"]), subSelections(each)...)
-		var contactIDs []crm.ID
-		for _, l := range lists {
-			for i, c := range l {
-				if each != nil || i == 0 && c.Primary {
-					contactIDs = append(contactIDs, c.ContactID)
-				}
-			}
-		}
-		if err := p.records(ctx, map[string][]crm.ID{crm.TypeContact: crm.RefIDs(contactIDs, self)}, sets); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error { return p.dealContacts(ctx, ids, fields) })
 	}
 	if f := fields["stageHistory"]; f != nil {
-		lists, err := p.c.stageHistory.get(ctx, p.a, ids, p.r.svc.StageHistory)
-		actor := p.selected(subSelections(f), "StageChange")["actor"]
-		if err != nil || actor == nil {
-			return err
-		}
-		var actors []crm.ID
-		for _, l := range lists {
-			for _, h := range l {
-				if h.ActorKind == crm.ActorUser {
-					actors = append(actors, h.ActorID)
-				}
+		fns.add(func(ctx context.Context) error { return p.stageHistory(ctx, ids, f) })
+	}
+	return fns.run(ctx, p)
+}
+
+// dealContacts prefetches the contacts of deals and what is selected below them: primaryContact
+// { ... } and contacts { contact { ... } }. Without contacts { contact }, only the primary contacts
+// are read.
+func (p *prefetch) dealContacts(ctx context.Context, ids []crm.ID, fields map[string][]graphql.CollectedField) error {
+	lists, err := p.c.dealContacts.get(ctx, p.a, ids, p.r.svc.DealContacts)
+	if err != nil {
+		return err
+	}
+	each := p.selected(subSelections(fields["contacts"]), "DealContact")["contact"]
+	var r refs
+	for _, l := range lists {
+		for i, c := range l {
+			if each != nil || i == 0 && c.Primary {
+				r.add(crm.TypeContact, c.ContactID, fields["primaryContact"])
+				r.add(crm.TypeContact, c.ContactID, each)
 			}
 		}
-		return p.users(ctx, crm.RefIDs(actors, self), subSelections(actor))
 	}
-	return nil
+	return p.records(ctx, &r)
+}
+
+// stageHistory prefetches the stage history of deals and, when selected, the users who moved them.
+func (p *prefetch) stageHistory(ctx context.Context, ids []crm.ID, f []graphql.CollectedField) error {
+	lists, err := p.c.stageHistory.get(ctx, p.a, ids, p.r.svc.StageHistory)
+	actor := p.selected(subSelections(f), "StageChange")["actor"]
+	if err != nil || actor == nil {
+		return err
+	}
+	var actors []crm.ID
+	for _, l := range lists {
+		for _, h := range l {
+			if h.ActorKind == crm.ActorUser {
+				actors = append(actors, h.ActorID)
+			}
+		}
+	}
+	return p.users(ctx, crm.RefIDs(actors, self), subSelections(actor))
 }
 
 // pipelines caches pipelines and, through them, their live stages.

@@ -258,25 +258,43 @@ func values[T any](m map[crm.ID]*T) []T {
 	return out
 }
 
+// siblings are the prefetches of sibling fields. They run together (Service.ReadTogether), so that
+// their reads share round trips: one for the fields of a page, one more for what is selected below
+// them, and so on, whatever the number of fields.
+type siblings []func(context.Context) error
+
+func (s *siblings) add(fn func(context.Context) error) { *s = append(*s, fn) }
+
+func (s siblings) run(ctx context.Context, p *prefetch) error {
+	switch len(s) {
+	case 0:
+		return nil
+	case 1:
+		return s[0](ctx)
+	}
+	return p.r.svc.ReadTogether(ctx, p.a, s...)
+}
+
 func (p *prefetch) accounts(ctx context.Context, accts []crm.Account, sets []ast.SelectionSet) error {
 	if len(accts) == 0 || len(sets) == 0 {
 		return nil
 	}
 	fields := p.selected(sets, "Account")
+	var fns siblings
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error {
+			return p.users(ctx, crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.OwnerID }), subSelections(f))
+		})
 	}
 	if f := fields["mergedInto"]; f != nil {
-		ids := crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.MergedIntoID })
-		got, err := p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID)
-		if err != nil {
-			return err
-		}
-		if err := p.accounts(ctx, values(got), subSelections(f)); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error {
+			ids := crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.MergedIntoID })
+			got, err := p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID)
+			if err != nil {
+				return err
+			}
+			return p.accounts(ctx, values(got), subSelections(f))
+		})
 	}
 	for _, f := range fields["contacts"] {
 		first := service.DefaultPageSize
@@ -288,19 +306,19 @@ func (p *prefetch) accounts(ctx context.Context, accts []crm.Account, sets []ast
 		if first < 0 || first > service.MaxPageSize {
 			continue // the field resolver reports the error
 		}
-		lists, err := p.r.contactsOfAccounts(ctx, p.a, crm.RefIDs(accts, accountID), first)
-		if err != nil {
-			return err
-		}
-		var all []crm.Contact
-		for _, l := range lists {
-			all = append(all, l...)
-		}
-		if err := p.contacts(ctx, all, []ast.SelectionSet{f.Selections}); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error {
+			lists, err := p.r.contactsOfAccounts(ctx, p.a, crm.RefIDs(accts, accountID), first)
+			if err != nil {
+				return err
+			}
+			var all []crm.Contact
+			for _, l := range lists {
+				all = append(all, l...)
+			}
+			return p.contacts(ctx, all, []ast.SelectionSet{f.Selections})
+		})
 	}
-	return nil
+	return fns.run(ctx, p)
 }
 
 func (p *prefetch) contacts(ctx context.Context, cs []crm.Contact, sets []ast.SelectionSet) error {
@@ -308,28 +326,31 @@ func (p *prefetch) contacts(ctx context.Context, cs []crm.Contact, sets []ast.Se
 		return nil
 	}
 	fields := p.selected(sets, "Contact")
+	var fns siblings
 	if f := fields["account"]; f != nil {
-		got, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.AccountID }), p.r.svc.Accounts, accountID)
-		if err != nil {
-			return err
-		}
-		if err := p.accounts(ctx, values(got), subSelections(f)); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error {
+			got, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.AccountID }), p.r.svc.Accounts, accountID)
+			if err != nil {
+				return err
+			}
+			return p.accounts(ctx, values(got), subSelections(f))
+		})
 	}
 	if f := fields["owner"]; f != nil {
-		if err := p.users(ctx, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.OwnerID }), subSelections(f)); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error {
+			return p.users(ctx, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.OwnerID }), subSelections(f))
+		})
 	}
 	if f := fields["mergedInto"]; f != nil {
-		got, err := p.c.contacts.get(ctx, p.a, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.MergedIntoID }), p.r.svc.Contacts, contactID)
-		if err != nil {
-			return err
-		}
-		return p.contacts(ctx, values(got), subSelections(f))
+		fns.add(func(ctx context.Context) error {
+			got, err := p.c.contacts.get(ctx, p.a, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.MergedIntoID }), p.r.svc.Contacts, contactID)
+			if err != nil {
+				return err
+			}
+			return p.contacts(ctx, values(got), subSelections(f))
+		})
 	}
-	return nil
+	return fns.run(ctx, p)
 }
 
 // users prefetches the users with the given IDs and what is selected below them.
@@ -370,15 +391,18 @@ func (p *prefetch) teamFields(ctx context.Context, ts []crm.Team, sets []ast.Sel
 		return nil
 	}
 	fields := p.selected(sets, "Team")
+	var fns siblings
 	if f := fields["parent"]; f != nil {
-		if err := p.teams(ctx, crm.RefIDs(ts, func(x crm.Team) crm.ID { return x.ParentID }), subSelections(f)); err != nil {
-			return err
-		}
+		fns.add(func(ctx context.Context) error {
+			return p.teams(ctx, crm.RefIDs(ts, func(x crm.Team) crm.ID { return x.ParentID }), subSelections(f))
+		})
 	}
 	if f := fields["manager"]; f != nil {
-		return p.users(ctx, crm.RefIDs(ts, func(x crm.Team) crm.ID { return x.ManagerID }), subSelections(f))
+		fns.add(func(ctx context.Context) error {
+			return p.users(ctx, crm.RefIDs(ts, func(x crm.Team) crm.ID { return x.ManagerID }), subSelections(f))
+		})
 	}
-	return nil
+	return fns.run(ctx, p)
 }
 
 // events prefetches the actors of a page of events and the records they are about.
@@ -387,17 +411,15 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 		return nil
 	}
 	fields := p.selected(sets, "Event")
-	if f := fields["actor"]; f != nil {
-		ids := crm.RefIDs(evs, func(e crm.Event) crm.ID {
-			if e.ActorKind == crm.ActorUser {
-				return e.ActorID
-			}
-			return crm.NilID
-		})
-		if err := p.users(ctx, ids, subSelections(f)); err != nil {
-			return err
+	var r refs
+	for _, e := range evs {
+		if e.ActorKind == crm.ActorUser {
+			r.add(crm.TypeUser, e.ActorID, fields["actor"])
 		}
+		r.add(e.RecordType, e.RecordID, fields["record"])
 	}
+	var fns siblings
+	p.addRecords(&fns, &r)
 	if fields["apiKey"] != nil {
 		ids := crm.RefIDs(evs, func(e crm.Event) crm.ID {
 			if e.ActorKind == crm.ActorAPIKey {
@@ -406,20 +428,15 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 			return crm.NilID
 		})
 		if len(ids) > 0 {
-			if _, err := p.c.apiKeys.get(ctx, p.a, ids, p.r.svc.APIKeys, apiKeyID); err != nil && crm.ErrorCode(err) != crm.EFORBIDDEN {
-				return err
-			}
+			fns.add(func(ctx context.Context) error {
+				if _, err := p.c.apiKeys.get(ctx, p.a, ids, p.r.svc.APIKeys, apiKeyID); crm.ErrorCode(err) != crm.EFORBIDDEN {
+					return err
+				}
+				return nil
+			})
 		}
 	}
-	f := fields["record"]
-	if f == nil {
-		return nil
-	}
-	byType := map[string][]crm.ID{}
-	for _, e := range evs {
-		byType[e.RecordType] = append(byType[e.RecordType], e.RecordID)
-	}
-	return p.records(ctx, byType, subSelections(f))
+	return fns.run(ctx, p)
 }
 
 // self is the identity, for crm.RefIDs over a list of IDs.
@@ -440,21 +457,27 @@ type refField[T any] struct {
 	ref        func(T) crm.ID
 }
 
-// refFields prefetches the references the rows of a list select (sets are the rows' selections,
-// on the GraphQL type typ), and what is selected below them: one call per selected field.
+// refFields prefetches the references the rows of a list select (sets are the rows' selections, on
+// the GraphQL type typ), and what is selected below them: one call per selected field, sent together.
 func refFields[T any](ctx context.Context, p *prefetch, rows []T, sets []ast.SelectionSet, typ string, fields ...refField[T]) error {
+	var fns siblings
+	addRefFields(&fns, p, rows, sets, typ, fields...)
+	return fns.run(ctx, p)
+}
+
+// addRefFields adds to fns the prefetches of refFields, one per type of record (refs).
+func addRefFields[T any](fns *siblings, p *prefetch, rows []T, sets []ast.SelectionSet, typ string, fields ...refField[T]) {
 	if len(rows) == 0 || len(sets) == 0 {
-		return nil
+		return
 	}
 	selected := p.selected(sets, typ)
+	var r refs
 	for _, f := range fields {
-		if sel := selected[f.field]; sel != nil {
-			if err := p.records(ctx, map[string][]crm.ID{f.typ: crm.RefIDs(rows, f.ref)}, subSelections(sel)); err != nil {
-				return err
-			}
+		for _, row := range rows {
+			r.add(f.typ, f.ref(row), selected[f.field])
 		}
 	}
-	return nil
+	p.addRecords(fns, &r)
 }
 
 // prefetchAccountPage fetches ahead what a page of accounts selects below its nodes.

@@ -92,11 +92,16 @@ func (h *handler) contactsPage(ctx context.Context, a *crm.Actor, _ variables) (
 	if err != nil {
 		return nil, err
 	}
-	accts, err := byID(ctx, a, crm.RefIDs(cs, func(c crm.Contact) crm.ID { return c.AccountID }), h.svc.Accounts, accountID)
-	if err != nil {
-		return nil, err
-	}
-	users, err := byID(ctx, a, crm.RefIDs(cs, func(c crm.Contact) crm.ID { return c.OwnerID }), h.svc.Users, userID)
+	// The resolvers' prefetch: accounts and owners, sent together.
+	var accts map[crm.ID]*crm.Account
+	var users map[crm.ID]*crm.User
+	err = h.svc.ReadTogether(ctx, a, func(ctx context.Context) (err error) {
+		accts, err = byID(ctx, a, crm.RefIDs(cs, func(c crm.Contact) crm.ID { return c.AccountID }), h.svc.Accounts, accountID)
+		return err
+	}, func(ctx context.Context) (err error) {
+		users, err = byID(ctx, a, crm.RefIDs(cs, func(c crm.Contact) crm.ID { return c.OwnerID }), h.svc.Users, userID)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -141,15 +146,20 @@ func (h *handler) accountsPage(ctx context.Context, a *crm.Actor, _ variables) (
 	if err != nil {
 		return nil, err
 	}
-	users, err := byID(ctx, a, crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.OwnerID }), h.svc.Users, userID)
+	// The resolvers' prefetch: owners and contacts, sent together.
+	var users map[crm.ID]*crm.User
+	var contacts [][]crm.Contact
+	err = h.svc.ReadTogether(ctx, a, func(ctx context.Context) (err error) {
+		users, err = byID(ctx, a, crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.OwnerID }), h.svc.Users, userID)
+		return err
+	}, func(ctx context.Context) (err error) {
+		if len(accts) > 0 {
+			contacts, err = h.svc.ContactsOfAccounts(ctx, a, crm.RefIDs(accts, accountID), contactsPerAcct)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	var contacts [][]crm.Contact
-	if len(accts) > 0 {
-		if contacts, err = h.svc.ContactsOfAccounts(ctx, a, crm.RefIDs(accts, accountID), contactsPerAcct); err != nil {
-			return nil, err
-		}
 	}
 	out.Accounts.Edges = make([]edge, len(accts))
 	for i, x := range accts {
@@ -196,31 +206,28 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 	if err != nil {
 		return nil, err
 	}
-	// The resolvers' prefetch order: accounts, owners, pipelines (with their stages), the deals'
-	// contacts, then the primary ones among them.
-	accts, err := byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), h.svc.Accounts, accountID)
-	if err != nil {
-		return nil, err
-	}
-	users, err := byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), h.svc.Users, userID)
-	if err != nil {
-		return nil, err
-	}
-	pipelines, err := byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID }), h.svc.Pipelines, pipelineID)
-	if err != nil {
-		return nil, err
-	}
-	stages := map[crm.ID]crm.Stage{}
-	for _, p := range pipelines {
-		for _, st := range p.Stages {
-			stages[st.ID] = st
-		}
-	}
+	// The resolvers' prefetch, sent together: accounts, owners, pipelines (then their stages), the
+	// deals' contacts (then the primary ones among them).
+	var accts map[crm.ID]*crm.Account
+	var users map[crm.ID]*crm.User
+	var pipelines map[crm.ID]*crm.Pipeline
 	var dealContacts [][]crm.DealContact
 	var contacts map[crm.ID]*crm.Contact
-	if len(ds) > 0 {
+	err = h.svc.ReadTogether(ctx, a, func(ctx context.Context) (err error) {
+		accts, err = byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), h.svc.Accounts, accountID)
+		return err
+	}, func(ctx context.Context) (err error) {
+		users, err = byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.OwnerID }), h.svc.Users, userID)
+		return err
+	}, func(ctx context.Context) (err error) {
+		pipelines, err = byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID }), h.svc.Pipelines, pipelineID)
+		return err
+	}, func(ctx context.Context) (err error) {
+		if len(ds) == 0 {
+			return nil
+		}
 		if dealContacts, err = h.svc.DealContacts(ctx, a, crm.RefIDs(ds, opportunityID)); err != nil {
-			return nil, err
+			return err
 		}
 		var ids []crm.ID
 		for _, l := range dealContacts {
@@ -228,8 +235,16 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 				ids = append(ids, l[0].ContactID)
 			}
 		}
-		if contacts, err = byID(ctx, a, crm.RefIDs(ids, func(id crm.ID) crm.ID { return id }), h.svc.Contacts, contactID); err != nil {
-			return nil, err
+		contacts, err = byID(ctx, a, crm.RefIDs(ids, func(id crm.ID) crm.ID { return id }), h.svc.Contacts, contactID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	stages := map[crm.ID]crm.Stage{}
+	for _, p := range pipelines {
+		for _, st := range p.Stages {
+			stages[st.ID] = st
 		}
 	}
 	out.Opportunities.Edges = make([]edge, len(ds))

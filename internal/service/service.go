@@ -97,6 +97,16 @@ func (s *Service) read(ctx context.Context, a *crm.Actor, fn func(q *query.Queri
 	return db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error { return fn(query.New(dbtx)) })
 }
 
+// ReadTogether runs fns concurrently and sends the reads the service makes for the actor within
+// them to PostgreSQL together, in rounds of one round trip each (db.ReadTogether): independent
+// reads, such as the records a page refers to, cost one round trip between them.
+func (s *Service) ReadTogether(ctx context.Context, a *crm.Actor, fns ...func(context.Context) error) error {
+	if a == nil {
+		return authorize(a, "")
+	}
+	return db.ReadTogether(ctx, s.pool, a.OrgID, fns...)
+}
+
 // write runs fn in a transaction confined to the actor's organization. The events fn emits are
 // appended in the same transaction; after the commit the relay is poked to publish them.
 func (s *Service) write(ctx context.Context, a *crm.Actor, fn func(w *writer) error) error {
