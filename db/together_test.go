@@ -65,7 +65,7 @@ func value(ctx context.Context, pool *pgxpool.Pool, org crm.ID, sql string, out 
 	return db.Read(ctx, pool, org, func(q query.DBTX) error { return q.QueryRow(ctx, sql).Scan(out) })
 }
 
-// Reads of concurrent fns go out in rounds: a round holds the next statement of every fn still
+// Reads of cooperating fns go out in rounds: a round holds the next statement of every fn still
 // running, in the fns' order, behind one tenant setup, and each fn sees its own rows, confined
 // to the organization.
 func TestReadTogetherSendsTheFnsReadsInRounds(t *testing.T) {
@@ -102,6 +102,42 @@ func TestReadTogetherSendsTheFnsReadsInRounds(t *testing.T) {
 			{"setup", q(3, 2)},
 		}, rec.take())
 	}
+
+	// A ReadTogether inside a fn adds its fns to the rounds in place of that fn, which goes on when
+	// they have all returned.
+	sel := func(name string) string { return "SELECT '" + name + "'" }
+	read := func(ctx context.Context, names ...string) error {
+		for _, n := range names {
+			var v string
+			if err := value(ctx, pool, org, sel(n), &v); err != nil {
+				return err
+			}
+			if v != n {
+				return fmt.Errorf("read %q for %q", v, n)
+			}
+		}
+		return nil
+	}
+	require.NoError(t, db.ReadTogether(t.Context(), pool, org,
+		func(ctx context.Context) error {
+			if err := read(ctx, "a"); err != nil {
+				return err
+			}
+			err := db.ReadTogether(ctx, pool, org,
+				func(ctx context.Context) error { return read(ctx, "b", "c") },
+				func(ctx context.Context) error { return read(ctx, "d") })
+			if err != nil {
+				return err
+			}
+			return read(ctx, "e")
+		},
+		func(ctx context.Context) error { return read(ctx, "x", "y") }))
+	require.Equal(t, [][]string{
+		{"setup", sel("a"), sel("x")},
+		{"setup", sel("b"), sel("d"), sel("y")},
+		{"setup", sel("c")},
+		{"setup", sel("e")},
+	}, rec.take())
 
 	// Another organization's read inside the group takes a connection of its own.
 	other := crm.NewID()

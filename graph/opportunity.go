@@ -29,6 +29,11 @@ func (r *Resolver) opportunity(ctx context.Context, id crm.ID) (*crm.Opportunity
 	return ref(ctx, id, func(c *cache) *table[crm.Opportunity] { return &c.opportunities }, r.svc.Opportunities, opportunityID)
 }
 
+// primaryContact returns the primary contact of the deal with the given ID through the response cache.
+func (r *Resolver) primaryContact(ctx context.Context, dealID crm.ID) (*crm.Contact, error) {
+	return ref(ctx, dealID, func(c *cache) *table[crm.Contact] { return &c.primaryContacts }, r.svc.PrimaryContacts, contactID)
+}
+
 // dealContacts returns a deal's contacts through the response cache.
 func (r *Resolver) dealContacts(ctx context.Context, id crm.ID) ([]crm.DealContact, error) {
 	a, err := actor(ctx)
@@ -188,8 +193,20 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 		})
 	}
 	ids := crm.RefIDs(ds, opportunityID)
-	if fields["contacts"] != nil || fields["primaryContact"] != nil {
-		fns.add(func(ctx context.Context) error { return p.dealContacts(ctx, ids, fields) })
+	if f := fields["primaryContact"]; f != nil {
+		fns.add(func(ctx context.Context) error {
+			got, err := p.c.primaryContacts.get(ctx, p.a, ids, p.r.svc.PrimaryContacts, contactID)
+			if err == nil {
+				err = p.contacts(ctx, values(got), subSelections(f))
+			}
+			if crm.ErrorCode(err) == crm.EFORBIDDEN {
+				return nil // the field resolver reports it
+			}
+			return err
+		})
+	}
+	if f := fields["contacts"]; f != nil {
+		fns.add(func(ctx context.Context) error { return p.dealContacts(ctx, ids, f) })
 	}
 	if f := fields["stageHistory"]; f != nil {
 		fns.add(func(ctx context.Context) error { return p.stageHistory(ctx, ids, f) })
@@ -197,22 +214,18 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 	return fns.run(ctx, p)
 }
 
-// dealContacts prefetches the contacts of deals and what is selected below them: primaryContact
-// { ... } and contacts { contact { ... } }. Without contacts { contact }, only the primary contacts
-// are read.
-func (p *prefetch) dealContacts(ctx context.Context, ids []crm.ID, fields map[string][]graphql.CollectedField) error {
+// dealContacts prefetches the contacts of deals and, when contacts { contact } is selected, the
+// contacts themselves and what is selected below them.
+func (p *prefetch) dealContacts(ctx context.Context, ids []crm.ID, f []graphql.CollectedField) error {
 	lists, err := p.c.dealContacts.get(ctx, p.a, ids, p.r.svc.DealContacts)
 	if err != nil {
 		return err
 	}
-	each := p.selected(subSelections(fields["contacts"]), "DealContact")["contact"]
+	each := p.selected(subSelections(f), "DealContact")["contact"]
 	var r refs
 	for _, l := range lists {
-		for i, c := range l {
-			if each != nil || i == 0 && c.Primary {
-				r.add(crm.TypeContact, c.ContactID, fields["primaryContact"])
-				r.add(crm.TypeContact, c.ContactID, each)
-			}
+		for _, c := range l {
+			r.add(crm.TypeContact, c.ContactID, each)
 		}
 	}
 	return p.records(ctx, &r)

@@ -147,6 +147,7 @@ type cache struct {
 	stages          table[crm.Stage]
 	opportunities   table[crm.Opportunity]
 	dealContacts    lists[crm.DealContact]
+	primaryContacts table[crm.Contact] // by deal ID
 	stageHistory    lists[service.StageChange]
 	leads           table[crm.Lead]
 	touches         lists[crm.Touch]

@@ -805,11 +805,7 @@ func (r *opportunityResolver) Contacts(ctx context.Context, obj *crm.Opportunity
 
 // PrimaryContact is the resolver for the primaryContact field.
 func (r *opportunityResolver) PrimaryContact(ctx context.Context, obj *crm.Opportunity) (*crm.Contact, error) {
-	cs, err := r.dealContacts(ctx, obj.ID)
-	if err != nil || len(cs) == 0 || !cs[0].Primary {
-		return nil, err
-	}
-	return r.contact(ctx, cs[0].ContactID)
+	return r.primaryContact(ctx, obj.ID)
 }
 
 // DaysInStage is the resolver for the daysInStage field.

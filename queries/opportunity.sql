@@ -44,6 +44,14 @@ FROM opportunity_contacts
 WHERE org_id = @org_id AND opportunity_id = ANY(@ids::uuid[])
 ORDER BY opportunity_id, is_primary DESC, contact_id;
 
+-- name: PrimaryContactsOfDeals :many
+SELECT oc.opportunity_id, sqlc.embed(contacts)
+FROM opportunity_contacts oc
+JOIN contacts ON contacts.org_id = oc.org_id AND contacts.id = oc.contact_id
+WHERE oc.org_id = @org_id AND oc.opportunity_id = ANY(@ids::uuid[]) AND oc.is_primary
+  AND (sqlc.narg('viewer_id')::uuid IS NULL OR contacts.owner_id IS NULL
+       OR contacts.owner_id IN (SELECT v.owner_id FROM user_visibility v WHERE v.org_id = contacts.org_id AND v.viewer_id = sqlc.narg('viewer_id')));
+
 -- name: DeleteDealContacts :exec
 DELETE FROM opportunity_contacts WHERE org_id = @org_id AND opportunity_id = @opportunity_id;
 

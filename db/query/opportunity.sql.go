@@ -422,6 +422,67 @@ func (q *Queries) MoveDealsToStage(ctx context.Context, arg MoveDealsToStagePara
 	return items, nil
 }
 
+const primaryContactsOfDeals = `-- name: PrimaryContactsOfDeals :many
+SELECT oc.opportunity_id, contacts.org_id, contacts.id, contacts.first_name, contacts.last_name, contacts.name, contacts.title, contacts.emails, contacts.phones, contacts.account_id, contacts.owner_id, contacts.email_consent, contacts.sms_consent, contacts.phone_consent, contacts.custom, contacts.merged_into_id, contacts.created_at, contacts.updated_at, contacts.deleted_at, contacts.version
+FROM opportunity_contacts oc
+JOIN contacts ON contacts.org_id = oc.org_id AND contacts.id = oc.contact_id
+WHERE oc.org_id = $1 AND oc.opportunity_id = ANY($2::uuid[]) AND oc.is_primary
+  AND ($3::uuid IS NULL OR contacts.owner_id IS NULL
+       OR contacts.owner_id IN (SELECT v.owner_id FROM user_visibility v WHERE v.org_id = contacts.org_id AND v.viewer_id = $3))
+`
+
+type PrimaryContactsOfDealsParams struct {
+	OrgID    uuid.UUID
+	Ids      []uuid.UUID
+	ViewerID *uuid.UUID
+}
+
+type PrimaryContactsOfDealsRow struct {
+	OpportunityID uuid.UUID
+	Contact       Contact
+}
+
+func (q *Queries) PrimaryContactsOfDeals(ctx context.Context, arg PrimaryContactsOfDealsParams) ([]PrimaryContactsOfDealsRow, error) {
+	rows, err := q.db.Query(ctx, primaryContactsOfDeals, arg.OrgID, arg.Ids, arg.ViewerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PrimaryContactsOfDealsRow{}
+	for rows.Next() {
+		var i PrimaryContactsOfDealsRow
+		if err := rows.Scan(
+			&i.OpportunityID,
+			&i.Contact.OrgID,
+			&i.Contact.ID,
+			&i.Contact.FirstName,
+			&i.Contact.LastName,
+			&i.Contact.Name,
+			&i.Contact.Title,
+			&i.Contact.Emails,
+			&i.Contact.Phones,
+			&i.Contact.AccountID,
+			&i.Contact.OwnerID,
+			&i.Contact.EmailConsent,
+			&i.Contact.SmsConsent,
+			&i.Contact.PhoneConsent,
+			&i.Contact.Custom,
+			&i.Contact.MergedIntoID,
+			&i.Contact.CreatedAt,
+			&i.Contact.UpdatedAt,
+			&i.Contact.DeletedAt,
+			&i.Contact.Version,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const saveOpportunity = `-- name: SaveOpportunity :one
 UPDATE opportunities
 SET name = $1, owner_id = $2, team_id = $3, stage_id = $4, amount = $5,

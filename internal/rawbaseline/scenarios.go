@@ -206,13 +206,12 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 	if err != nil {
 		return nil, err
 	}
-	// The resolvers' prefetch, sent together: accounts, owners, pipelines (then their stages), the
-	// deals' contacts (then the primary ones among them).
+	// The resolvers' prefetch, sent together: accounts, owners, pipelines (then their stages) and
+	// the primary contacts.
 	var accts map[crm.ID]*crm.Account
 	var users map[crm.ID]*crm.User
 	var pipelines map[crm.ID]*crm.Pipeline
-	var dealContacts [][]crm.DealContact
-	var contacts map[crm.ID]*crm.Contact
+	var primary []crm.Contact
 	err = h.svc.ReadTogether(ctx, a, func(ctx context.Context) (err error) {
 		accts, err = byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), h.svc.Accounts, accountID)
 		return err
@@ -223,19 +222,9 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 		pipelines, err = byID(ctx, a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.PipelineID }), h.svc.Pipelines, pipelineID)
 		return err
 	}, func(ctx context.Context) (err error) {
-		if len(ds) == 0 {
-			return nil
+		if len(ds) > 0 {
+			primary, err = h.svc.PrimaryContacts(ctx, a, crm.RefIDs(ds, opportunityID))
 		}
-		if dealContacts, err = h.svc.DealContacts(ctx, a, crm.RefIDs(ds, opportunityID)); err != nil {
-			return err
-		}
-		var ids []crm.ID
-		for _, l := range dealContacts {
-			if len(l) > 0 && l[0].Primary {
-				ids = append(ids, l[0].ContactID)
-			}
-		}
-		contacts, err = byID(ctx, a, crm.RefIDs(ids, func(id crm.ID) crm.ID { return id }), h.svc.Contacts, contactID)
 		return err
 	})
 	if err != nil {
@@ -261,10 +250,8 @@ func (h *handler) opportunitiesPage(ctx context.Context, a *crm.Actor, _ variabl
 		if u := users[d.OwnerID]; u != nil {
 			node.Owner = &named{u.Name}
 		}
-		if l := dealContacts[i]; len(l) > 0 && l[0].Primary {
-			if c := contacts[l[0].ContactID]; c != nil {
-				node.PrimaryContact = &named{c.Name}
-			}
+		if c := primary[i]; c.ID != crm.NilID {
+			node.PrimaryContact = &named{c.Name}
 		}
 		out.Opportunities.Edges[i] = edge{Cursor: service.OpportunityCursor(service.Order{}, d), Node: node}
 	}

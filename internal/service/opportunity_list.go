@@ -174,27 +174,12 @@ type BoardColumn struct {
 const MaxBoardDeals = MaxPageSize
 
 // PipelineBoard returns the pipeline's stages with counts, per-currency totals and the first
-// dealsPerStage deals of each (by close date, then ID), in two statements whatever the number of
-// stages. Continue a column with ListOpportunities(StageIDs: [stage], CLOSE_DATE, after: EndCursor).
+// dealsPerStage deals of each (by close date, then ID): the pipeline, its stages, the totals and
+// the deals are four statements in one round trip (ReadTogether), whatever the number of stages.
+// Continue a column with ListOpportunities(StageIDs: [stage], CLOSE_DATE, after: EndCursor).
 func (s *Service) PipelineBoard(ctx context.Context, a *crm.Actor, pipelineID crm.ID, dealsPerStage int, owners []crm.ID) (crm.Pipeline, []BoardColumn, error) {
 	if dealsPerStage < 0 || dealsPerStage > MaxBoardDeals {
 		return crm.Pipeline{}, nil, crm.Invalid("dealsPerStage", "dealsPerStage is between 0 and %d.", MaxBoardDeals)
-	}
-	ps, err := s.Pipelines(ctx, a, []crm.ID{pipelineID})
-	if err != nil {
-		return crm.Pipeline{}, nil, err
-	}
-	p := ps[0]
-	if p.ID == crm.NilID {
-		return p, nil, crm.NotFound("pipeline", pipelineID)
-	}
-	cols := make([]BoardColumn, len(p.Stages))
-	index := map[crm.ID]int{}
-	stageIDs := make([]crm.ID, len(p.Stages))
-	for i, st := range p.Stages {
-		cols[i] = BoardColumn{Stage: st, Totals: []StageTotal{}}
-		index[st.ID] = i
-		stageIDs[i] = st.ID
 	}
 	// The same conditions pick the deals of a column and the rows of stage_totals (kept by a trigger
 	// per stage, currency and owner, migration 00010) that add up to its count and totals.
@@ -211,50 +196,72 @@ func (s *Service) PipelineBoard(ctx context.Context, a *crm.Actor, pipelineID cr
 	totalsSQL := `SELECT o.stage_id, o.currency, sum(o.deals)::int, sum(o.amount), sum(o.weighted)
 	FROM stage_totals o WHERE ` + where + `
 	GROUP BY o.stage_id, o.currency HAVING sum(o.deals) > 0 ORDER BY o.stage_id, o.currency`
-	dealsArgs := append(append([]any{}, vis.args...), stageIDs, dealsPerStage+1)
-	dealsSQL := `SELECT d.* FROM unnest($` + itoa(len(vis.args)+1) + `::uuid[]) AS s(id)
+	// The deals of each live stage of the pipeline ($1 is the organization, $2 the pipeline).
+	dealsSQL := `SELECT d.* FROM pipeline_stages s
 	CROSS JOIN LATERAL (SELECT ` + prefixed("o.", opportunityColumns) + ` FROM opportunities o
 	    WHERE ` + where + ` AND o.deleted_at IS NULL AND o.stage_id = s.id
-	    ORDER BY ` + closeDateSortColumn + `, o.id LIMIT $` + itoa(len(vis.args)+2) + `) d`
-	err = db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
-		rows, err := dbtx.Query(ctx, totalsSQL, vis.args...)
-		if err != nil {
-			return err
+	    ORDER BY ` + closeDateSortColumn + `, o.id LIMIT $` + itoa(len(vis.args)+1) + `) d
+	WHERE s.org_id = $1 AND s.pipeline_id = $2 AND s.deleted_at IS NULL`
+	dealsArgs := append(append([]any{}, vis.args...), dealsPerStage+1)
+	var p crm.Pipeline
+	type total struct {
+		stage crm.ID
+		n     int
+		StageTotal
+	}
+	var totals []total
+	var deals []query.Opportunity
+	err := s.ReadTogether(ctx, a, func(ctx context.Context) error {
+		ps, err := s.Pipelines(ctx, a, []crm.ID{pipelineID})
+		if err == nil {
+			p = ps[0]
 		}
-		for rows.Next() {
-			var stage crm.ID
-			var t StageTotal
-			var n int
-			if err := rows.Scan(&stage, &t.Currency, &n, &t.Amount, &t.Weighted); err != nil {
-				rows.Close()
+		return err
+	}, func(ctx context.Context) error {
+		return db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
+			rows, err := dbtx.Query(ctx, totalsSQL, vis.args...)
+			if err != nil {
 				return err
 			}
-			if i, ok := index[stage]; ok {
-				cols[i].Count += n
-				t.Weighted = t.Weighted.Round(4)
-				cols[i].Totals = append(cols[i].Totals, t)
+			var t total
+			_, err = pgx.ForEachRow(rows, []any{&t.stage, &t.Currency, &t.n, &t.Amount, &t.Weighted}, func() error {
+				totals = append(totals, t)
+				return nil
+			})
+			return err
+		})
+	}, func(ctx context.Context) error {
+		return db.Read(ctx, s.pool, a.OrgID, func(dbtx query.DBTX) error {
+			rows, err := dbtx.Query(ctx, dealsSQL, dealsArgs...)
+			if err == nil {
+				deals, err = pgx.CollectRows(rows, pgx.RowToStructByPos[query.Opportunity])
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
-		}
-		rows, err = dbtx.Query(ctx, dealsSQL, dealsArgs...)
-		if err != nil {
-			return err
-		}
-		deals, err := pgx.CollectRows(rows, pgx.RowToStructByPos[query.Opportunity])
-		if err != nil {
-			return err
-		}
-		for _, r := range deals {
-			i := index[r.StageID]
-			cols[i].Deals = append(cols[i].Deals, opportunityFromRow(r))
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return p, nil, err
+	}
+	if p.ID == crm.NilID {
+		return p, nil, crm.NotFound("pipeline", pipelineID)
+	}
+	cols := make([]BoardColumn, len(p.Stages))
+	index := map[crm.ID]int{}
+	for i, st := range p.Stages {
+		cols[i] = BoardColumn{Stage: st, Totals: []StageTotal{}}
+		index[st.ID] = i
+	}
+	for _, t := range totals {
+		if i, ok := index[t.stage]; ok {
+			cols[i].Count += t.n
+			t.Weighted = t.Weighted.Round(4)
+			cols[i].Totals = append(cols[i].Totals, t.StageTotal)
+		}
+	}
+	for _, r := range deals {
+		if i, ok := index[r.StageID]; ok {
+			cols[i].Deals = append(cols[i].Deals, opportunityFromRow(r))
+		}
 	}
 	order := Order{Field: OrderCloseDate}
 	for i := range cols {

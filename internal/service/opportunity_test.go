@@ -590,3 +590,47 @@ func TestAssigningADealCreatesAFirstContactTask(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, e.count("SELECT count(*) FROM tasks WHERE record_id = $1 AND owner_id = $2 AND kind = 'first_contact'", d.ID, e.rep1b.UserID))
 }
+
+// A deal's primary contact in one read: the contact marked primary, nothing for a deal without
+// one, and nothing where the actor may not see the contact; masked like any contact.
+func TestPrimaryContactsOfDeals(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := e.account(e.admin, "Primary Co", func(in *service.AccountInput) { in.OwnerID = service.Some(e.rep1.UserID) })
+	mine := e.contact(e.admin, "Mine", "Ada", func(in *service.ContactInput) {
+		in.OwnerID, in.AccountID = service.Some(e.rep1.UserID), acct.ID
+		in.Emails = []string{"ada@primary.test"}
+	})
+	theirs := e.contact(e.admin, "Theirs", "Bo", func(in *service.ContactInput) {
+		in.OwnerID, in.AccountID = service.Some(e.rep2.UserID), acct.ID
+	})
+	owned := func(in *service.OpportunityInput) { in.OwnerID = service.Some(e.rep1.UserID) }
+	both := e.deal(e.admin, acct, "Both", owned, func(in *service.OpportunityInput) {
+		in.Contacts = []crm.DealContact{{ContactID: theirs.ID}, {ContactID: mine.ID, Primary: true}}
+	})
+	hidden := e.deal(e.admin, acct, "Hidden", owned, func(in *service.OpportunityInput) {
+		in.Contacts = []crm.DealContact{{ContactID: theirs.ID, Primary: true}}
+	})
+	none := e.deal(e.admin, acct, "None", owned)
+	ids := []crm.ID{both.ID, hidden.ID, none.ID, crm.NewID()}
+
+	names := func(cs []crm.Contact) []string {
+		out := make([]string, len(cs))
+		for i, c := range cs {
+			out[i] = c.Name
+		}
+		return out
+	}
+	got, err := e.svc.PrimaryContacts(e.ctx, e.admin, ids)
+	require.NoError(t, err)
+	require.Equal(t, []string{mine.Name, theirs.Name, "", ""}, names(got))
+	require.Equal(t, []string{"ada@primary.test"}, got[0].Emails)
+
+	got, err = e.svc.PrimaryContacts(e.ctx, e.rep1, ids)
+	require.NoError(t, err)
+	require.Equal(t, []string{mine.Name, "", "", ""}, names(got), "rep1 may not see rep2's contact")
+	require.Equal(t, crm.NilID, got[1].ID)
+
+	_, err = e.svc.PrimaryContacts(e.ctx, e.analyst, ids)
+	requireCode(t, err, crm.EFORBIDDEN)
+}

@@ -56,16 +56,21 @@ func (s *Service) Pipelines(ctx context.Context, a *crm.Actor, ids []crm.ID) ([]
 	if err := authorizePipelines(a); err != nil {
 		return nil, err
 	}
-	var out []crm.Pipeline
-	err := s.read(ctx, a, func(q *query.Queries) error {
-		rows, err := q.GetPipelines(ctx, query.GetPipelinesParams{OrgID: a.OrgID, Ids: ids})
-		if err != nil {
+	// The stages are read by the pipelines' IDs, so both reads go out together.
+	var rows []query.Pipeline
+	var stages []query.PipelineStage
+	err := s.ReadTogether(ctx, a, func(ctx context.Context) error {
+		return s.read(ctx, a, func(q *query.Queries) (err error) {
+			rows, err = q.GetPipelines(ctx, query.GetPipelinesParams{OrgID: a.OrgID, Ids: ids})
 			return err
-		}
-		out, err = withStages(ctx, q, a.OrgID, rows)
-		return err
+		})
+	}, func(ctx context.Context) error {
+		return s.read(ctx, a, func(q *query.Queries) (err error) {
+			stages, err = q.StagesOfPipelines(ctx, query.StagesOfPipelinesParams{OrgID: a.OrgID, PipelineIds: ids})
+			return err
+		})
 	})
-	return inOrder(out, ids, func(p crm.Pipeline) crm.ID { return p.ID }), err
+	return inOrder(pipelinesOf(rows, stages), ids, func(p crm.Pipeline) crm.ID { return p.ID }), err
 }
 
 // Stages returns stages by ID (removed ones included, for history), in the order of ids.
@@ -105,6 +110,11 @@ func withStages(ctx context.Context, q *query.Queries, orgID crm.ID, rows []quer
 	if err != nil {
 		return nil, err
 	}
+	return pipelinesOf(rows, stages), nil
+}
+
+// pipelinesOf builds pipelines from their rows and the rows of their stages, in order.
+func pipelinesOf(rows []query.Pipeline, stages []query.PipelineStage) []crm.Pipeline {
 	byPipeline := map[crm.ID][]crm.Stage{}
 	for _, st := range stages {
 		byPipeline[st.PipelineID] = append(byPipeline[st.PipelineID], stageFromRow(st))
@@ -114,7 +124,7 @@ func withStages(ctx context.Context, q *query.Queries, orgID crm.ID, rows []quer
 		out[i] = crm.Pipeline{ID: r.ID, OrgID: r.OrgID, Name: r.Name, Position: r.Position, IsDefault: r.IsDefault,
 			Stages: byPipeline[r.ID], CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
 	}
-	return out, nil
+	return out
 }
 
 // CreatePipeline creates a pipeline (admins). The first pipeline of an organization is its default.
