@@ -194,22 +194,14 @@ func (p *prefetch) activities(ctx context.Context, acts []crm.Activity, sets []a
 	fields := p.selected(sets, "Activity")
 	var r refs
 	for _, x := range acts {
-		if f := fields["owner"]; f != nil {
-			r.add(crm.TypeUser, x.OwnerID, f)
-		}
+		r.add(crm.TypeUser, x.OwnerID, fields["owner"])
 		for _, id := range x.ParticipantUserIDs {
-			if f := fields["participantUsers"]; f != nil {
-				r.add(crm.TypeUser, id, f)
-			}
+			r.add(crm.TypeUser, id, fields["participantUsers"])
 		}
 		for _, id := range x.ParticipantContactIDs {
-			if f := fields["participantContacts"]; f != nil {
-				r.add(crm.TypeContact, id, f)
-			}
+			r.add(crm.TypeContact, id, fields["participantContacts"])
 		}
-		if f := fields["record"]; f != nil {
-			r.add(x.RecordType, x.RecordID, f)
-		}
+		r.add(x.RecordType, x.RecordID, fields["record"])
 	}
 	return p.records(ctx, &r)
 }
@@ -221,12 +213,8 @@ func (p *prefetch) tasks(ctx context.Context, ts []crm.Task, sets []ast.Selectio
 	fields := p.selected(sets, "Task")
 	var r refs
 	for _, t := range ts {
-		if f := fields["owner"]; f != nil {
-			r.add(crm.TypeUser, t.OwnerID, f)
-		}
-		if f := fields["record"]; f != nil {
-			r.add(t.RecordType, t.RecordID, f)
-		}
+		r.add(crm.TypeUser, t.OwnerID, fields["owner"])
+		r.add(t.RecordType, t.RecordID, fields["record"])
 	}
 	return p.records(ctx, &r)
 }
@@ -272,13 +260,7 @@ func (p *prefetch) addRecords(fns *siblings, r *refs) {
 			sets = append(sets, subSelections(f)...)
 		}
 		ids := crm.RefIDs(r.ids[typ], self)
-		fns.add(func(ctx context.Context) error {
-			err := p.record(ctx, typ, ids, sets)
-			if crm.ErrorCode(err) == crm.EFORBIDDEN {
-				return nil
-			}
-			return err
-		})
+		fns.add(func(ctx context.Context) error { return permitted(p.record(ctx, typ, ids, sets)) })
 	}
 }
 
@@ -286,45 +268,42 @@ func (p *prefetch) addRecords(fns *siblings, r *refs) {
 func (p *prefetch) record(ctx context.Context, typ string, ids []crm.ID, sets []ast.SelectionSet) error {
 	switch typ {
 	case crm.TypeAccount:
-		got, err := p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID)
-		if err != nil {
-			return err
-		}
-		return p.accounts(ctx, values(got), sets)
+		return load(ctx, p, &p.c.accounts, ids, p.r.svc.Accounts, accountID, p.accounts, sets)
 	case crm.TypeContact:
-		got, err := p.c.contacts.get(ctx, p.a, ids, p.r.svc.Contacts, contactID)
-		if err != nil {
-			return err
-		}
-		return p.contacts(ctx, values(got), sets)
+		return load(ctx, p, &p.c.contacts, ids, p.r.svc.Contacts, contactID, p.contacts, sets)
 	case crm.TypeTask:
-		got, err := p.c.followups.tasks.get(ctx, p.a, ids, p.r.svc.Tasks, taskID)
-		if err != nil {
-			return err
-		}
-		return p.tasks(ctx, values(got), sets)
+		return load(ctx, p, &p.c.followups.tasks, ids, p.r.svc.Tasks, taskID, p.tasks, sets)
 	case crm.TypeActivity:
-		got, err := p.c.followups.activities.get(ctx, p.a, ids, p.r.svc.Activities, activityID)
-		if err != nil {
-			return err
-		}
-		return p.activities(ctx, values(got), sets)
+		return load(ctx, p, &p.c.followups.activities, ids, p.r.svc.Activities, activityID, p.activities, sets)
 	case crm.TypeOpportunity:
-		got, err := p.c.opportunities.get(ctx, p.a, ids, p.r.svc.Opportunities, opportunityID)
-		if err != nil {
-			return err
-		}
-		return p.opportunities(ctx, values(got), sets)
+		return load(ctx, p, &p.c.opportunities, ids, p.r.svc.Opportunities, opportunityID, p.opportunities, sets)
 	case crm.TypeLead:
-		got, err := p.c.leads.get(ctx, p.a, ids, p.r.svc.Leads, leadID)
-		if err != nil {
-			return err
-		}
-		return p.leads(ctx, values(got), sets)
+		return load(ctx, p, &p.c.leads, ids, p.r.svc.Leads, leadID, p.leads, sets)
 	case crm.TypeUser:
 		return p.users(ctx, ids, sets)
 	case crm.TypeTeam:
 		return p.teams(ctx, ids, sets)
 	}
 	return nil
+}
+
+// permitted drops a FORBIDDEN error of a prefetch: the actor may not read those records, and their
+// field resolvers report it where they are selected.
+func permitted(err error) error {
+	if crm.ErrorCode(err) == crm.EFORBIDDEN {
+		return nil
+	}
+	return err
+}
+
+// load caches the records of table t with the given IDs, then prefetches what sets select below them.
+func load[T any](ctx context.Context, p *prefetch, t *table[T], ids []crm.ID,
+	fetch func(context.Context, *crm.Actor, []crm.ID) ([]T, error), idOf func(T) crm.ID,
+	below func(context.Context, []T, []ast.SelectionSet) error, sets []ast.SelectionSet,
+) error {
+	got, err := t.get(ctx, p.a, ids, fetch, idOf)
+	if err != nil {
+		return err
+	}
+	return below(ctx, values(got), sets)
 }

@@ -167,14 +167,8 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 	var fns siblings
 	if f := fields["account"]; f != nil {
 		fns.add(func(ctx context.Context) error {
-			got, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID }), p.r.svc.Accounts, accountID)
-			if err == nil {
-				err = p.accounts(ctx, values(got), subSelections(f))
-			}
-			if crm.ErrorCode(err) == crm.EFORBIDDEN {
-				return nil
-			}
-			return err
+			ids := crm.RefIDs(ds, func(d crm.Opportunity) crm.ID { return d.AccountID })
+			return permitted(load(ctx, p, &p.c.accounts, ids, p.r.svc.Accounts, accountID, p.accounts, subSelections(f)))
 		})
 	}
 	if f := fields["owner"]; f != nil {
@@ -195,14 +189,7 @@ func (p *prefetch) opportunities(ctx context.Context, ds []crm.Opportunity, sets
 	ids := crm.RefIDs(ds, opportunityID)
 	if f := fields["primaryContact"]; f != nil {
 		fns.add(func(ctx context.Context) error {
-			got, err := p.c.primaryContacts.get(ctx, p.a, ids, p.r.svc.PrimaryContacts, contactID)
-			if err == nil {
-				err = p.contacts(ctx, values(got), subSelections(f))
-			}
-			if crm.ErrorCode(err) == crm.EFORBIDDEN {
-				return nil // the field resolver reports it
-			}
-			return err
+			return permitted(load(ctx, p, &p.c.primaryContacts, ids, p.r.svc.PrimaryContacts, contactID, p.contacts, subSelections(f)))
 		})
 	}
 	if f := fields["contacts"]; f != nil {

@@ -267,12 +267,6 @@ type siblings []func(context.Context) error
 func (s *siblings) add(fn func(context.Context) error) { *s = append(*s, fn) }
 
 func (s siblings) run(ctx context.Context, p *prefetch) error {
-	switch len(s) {
-	case 0:
-		return nil
-	case 1:
-		return s[0](ctx)
-	}
 	return p.r.svc.ReadTogether(ctx, p.a, s...)
 }
 
@@ -290,11 +284,7 @@ func (p *prefetch) accounts(ctx context.Context, accts []crm.Account, sets []ast
 	if f := fields["mergedInto"]; f != nil {
 		fns.add(func(ctx context.Context) error {
 			ids := crm.RefIDs(accts, func(x crm.Account) crm.ID { return x.MergedIntoID })
-			got, err := p.c.accounts.get(ctx, p.a, ids, p.r.svc.Accounts, accountID)
-			if err != nil {
-				return err
-			}
-			return p.accounts(ctx, values(got), subSelections(f))
+			return load(ctx, p, &p.c.accounts, ids, p.r.svc.Accounts, accountID, p.accounts, subSelections(f))
 		})
 	}
 	for _, f := range fields["contacts"] {
@@ -330,11 +320,8 @@ func (p *prefetch) contacts(ctx context.Context, cs []crm.Contact, sets []ast.Se
 	var fns siblings
 	if f := fields["account"]; f != nil {
 		fns.add(func(ctx context.Context) error {
-			got, err := p.c.accounts.get(ctx, p.a, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.AccountID }), p.r.svc.Accounts, accountID)
-			if err != nil {
-				return err
-			}
-			return p.accounts(ctx, values(got), subSelections(f))
+			ids := crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.AccountID })
+			return load(ctx, p, &p.c.accounts, ids, p.r.svc.Accounts, accountID, p.accounts, subSelections(f))
 		})
 	}
 	if f := fields["owner"]; f != nil {
@@ -344,11 +331,8 @@ func (p *prefetch) contacts(ctx context.Context, cs []crm.Contact, sets []ast.Se
 	}
 	if f := fields["mergedInto"]; f != nil {
 		fns.add(func(ctx context.Context) error {
-			got, err := p.c.contacts.get(ctx, p.a, crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.MergedIntoID }), p.r.svc.Contacts, contactID)
-			if err != nil {
-				return err
-			}
-			return p.contacts(ctx, values(got), subSelections(f))
+			ids := crm.RefIDs(cs, func(x crm.Contact) crm.ID { return x.MergedIntoID })
+			return load(ctx, p, &p.c.contacts, ids, p.r.svc.Contacts, contactID, p.contacts, subSelections(f))
 		})
 	}
 	return fns.run(ctx, p)
@@ -430,10 +414,8 @@ func (p *prefetch) events(ctx context.Context, evs []crm.Event, sets []ast.Selec
 		})
 		if len(ids) > 0 {
 			fns.add(func(ctx context.Context) error {
-				if _, err := p.c.apiKeys.get(ctx, p.a, ids, p.r.svc.APIKeys, apiKeyID); crm.ErrorCode(err) != crm.EFORBIDDEN {
-					return err
-				}
-				return nil
+				_, err := p.c.apiKeys.get(ctx, p.a, ids, p.r.svc.APIKeys, apiKeyID)
+				return permitted(err)
 			})
 		}
 	}
