@@ -437,6 +437,13 @@ func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
 		CREATE INDEX events_unpublished ON events (id) WHERE seq IS NULL;
 		DROP TABLE event_queue, event_seqs;
 		ALTER TABLE lead_touches ADD FOREIGN KEY (org_id) REFERENCES organizations (id);
+		DROP FUNCTION org_rows_exist, org_rows_gone, org_id_fixed CASCADE;
+		ALTER TABLE leads ADD FOREIGN KEY (org_id) REFERENCES organizations (id),
+		    ALTER COLUMN utm SET STATISTICS -1, ALTER COLUMN custom SET STATISTICS -1;
+		ALTER TABLE events ADD FOREIGN KEY (org_id) REFERENCES organizations (id),
+		    ALTER COLUMN snapshot TYPE jsonb, ALTER COLUMN changes SET STATISTICS -1;
+		ALTER TABLE lead_touches ALTER COLUMN payload DROP DEFAULT, ALTER COLUMN payload TYPE jsonb,
+		    ALTER COLUMN payload SET DEFAULT '{}', ALTER COLUMN utm SET STATISTICS -1;
 		DELETE FROM goose_db_version WHERE version_id >= 7`)
 	require.NoError(t, err)
 	require.NoError(t, db.Migrate(e.ctx, e.url))
