@@ -12,10 +12,24 @@ ALTER TABLE lead_touches ALTER COLUMN payload TYPE json USING payload::text::jso
 ALTER TABLE lead_touches ALTER COLUMN payload SET DEFAULT '{}';
 ALTER TABLE events ALTER COLUMN snapshot TYPE json USING snapshot::text::json;
 
--- No statement filters or joins on these jsonb columns: their statistics (a sort of 30,000 sampled
--- values per ANALYZE, which autovacuum runs every few seconds while a new table fills) serve no plan.
-ALTER TABLE leads ALTER COLUMN utm SET STATISTICS 0, ALTER COLUMN custom SET STATISTICS 0;
-ALTER TABLE lead_touches ALTER COLUMN utm SET STATISTICS 0;
+-- No statement filters, joins or groups on these columns: their statistics (for each, a sort of the
+-- 30,000 rows ANALYZE samples, with the collation's comparisons for text; autovacuum analyzes leads
+-- every few seconds while a new organization's leads pour in, migration 00003) serve no plan.
+-- ANALYZE of 110,000 captured leads: 600 -> 300 ms; of their touches: 430 -> 100 ms.
+ALTER TABLE leads
+    ALTER COLUMN utm SET STATISTICS 0, ALTER COLUMN custom SET STATISTICS 0,
+    ALTER COLUMN title SET STATISTICS 0, ALTER COLUMN industry SET STATISTICS 0,
+    ALTER COLUMN country SET STATISTICS 0, ALTER COLUMN region SET STATISTICS 0,
+    ALTER COLUMN city SET STATISTICS 0, ALTER COLUMN company_size SET STATISTICS 0,
+    ALTER COLUMN status_reason SET STATISTICS 0, ALTER COLUMN score_fit SET STATISTICS 0,
+    ALTER COLUMN score_engagement SET STATISTICS 0, ALTER COLUMN touch_count SET STATISTICS 0,
+    ALTER COLUMN first_touch_at SET STATISTICS 0, ALTER COLUMN last_touch_at SET STATISTICS 0,
+    ALTER COLUMN assigned_at SET STATISTICS 0, ALTER COLUMN qualified_at SET STATISTICS 0,
+    ALTER COLUMN nurtured_at SET STATISTICS 0, ALTER COLUMN converted_at SET STATISTICS 0;
+ALTER TABLE lead_touches
+    ALTER COLUMN utm SET STATISTICS 0, ALTER COLUMN source SET STATISTICS 0,
+    ALTER COLUMN campaign SET STATISTICS 0, ALTER COLUMN form_id SET STATISTICS 0,
+    ALTER COLUMN import_id SET STATISTICS 0, ALTER COLUMN received_at SET STATISTICS 0;
 ALTER TABLE events ALTER COLUMN changes SET STATISTICS 0;
 
 -- Leads and events reference their organization once per statement instead of once per row.
