@@ -11,7 +11,7 @@ WITH appended AS (
            nullif(unnest(@actor_ids::uuid[]), '00000000-0000-0000-0000-000000000000'),
            unnest(@owner_ids::text[])::uuid[], unnest(@changes::text[])::jsonb, unnest(@occurred_ats::timestamptz[]),
            nullif(unnest(@container_ids::uuid[]), '00000000-0000-0000-0000-000000000000'),
-           nullif(unnest(@snapshots::text[]), '')::jsonb
+           nullif(unnest(@snapshots::text[]), '')::json
     RETURNING org_id, id
 )
 INSERT INTO event_queue (org_id, id) SELECT org_id, id FROM appended;

@@ -65,7 +65,7 @@ WITH appended AS (
            nullif(unnest($7::uuid[]), '00000000-0000-0000-0000-000000000000'),
            unnest($8::text[])::uuid[], unnest($9::text[])::jsonb, unnest($10::timestamptz[]),
            nullif(unnest($11::uuid[]), '00000000-0000-0000-0000-000000000000'),
-           nullif(unnest($12::text[]), '')::jsonb
+           nullif(unnest($12::text[]), '')::json
     RETURNING org_id, id
 )
 INSERT INTO event_queue (org_id, id) SELECT org_id, id FROM appended

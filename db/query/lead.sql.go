@@ -441,7 +441,7 @@ INSERT INTO lead_touches (org_id, id, lead_id, contact_id, source, campaign, utm
 SELECT $1, u.id, NULLIF(u.lead_id, '00000000-0000-0000-0000-000000000000'::uuid),
        NULLIF(u.contact_id, '00000000-0000-0000-0000-000000000000'::uuid), u.source, u.campaign, u.utm::jsonb,
        NULLIF(u.form_id, '00000000-0000-0000-0000-000000000000'::uuid),
-       NULLIF(u.import_id, '00000000-0000-0000-0000-000000000000'::uuid), u.payload::jsonb, u.at
+       NULLIF(u.import_id, '00000000-0000-0000-0000-000000000000'::uuid), u.payload::json, u.at
 FROM (SELECT unnest($2::uuid[]) AS id,
              unnest($3::uuid[]) AS lead_id,
              unnest($4::uuid[]) AS contact_id,

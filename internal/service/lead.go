@@ -299,7 +299,7 @@ func (w *writer) saveLead(before crm.Lead, l *crm.Lead, typ string) error {
 // emitLead records a lead event carrying the lead's state after the change, for live views.
 func (w *writer) emitLead(typ string, l crm.Lead, changes []crm.FieldChange, owners ...crm.ID) {
 	w.emit(typ, crm.TypeLead, l.ID, changes, append(owners, l.OwnerID)...)
-	w.events[len(w.events)-1].Snapshot = mustJSON(l)
+	w.events[len(w.events)-1].Snapshot = leadJSON(&l)
 }
 
 // onQualified runs in the transaction that made leads sales-qualified: the unassigned ones go to

@@ -398,7 +398,7 @@ func (c *capture) insert(fresh []int, cands []crm.Lead, items []CaptureItem) (lo
 		p.Ids[j], p.Names[j], p.Titles[j], p.Companies[j], p.Emails[j], p.Phones[j] = l.ID, l.Name, l.Title, l.Company, l.Email, l.Phone
 		p.Websites[j], p.Regs[j], p.Industries[j], p.Sizes[j], p.Countries[j] = l.Website, l.RegistrationCode, l.Industry, size, l.Country
 		p.Regions[j], p.Cities[j], p.Sources[j], p.Campaigns[j] = l.Region, l.City, string(l.Source), l.Campaign
-		p.Utms[j], p.Spams[j], p.Customs[j], p.Ats[j] = string(mustJSON(l.UTM)), l.Spam, string(l.Custom), w.now
+		p.Utms[j], p.Spams[j], p.Customs[j], p.Ats[j] = string(utmJSON(l.UTM)), l.Spam, string(l.Custom), w.now
 	}
 	rows, err := w.insertLeads(p)
 	if err != nil {
@@ -526,14 +526,14 @@ func (c *capture) touch(ins []LeadInput, cands []crm.Lead, items []CaptureItem) 
 		}
 		payload := in.Payload
 		if len(payload) == 0 {
-			payload = mustJSON(in)
+			payload = leadInputJSON(in)
 		}
 		p.Ids = append(p.Ids, id)
 		p.LeadIds = append(p.LeadIds, r.Lead.ID)
 		p.ContactIds = append(p.ContactIds, r.ContactID)
 		p.Sources = append(p.Sources, string(cands[i].Source))
 		p.Campaigns = append(p.Campaigns, cands[i].Campaign)
-		p.Utms = append(p.Utms, string(mustJSON(cands[i].UTM)))
+		p.Utms = append(p.Utms, string(utmJSON(cands[i].UTM)))
 		p.FormIds = append(p.FormIds, in.FormID)
 		p.ImportIds = append(p.ImportIds, in.ImportID)
 		p.Payloads = append(p.Payloads, string(payload))

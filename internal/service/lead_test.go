@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
@@ -225,6 +226,59 @@ func TestTouchBelongsToTheOrganizationOfItsLeadOrContact(t *testing.T) {
 			org, crm.NewID())
 		require.Error(t, err, "a touch names a lead or a contact")
 	}
+}
+
+// Leads and events name an organization that exists (migration 00011 checks it once per
+// statement instead of by a per-row foreign key): an insert naming a missing one fails, an
+// organization that leads or events name cannot be deleted, and neither a row's org_id nor an
+// organization's id can change.
+func TestLeadsAndEventsNameAnOrganizationThatExists(t *testing.T) {
+	e := newEnv(t)
+	l := e.capture(e.admin, service.LeadInput{Name: "Owned", Email: "owned@example.com"}).Lead
+	requireFKViolation := func(err error, what string) {
+		t.Helper()
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr, what)
+		require.Equal(t, "23503", pgErr.Code, what)
+	}
+	insertLead := func(org crm.ID) error {
+		_, err := e.pool.Exec(e.ctx, `INSERT INTO leads (org_id, id, name, source, first_touch_at, last_touch_at, created_at, updated_at)
+			VALUES ($1, $2, 'Lead', 'api', now(), now(), now(), now())`, org, crm.NewID())
+		return err
+	}
+	insertEvent := func(org crm.ID) error {
+		_, err := e.pool.Exec(e.ctx, `INSERT INTO events (org_id, id, type, record_type, record_id, actor_kind, occurred_at)
+			VALUES ($1, $2, 'lead.created', 'lead', $3, 'system', now())`, org, crm.NewID(), crm.NewID())
+		return err
+	}
+	requireFKViolation(insertLead(crm.NewID()), "a lead of no organization")
+	requireFKViolation(insertEvent(crm.NewID()), "an event of no organization")
+
+	bare := crm.NewID() // an organization with nothing else that would keep it
+	_, err := e.pool.Exec(e.ctx, `INSERT INTO organizations (id, slug, name, time_zone, default_currency, default_phone_region,
+		record_visibility, working_hours, created_at, updated_at) VALUES ($1, 'bare', 'Bare', 'UTC', 'CNY', 'CN', 'team', '{}', now(), now())`, bare)
+	require.NoError(t, err)
+	require.NoError(t, insertLead(bare))
+	require.NoError(t, insertEvent(bare))
+	for _, stmt := range []string{
+		`UPDATE leads SET org_id = $2 WHERE org_id = $1`,
+		`UPDATE events SET org_id = $2 WHERE org_id = $1`,
+		`UPDATE organizations SET id = $2 WHERE id = $1`,
+	} {
+		_, err = e.pool.Exec(e.ctx, stmt, bare, crm.NewID())
+		requireFKViolation(err, stmt)
+	}
+	_, err = e.pool.Exec(e.ctx, `DELETE FROM organizations WHERE id = $1`, bare)
+	requireFKViolation(err, "deleting an organization that has leads and events")
+	_, err = e.pool.Exec(e.ctx, `DELETE FROM leads WHERE org_id = $1`, bare)
+	require.NoError(t, err)
+	_, err = e.pool.Exec(e.ctx, `DELETE FROM organizations WHERE id = $1`, bare)
+	requireFKViolation(err, "deleting an organization that has events")
+	_, err = e.pool.Exec(e.ctx, `DELETE FROM events WHERE org_id = $1`, bare)
+	require.NoError(t, err)
+	_, err = e.pool.Exec(e.ctx, `DELETE FROM organizations WHERE id = $1`, bare)
+	require.NoError(t, err, "an organization that nothing names can go")
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM leads WHERE id = $1`, l.ID))
 }
 
 // Single captures that arrive while one of the same actor is being stored go together in the next

@@ -437,6 +437,17 @@ func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
 		CREATE INDEX events_unpublished ON events (id) WHERE seq IS NULL;
 		DROP TABLE event_queue, event_seqs;
 		ALTER TABLE lead_touches ADD FOREIGN KEY (org_id) REFERENCES organizations (id);
+		DROP FUNCTION org_rows_exist, org_rows_gone, org_id_fixed CASCADE;
+		ALTER TABLE leads ADD FOREIGN KEY (org_id) REFERENCES organizations (id);
+		ALTER TABLE events ADD FOREIGN KEY (org_id) REFERENCES organizations (id), ALTER COLUMN snapshot TYPE jsonb;
+		ALTER TABLE lead_touches ALTER COLUMN payload DROP DEFAULT, ALTER COLUMN payload TYPE jsonb,
+		    ALTER COLUMN payload SET DEFAULT '{}';
+		DO $$ DECLARE c record; BEGIN
+		    FOR c IN SELECT attrelid::regclass AS t, attname FROM pg_attribute
+		             WHERE attrelid IN ('leads'::regclass, 'lead_touches'::regclass, 'events'::regclass) AND attnum > 0 AND NOT attisdropped AND attstattarget = 0 LOOP
+		        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS -1', c.t, c.attname);
+		    END LOOP;
+		END $$;
 		DELETE FROM goose_db_version WHERE version_id >= 7`)
 	require.NoError(t, err)
 	require.NoError(t, db.Migrate(e.ctx, e.url))
