@@ -98,9 +98,6 @@ func New(cfg Config) (*Bench, error) {
 	return b, nil
 }
 
-// Client returns the client the bench uses for preparation and checks.
-func (b *Bench) Client() *Client { return b.client }
-
 // Setup prepares the data set (Config.Prepare) and reads the fixture the scenarios refer to.
 func (b *Bench) Setup(ctx context.Context) (Fixture, error) {
 	if b.cfg.Prepare > 0 {

@@ -336,7 +336,6 @@ func (h *handler) pipelineBoard(ctx context.Context, a *crm.Actor, vars variable
 
 func userID(u crm.User) crm.ID               { return u.ID }
 func accountID(x crm.Account) crm.ID         { return x.ID }
-func contactID(c crm.Contact) crm.ID         { return c.ID }
 func pipelineID(p crm.Pipeline) crm.ID       { return p.ID }
 func opportunityID(d crm.Opportunity) crm.ID { return d.ID }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rapportcrm/rapport/internal/crm"
 )
@@ -193,27 +192,6 @@ func appendMarshaledTime(b []byte, t time.Time) []byte {
 func appendJSONField(b []byte, sep byte, key, value string) []byte {
 	b = append(append(append(append(b, sep, '"'), key...), '"'), ':')
 	return appendMarshaledString(b, value)
-}
-
-// appendMarshaledString appends s as encoding/json writes it (appendJSONString, for ledgers,
-// writes it differently). Strings that need no escaping (most: CJK
-// text included) are copied; the others go through encoding/json.
-func appendMarshaledString(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-				return append(b, mustJSON(s)...)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
-			return append(b, mustJSON(s)...)
-		}
-		i += n
-	}
-	return append(append(append(b, '"'), s...), '"')
 }
 
 // appendRawJSON appends raw JSON as encoding/json writes a json.RawMessage: null when nil, else

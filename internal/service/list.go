@@ -195,9 +195,9 @@ type cursor struct {
 func encodeCursor(key string, value string, id crm.ID) string {
 	var buf [192]byte
 	b := append(buf[:0], `{"k":`...)
-	b = appendCursorString(b, key)
+	b = appendMarshaledString(b, key)
 	b = append(b, `,"v":`...)
-	b = appendCursorString(b, value)
+	b = appendMarshaledString(b, value)
 	b = append(b, `,"i":"`...)
 	var text [36]byte
 	hex.Encode(text[0:8], id[0:4])
@@ -211,10 +211,11 @@ func encodeCursor(key string, value string, id crm.ID) string {
 	return string(base64.RawURLEncoding.AppendEncode(out[:0], b))
 }
 
-// appendCursorString appends s as json.Marshal writes it: as is when it is printable ASCII without
-// quotes, backslashes or HTML characters, or valid UTF-8 beyond ASCII without U+2028/U+2029;
-// anything else through json.Marshal itself.
-func appendCursorString(b []byte, s string) []byte {
+// appendMarshaledString appends s as json.Marshal writes it (cursors, captured leads' payloads and
+// snapshots; appendJSONString, for ledgers, writes it differently): as is when it is printable
+// ASCII without quotes, backslashes or HTML characters, or valid UTF-8 beyond ASCII without
+// U+2028/U+2029; anything else through json.Marshal itself.
+func appendMarshaledString(b []byte, s string) []byte {
 	for _, r := range s {
 		if r < utf8.RuneSelf && (r < 0x20 || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&') ||
 			r == utf8.RuneError || r == '\u2028' || r == '\u2029' {
