@@ -112,24 +112,13 @@ func vmHWM() int {
 func BenchmarkLeadImport100k(b *testing.B) {
 	const rows = 100_000
 	e := newEnv(b)
-	// A database as it is after autovacuum's first ANALYZE of the leads table: capture's
-	// statements run with generic plans (plan_cache_mode), and a plan made while the table had
-	// no statistics walks every lead of the organization for each batch.
-	warm := e.upload(e.admin, "warm-up.csv", func() []byte {
-		var buf strings.Builder
-		require.NoError(b, writeLeadCSV(&buf, 5000, 0))
-		return []byte(buf.String())
-	}())
-	e.runImport(e.admin, warm)
-	_, err := e.pool.Exec(e.ctx, "ANALYZE")
-	require.NoError(b, err)
-	e.pool.Reset()
 	var peak memPeak
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	go peak.run(ctx)
 	var upload, run time.Duration
 	var u crm.User
+	var err error
 	i := 0
 	for b.Loop() {
 		i++

@@ -60,6 +60,8 @@ type Service struct {
 	// beforeCaptureBatch, when set (by tests), runs before each coalesced capture batch with its
 	// size; an error fails the batch as a whole.
 	beforeCaptureBatch func(n int) error
+	// leadGrowth analyzes leads while captures and imports make it grow fast (db.TableGrowth).
+	leadGrowth *db.TableGrowth
 }
 
 // New returns a Service.
@@ -81,7 +83,7 @@ func New(d Deps) *Service {
 		panic(err) // only invalid static configuration fails here
 	}
 	return &Service{pool: d.Pool, clock: d.Clock, log: d.Log, tokens: d.Tokens, oidc: d.OIDC,
-		relay: d.Relay, hub: d.Hub, cfg: d.Config, jobs: jobs}
+		relay: d.Relay, hub: d.Hub, cfg: d.Config, jobs: jobs, leadGrowth: db.NewTableGrowth(d.Pool, "leads", d.Log)}
 }
 
 // Now returns the service's current time (derived figures such as days in stage use it).
@@ -111,8 +113,9 @@ func (s *Service) ReadTogether(ctx context.Context, a *crm.Actor, fns ...func(co
 // appended in the same transaction; after the commit the relay is poked to publish them.
 func (s *Service) write(ctx context.Context, a *crm.Actor, fn func(w *writer) error) error {
 	var emitted bool
+	var w *writer
 	err := db.InTenant(ctx, s.pool, a.OrgID, func(tx pgx.Tx) error {
-		w := &writer{ctx: ctx, q: query.New(tx), tx: tx, actor: a, now: s.now(), jobs: s.jobs}
+		w = &writer{ctx: ctx, q: query.New(tx), tx: tx, actor: a, now: s.now(), jobs: s.jobs}
 		if err := fn(w); err != nil {
 			return err
 		}
@@ -124,6 +127,9 @@ func (s *Service) write(ctx context.Context, a *crm.Actor, fn func(w *writer) er
 	})
 	if err == nil && emitted && s.relay != nil {
 		s.relay.Poke()
+	}
+	if err == nil {
+		s.leadGrowth.Added(w.leadsAdded)
 	}
 	return err
 }
@@ -138,6 +144,8 @@ type writer struct {
 	events []crm.Event
 	org    *crm.Organization // the organization, read once per transaction when needed
 	jobs   *river.Client[pgx.Tx]
+	// leadsAdded counts the leads the transaction inserted, for Service.leadGrowth.
+	leadsAdded int
 }
 
 // emit records a domain event to append when the transaction commits. owners are the record's
