@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := newLogger(cfg, stderr)
 	if cmd == "serve" || cmd == "rawserve" || cmd == "bench" {
-		tuneGC()
+		tuneRuntime(cfg.PprofAddr != "")
 	}
 	switch cmd {
 	case "serve":
