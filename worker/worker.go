@@ -132,7 +132,7 @@ type scoreLeads struct {
 
 // Work implements river.Worker.
 func (w *scoreLeads) Work(ctx context.Context, job *river.Job[jobargs.ScoreLeads]) error {
-	return w.svc.ScoreLeads(ctx, job.Args.OrgID, job.Args.LeadIDs)
+	return w.svc.ScoreLeads(ctx, job.Args.OrgID, job.Args.IDs())
 }
 
 // rescoreLeads walks every lead of an organization after its rules changed. It commits its cursor

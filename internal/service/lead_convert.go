@@ -324,6 +324,6 @@ func (s *Service) FindDuplicates(ctx context.Context, a *crm.Actor, id crm.ID) (
 
 // scoreLater enqueues the rescoring of leads in the writer's transaction.
 func (w *writer) scoreLater(ids ...crm.ID) error {
-	_, err := w.jobs.InsertTx(w.ctx, w.tx, jobargs.ScoreLeads{OrgID: w.actor.OrgID, LeadIDs: ids}, nil)
+	_, err := w.jobs.InsertTx(w.ctx, w.tx, jobargs.NewScoreLeads(w.actor.OrgID, ids), nil)
 	return err
 }

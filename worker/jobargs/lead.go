@@ -1,6 +1,8 @@
 package jobargs
 
 import (
+	"slices"
+
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 )
@@ -10,10 +12,35 @@ const QueueLeads = "leads"
 
 // ScoreLeads recomputes the score ledger of the given leads of one organization. It is inserted in
 // the transaction that captured or changed the leads, or recorded their behaviour; re-running it
-// gives the same ledger.
+// gives the same ledger. Make it with NewScoreLeads and read it with IDs.
+//
+// The IDs travel as one base64 string of their 16-byte forms (encoding/json's []byte), not as a
+// JSON array: River indexes job arguments with GIN, one entry per JSON value, and the array of a
+// 500-lead capture batch made 500 index entries per job, with the pending-list merges they cause
+// (about 4 µs of PostgreSQL's time per captured lead).
 type ScoreLeads struct {
-	OrgID   uuid.UUID   `json:"org_id"`
-	LeadIDs []uuid.UUID `json:"lead_ids"`
+	OrgID uuid.UUID `json:"org_id"`
+	Leads []byte    `json:"leads,omitempty"`
+	// LeadIDs is the array that jobs enqueued before the compact form carry.
+	LeadIDs []uuid.UUID `json:"lead_ids,omitempty"`
+}
+
+// NewScoreLeads returns the job that scores the leads ids of the organization orgID.
+func NewScoreLeads(orgID uuid.UUID, ids []uuid.UUID) ScoreLeads {
+	leads := make([]byte, 0, len(ids)*len(uuid.UUID{}))
+	for _, id := range ids {
+		leads = append(leads, id[:]...)
+	}
+	return ScoreLeads{OrgID: orgID, Leads: leads}
+}
+
+// IDs returns the leads to score.
+func (a ScoreLeads) IDs() []uuid.UUID {
+	ids := slices.Clone(a.LeadIDs)
+	for b := a.Leads; len(b) >= len(uuid.UUID{}); b = b[len(uuid.UUID{}):] {
+		ids = append(ids, uuid.UUID(b))
+	}
+	return ids
 }
 
 // Kind implements river.JobArgs.
