@@ -16,7 +16,7 @@ import (
 )
 
 // TestParsePlainPhoneIsParse compares the fast path with libphonenumber's Parse, and Phone with
-// Phone reading numbers with Parse, over example numbers of every region in every format and
+// referencePhone, over example numbers of every region in every format and
 // generated numbers: every country calling code after +, 00 and no prefix, trunk prefixes,
 // Italian leading zeros, too short and too long digit strings, separators and full-width digits,
 // read with the regions "", CN, US, GB, IT, DE, JP and every other region libphonenumber knows.
@@ -151,8 +151,9 @@ func orNil[T any](p *T) string {
 	return fmt.Sprint(*p)
 }
 
-// phoneTestRegions returns the default regions the tests read numbers with: "" and the six the
-// brief names first, then every region libphonenumber supports, then codes it does not.
+// phoneTestRegions returns the default regions the tests read numbers with: "" and six regions
+// where most leads come from first, then every region libphonenumber supports, then codes it does
+// not support.
 func phoneTestRegions() []string {
 	regions := []string{"", "CN", "US", "GB", "IT", "DE", "JP"}
 	var rest []string
