@@ -1,9 +1,8 @@
 package normalize
 
 import (
-	"regexp"
+	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -32,64 +31,50 @@ func Phone(field, s, defaultRegion string) (string, error) {
 	if s == "" {
 		return "", crm.Invalid(field, "The phone number is empty: send it in international form like %s.", examplePhone(region))
 	}
-	num, err := phonenumbers.Parse(s, region)
+	num, err := parsePhone(s, region)
 	if err != nil || !phonenumbers.IsPossibleNumber(num) {
 		if region == "" || strings.HasPrefix(s, "+") {
 			return "", crm.Invalid(field, "%s is not a valid phone number: check the digits and send it in international form like %s.", quote(s), examplePhone(region))
 		}
 		return "", crm.Invalid(field, "%s is not a valid phone number for region %s: send it in international form like %s.", quote(s), region, examplePhone(region))
 	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	e164, nsn := formatE164(num)
 	// Reading the E.164 form back must give the same number, or the stored value would change the
 	// next time it is normalized. It does not when the national number starts with the trunk
 	// prefix (a Chinese number "+86 0..."), which libphonenumber strips on the second reading;
 	// such numbers are not real. Input already in E.164 form read back as itself, and so does a
 	// number whose national part cannot start with its country's trunk prefix (most of them: a
 	// Chinese mobile number, say), which spares a second parse.
-	if e164 == s || !mayStartWithTrunkPrefix(num) {
+	if e164 == s || !mayStartWithTrunkPrefix(num.GetCountryCode(), nsn) {
 		return e164, nil
 	}
-	if again, err := phonenumbers.Parse(e164, ""); err != nil || phonenumbers.Format(again, phonenumbers.E164) != e164 {
-		return "", crm.Invalid(field, "%s is not a valid phone number: check the digits and send it in international form like %s.", quote(s), examplePhone(region))
+	if again, err := parsePhone(e164, ""); err == nil {
+		if readBack, _ := formatE164(again); readBack == e164 {
+			return e164, nil
+		}
 	}
-	return e164, nil
+	return "", crm.Invalid(field, "%s is not a valid phone number: check the digits and send it in international form like %s.", quote(s), examplePhone(region))
 }
 
-// trunkPrefixes maps a country calling code to the pattern of the national (trunk) prefix that
-// libphonenumber strips when it reads a number of that country in international form: the
-// national_prefix_for_parsing of the country's main region, anchored as libphonenumber anchors it;
-// nil when the country has none.
-var trunkPrefixes = sync.OnceValue(func() map[int32]*regexp.Regexp {
-	out := map[int32]*regexp.Regexp{}
-	coll, err := phonenumbers.MetadataCollection()
-	if err != nil {
-		return out // every number is read back, as before
-	}
-	for _, m := range coll.GetMetadata() {
-		cc := m.GetCountryCode()
-		if m.GetId() != phonenumbers.GetRegionCodeForCountryCode(int(cc)) {
-			continue
-		}
-		var re *regexp.Regexp
-		if p := m.GetNationalPrefixForParsing(); p != "" {
-			if re, err = regexp.Compile("^(?:" + p + ")"); err != nil {
-				continue
-			}
-		}
-		out[cc] = re
-	}
-	return out
-})
+// formatE164 returns phonenumbers.Format(num, phonenumbers.E164) for a number Parse returned
+// (Format differs only for numbers that keep their raw input) without Format's buffers, and num's
+// national significant number.
+func formatE164(num *phonenumbers.PhoneNumber) (e164, nsn string) {
+	nsn = phonenumbers.GetNationalSignificantNumber(num)
+	return "+" + strconv.Itoa(int(num.GetCountryCode())) + nsn, nsn
+}
 
-// mayStartWithTrunkPrefix says whether reading num back from its E.164 form could strip a trunk
-// prefix from its national part (libphonenumber tries only when the prefix pattern matches there).
-// Unknown countries answer yes, so that the caller reads the number back.
-func mayStartWithTrunkPrefix(num *phonenumbers.PhoneNumber) bool {
-	re, ok := trunkPrefixes()[num.GetCountryCode()]
-	if !ok {
+// mayStartWithTrunkPrefix says whether reading a number of country calling code cc and national
+// significant number nsn back from its E.164 form could strip a trunk prefix from nsn
+// (libphonenumber tries only when the national_prefix_for_parsing of the country's main region
+// matches there). Countries missing from the tables answer yes, so that the caller reads the
+// number back.
+func mayStartWithTrunkPrefix(cc int32, nsn string) bool {
+	c := phoneTables().codes[cc]
+	if c == nil {
 		return true
 	}
-	return re != nil && re.MatchString(phonenumbers.GetNationalSignificantNumber(num))
+	return c.nationalPrefix != nil && c.nationalPrefix.MatchString(nsn)
 }
 
 // examplePhone returns an example mobile number of region in E.164, for error messages.

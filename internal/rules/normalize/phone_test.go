@@ -72,12 +72,22 @@ func FuzzPhone(f *testing.F) {
 	})
 }
 
+// BenchmarkPhone measures the shapes API clients and web forms send (the load tool's captures send
+// the national Chinese and the German ones) and one with an extension, which takes the full parse.
 func BenchmarkPhone(b *testing.B) {
-	for _, in := range []string{"138 0013 8000", "+8613800138000"} {
-		b.Run(in, func(b *testing.B) {
+	for _, bc := range []struct{ name, in, region string }{
+		{"E164_CN_mobile", "+8613800138000", "CN"},
+		{"national_CN_mobile", "138 0013 8000", "CN"},
+		{"international_DE_mobile", "+49 151 12345678", "CN"},
+		{"international_US", "+1 (415) 555-2671", "CN"},
+		{"national_US_extension", "(415) 555-2671 ext. 12", "US"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = Phone("phone", in, "CN")
+				if _, err := Phone("phone", bc.in, bc.region); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
