@@ -444,7 +444,7 @@ func TestMigration00007ConvertsScoreEntriesIntoLedgers(t *testing.T) {
 		    ALTER COLUMN payload SET DEFAULT '{}';
 		DO $$ DECLARE c record; BEGIN
 		    FOR c IN SELECT attrelid::regclass AS t, attname FROM pg_attribute
-		             WHERE attrelid IN ('leads'::regclass, 'lead_touches'::regclass, 'events'::regclass) AND attnum > 0 AND NOT attisdropped AND attstattarget = 0 LOOP
+		             WHERE attrelid IN ('leads'::regclass, 'lead_touches'::regclass, 'events'::regclass) AND attnum > 0 AND NOT attisdropped AND attstattarget <> -1 LOOP
 		        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS -1', c.t, c.attname);
 		    END LOOP;
 		END $$;
