@@ -404,6 +404,7 @@ func (c *capture) insert(fresh []int, cands []crm.Lead, items []CaptureItem) (lo
 	if err != nil {
 		return nil, err
 	}
+	w.leadsAdded += len(rows)
 	stored := make(map[crm.ID]query.Lead, len(rows))
 	for _, r := range rows {
 		stored[r.ID] = r
@@ -432,8 +433,7 @@ const plainInsertMin = 100
 // (PostgreSQL then skips a probe of every unique index and a speculative insertion per row) in a
 // savepoint; a unique violation, which means a concurrent capture stored one of these people
 // since the lookup, rolls the savepoint back and inserts again skipping the conflicts.
-func (w *writer) insertLeads(p query.InsertLeadsParams) (rows []query.Lead, err error) {
-	defer func() { w.leadsAdded += len(rows) }()
+func (w *writer) insertLeads(p query.InsertLeadsParams) ([]query.Lead, error) {
 	if len(p.Ids) < plainInsertMin {
 		return w.q.InsertLeads(w.ctx, p)
 	}
@@ -441,7 +441,7 @@ func (w *writer) insertLeads(p query.InsertLeadsParams) (rows []query.Lead, err 
 	if err != nil {
 		return nil, err
 	}
-	rows, err = query.New(sp).InsertNewLeads(w.ctx, query.InsertNewLeadsParams(p))
+	rows, err := query.New(sp).InsertNewLeads(w.ctx, query.InsertNewLeadsParams(p))
 	if err == nil {
 		return rows, sp.Commit(w.ctx)
 	}

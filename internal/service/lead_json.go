@@ -53,18 +53,15 @@ func utmJSON(u crm.UTM) []byte {
 	return appendUTM(make([]byte, 0, 96), u)
 }
 
+// appendUTM appends json.Marshal(u): the parameters that are not empty.
 func appendUTM(b []byte, u crm.UTM) []byte {
-	sep := byte('{')
-	for _, f := range [...]struct{ key, value string }{{"source", u.Source}, {"medium", u.Medium},
-		{"campaign", u.Campaign}, {"term", u.Term}, {"content", u.Content}} {
-		if f.value != "" {
-			b, sep = appendJSONField(b, sep, f.key, f.value), ','
-		}
-	}
-	if sep == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e := omitzeroEncoder{b: b, sep: '{'}
+	e.str("source", u.Source)
+	e.str("medium", u.Medium)
+	e.str("campaign", u.Campaign)
+	e.str("term", u.Term)
+	e.str("content", u.Content)
+	return e.end()
 }
 
 // leadJSON is json.Marshal(l): the fields that are not zero (crm.Lead's tags say omitzero).
@@ -126,16 +123,21 @@ func leadJSON(l *crm.Lead) []byte {
 	e.time("UpdatedAt", l.UpdatedAt)
 	e.timePtr("DeletedAt", l.DeletedAt)
 	e.int("Version", l.Version, false)
-	if e.sep == '{' {
-		e.b = append(e.b, '{')
-	}
-	return append(e.b, '}')
+	return e.end()
 }
 
 // omitzeroEncoder writes the fields of an object whose zero fields are left out.
 type omitzeroEncoder struct {
 	b   []byte
 	sep byte // '{' before the first field, ',' after
+}
+
+// end closes the object ("{}" when no field was written) and returns the bytes.
+func (e *omitzeroEncoder) end() []byte {
+	if e.sep == '{' {
+		e.b = append(e.b, '{')
+	}
+	return append(e.b, '}')
 }
 
 func (e *omitzeroEncoder) key(k string) {
